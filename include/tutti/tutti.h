@@ -1,0 +1,232 @@
+/*
+ * Tutti: collective communication for multi-host GPU and CPU training.
+ *
+ * The C API is shaped after NCCL's: the same call signatures, the same numbering of results,
+ * data types and reduction ops, so that a shim can map one onto the other one-to-one.
+ *
+ * Counts are in elements of the given data type, never in bytes.
+ *
+ * Buffers and streams. `tuttiStream_t` is a `cudaStream_t` for device buffers or NULL for host
+ * buffers. With host buffers and a NULL stream, every collective is blocking: it returns once this
+ * rank's output buffer holds the final result (other ranks may still be finishing).
+ *
+ * Thread-safety. A communicator is used by one thread at a time; calls on the same communicator
+ * from several threads at once must be serialized by the caller (tuttiCommAbort is the exception:
+ * it may be called from any thread to unblock a call in progress). Different communicators are
+ * independent and may be used concurrently from different threads. tuttiGetUniqueId,
+ * tuttiGetVersion and tuttiGetErrorString are thread-safe.
+ *
+ * Errors. Every call returns a tuttiResult_t. On failure a message naming the cause (which
+ * argument and why, which peer was lost, which wait timed out) is kept for
+ * tuttiGetLastError(). Transport failures (tuttiSystemError, tuttiRemoteError, tuttiTimeout) are
+ * sticky: the communicator is then unusable, later calls return the same error, and it must be
+ * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky.
+ *
+ * Environment variables (read once, at communicator creation):
+ *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to
+ *                                         the last-error string)
+ *   TUTTI_DEBUG_SUBSYS=INIT,COLL,NET,BOOTSTRAP,ENV,ALL (prefix ^ to exclude)
+ *   TUTTI_DEBUG_FILE=path                 log file; %h expands to the host name, %p to the pid
+ *   TUTTI_TIMEOUT_MS=ms                   inactivity timeout of every wait (default 600000)
+ *   TUTTI_SOCKET_IFNAME=list              interfaces to use, NCCL syntax: "eth" (prefix),
+ *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
+ *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
+ *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer (default 2, max 16)
+ *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
+ *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
+ * docs/architecture.md lists the rest (slicing and transport tuning).
+ */
+#ifndef TUTTI_TUTTI_H_
+#define TUTTI_TUTTI_H_
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TUTTI_MAJOR 0
+#define TUTTI_MINOR 1
+#define TUTTI_PATCH 0
+/* Version code as NCCL composes it for 2.9 and later: major*10000 + minor*100 + patch. */
+#define TUTTI_VERSION(X, Y, Z) ((X)*10000 + (Y)*100 + (Z))
+#define TUTTI_VERSION_CODE TUTTI_VERSION(TUTTI_MAJOR, TUTTI_MINOR, TUTTI_PATCH)
+
+/* A communicator: one rank's membership of a group of ranks. Opaque. */
+typedef struct tuttiComm* tuttiComm_t;
+/* A cudaStream_t for device buffers, or NULL for host buffers (blocking call). */
+typedef void* tuttiStream_t;
+
+/* The unique id names one communicator being created: the root's bootstrap address and a random
+ * secret that every rank must present. Made by one process with tuttiGetUniqueId and given to
+ * every rank (by MPI_Bcast, a file, ...). 128 bytes, like NCCL's. */
+#define TUTTI_UNIQUE_ID_BYTES 128
+typedef struct {
+  char internal[TUTTI_UNIQUE_ID_BYTES];
+} tuttiUniqueId;
+
+typedef enum {
+  tuttiSuccess = 0,
+  tuttiUnhandledCudaError = 1, /* a CUDA call failed */
+  tuttiSystemError = 2,        /* a system call failed (socket, mmap, fork, out of memory) */
+  tuttiInternalError = 3,      /* a bug in Tutti, or peers that disagree on a call */
+  tuttiInvalidArgument = 4,    /* a bad argument: the message names it */
+  tuttiInvalidUsage = 5,       /* a call at the wrong time (e.g. on a communicator in error) */
+  tuttiRemoteError = 6,        /* a peer failed or closed its connection */
+  tuttiInProgress = 7,         /* non-blocking operation still running */
+  tuttiTimeout = 8,            /* a wait exceeded the timeout (TUTTI_TIMEOUT_MS) */
+  tuttiNumResults = 9
+} tuttiResult_t;
+
+/* Data types. Reduced floating types (fp16, bf16, fp8) are reduced in float32 and rounded to
+ * nearest even when stored. fp8 formats are the OCP 8-bit floating point specification's E4M3FN
+ * (bias 7, no infinities, max 448, NaN = S.1111.111) and E5M2 (bias 15, IEEE-like). A value too
+ * large for the format becomes NaN (E4M3FN) or infinity (E5M2), as in PyTorch and ml_dtypes. */
+typedef enum {
+  tuttiInt8 = 0,
+  tuttiChar = 0,
+  tuttiUint8 = 1,
+  tuttiInt32 = 2,
+  tuttiInt = 2,
+  tuttiUint32 = 3,
+  tuttiInt64 = 4,
+  tuttiUint64 = 5,
+  tuttiFloat16 = 6,
+  tuttiHalf = 6,
+  tuttiFloat32 = 7,
+  tuttiFloat = 7,
+  tuttiFloat64 = 8,
+  tuttiDouble = 8,
+  tuttiBfloat16 = 9,
+  tuttiFloat8e4m3 = 10,
+  tuttiFloat8e5m2 = 11,
+  tuttiNumTypes = 12
+} tuttiDataType_t;
+
+/* Reduction ops. Integer Sum and Prod wrap around (two's complement). Avg is the Sum divided by
+ * the number of ranks once, at the end: for integers a truncating division (toward zero), for
+ * floating types a division rounded to nearest even in the reduction type (float32 for fp16,
+ * bf16 and fp8). Max and Min of floating types follow fmax/fmin (a NaN loses to a number). */
+typedef enum {
+  tuttiSum = 0,
+  tuttiProd = 1,
+  tuttiMax = 2,
+  tuttiMin = 3,
+  tuttiAvg = 4,
+  tuttiNumOps = 5
+} tuttiRedOp_t;
+
+/* Communicator configuration, versioned like NCCL's ncclConfig_t: always start from
+ * TUTTI_CONFIG_INITIALIZER, then set the fields you need; unset fields take their environment
+ * or built-in default. */
+#define TUTTI_CONFIG_UNDEF_INT (-2147483647 - 1)
+#define TUTTI_CONFIG_MAGIC 0x74757474u /* "tutt" */
+typedef struct {
+  size_t size;          /* sizeof(tuttiConfig_t), set by the initializer */
+  unsigned int magic;   /* TUTTI_CONFIG_MAGIC, set by the initializer */
+  unsigned int version; /* TUTTI_VERSION_CODE of the header compiled against */
+  /* Inactivity timeout of every wait, in milliseconds: a wait that sees no progress for this
+   * long fails with tuttiTimeout. > 0; default TUTTI_TIMEOUT_MS, else 600000 (10 minutes). */
+  int timeoutMs;
+  /* Number of TCP sockets per peer, 1..16; default TUTTI_NSOCKS_PERPEER, else 2. */
+  int nSocksPerPeer;
+  /* Optional name shown in log lines; NULL for none. Copied at init. */
+  const char* commName;
+} tuttiConfig_t;
+
+#define TUTTI_CONFIG_INITIALIZER                                                           \
+  {                                                                                        \
+    sizeof(tuttiConfig_t), TUTTI_CONFIG_MAGIC, TUTTI_VERSION_CODE, TUTTI_CONFIG_UNDEF_INT, \
+        TUTTI_CONFIG_UNDEF_INT, NULL                                                       \
+  }
+
+/* Writes TUTTI_VERSION_CODE of the library into *version.
+ * Returns tuttiInvalidArgument if version is NULL. */
+tuttiResult_t tuttiGetVersion(int* version);
+
+/* Makes a new unique id and starts, in this process, the root that the ranks of the new
+ * communicator meet at: a background thread listening on this host's chosen interface
+ * (TUTTI_SOCKET_IFNAME, TUTTI_SOCKET_FAMILY). The thread exits once all ranks have met, or after
+ * the timeout (TUTTI_TIMEOUT_MS). Call it in one process; give the id to every rank.
+ * Returns tuttiInvalidArgument if uniqueId is NULL; tuttiSystemError if no interface can be
+ * used or the listening socket cannot be made. Thread-safe. */
+tuttiResult_t tuttiGetUniqueId(tuttiUniqueId* uniqueId);
+
+/* Creates this rank's communicator of nranks ranks. Collective: all nranks ranks must call it
+ * with the same id, each with its own rank in [0, nranks). Blocks until all ranks have met and
+ * connected, or the timeout elapses.
+ * Returns tuttiInvalidArgument (comm NULL, nranks < 1, rank outside [0, nranks), an id that was
+ * not made by tuttiGetUniqueId, a config without TUTTI_CONFIG_INITIALIZER or with a field out of
+ * range), tuttiSystemError (sockets), tuttiRemoteError (a peer with another secret or rank
+ * count, or a peer that failed), tuttiTimeout (not all ranks arrived in time). */
+tuttiResult_t tuttiCommInitRank(tuttiComm_t* comm, int nranks, tuttiUniqueId commId, int rank);
+tuttiResult_t tuttiCommInitRankConfig(tuttiComm_t* comm, int nranks, tuttiUniqueId commId, int rank,
+                                      tuttiConfig_t* config);
+
+/* Creates a communicator from the environment, so that launchers need no code:
+ * TUTTI_COMM_ID=host:port (IPv6: [addr]:port) is where rank 0 listens and every rank connects;
+ * the rank and size come from TUTTI_RANK/TUTTI_WORLD_SIZE, else OMPI_COMM_WORLD_RANK/_SIZE
+ * (mpirun), SLURM_PROCID/SLURM_NTASKS (srun), PMI_RANK/PMI_SIZE, or RANK/WORLD_SIZE (torchrun),
+ * first match wins. Returns what tuttiCommInitRank returns, and tuttiInvalidArgument when
+ * TUTTI_COMM_ID or the rank and size are missing or malformed (the message says which). */
+tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm);
+
+/* Frees the communicator once no call is in progress on it. Local: does not wait for other
+ * ranks. Returns tuttiInvalidArgument for a NULL or already destroyed comm. */
+tuttiResult_t tuttiCommDestroy(tuttiComm_t comm);
+
+/* Marks the communicator aborted, closes its connections (peers see the loss as
+ * tuttiRemoteError), unblocks a call in progress on another thread (which then returns
+ * tuttiRemoteError), and frees it. Returns tuttiInvalidArgument for a NULL or destroyed comm. */
+tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
+
+/* Writes the communicator's sticky error into *asyncError: tuttiSuccess while it is healthy,
+ * else the first transport error it met. Returns tuttiInvalidArgument for a NULL or destroyed
+ * comm or a NULL asyncError. */
+tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError);
+
+/* Number of ranks / this rank's index. Return tuttiInvalidArgument for a NULL or destroyed comm
+ * or a NULL output pointer. */
+tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count);
+tuttiResult_t tuttiCommUserRank(const tuttiComm_t comm, int* rank);
+
+/* A static string naming the result, e.g. "invalid argument". Never NULL. */
+const char* tuttiGetErrorString(tuttiResult_t result);
+
+/* The message of the last error: of the communicator when comm is a live communicator, of the
+ * calling thread when comm is NULL (e.g. after a failed init). "" when there was none. Valid
+ * until the next call on the same communicator (or thread). */
+const char* tuttiGetLastError(tuttiComm_t comm);
+
+/* All-reduce: every rank's recvbuff[i] = op over ranks r of rank r's sendbuff[i],
+ * for i in [0, count). sendbuff and recvbuff hold count elements; in place when
+ * sendbuff == recvbuff. Algorithm: ring (reduce-scatter then all-gather); bus bandwidth factor
+ * 2(n-1)/n (nccl-tests PERFORMANCE.md).
+ * Returns tuttiInvalidArgument (NULL or destroyed comm, datatype or op out of range, NULL
+ * sendbuff or recvbuff with count > 0, buffers that overlap without being equal),
+ * tuttiInvalidUsage (a stream with host buffers, or a communicator already in error),
+ * tuttiSystemError, tuttiRemoteError (a peer was lost), tuttiTimeout. */
+tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,
+                             tuttiDataType_t datatype, tuttiRedOp_t op, tuttiComm_t comm,
+                             tuttiStream_t stream);
+
+/* All-gather: recvbuff[r*sendcount + i] = rank r's sendbuff[i] for every rank r and
+ * i in [0, sendcount). sendbuff holds sendcount elements, recvbuff nranks*sendcount; in place
+ * when sendbuff == recvbuff + rank*sendcount. Bus bandwidth factor (n-1)/n.
+ * Returns the same errors as tuttiAllReduce (no op to check). */
+tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
+                             tuttiDataType_t datatype, tuttiComm_t comm, tuttiStream_t stream);
+
+/* Reduce-scatter: recvbuff[i] = op over ranks r of rank r's sendbuff[rank*recvcount + i] for
+ * i in [0, recvcount). sendbuff holds nranks*recvcount elements, recvbuff recvcount; in place
+ * when recvbuff == sendbuff + rank*recvcount. Bus bandwidth factor (n-1)/n.
+ * Returns the same errors as tuttiAllReduce. */
+tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
+                                 tuttiDataType_t datatype, tuttiRedOp_t op, tuttiComm_t comm,
+                                 tuttiStream_t stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TUTTI_TUTTI_H_ */

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tutti builds and tests with, when run as root and any is missing.
+# Required: compiler, CMake, fmt, GoogleTest, CLI11, nlohmann-json, zlib. Optional parts:
+# OpenMPI (tutti-perf under mpirun), hwloc, and python3-sklearn (only for its digits data set,
+# used by examples/digits).
+set -euo pipefail
+packages=(g++ make cmake pkg-config libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
+          zlib1g-dev openmpi-bin libopenmpi-dev libhwloc-dev python3-sklearn)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  exit 0  # CMake says which optional parts are off; required ones fail there clearly
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

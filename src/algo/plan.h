@@ -1,0 +1,75 @@
+// A plan: what one rank does for one collective call, as data. Plan generators (ring.cc, ...)
+// are pure functions of (collective, nranks, rank, count); the executor (src/exec/) runs a plan
+// without knowing which algorithm made it, and plan_verify.cc checks plans symbolically.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tutti {
+
+enum class Collective : uint8_t { kAllReduce, kAllGather, kReduceScatter };
+const char* collectiveName(Collective coll);  // "all_reduce", "all_gather", "reduce_scatter"
+
+// Which buffer a region lies in. Offsets are in elements.
+enum class BufferId : uint8_t { kSend, kRecv, kScratch };
+
+struct Region {
+  BufferId buffer = BufferId::kSend;
+  size_t offset = 0;
+};
+
+// The step kinds (DESIGN.md). "src" is the local input, "dst" the local output; "recv" is the
+// message from recvPeer, "send" goes to sendPeer.
+enum class StepKind : uint8_t {
+  kSend,            // send src
+  kRecv,            // dst = recv
+  kRecvReduce,      // dst = src op recv
+  kRecvReduceSend,  // dst = src op recv; send dst
+  kRecvCopySend,    // dst = recv; send dst
+  kCopy,            // dst = src
+};
+const char* stepKindName(StepKind kind);
+bool stepReceives(StepKind kind);
+bool stepSends(StepKind kind);
+bool stepReads(StepKind kind);   // reads src
+bool stepWrites(StepKind kind);  // writes dst
+
+struct Step {
+  StepKind kind = StepKind::kCopy;
+  int recvPeer = -1;
+  int sendPeer = -1;
+  Region src;
+  Region dst;
+  size_t count = 0;  // elements
+  // The value written to dst is final: apply the op's last stage (Avg: divide by nranks).
+  bool finalize = false;
+};
+
+struct Plan {
+  Collective collective = Collective::kAllReduce;
+  std::string algorithm;  // "ring"
+  int nranks = 1;
+  int rank = 0;
+  size_t count = 0;         // the call's count argument
+  size_t scratchCount = 0;  // elements of scratch the plan uses
+  std::vector<Step> steps;
+
+  // Peers this plan exchanges messages with.
+  std::vector<int> peers() const;
+};
+
+// Elements in each buffer for a call (NCCL's shapes).
+size_t sendBufferCount(Collective coll, int nranks, size_t count);
+size_t recvBufferCount(Collective coll, int nranks, size_t count);
+
+// Balanced split of `count` elements into `parts` contiguous chunks: the first count % parts
+// chunks get one element more.
+size_t chunkOffset(size_t count, int parts, int index);
+size_t chunkCount(size_t count, int parts, int index);
+
+std::string describeStep(const Step& step);
+
+}  // namespace tutti

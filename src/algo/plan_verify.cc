@@ -1,0 +1,226 @@
+#include "algo/plan_verify.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <utility>
+
+namespace tutti {
+namespace {
+
+// One symbolic element: sorted contributions (rank << 40 | index) and finalize count.
+struct Sym {
+  std::vector<uint64_t> parts;
+  int finals = 0;
+  bool poison = false;  // never written: uninitialized output memory
+};
+
+uint64_t tag(int rank, size_t index) { return (static_cast<uint64_t>(rank) << 40) | index; }
+
+Sym combine(const Sym& a, const Sym& b, bool finalize) {
+  Sym out;
+  out.parts.reserve(a.parts.size() + b.parts.size());
+  std::merge(a.parts.begin(), a.parts.end(), b.parts.begin(), b.parts.end(),
+             std::back_inserter(out.parts));
+  out.finals = a.finals + b.finals + (finalize ? 1 : 0);
+  out.poison = a.poison || b.poison;
+  return out;
+}
+
+// A rank's memory: storage arrays plus where each BufferId starts in them (aliasing).
+struct RankMemory {
+  std::vector<std::vector<Sym>> arrays;
+  struct View {
+    int array;
+    size_t base;
+    size_t size;
+  };
+  View views[3];
+};
+
+}  // namespace
+
+VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
+  VerifyResult result;
+  auto fail = [&](std::string problem) {
+    result.ok = false;
+    result.problem = std::move(problem);
+    return result;
+  };
+  const int n = static_cast<int>(plans.size());
+  if (n == 0) return fail("no plans");
+  const Collective coll = plans[0].collective;
+  const size_t count = plans[0].count;
+  const size_t sendCount = sendBufferCount(coll, n, count);
+  const size_t recvCount = recvBufferCount(coll, n, count);
+
+  std::vector<RankMemory> memory(n);
+  for (int r = 0; r < n; ++r) {
+    const Plan& plan = plans[r];
+    if (plan.nranks != n || plan.rank != r || plan.collective != coll || plan.count != count) {
+      return fail(fmt::format("plan {} describes rank {} of {} ({}, count {})", r, plan.rank,
+                              plan.nranks, collectiveName(plan.collective), plan.count));
+    }
+    RankMemory& mem = memory[r];
+    Sym poison;
+    poison.poison = true;
+    std::vector<Sym> send(sendCount);
+    for (size_t i = 0; i < sendCount; ++i) send[i].parts = {tag(r, i)};
+    std::vector<Sym> recv(recvCount, poison);
+    std::vector<Sym> scratch(plan.scratchCount, poison);
+    size_t recvInSend = 0;
+    bool aliased = inPlace;
+    if (inPlace) {
+      switch (coll) {
+        case Collective::kAllReduce:
+          recvInSend = 0;
+          break;
+        case Collective::kAllGather:
+          // send lies inside recv: keep recv as the storage and put rank's data there.
+          for (size_t i = 0; i < count; ++i) recv[r * count + i] = send[i];
+          break;
+        case Collective::kReduceScatter:
+          recvInSend = static_cast<size_t>(r) * count;
+          break;
+      }
+    }
+    if (!aliased) {
+      mem.arrays = {send, recv, scratch};
+      mem.views[0] = {0, 0, sendCount};
+      mem.views[1] = {1, 0, recvCount};
+    } else if (coll == Collective::kAllGather) {
+      mem.arrays = {recv, {}, scratch};
+      mem.views[0] = {0, static_cast<size_t>(r) * count, sendCount};
+      mem.views[1] = {0, 0, recvCount};
+    } else {
+      mem.arrays = {send, {}, scratch};
+      mem.views[0] = {0, 0, sendCount};
+      mem.views[1] = {0, recvInSend, recvCount};
+    }
+    mem.views[2] = {2, 0, plan.scratchCount};
+  }
+
+  auto at = [&](int r, const Region& region, size_t count, std::vector<Sym>** array,
+                size_t* start) -> bool {
+    const RankMemory::View& view = memory[r].views[static_cast<int>(region.buffer)];
+    if (region.offset + count > view.size) return false;
+    *array = &memory[r].arrays[view.array];
+    *start = view.base + region.offset;
+    return true;
+  };
+
+  std::map<std::pair<int, int>, std::deque<std::vector<Sym>>> channels;
+  std::vector<size_t> pc(n, 0);
+  size_t remaining = 0;
+  for (const Plan& plan : plans) remaining += plan.steps.size();
+  while (remaining > 0) {
+    bool moved = false;
+    for (int r = 0; r < n; ++r) {
+      while (pc[r] < plans[r].steps.size()) {
+        const Step& step = plans[r].steps[pc[r]];
+        std::string where = fmt::format("rank {} step {} ({})", r, pc[r], describeStep(step));
+        std::vector<Sym> incoming;
+        if (stepReceives(step.kind)) {
+          if (step.recvPeer < 0 || step.recvPeer >= n || step.recvPeer == r) {
+            return fail(where + ": bad peer");
+          }
+          auto& queue = channels[{step.recvPeer, r}];
+          if (queue.empty()) break;  // blocked until the peer sends
+          incoming = std::move(queue.front());
+          queue.pop_front();
+          if (incoming.size() != step.count) {
+            return fail(fmt::format("{}: message of {} elements, expected {}", where,
+                                    incoming.size(), step.count));
+          }
+        }
+        std::vector<Sym>* srcArray = nullptr;
+        std::vector<Sym>* dstArray = nullptr;
+        size_t srcStart = 0;
+        size_t dstStart = 0;
+        if (stepReads(step.kind) && !at(r, step.src, step.count, &srcArray, &srcStart)) {
+          return fail(where + ": src out of bounds");
+        }
+        if (stepWrites(step.kind) && !at(r, step.dst, step.count, &dstArray, &dstStart)) {
+          return fail(where + ": dst out of bounds");
+        }
+        std::vector<Sym> value(step.count);
+        for (size_t i = 0; i < step.count; ++i) {
+          switch (step.kind) {
+            case StepKind::kSend:
+              value[i] = (*srcArray)[srcStart + i];
+              break;
+            case StepKind::kRecv:
+            case StepKind::kRecvCopySend:
+              value[i] = incoming[i];
+              value[i].finals += step.finalize ? 1 : 0;
+              break;
+            case StepKind::kRecvReduce:
+            case StepKind::kRecvReduceSend:
+              value[i] = combine((*srcArray)[srcStart + i], incoming[i], step.finalize);
+              break;
+            case StepKind::kCopy:
+              value[i] = (*srcArray)[srcStart + i];
+              value[i].finals += step.finalize ? 1 : 0;
+              break;
+          }
+        }
+        if (stepWrites(step.kind)) {
+          for (size_t i = 0; i < step.count; ++i) (*dstArray)[dstStart + i] = value[i];
+        }
+        if (stepSends(step.kind)) {
+          if (step.sendPeer < 0 || step.sendPeer >= n || step.sendPeer == r) {
+            return fail(where + ": bad peer");
+          }
+          channels[{r, step.sendPeer}].push_back(std::move(value));
+        }
+        ++pc[r];
+        --remaining;
+        moved = true;
+      }
+    }
+    if (!moved) {
+      for (int r = 0; r < n; ++r) {
+        if (pc[r] < plans[r].steps.size()) {
+          return fail(fmt::format("deadlock: rank {} waits at step {} ({})", r, pc[r],
+                                  describeStep(plans[r].steps[pc[r]])));
+        }
+      }
+    }
+  }
+  for (const auto& [key, queue] : channels) {
+    if (!queue.empty()) {
+      return fail(fmt::format("{} message(s) from rank {} to rank {} never received", queue.size(),
+                              key.first, key.second));
+    }
+  }
+
+  const int wantFinals = coll == Collective::kAllGather ? 0 : 1;
+  for (int q = 0; q < n; ++q) {
+    std::vector<Sym>* out = nullptr;
+    size_t start = 0;
+    at(q, Region{BufferId::kRecv, 0}, recvCount, &out, &start);
+    for (size_t i = 0; i < recvCount; ++i) {
+      const Sym& got = (*out)[start + i];
+      std::vector<uint64_t> want;
+      if (coll == Collective::kAllGather) {
+        want = {tag(static_cast<int>(i / count), i % count)};
+      } else {
+        size_t index = coll == Collective::kAllReduce ? i : static_cast<size_t>(q) * count + i;
+        for (int r = 0; r < n; ++r) want.push_back(tag(r, index));
+      }
+      if (got.poison || got.parts != want || got.finals != wantFinals) {
+        return fail(
+            fmt::format("rank {} output element {}: {} contributions{}, finalized {} "
+                        "times; expected {} contributions finalized {} times",
+                        q, i, got.parts.size(), got.poison ? " (uninitialized)" : "", got.finals,
+                        want.size(), wantFinals));
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace tutti

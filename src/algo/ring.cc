@@ -1,0 +1,142 @@
+#include "algo/ring.h"
+
+#include <functional>
+
+namespace tutti {
+namespace {
+
+int wrap(int value, int n) { return ((value % n) + n) % n; }
+
+using RegionOf = std::function<Region(int chunk)>;
+using CountOf = std::function<size_t(int chunk)>;
+
+void addStep(Plan* plan, Step step) {
+  if (step.count > 0) plan->steps.push_back(step);  // both ends of a message skip it alike
+}
+
+// Reduce-scatter around the ring: the rank ends with chunk `rank` reduced over all ranks in
+// finalDst. Partial sums of other chunks go to partialDst(chunk) and travel on.
+void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partialDst,
+                         Region finalDst, const CountOf& count) {
+  const int n = plan->nranks;
+  const int r = plan->rank;
+  const int next = wrap(r + 1, n);
+  const int prev = wrap(r - 1, n);
+  Step first;
+  first.kind = StepKind::kSend;
+  first.sendPeer = next;
+  first.src = src(wrap(r - 1, n));
+  first.count = count(wrap(r - 1, n));
+  addStep(plan, first);
+  for (int t = 1; t <= n - 2; ++t) {
+    int chunk = wrap(r - t - 1, n);
+    Step step;
+    step.kind = StepKind::kRecvReduceSend;
+    step.recvPeer = prev;
+    step.sendPeer = next;
+    step.src = src(chunk);
+    step.dst = partialDst(chunk);
+    step.count = count(chunk);
+    addStep(plan, step);
+  }
+  Step last;
+  last.kind = StepKind::kRecvReduce;
+  last.recvPeer = prev;
+  last.src = src(r);
+  last.dst = finalDst;
+  last.count = count(r);
+  last.finalize = true;
+  addStep(plan, last);
+}
+
+// All-gather around the ring: chunk `rank` is already in dst(rank); every other chunk arrives
+// from the previous rank and is forwarded to the next, except the last one.
+void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count) {
+  const int n = plan->nranks;
+  const int r = plan->rank;
+  const int next = wrap(r + 1, n);
+  const int prev = wrap(r - 1, n);
+  Step first;
+  first.kind = StepKind::kSend;
+  first.sendPeer = next;
+  first.src = dst(r);
+  first.count = count(r);
+  addStep(plan, first);
+  for (int s = 1; s <= n - 2; ++s) {
+    int chunk = wrap(r - s, n);
+    Step step;
+    step.kind = StepKind::kRecvCopySend;
+    step.recvPeer = prev;
+    step.sendPeer = next;
+    step.dst = dst(chunk);
+    step.count = count(chunk);
+    addStep(plan, step);
+  }
+  Step last;
+  last.kind = StepKind::kRecv;
+  last.recvPeer = prev;
+  last.dst = dst(wrap(r + 1, n));
+  last.count = count(wrap(r + 1, n));
+  addStep(plan, last);
+}
+
+}  // namespace
+
+Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
+  Plan plan;
+  plan.collective = collective;
+  plan.algorithm = "ring";
+  plan.nranks = nranks;
+  plan.rank = rank;
+  plan.count = count;
+  if (count == 0) return plan;
+
+  if (nranks == 1) {
+    Step copy;
+    copy.kind = StepKind::kCopy;
+    copy.src = Region{BufferId::kSend, 0};
+    copy.dst = Region{BufferId::kRecv, 0};
+    copy.count = count;
+    copy.finalize = collective != Collective::kAllGather;
+    plan.steps.push_back(copy);
+    return plan;
+  }
+
+  const int n = nranks;
+  switch (collective) {
+    case Collective::kAllReduce: {
+      auto offset = [=](int chunk) { return chunkOffset(count, n, chunk); };
+      CountOf size = [=](int chunk) { return chunkCount(count, n, chunk); };
+      RegionOf src = [=](int c) { return Region{BufferId::kSend, offset(c)}; };
+      RegionOf out = [=](int c) { return Region{BufferId::kRecv, offset(c)}; };
+      appendReduceScatter(&plan, src, out, out(rank), size);
+      appendAllGather(&plan, out, size);
+      break;
+    }
+    case Collective::kAllGather: {
+      Step copy;
+      copy.kind = StepKind::kCopy;
+      copy.src = Region{BufferId::kSend, 0};
+      copy.dst = Region{BufferId::kRecv, static_cast<size_t>(rank) * count};
+      copy.count = count;
+      plan.steps.push_back(copy);
+      CountOf size = [=](int) { return count; };
+      RegionOf out = [=](int c) { return Region{BufferId::kRecv, static_cast<size_t>(c) * count}; };
+      appendAllGather(&plan, out, size);
+      break;
+    }
+    case Collective::kReduceScatter: {
+      plan.scratchCount = static_cast<size_t>(n) * count;
+      CountOf size = [=](int) { return count; };
+      RegionOf src = [=](int c) { return Region{BufferId::kSend, static_cast<size_t>(c) * count}; };
+      RegionOf partial = [=](int c) {
+        return Region{BufferId::kScratch, static_cast<size_t>(c) * count};
+      };
+      appendReduceScatter(&plan, src, partial, Region{BufferId::kRecv, 0}, size);
+      break;
+    }
+  }
+  return plan;
+}
+
+}  // namespace tutti

@@ -1,0 +1,16 @@
+// Ring algorithms (Patarasuk and Yuan, "Bandwidth optimal all-reduce algorithms for clusters of
+// workstations", JPDC 2009; NCCL's ring). Rank r sends to r+1 and receives from r-1.
+//   reduce-scatter: n-1 steps; after step t each rank holds t+2 contributions of one chunk.
+//   all-gather:     n-1 steps forwarding finished chunks.
+//   all-reduce:     reduce-scatter then all-gather over count/n-element chunks.
+// Bytes each rank sends: all-reduce 2(n-1)/n * S, all-gather and reduce-scatter (n-1)/n * S,
+// S being the larger buffer's size: the busbw factors of nccl-tests' PERFORMANCE.md.
+#pragma once
+
+#include "algo/plan.h"
+
+namespace tutti {
+
+Plan ringPlan(Collective collective, int nranks, int rank, size_t count);
+
+}  // namespace tutti

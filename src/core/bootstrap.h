@@ -1,0 +1,60 @@
+// Bootstrap: how the ranks of a new communicator find each other.
+//
+// The root (a thread of the process that made the unique id, or of rank 0 for
+// TUTTI_COMM_ID) collects every rank's hello (secret, rank, rank count, listen address) and
+// answers each with the table of all listen addresses. Ranks then connect in a ring (each to the
+// next rank, presenting the secret again) and use that ring for the allgather and barrier that
+// communicator setup needs. Every wait is bounded by the communicator's timeout.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "core/params.h"
+#include "core/socket.h"
+#include "core/status.h"
+#include "core/unique_id.h"
+
+namespace tutti {
+
+// Starts the root in a detached thread listening on addr (port 0: any); *bound gets the
+// address it listens on. The thread exits once nranks ranks met, or after timeoutMs.
+Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeoutMs,
+                          SockAddr* bound);
+
+// The address this host listens on for a root at rootAddr: loopback when the root is on
+// loopback, else the interface chosen by TUTTI_SOCKET_IFNAME (and family).
+Status localAddressFor(const SockAddr& rootAddr, const Params& params, SockAddr* out);
+
+class Bootstrap {
+ public:
+  // Collective over nranks ranks: meets at the root, then connects the ring.
+  static Status create(const UniqueIdContents& id, int rank, int nranks, const Params& params,
+                       const std::atomic<bool>* abortFlag, std::unique_ptr<Bootstrap>* out);
+
+  int rank() const { return rank_; }
+  int nranks() const { return nranks_; }
+  // The local address ranks of this communicator reach this rank at (port 0).
+  const SockAddr& localAddress() const { return local_; }
+  const uint8_t* secret() const { return secret_; }
+
+  // data holds nranks slots of bytesPerRank bytes; this rank's slot is filled on entry, all on
+  // return. Ring algorithm: nranks-1 steps.
+  Status allGather(void* data, size_t bytesPerRank);
+  Status barrier();
+
+ private:
+  Bootstrap() = default;
+
+  int rank_ = 0;
+  int nranks_ = 1;
+  int timeoutMs_ = 0;
+  SockAddr local_;
+  uint8_t secret_[kSecretBytes] = {0};
+  Fd next_;  // connection to rank+1
+  Fd prev_;  // connection from rank-1
+  const std::atomic<bool>* abortFlag_ = nullptr;
+};
+
+}  // namespace tutti

@@ -1,0 +1,189 @@
+#include "core/comm.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <unordered_set>
+
+#include "algo/ring.h"
+#include "core/comm_info.h"
+#include "core/log.h"
+
+namespace tutti {
+namespace {
+
+std::unordered_set<const tuttiComm*>& registry() {
+  static std::unordered_set<const tuttiComm*> live;
+  return live;
+}
+
+// What ranks tell each other at init: which host they are on.
+struct PeerInfo {
+  char hostname[64];
+  uint64_t hostHash;
+  int32_t pid;
+  int32_t pad;
+};
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+// Same host = same hostname and boot id; TUTTI_HOSTID lets one machine pose as several hosts.
+uint64_t hostIdentity(const std::string& hostname) {
+  if (const char* forced = std::getenv("TUTTI_HOSTID")) return fnv1a(std::string("id:") + forced);
+  std::string bootId;
+  std::ifstream file("/proc/sys/kernel/random/boot_id");
+  std::getline(file, bootId);
+  return fnv1a(hostname + "/" + bootId);
+}
+
+// TUTTI_ALGO uses NCCL_ALGO's syntax ("ring", "allreduce:ring;allgather:ring", "^tree"); every
+// algorithm it names must exist. Only ring is built today.
+Status checkAlgoSpec(const std::string& spec) {
+  if (spec.empty()) return Status::ok();
+  std::string lower;
+  for (char c : spec) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string word;
+  bool excluded = !lower.empty() && lower[0] == '^';
+  std::set<std::string> names;
+  for (size_t i = excluded ? 1 : 0; i <= lower.size(); ++i) {
+    char c = i < lower.size() ? lower[i] : ';';
+    if (c == ';' || c == ',') {
+      if (!word.empty()) names.insert(word);
+      word.clear();
+    } else if (c == ':') {
+      word.clear();  // a collective name before ':'
+    } else {
+      word += c;
+    }
+  }
+  for (const std::string& name : names) {
+    if (name != "ring") {
+      return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}': unknown algorithm '{}' (have: ring)",
+                       spec, name);
+    }
+  }
+  if (excluded && names.count("ring")) {
+    return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}' excludes ring, the only algorithm",
+                     spec);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::mutex& registryMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+bool isLiveLocked(const tuttiComm* comm) { return registry().count(comm) != 0; }
+
+void registerComm(tuttiComm* comm) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  registry().insert(comm);
+}
+
+bool unregisterComm(tuttiComm* comm) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  return registry().erase(comm) != 0;
+}
+
+void closeConnections(tuttiComm* comm) {
+  for (auto& connection : comm->ownedConnections) connection->shutdown();
+}
+
+Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
+                  tuttiComm** out) {
+  auto comm = std::make_unique<tuttiComm>();
+  comm->rank = rank;
+  comm->nranks = nranks;
+  setLogRank(rank);
+  TUTTI_RETURN_IF_ERROR(loadParams(config, &comm->params));
+  TUTTI_RETURN_IF_ERROR(checkAlgoSpec(comm->params.algo));
+  if (config != nullptr && config->commName != nullptr) comm->name = config->commName;
+
+  TUTTI_RETURN_IF_ERROR(
+      Bootstrap::create(id, rank, nranks, comm->params, &comm->aborted, &comm->bootstrap));
+
+  char host[64] = {0};
+  gethostname(host, sizeof(host) - 1);
+  comm->hostname = host;
+  std::vector<PeerInfo> peers(nranks);
+  PeerInfo& self = peers[rank];
+  std::snprintf(self.hostname, sizeof(self.hostname), "%s", host);
+  self.hostHash = hostIdentity(host);
+  self.pid = getpid();
+  TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers.data(), sizeof(PeerInfo)));
+  std::set<uint64_t> hosts;
+  for (const PeerInfo& peer : peers) hosts.insert(peer.hostHash);
+  comm->nhosts = static_cast<int>(hosts.size());
+
+  // The ring needs the previous and next rank.
+  std::vector<int> needed;
+  if (nranks > 1) {
+    needed.push_back((rank + 1) % nranks);
+    needed.push_back((rank + nranks - 1) % nranks);
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+  }
+  TUTTI_RETURN_IF_ERROR(createTransport(comm->params, &comm->transport));
+  TUTTI_RETURN_IF_ERROR(
+      comm->transport->connect(*comm->bootstrap, needed, &comm->ownedConnections));
+  comm->connections.assign(nranks, nullptr);
+  for (auto& connection : comm->ownedConnections) {
+    comm->connections[connection->peer()] = connection.get();
+  }
+  comm->executor = std::make_unique<Executor>(comm->params, &comm->aborted);
+  TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
+             static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts,
+             comm->transport->name(), comm->name.empty() ? "" : " name " + comm->name);
+  *out = comm.release();
+  registerComm(*out);
+  return Status::ok();
+}
+
+Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
+                     size_t count, tuttiDataType_t type, tuttiRedOp_t op) {
+  setLogRank(comm->rank);
+  Plan plan = ringPlan(collective, comm->nranks, comm->rank, count);
+  TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
+              count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
+              plan.steps.size());
+  Status status = comm->executor->run(plan, sendbuff, recvbuff, type, op, comm->connections);
+  if (!status.isOk()) {
+    int expected = tuttiSuccess;
+    comm->asyncError.compare_exchange_strong(expected, status.code());
+    closeConnections(comm);
+    TUTTI_WARN(kLogColl, "{}", status.message());
+  }
+  return status;
+}
+
+Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
+  if (info == nullptr) return makeError(tuttiInvalidArgument, "info is NULL");
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    info->nranks = c->nranks;
+    info->rank = c->rank;
+    info->nhosts = c->nhosts;
+    info->hostname = c->hostname;
+    info->transport = c->nranks > 1 ? c->transport->name() : "self";
+    info->algorithm = "ring";
+    info->nSocksPerPeer = c->params.nSocksPerPeer;
+    info->timeoutMs = c->params.timeoutMs;
+  });
+  if (!live) return makeError(tuttiInvalidArgument, "comm is NULL or not a live communicator");
+  return Status::ok();
+}
+
+}  // namespace tutti

@@ -1,0 +1,75 @@
+// The communicator: one rank's membership of a group, owning its bootstrap, transport
+// connections and executor. Created collectively by createComm; collectives enter through
+// runCollective. The live-communicator registry lets the C API reject destroyed handles instead
+// of dereferencing freed memory.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "algo/plan.h"
+#include "core/bootstrap.h"
+#include "core/params.h"
+#include "core/status.h"
+#include "core/unique_id.h"
+#include "exec/executor.h"
+#include "transports/transport.h"
+
+struct tuttiComm {
+  int rank = 0;
+  int nranks = 1;
+  int nhosts = 1;
+  std::string hostname;
+  std::string name;  // config->commName
+  tutti::Params params;
+
+  std::atomic<bool> aborted{false};
+  std::atomic<int> asyncError{tuttiSuccess};  // sticky transport error
+  std::mutex callMutex;                       // held while a call runs; abort waits for it
+
+  std::mutex errorMutex;
+  std::string lastError;
+
+  std::unique_ptr<tutti::Bootstrap> bootstrap;
+  std::unique_ptr<tutti::Transport> transport;
+  std::vector<std::unique_ptr<tutti::Connection>> ownedConnections;
+  std::vector<tutti::Connection*> connections;  // by peer rank; nullptr where none
+  std::unique_ptr<tutti::Executor> executor;
+};
+
+namespace tutti {
+
+// Collective: every rank of the id calls it. Registers the new communicator as live.
+Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
+                  tuttiComm** out);
+
+// Runs one collective on host buffers (arguments already validated). A transport failure
+// makes the communicator's error sticky and closes its connections so peers fail fast too.
+Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
+                     size_t count, tuttiDataType_t type, tuttiRedOp_t op);
+
+// Closes connections so that peers see this rank lost.
+void closeConnections(tuttiComm* comm);
+
+// Registry of live communicators.
+void registerComm(tuttiComm* comm);
+// Removes comm; false when it was not live.
+bool unregisterComm(tuttiComm* comm);
+// Under the registry lock: false when comm is not live; else runs fn(comm) and returns true.
+template <typename Fn>
+bool withLiveComm(const tuttiComm* comm, Fn&& fn);
+std::mutex& registryMutex();
+bool isLiveLocked(const tuttiComm* comm);
+
+template <typename Fn>
+bool withLiveComm(const tuttiComm* comm, Fn&& fn) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  if (!isLiveLocked(comm)) return false;
+  fn(const_cast<tuttiComm*>(comm));
+  return true;
+}
+
+}  // namespace tutti

@@ -1,0 +1,124 @@
+#include "core/params.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace tutti {
+
+const std::vector<ParamInfo>& paramTable() {
+  static const std::vector<ParamInfo> table = {
+      {"TUTTI_TIMEOUT_MS", "600000", "inactivity timeout of every wait, ms"},
+      {"TUTTI_SOCKET_IFNAME", "(auto)",
+       "interfaces, NCCL syntax: prefix list, ^ excludes, = exact"},
+      {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},
+      {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer, 1..16"},
+      {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
+      {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
+      {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
+      {"TUTTI_SPIN_US", "20", "busy-poll time before blocking in poll(), us"},
+      {"TUTTI_TRANSPORT", "(auto)", "force a transport: tcp"},
+      {"TUTTI_ALGO", "(auto)", "force an algorithm: ring"},
+      {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
+      {"TUTTI_DEBUG_SUBSYS", "INIT,ENV", "INIT,COLL,NET,BOOTSTRAP,ENV,ALLOC,ALL; ^ excludes"},
+      {"TUTTI_DEBUG_FILE", "(stdout)", "log file; %h host, %p pid"},
+  };
+  return table;
+}
+
+Status envInt(const char* name, int64_t defaultValue, int64_t minValue, int64_t maxValue,
+              int64_t* out) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') {
+    *out = defaultValue;
+    return Status::ok();
+  }
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < minValue || value > maxValue) {
+    return makeError(tuttiInvalidArgument, "{}='{}' is not an integer in [{}, {}]", name, text,
+                     minValue, maxValue);
+  }
+  TUTTI_INFO(kLogEnv, "{} set by environment to {}", name, value);
+  *out = value;
+  return Status::ok();
+}
+
+namespace {
+
+std::string envString(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return "";
+  TUTTI_INFO(kLogEnv, "{} set by environment to {}", name, text);
+  return text;
+}
+
+}  // namespace
+
+Status loadParams(const tuttiConfig_t* config, Params* out) {
+  Params p;
+  int64_t value = 0;
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_TIMEOUT_MS", p.timeoutMs, 1, INT32_MAX, &value));
+  p.timeoutMs = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_NSOCKS_PERPEER", p.nSocksPerPeer, 1, 16, &value));
+  p.nSocksPerPeer = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_MIN_STRIPE_BYTES", static_cast<int64_t>(p.minStripeBytes), 1,
+                               int64_t{1} << 30, &value));
+  p.minStripeBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SLICE_BYTES", static_cast<int64_t>(p.sliceBytes), 64,
+                               int64_t{1} << 30, &value));
+  p.sliceBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SLICES_IN_FLIGHT", p.slicesInFlight, 2, 64, &value));
+  p.slicesInFlight = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
+  p.spinUs = static_cast<int>(value);
+  p.socketIfname = envString("TUTTI_SOCKET_IFNAME");
+  std::string family = envString("TUTTI_SOCKET_FAMILY");
+  if (family == "AF_INET" || family == "4") {
+    p.socketFamily = AF_INET;
+  } else if (family == "AF_INET6" || family == "6") {
+    p.socketFamily = AF_INET6;
+  } else if (!family.empty()) {
+    return makeError(tuttiInvalidArgument, "TUTTI_SOCKET_FAMILY='{}' is not AF_INET or AF_INET6",
+                     family);
+  }
+  p.transport = envString("TUTTI_TRANSPORT");
+  if (!p.transport.empty() && p.transport != "tcp") {
+    return makeError(tuttiInvalidArgument,
+                     "TUTTI_TRANSPORT='{}' names no transport built into this library (have: tcp)",
+                     p.transport);
+  }
+  p.algo = envString("TUTTI_ALGO");
+
+  if (config != nullptr) {
+    if (config->size < sizeof(size_t) + 2 * sizeof(unsigned) ||
+        config->magic != TUTTI_CONFIG_MAGIC) {
+      return makeError(tuttiInvalidArgument,
+                       "config was not initialized with TUTTI_CONFIG_INITIALIZER (bad size or "
+                       "magic)");
+    }
+    if (config->timeoutMs != TUTTI_CONFIG_UNDEF_INT) {
+      if (config->timeoutMs <= 0) {
+        return makeError(tuttiInvalidArgument, "config->timeoutMs={} must be > 0",
+                         config->timeoutMs);
+      }
+      p.timeoutMs = config->timeoutMs;
+    }
+    if (config->nSocksPerPeer != TUTTI_CONFIG_UNDEF_INT) {
+      if (config->nSocksPerPeer < 1 || config->nSocksPerPeer > 16) {
+        return makeError(tuttiInvalidArgument, "config->nSocksPerPeer={} must be in [1, 16]",
+                         config->nSocksPerPeer);
+      }
+      p.nSocksPerPeer = config->nSocksPerPeer;
+    }
+  }
+  *out = p;
+  return Status::ok();
+}
+
+}  // namespace tutti

@@ -1,0 +1,96 @@
+// Sockets: RAII descriptors, IPv4/IPv6 addresses and their compact encoding, and the blocking
+// helpers (each bounded by a Deadline) that bootstrap and connection setup use. The data path
+// of the TCP transport works on non-blocking sockets in transports/tcp/.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/deadline.h"
+#include "core/status.h"
+
+namespace tutti {
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = other.release();
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+struct SockAddr {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  int family() const { return storage.ss_family; }
+  uint16_t port() const;
+  void setPort(uint16_t port);
+  bool isLoopback() const;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  std::string toString() const;  // "1.2.3.4:5" or "[fe80::1%2]:5"
+};
+
+// Compact, fixed-size wire form of an address (fits the unique id and bootstrap messages).
+struct WireAddr {
+  uint16_t family;
+  uint16_t port;  // host byte order
+  uint32_t scopeId;
+  uint8_t addr[16];
+};
+static_assert(sizeof(WireAddr) == 24, "WireAddr is part of the wire format");
+WireAddr toWire(const SockAddr& addr);
+Status fromWire(const WireAddr& wire, SockAddr* out);
+
+// "host:port", "[v6]:port" or "v6addr" with a port after the last colon; host may be a name.
+Status parseHostPort(const std::string& text, SockAddr* out);
+
+// A listening socket bound to addr (port 0: any free port); actual gets the bound address.
+Status listenOn(const SockAddr& addr, Fd* out, SockAddr* actual);
+// Connects, retrying refused connections until the deadline (the peer may not listen yet).
+Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
+                 const std::atomic<bool>* abortFlag = nullptr);
+Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,
+                  const std::atomic<bool>* abortFlag = nullptr);
+
+Status setNonBlocking(int fd);
+Status setNoDelay(int fd);
+
+// Blocking transfers over a non-blocking socket, bounded by the deadline. End of stream is
+// tuttiRemoteError.
+Status sendAll(int fd, const void* data, size_t bytes, const Deadline& deadline,
+               const std::atomic<bool>* abortFlag = nullptr);
+Status recvAll(int fd, void* data, size_t bytes, const Deadline& deadline,
+               const std::atomic<bool>* abortFlag = nullptr);
+// Sends on one socket while receiving on another (possibly the same), so that two ranks that
+// both send first cannot deadlock on full socket buffers.
+Status sendRecvAll(int sendFd, const void* sendData, size_t sendBytes, int recvFd, void* recvData,
+                   size_t recvBytes, const Deadline& deadline,
+                   const std::atomic<bool>* abortFlag = nullptr);
+
+}  // namespace tutti

@@ -1,0 +1,194 @@
+#include "exec/executor.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include "core/log.h"
+#include "exec/datatype.h"
+#include "exec/reduce.h"
+
+namespace tutti {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
+  return a < b + bBytes && b < a + aBytes;
+}
+
+}  // namespace
+
+Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tuttiDataType_t type,
+                     tuttiRedOp_t op, const std::vector<Connection*>& connections) {
+  if (plan.steps.empty()) return Status::ok();
+  const size_t elemSize = dataTypeSize(type);
+  if (scratch_.size() < plan.scratchCount * elemSize) scratch_.resize(plan.scratchCount * elemSize);
+  char* const bases[3] = {static_cast<char*>(const_cast<void*>(sendbuff)),
+                          static_cast<char*>(recvbuff), scratch_.data()};
+  auto pointer = [&](const Region& region, size_t elementOffset) {
+    return bases[static_cast<int>(region.buffer)] + (region.offset + elementOffset) * elemSize;
+  };
+  const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
+
+  const size_t sliceElems = std::max<size_t>(1, params_.sliceBytes / elemSize);
+  const size_t slotBytes = sliceElems * elemSize;
+  const int slots = params_.slicesInFlight;
+
+  std::vector<SliceOp> ops;
+  for (const Step& step : plan.steps) {
+    for (size_t offset = 0; offset < step.count; offset += sliceElems) {
+      ops.push_back(SliceOp{&step, offset, std::min(sliceElems, step.count - offset)});
+    }
+  }
+
+  std::vector<Connection*> active;
+  for (int peer : plan.peers()) {
+    if (peer >= static_cast<int>(connections.size()) || connections[peer] == nullptr) {
+      return makeError(tuttiInternalError, "{} plan of rank {} needs rank {}, not connected",
+                       plan.algorithm, plan.rank, peer);
+    }
+    active.push_back(connections[peer]);
+    Staging& staging = staging_[peer];
+    if (staging.memory.size() < static_cast<size_t>(slots) * slotBytes) {
+      staging.memory.assign(static_cast<size_t>(slots) * slotBytes, 0);
+    }
+    staging.freeSlots.clear();
+    for (int s = slots - 1; s >= 0; --s) staging.freeSlots.push_back(s);
+  }
+
+  std::vector<TransferRequest> recvRequests(ops.size());
+  std::deque<PendingSend> sends;
+  size_t nextPost = 0;
+  size_t nextDone = 0;
+  Clock::time_point lastProgress = Clock::now();
+  Clock::time_point spinStart = lastProgress;
+  std::vector<pollfd> fds;
+
+  while (nextDone < ops.size() || !sends.empty()) {
+    bool progressed = false;
+
+    // Post receives ahead of use, as far as staging slots allow.
+    while (nextPost < ops.size()) {
+      SliceOp& slice = ops[nextPost];
+      if (!stepReceives(slice.step->kind)) {
+        ++nextPost;
+        continue;
+      }
+      Staging& staging = staging_[slice.step->recvPeer];
+      if (staging.freeSlots.empty()) break;
+      slice.slot = staging.freeSlots.back();
+      staging.freeSlots.pop_back();
+      TUTTI_RETURN_IF_ERROR(connections[slice.step->recvPeer]->postRecv(
+          staging.memory.data() + slice.slot * slotBytes, slice.count * elemSize,
+          &recvRequests[nextPost]));
+      ++nextPost;
+    }
+
+    // Complete slices in plan order.
+    while (nextDone < ops.size()) {
+      SliceOp& slice = ops[nextDone];
+      const Step& step = *slice.step;
+      const bool receives = stepReceives(step.kind);
+      if (receives && (nextDone >= nextPost || !recvRequests[nextDone].done)) break;
+      const size_t bytes = slice.count * elemSize;
+      char* dst = stepWrites(step.kind) ? pointer(step.dst, slice.offset) : nullptr;
+      const char* src = stepReads(step.kind) ? pointer(step.src, slice.offset) : nullptr;
+      if (dst != nullptr) {
+        bool hazard = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
+          return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
+        });
+        if (hazard) break;  // an earlier send still reads this memory
+      }
+      const char* in = nullptr;
+      if (receives) {
+        Staging& staging = staging_[step.recvPeer];
+        in = staging.memory.data() + slice.slot * slotBytes;
+        staging.freeSlots.push_back(slice.slot);  // reusable once this slice is consumed below
+      }
+      const bool divide = step.finalize && avgDivisor > 0;
+      switch (step.kind) {
+        case StepKind::kSend:
+          break;
+        case StepKind::kRecv:
+        case StepKind::kRecvCopySend:
+          if (divide) {
+            divideArray(dst, in, slice.count, type, avgDivisor);
+          } else {
+            std::memcpy(dst, in, bytes);
+          }
+          break;
+        case StepKind::kRecvReduce:
+        case StepKind::kRecvReduceSend:
+          reduceArrays(dst, src, in, slice.count, type, op, divide ? avgDivisor : 0);
+          break;
+        case StepKind::kCopy:
+          if (divide) {
+            divideArray(dst, src, slice.count, type, avgDivisor);
+          } else if (dst != src) {
+            std::memcpy(dst, src, bytes);
+          }
+          break;
+      }
+      if (stepSends(step.kind)) {
+        const char* data = step.kind == StepKind::kSend ? src : dst;
+        sends.push_back(PendingSend{TransferRequest{}, data, bytes});
+        TUTTI_RETURN_IF_ERROR(
+            connections[step.sendPeer]->postSend(data, bytes, &sends.back().request));
+      }
+      ++nextDone;
+      progressed = true;
+    }
+
+    for (Connection* connection : active) {
+      TUTTI_RETURN_IF_ERROR(connection->progress(&progressed));
+    }
+    while (!sends.empty() && sends.front().request.done) sends.pop_front();
+    if (nextDone == ops.size() && sends.empty()) break;
+
+    Clock::time_point now = Clock::now();
+    if (progressed) {
+      lastProgress = now;
+      spinStart = now;
+      continue;
+    }
+    if (now - spinStart < std::chrono::microseconds(params_.spinUs)) continue;
+
+    if (abortFlag_ != nullptr && abortFlag_->load(std::memory_order_relaxed)) {
+      return makeError(tuttiRemoteError, "{}: communicator aborted",
+                       collectiveName(plan.collective));
+    }
+    auto idleMs = std::chrono::duration_cast<std::chrono::milliseconds>(now - lastProgress).count();
+    if (idleMs >= params_.timeoutMs) {
+      std::string waiting;
+      if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
+        const SliceOp& slice = ops[nextDone];
+        waiting = fmt::format(
+            "waiting for rank {} to send {} elements at offset {} of step {} "
+            "({}); is rank {} alive and in the same call?",
+            slice.step->recvPeer, slice.count, slice.offset, slice.step - plan.steps.data(),
+            describeStep(*slice.step), slice.step->recvPeer);
+      } else {
+        waiting = "waiting for peers to receive what this rank sent";
+      }
+      return makeError(tuttiTimeout,
+                       "{} ({}, {} ranks, count {}): no progress for {} ms "
+                       "(TUTTI_TIMEOUT_MS): {}",
+                       collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
+                       idleMs, waiting);
+    }
+    fds.clear();
+    for (Connection* connection : active) connection->addPollFds(&fds);
+    int waitMs = static_cast<int>(std::min<int64_t>(50, params_.timeoutMs - idleMs));
+    if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
+      return systemError("executor: poll", errno);
+    }
+    // Once blocked, keep blocking until something moves: no spinning between polls.
+    spinStart = Clock::time_point{};
+  }
+  return Status::ok();
+}
+
+}  // namespace tutti

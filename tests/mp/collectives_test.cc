@@ -1,0 +1,149 @@
+// Exact results of the three collectives across forked ranks: every type, op, a range of counts
+// (0, 1, primes, counts not divisible by the rank count, several MiB), in place and out of place,
+// 1 to 8 ranks.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "mp/exact_data.h"
+#include "mp/harness.h"
+
+namespace tutti::test {
+namespace {
+
+enum class Coll { kAllReduce, kAllGather, kReduceScatter };
+
+const char* collName(Coll coll) {
+  return coll == Coll::kAllReduce   ? "all_reduce"
+         : coll == Coll::kAllGather ? "all_gather"
+                                    : "reduce_scatter";
+}
+
+// Runs one call and checks every output element; returns the number of wrong elements, or -1
+// when the call failed.
+long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataType_t type,
+                 tuttiRedOp_t op, size_t count, bool inPlace) {
+  const size_t size = typeSize(type);
+  const size_t n = static_cast<size_t>(nranks);
+  const size_t sendCount = coll == Coll::kReduceScatter ? count * n : count;
+  const size_t recvCount = coll == Coll::kAllGather ? count * n : count;
+  std::vector<char> recv(recvCount * size + 1, static_cast<char>(0xA5));  // sentinel
+  std::vector<char> send(sendCount * size + 1);
+  std::vector<char> expected(recvCount * size + 1);
+
+  // Input for this rank.
+  char* sendPtr = send.data();
+  char* recvPtr = recv.data();
+  if (coll == Coll::kAllGather) {
+    fillContributions(sendPtr, type, op, nranks, rank, 0, count);
+    for (int r = 0; r < nranks; ++r) {
+      fillContributions(expected.data() + r * count * size, type, op, nranks, r, 0, count);
+    }
+  } else {
+    fillContributions(sendPtr, type, op, nranks, rank, 0, sendCount);
+    size_t base = coll == Coll::kReduceScatter ? static_cast<size_t>(rank) * count : 0;
+    for (size_t i = 0; i < recvCount; ++i) {
+      expectedReduction(expected.data() + i * size, type, op, nranks, base + i);
+    }
+  }
+  tuttiResult_t rc = tuttiSuccess;
+  switch (coll) {
+    case Coll::kAllReduce:
+      if (inPlace) {
+        std::memcpy(recvPtr, sendPtr, count * size);
+        rc = tuttiAllReduce(recvPtr, recvPtr, count, type, op, comm, nullptr);
+      } else {
+        rc = tuttiAllReduce(sendPtr, recvPtr, count, type, op, comm, nullptr);
+      }
+      break;
+    case Coll::kAllGather:
+      if (inPlace) {
+        char* mine = recvPtr + static_cast<size_t>(rank) * count * size;
+        std::memcpy(mine, sendPtr, count * size);
+        rc = tuttiAllGather(mine, recvPtr, count, type, comm, nullptr);
+      } else {
+        rc = tuttiAllGather(sendPtr, recvPtr, count, type, comm, nullptr);
+      }
+      break;
+    case Coll::kReduceScatter:
+      if (inPlace) {
+        char* mine = sendPtr + static_cast<size_t>(rank) * count * size;
+        rc = tuttiReduceScatter(sendPtr, mine, count, type, op, comm, nullptr);
+        recvPtr = mine;
+      } else {
+        rc = tuttiReduceScatter(sendPtr, recvPtr, count, type, op, comm, nullptr);
+      }
+      break;
+  }
+  if (rc != tuttiSuccess) {
+    std::fprintf(stderr, "rank %d: %s %s %s count %zu %s: %s: %s\n", rank, collName(coll),
+                 typeName(type), opName(op), count, inPlace ? "in-place" : "out-of-place",
+                 tuttiGetErrorString(rc), tuttiGetLastError(comm));
+    return -1;
+  }
+  size_t first = 0;
+  size_t wrong = countMismatches(recvPtr, expected.data(), recvCount, type, &first);
+  if (wrong > 0) {
+    std::fprintf(stderr, "rank %d: %s %s %s count %zu %s (%d ranks): %zu wrong, first at %zu\n",
+                 rank, collName(coll), typeName(type), opName(op), count,
+                 inPlace ? "in-place" : "out-of-place", nranks, wrong, first);
+  }
+  if (!inPlace && recv[recvCount * size] != static_cast<char>(0xA5)) {
+    std::fprintf(stderr, "rank %d: %s wrote past the end of recvbuff\n", rank, collName(coll));
+    ++wrong;
+  }
+  return static_cast<long>(wrong);
+}
+
+class CollectivesTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
+  const int nranks = GetParam();
+  LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 2;
+    long failures = 0;
+    const size_t counts[] = {0, 1, 2, 3, 7, static_cast<size_t>(nranks) + 1, 131, 1000, 4099};
+    for (Coll coll : {Coll::kAllReduce, Coll::kAllGather, Coll::kReduceScatter}) {
+      for (int t = 0; t < tuttiNumTypes; ++t) {
+        for (int o = 0; o < tuttiNumOps; ++o) {
+          if (coll == Coll::kAllGather && o > 0) break;  // no op
+          for (size_t count : counts) {
+            for (bool inPlace : {false, true}) {
+              long wrong = runAndCheck(comm, rank, nranks, coll, static_cast<tuttiDataType_t>(t),
+                                       static_cast<tuttiRedOp_t>(o), count, inPlace);
+              if (wrong < 0) return 3;
+              failures += wrong;
+            }
+          }
+        }
+      }
+    }
+    // Several MiB: more than one slice per chunk, so pipelining and slot reuse are exercised.
+    const size_t large = (3u << 20) / 4 + 13;
+    for (Coll coll : {Coll::kAllReduce, Coll::kAllGather, Coll::kReduceScatter}) {
+      for (auto [type, op] : {std::pair{tuttiFloat32, tuttiSum}, std::pair{tuttiInt8, tuttiMax},
+                              std::pair{tuttiBfloat16, tuttiAvg}}) {
+        size_t count = coll == Coll::kAllReduce ? large : large / nranks + 1;
+        for (bool inPlace : {false, true}) {
+          long wrong = runAndCheck(comm, rank, nranks, coll, type, op, count, inPlace);
+          if (wrong < 0) return 3;
+          failures += wrong;
+        }
+      }
+    }
+    tuttiCommDestroy(comm);
+    return failures == 0 ? 0 : 1;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest, ::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "ranks";
+                         });
+
+}  // namespace
+}  // namespace tutti::test

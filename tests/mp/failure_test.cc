@@ -1,0 +1,121 @@
+// Failure handling: a dead peer, a silent peer and an abort each end a collective with an error
+// within the timeout, on every rank, instead of a hang.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "mp/harness.h"
+
+namespace tutti::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long elapsedMs(Clock::time_point start) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+TEST(FailureTest, DeadPeerBecomesAnErrorOnEveryRankWithinTheTimeout) {
+  constexpr int kTimeoutMs = 5000;
+  LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+    if (comm == nullptr) return 2;
+    if (rank == 2) _exit(0);  // dies without a word, as a crashed process does
+    std::vector<float> data(1 << 20, 1.0f);
+    auto start = Clock::now();
+    tuttiResult_t rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiFloat32, tuttiSum,
+                                      comm, nullptr);
+    long ms = elapsedMs(start);
+    if (rc != tuttiRemoteError && rc != tuttiTimeout) {
+      std::fprintf(stderr, "rank %d: expected an error, got %s\n", rank, tuttiGetErrorString(rc));
+      return 1;
+    }
+    if (ms > kTimeoutMs + 2000) {
+      std::fprintf(stderr, "rank %d: error after %ld ms\n", rank, ms);
+      return 1;
+    }
+    tuttiResult_t async = tuttiSuccess;
+    tuttiCommGetAsyncError(comm, &async);
+    if (async != rc) return 1;
+    // Sticky: the next call fails at once with the same code.
+    if (tuttiAllReduce(data.data(), data.data(), 1, tuttiFloat32, tuttiSum, comm, nullptr) != rc) {
+      return 1;
+    }
+    std::printf("rank %d: %s after %ld ms: %s\n", rank, tuttiGetErrorString(rc), ms,
+                tuttiGetLastError(comm));
+    tuttiCommDestroy(comm);
+    return 0;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+TEST(FailureTest, SilentPeerGivesTimeoutNamingIt) {
+  constexpr int kTimeoutMs = 1500;
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+    if (comm == nullptr) return 2;
+    std::vector<int32_t> data(1000, 1);
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kTimeoutMs + 1500));
+      // Rank 0 gave up and closed its connections: this rank must fail, not hang.
+      tuttiResult_t rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum,
+                                        comm, nullptr);
+      tuttiCommDestroy(comm);
+      return rc == tuttiRemoteError || rc == tuttiTimeout ? 0 : 1;
+    }
+    auto start = Clock::now();
+    tuttiResult_t rc =
+        tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm, nullptr);
+    long ms = elapsedMs(start);
+    std::string message = tuttiGetLastError(comm);
+    tuttiCommDestroy(comm);
+    if (rc != tuttiTimeout || ms < kTimeoutMs - 100 || ms > kTimeoutMs + 1000 ||
+        message.find("rank 1") == std::string::npos) {
+      std::fprintf(stderr, "rank 0: %s after %ld ms: %s\n", tuttiGetErrorString(rc), ms,
+                   message.c_str());
+      return 1;
+    }
+    return 0;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+TEST(FailureTest, AbortUnblocksACallInProgress) {
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, nranks, id, 60000);
+    if (comm == nullptr) return 2;
+    std::vector<float> data(1000, 1.0f);
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      tuttiResult_t rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiFloat32,
+                                        tuttiSum, comm, nullptr);
+      tuttiCommDestroy(comm);
+      return rc == tuttiRemoteError ? 0 : 1;
+    }
+    tuttiResult_t rc = tuttiSuccess;
+    auto start = Clock::now();
+    std::thread caller([&] {
+      rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiFloat32, tuttiSum, comm,
+                          nullptr);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    tuttiResult_t abortRc = tuttiCommAbort(comm);
+    caller.join();
+    long ms = elapsedMs(start);
+    if (abortRc != tuttiSuccess || rc != tuttiRemoteError || ms > 2000) {
+      std::fprintf(stderr, "abort %s, call %s after %ld ms\n", tuttiGetErrorString(abortRc),
+                   tuttiGetErrorString(rc), ms);
+      return 1;
+    }
+    return 0;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+}  // namespace
+}  // namespace tutti::test

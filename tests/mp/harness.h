@@ -1,0 +1,27 @@
+// Multi-process test harness: forks N ranks on this host that share a unique id made by the
+// parent, runs a body in each, and collects their exit status. Each child exits with the
+// body's return value (0 = success) without returning into GoogleTest.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "tutti/tutti.h"
+
+namespace tutti::test {
+
+using RankBody = std::function<int(int rank, int nranks, const tuttiUniqueId& id)>;
+
+struct LaunchResult {
+  bool ok = false;
+  std::string failure;  // which ranks failed and how
+};
+
+// Runs body on nranks forked processes; children still running after timeoutSec are killed.
+// makeId: create a unique id in the parent first (false: the body sets up its own bootstrap).
+LaunchResult runRanks(int nranks, const RankBody& body, int timeoutSec = 300, bool makeId = true);
+
+// Creates a communicator in a child, printing the error on failure.
+tuttiComm_t initComm(int rank, int nranks, const tuttiUniqueId& id, int timeoutMs = 60000);
+
+}  // namespace tutti::test

@@ -1,0 +1,165 @@
+#include "transports/tcp/tcp_connection.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+namespace tutti {
+
+TcpConnection::TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes)
+    : peer_(peer), minStripeBytes_(minStripeBytes) {
+  sockets_.resize(sockets.size());
+  for (size_t i = 0; i < sockets.size(); ++i) sockets_[i].fd = std::move(sockets[i]);
+}
+
+int TcpConnection::partCount(size_t bytes, int nsocks, size_t minStripeBytes) {
+  size_t parts = bytes / minStripeBytes;
+  return static_cast<int>(std::clamp<size_t>(parts, 1, static_cast<size_t>(nsocks)));
+}
+
+void TcpConnection::enqueue(bool isSend, char* data, size_t bytes, uint32_t seq,
+                            TransferRequest* request) {
+  const int nsocks = static_cast<int>(sockets_.size());
+  const int parts = partCount(bytes, nsocks, minStripeBytes_);
+  request->done = false;
+  request->pendingParts = parts;
+  // Rotating the first socket spreads small messages over all sockets too.
+  const int first = static_cast<int>(seq % static_cast<uint32_t>(nsocks));
+  size_t offset = 0;
+  for (int p = 0; p < parts; ++p) {
+    size_t length = bytes / parts + (static_cast<size_t>(p) < bytes % parts ? 1 : 0);
+    Part part{
+        request,         data + offset, length, 0, PartHeader{seq, static_cast<uint32_t>(length)},
+        PartHeader{0, 0}};
+    Socket& socket = sockets_[(first + p) % nsocks];
+    (isSend ? socket.sends : socket.recvs).push_back(part);
+    offset += length;
+  }
+}
+
+Status TcpConnection::postSend(const void* data, size_t bytes, TransferRequest* request) {
+  if (bytes > std::numeric_limits<uint32_t>::max()) {
+    return makeError(tuttiInternalError, "tcp: message of {} bytes exceeds the 4 GiB part limit",
+                     bytes);
+  }
+  enqueue(true, static_cast<char*>(const_cast<void*>(data)), bytes, sendSeq_++, request);
+  bool progressed = false;
+  return progress(&progressed);  // start moving at once: latency of small messages
+}
+
+Status TcpConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
+  if (bytes > std::numeric_limits<uint32_t>::max()) {
+    return makeError(tuttiInternalError, "tcp: message of {} bytes exceeds the 4 GiB part limit",
+                     bytes);
+  }
+  enqueue(false, static_cast<char*>(data), bytes, recvSeq_++, request);
+  return Status::ok();
+}
+
+Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
+  while (!socket.sends.empty()) {
+    Part& part = socket.sends.front();
+    constexpr size_t kHeader = sizeof(PartHeader);
+    iovec iov[2];
+    int count = 0;
+    if (part.done < kHeader) {
+      iov[count++] = {reinterpret_cast<char*>(&part.header) + part.done, kHeader - part.done};
+      if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
+    } else {
+      iov[count++] = {part.data + (part.done - kHeader), part.bytes - (part.done - kHeader)};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(socket.fd.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::ok();
+      if (errno == EPIPE || errno == ECONNRESET) {
+        return makeError(tuttiRemoteError, "tcp: rank {} closed the connection (send)", peer_);
+      }
+      return systemError(fmt::format("tcp: send to rank {}", peer_), errno);
+    }
+    *progressed = true;
+    part.done += static_cast<size_t>(n);
+    if (part.done < kHeader + part.bytes) return Status::ok();  // socket buffer full
+    TransferRequest* request = part.request;
+    socket.sends.pop_front();
+    if (--request->pendingParts == 0) request->done = true;
+  }
+  return Status::ok();
+}
+
+Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
+  while (!socket.recvs.empty()) {
+    Part& part = socket.recvs.front();
+    constexpr size_t kHeader = sizeof(PartHeader);
+    iovec iov[2];
+    int count = 0;
+    const size_t before = part.done;
+    if (before < kHeader) {
+      iov[count++] = {reinterpret_cast<char*>(&part.wire) + before, kHeader - before};
+      if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
+    } else {
+      iov[count++] = {part.data + (before - kHeader), part.bytes - (before - kHeader)};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::recvmsg(socket.fd.get(), &msg, MSG_DONTWAIT);
+    if (n == 0) {
+      return makeError(tuttiRemoteError,
+                       "tcp: rank {} closed the connection (its process exited or aborted)", peer_);
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::ok();
+      if (errno == ECONNRESET) {
+        return makeError(tuttiRemoteError, "tcp: connection to rank {} reset", peer_);
+      }
+      return systemError(fmt::format("tcp: recv from rank {}", peer_), errno);
+    }
+    *progressed = true;
+    part.done += static_cast<size_t>(n);
+    if (before < kHeader && part.done >= kHeader &&
+        (part.wire.seq != part.header.seq || part.wire.bytes != part.header.bytes)) {
+      return makeError(tuttiInternalError,
+                       "tcp: rank {} sent message #{} part of {} bytes where message #{} part of "
+                       "{} bytes was expected (the ranks disagree on the call: count, type or "
+                       "order)",
+                       peer_, part.wire.seq, part.wire.bytes, part.header.seq, part.header.bytes);
+    }
+    if (part.done < kHeader + part.bytes) return Status::ok();
+    TransferRequest* request = part.request;
+    socket.recvs.pop_front();
+    if (--request->pendingParts == 0) request->done = true;
+  }
+  return Status::ok();
+}
+
+Status TcpConnection::progress(bool* progressed) {
+  for (Socket& socket : sockets_) {
+    TUTTI_RETURN_IF_ERROR(progressSends(socket, progressed));
+    TUTTI_RETURN_IF_ERROR(progressRecvs(socket, progressed));
+  }
+  return Status::ok();
+}
+
+void TcpConnection::addPollFds(std::vector<pollfd>* fds) const {
+  for (const Socket& socket : sockets_) {
+    short events = 0;
+    if (!socket.sends.empty()) events |= POLLOUT;
+    if (!socket.recvs.empty()) events |= POLLIN;
+    if (events != 0) fds->push_back(pollfd{socket.fd.get(), events, 0});
+  }
+}
+
+void TcpConnection::shutdown() {
+  for (Socket& socket : sockets_) {
+    if (socket.fd.valid()) ::shutdown(socket.fd.get(), SHUT_RDWR);
+  }
+}
+
+}  // namespace tutti

@@ -1,0 +1,61 @@
+// A TCP connection to one peer: several non-blocking sockets (TUTTI_NSOCKS_PERPEER), messages
+// striped across them in parts of at least TUTTI_MIN_STRIPE_BYTES. Each part carries an 8-byte
+// header (message sequence number, part length) so that a sender and receiver that disagree are
+// caught, not silently corrupted. Both ends derive the same striping from the message size and
+// sequence number, so no negotiation travels with the data.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "core/socket.h"
+#include "transports/transport.h"
+
+namespace tutti {
+
+class TcpConnection : public Connection {
+ public:
+  TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes);
+
+  int peer() const override { return peer_; }
+  Status postSend(const void* data, size_t bytes, TransferRequest* request) override;
+  Status postRecv(void* data, size_t bytes, TransferRequest* request) override;
+  Status progress(bool* progressed) override;
+  void addPollFds(std::vector<pollfd>* fds) const override;
+  void shutdown() override;
+
+  // How a message of `bytes` is cut: parts and the socket of part 0 (exposed for tests).
+  static int partCount(size_t bytes, int nsocks, size_t minStripeBytes);
+
+ private:
+  struct PartHeader {
+    uint32_t seq;
+    uint32_t bytes;
+  };
+  struct Part {
+    TransferRequest* request;
+    char* data;
+    size_t bytes;
+    size_t done = 0;    // header bytes + payload bytes moved
+    PartHeader header;  // send: the header to send; recv: the header expected
+    PartHeader wire;    // recv: the header as it arrives
+  };
+  struct Socket {
+    Fd fd;
+    std::deque<Part> sends;
+    std::deque<Part> recvs;
+  };
+
+  void enqueue(bool isSend, char* data, size_t bytes, uint32_t seq, TransferRequest* request);
+  Status progressSends(Socket& socket, bool* progressed);
+  Status progressRecvs(Socket& socket, bool* progressed);
+
+  int peer_;
+  std::vector<Socket> sockets_;
+  size_t minStripeBytes_;
+  uint32_t sendSeq_ = 0;
+  uint32_t recvSeq_ = 0;
+};
+
+}  // namespace tutti

@@ -1,0 +1,22 @@
+// The TCP transport: works between any two ranks that can reach each other over IP. Setup:
+// every rank listens on its bootstrap interface, the addresses are allgathered, and for each pair
+// the lower rank opens TUTTI_NSOCKS_PERPEER sockets to the higher one, each introduced by a hello
+// carrying the communicator's secret, the sender's rank and the socket's index.
+#pragma once
+
+#include "transports/transport.h"
+
+namespace tutti {
+
+class TcpTransport : public Transport {
+ public:
+  explicit TcpTransport(const Params& params) : params_(params) {}
+  const char* name() const override { return "tcp"; }
+  Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+                 std::vector<std::unique_ptr<Connection>>* out) override;
+
+ private:
+  Params params_;
+};
+
+}  // namespace tutti
