@@ -17,5 +17,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TuttiConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/TuttiConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Tutti)
 
+# Relocatable: the prefix is found from where the .pc file lies (cmake --install --prefix).
+file(RELATIVE_PATH TUTTI_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" TUTTI_PC_TO_PREFIX "${TUTTI_PC_TO_PREFIX}")
 configure_file(cmake/tutti.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tutti.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tutti.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
