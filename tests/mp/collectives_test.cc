@@ -147,3 +147,42 @@ INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest, ::testing::Values(1, 2, 3, 4, 5
 
 }  // namespace
 }  // namespace tutti::test
+
+namespace tutti::test {
+namespace {
+
+// Seeded random sequences of the three collectives, as an application issues them: every call
+// differs from the last in collective, type, op, count (0 to 300,000) and placement.
+TEST(CollectivesRandomTest, SeededSequencesOfMixedCalls) {
+  for (int nranks : {1, 2, 3, 5}) {
+    LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
+      tuttiComm_t comm = initComm(rank, nranks, id);
+      if (comm == nullptr) return 2;
+      uint64_t state = 0x2545F4914F6CDD1Dull * static_cast<uint64_t>(nranks);
+      auto next = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+      };
+      long failures = 0;
+      for (int call = 0; call < 40; ++call) {
+        Coll coll = static_cast<Coll>(next() % 3);
+        auto type = static_cast<tuttiDataType_t>(next() % tuttiNumTypes);
+        auto op = static_cast<tuttiRedOp_t>(next() % tuttiNumOps);
+        size_t count = static_cast<size_t>(next() % 300001) >> (next() % 12);
+        if (coll != Coll::kAllReduce) count /= static_cast<size_t>(nranks);
+        bool inPlace = next() % 2 == 0;
+        long wrong = runAndCheck(comm, rank, nranks, coll, type, op, count, inPlace);
+        if (wrong < 0) return 3;
+        failures += wrong;
+      }
+      tuttiCommDestroy(comm);
+      return failures == 0 ? 0 : 1;
+    });
+    EXPECT_TRUE(result.ok) << nranks << " ranks: " << result.failure;
+  }
+}
+
+}  // namespace
+}  // namespace tutti::test
