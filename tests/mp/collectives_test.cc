@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "mp/exact_data.h"
+#include "testing/exact_data.h"
 #include "mp/harness.h"
 
 namespace tutti::test {

@@ -1,6 +1,7 @@
-// Integer-valued test data and exact expected results for every type and op, computed from a
-// formula of (rank, index) without calling Tutti's reduction code. Values are small enough for
-// every partial result to be exact in the type (so the order of reduction cannot matter).
+// Integer-valued test data (shared by the multi-process tests and tutti-perf's check) and exact
+// expected results for every type and op, computed from a formula of (rank, index) without calling
+// Tutti's reduction code. Values are small enough for every partial result to be exact in the type
+// (so the order of reduction cannot matter).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "mp/exact_data.h"
+#include "testing/exact_data.h"
 
 #include <algorithm>
 #include <cstring>

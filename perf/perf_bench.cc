@@ -1,0 +1,204 @@
+#include "perf/perf_bench.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "testing/exact_data.h"
+
+namespace tutti::perf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+  size_t callCount;  // the count argument of the call
+  size_t sendCount;
+  size_t recvCount;
+};
+
+Shape shapeOf(PerfCollective coll, size_t bytes, size_t typeSize, int nranks) {
+  const size_t n = static_cast<size_t>(nranks);
+  size_t total = bytes / typeSize;
+  switch (coll) {
+    case PerfCollective::kAllReduce:
+      return {total, total, total};
+    case PerfCollective::kAllGather:
+      return {total / n, total / n, total / n * n};
+    case PerfCollective::kReduceScatter:
+      return {total / n, total / n * n, total / n};
+  }
+  return {0, 0, 0};
+}
+
+bool report(tuttiResult_t rc, tuttiComm_t comm, const char* what) {
+  if (rc == tuttiSuccess) return true;
+  std::fprintf(stderr, "tutti-perf: %s: %s: %s\n", what, tuttiGetErrorString(rc),
+               tuttiGetLastError(comm));
+  return false;
+}
+
+class Buffers {
+ public:
+  Buffers(const Shape& shape, size_t typeSize, int rank)
+      : typeSize_(typeSize),
+        rank_(rank),
+        shape_(shape),
+        send_(shape.sendCount * typeSize + 1),
+        recv_(shape.recvCount * typeSize + 1) {}
+
+  // The pointers of one call: in place as NCCL lays it out.
+  void pointers(PerfCollective coll, bool inPlace, const void** send, void** recv) {
+    const size_t mine = static_cast<size_t>(rank_) * shape_.callCount * typeSize_;
+    *send = send_.data();
+    *recv = recv_.data();
+    if (!inPlace) return;
+    switch (coll) {
+      case PerfCollective::kAllReduce:
+        *send = recv_.data();
+        break;
+      case PerfCollective::kAllGather:
+        *send = recv_.data() + mine;
+        break;
+      case PerfCollective::kReduceScatter:
+        *recv = send_.data() + mine;
+        break;
+    }
+  }
+  char* send() { return send_.data(); }
+  char* recv() { return recv_.data(); }
+
+ private:
+  size_t typeSize_;
+  int rank_;
+  Shape shape_;
+  std::vector<char> send_;
+  std::vector<char> recv_;
+};
+
+tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t count,
+                       tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm) {
+  switch (coll) {
+    case PerfCollective::kAllReduce:
+      return tuttiAllReduce(send, recv, count, type, op, comm, nullptr);
+    case PerfCollective::kAllGather:
+      return tuttiAllGather(send, recv, count, type, comm, nullptr);
+    case PerfCollective::kReduceScatter:
+      return tuttiReduceScatter(send, recv, count, type, op, comm, nullptr);
+  }
+  return tuttiInvalidArgument;
+}
+
+// Fills inputs with exact data, runs once, and counts this rank's wrong output elements.
+bool checkOnce(tuttiComm_t comm, PerfCollective coll, const Shape& shape, tuttiDataType_t type,
+               tuttiRedOp_t op, int rank, int nranks, bool inPlace, Buffers* buffers, long* wrong) {
+  const size_t size = test::typeSize(type);
+  std::memset(buffers->recv(), 0xA5, shape.recvCount * size);  // a missed write shows
+  const void* send = nullptr;
+  void* recv = nullptr;
+  buffers->pointers(coll, inPlace, &send, &recv);
+  std::vector<char> expected(shape.recvCount * size + 1);
+  if (coll == PerfCollective::kAllGather) {
+    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.callCount);
+    for (int r = 0; r < nranks; ++r) {
+      test::fillContributions(expected.data() + r * shape.callCount * size, type, op, nranks, r, 0,
+                              shape.callCount);
+    }
+  } else {
+    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.sendCount);
+    size_t base =
+        coll == PerfCollective::kReduceScatter ? static_cast<size_t>(rank) * shape.callCount : 0;
+    for (size_t i = 0; i < shape.recvCount; ++i) {
+      test::expectedReduction(expected.data() + i * size, type, op, nranks, base + i);
+    }
+  }
+  if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "check")) {
+    return false;
+  }
+  size_t first = 0;
+  *wrong = static_cast<long>(
+      test::countMismatches(recv, expected.data(), shape.recvCount, type, &first));
+  return true;
+}
+
+// Combines one value over ranks: 0 rank 0's, 1 mean, 2 min, 3 max.
+bool combine(tuttiComm_t comm, int how, int rank, int nranks, double* value) {
+  double mine = *value;
+  tuttiRedOp_t op = how == 2 ? tuttiMin : how == 3 ? tuttiMax : tuttiSum;
+  if (how == 0 && rank != 0) mine = 0;
+  if (!report(tuttiAllReduce(&mine, &mine, 1, tuttiFloat64, op, comm, nullptr), comm, "timing")) {
+    return false;
+  }
+  *value = how == 1 ? mine / nranks : mine;
+  return true;
+}
+
+}  // namespace
+
+double busBandwidthFactor(PerfCollective collective, int nranks) {
+  double n = nranks;
+  return collective == PerfCollective::kAllReduce ? 2.0 * (n - 1) / n : (n - 1) / n;
+}
+
+bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, tuttiRedOp_t op,
+            size_t bytes, Row* row) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  const size_t size = test::typeSize(type);
+  const PerfCollective coll = options.collective;
+  const Shape shape = shapeOf(coll, bytes, size, nranks);
+  Buffers buffers(shape, size, rank);
+  row->type = type;
+  row->op = op;
+  row->count = coll == PerfCollective::kReduceScatter ? shape.sendCount : shape.recvCount;
+  row->bytes = row->count * size;
+
+  for (bool inPlace : {false, true}) {
+    Measurement& m = inPlace ? row->inPlace : row->outOfPlace;
+    if (options.check) {
+      long wrong = 0;
+      if (!checkOnce(comm, coll, shape, type, op, rank, nranks, inPlace, &buffers, &wrong)) {
+        return false;
+      }
+      int64_t total = wrong;
+      if (!report(tuttiAllReduce(&total, &total, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                  "check")) {
+        return false;
+      }
+      m.wrong = static_cast<long>(total);
+    }
+    const void* send = nullptr;
+    void* recv = nullptr;
+    buffers.pointers(coll, inPlace, &send, &recv);
+    // Timed calls reuse the checked buffers; values may grow to infinity (never denormals,
+    // the one slow case of host float arithmetic).
+    for (int i = 0; i < options.warmupIters; ++i) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "warm-up")) {
+        return false;
+      }
+    }
+    int64_t barrier = 0;
+    if (!report(tuttiAllReduce(&barrier, &barrier, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                "barrier")) {
+      return false;
+    }
+    auto start = Clock::now();
+    for (int i = 0; i < options.iters; ++i) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "timed")) {
+        return false;
+      }
+    }
+    double us =
+        std::chrono::duration<double, std::micro>(Clock::now() - start).count() / options.iters;
+    if (!combine(comm, options.average, rank, nranks, &us)) return false;
+    m.timeUs = us;
+    m.algbw = us > 0 ? static_cast<double>(row->bytes) / (us * 1e-6) / 1e9 : 0;
+    m.busbw = m.algbw * busBandwidthFactor(coll, nranks);
+  }
+  return true;
+}
+
+}  // namespace tutti::perf

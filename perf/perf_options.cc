@@ -1,0 +1,125 @@
+#include "perf/perf_options.h"
+
+#include <CLI/CLI.hpp>
+#include <cctype>
+#include <cstdio>
+
+#include "exec/datatype.h"
+
+namespace tutti::perf {
+
+bool parseSize(const std::string& text, size_t* out) {
+  if (text.empty()) return false;
+  size_t end = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &end);
+  } catch (...) {
+    return false;
+  }
+  std::string suffix = text.substr(end);
+  unsigned long long scale = 1;
+  if (suffix == "K" || suffix == "k")
+    scale = 1ull << 10;
+  else if (suffix == "M" || suffix == "m")
+    scale = 1ull << 20;
+  else if (suffix == "G" || suffix == "g")
+    scale = 1ull << 30;
+  else if (!suffix.empty())
+    return false;
+  *out = static_cast<size_t>(value * scale);
+  return true;
+}
+
+std::vector<size_t> sweepSizes(const PerfOptions& options) {
+  std::vector<size_t> sizes;
+  for (size_t size = options.minBytes; size <= options.maxBytes;) {
+    sizes.push_back(size);
+    size_t next = options.stepFactor > 1 ? static_cast<size_t>(size * options.stepFactor)
+                                         : size + options.stepBytes;
+    if (next <= size) break;  // a size of 0 with a factor, or overflow
+    size = next;
+  }
+  return sizes;
+}
+
+bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
+  // CLI11 has no multi-letter short options: accept nccl-style "-np N" as "--np N".
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& arg : args) {
+    if (arg == "-np") arg = "--np";
+  }
+  CLI::App app{"tutti-perf: collective benchmark with nccl-tests' flags and table"};
+  std::string minText = "32M", maxText = "32M", stepText = "1M", typeText = "float", opText = "sum";
+  app.add_option("collective", options->collectiveName, "all_reduce | all_gather | reduce_scatter")
+      ->required()
+      ->check(CLI::IsMember({"all_reduce", "all_gather", "reduce_scatter"}));
+  app.add_option("-b,--minbytes", minText, "smallest size in bytes (K/M/G suffixes)");
+  app.add_option("-e,--maxbytes", maxText, "largest size in bytes");
+  app.add_option("-i,--stepbytes", stepText, "size increment when no -f is given");
+  app.add_option("-f,--stepfactor", options->stepFactor, "size multiplication factor");
+  app.add_option("-n,--iters", options->iters, "timed iterations per size")
+      ->check(CLI::Range(1, 1 << 30));
+  app.add_option("-w,--warmup_iters", options->warmupIters, "warm-up iterations per size")
+      ->check(CLI::Range(0, 1 << 30));
+  app.add_option("-c,--check", options->check, "check results against exact values (0/1)");
+  app.add_option("-d,--datatype", typeText,
+                 "type name (float, half, bfloat16, f8e4m3, ...) or all");
+  app.add_option("-o,--op", opText, "sum, prod, max, min, avg, or all");
+  app.add_option("-a,--average", options->average,
+                 "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
+      ->check(CLI::Range(0, 3));
+  app.add_option("--np", options->localRanks, "local ranks to spawn when not under a launcher")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--json", options->jsonPath, "write the results as JSON to this file");
+  std::vector<const char*> cargs;
+  for (const std::string& arg : args) cargs.push_back(arg.c_str());
+  try {
+    app.parse(static_cast<int>(cargs.size()), const_cast<char**>(cargs.data()));
+  } catch (const CLI::ParseError& error) {
+    *exitCode = app.exit(error);
+    return false;
+  }
+  options->localRanksGiven = app.count("--np") > 0;
+  if (!parseSize(minText, &options->minBytes) || !parseSize(maxText, &options->maxBytes) ||
+      !parseSize(stepText, &options->stepBytes) || options->minBytes > options->maxBytes) {
+    std::fprintf(stderr, "tutti-perf: bad sizes -b %s -e %s -i %s\n", minText.c_str(),
+                 maxText.c_str(), stepText.c_str());
+    *exitCode = 2;
+    return false;
+  }
+  if (options->collectiveName == "all_gather") options->collective = PerfCollective::kAllGather;
+  if (options->collectiveName == "reduce_scatter") {
+    options->collective = PerfCollective::kReduceScatter;
+  }
+  options->types.clear();
+  if (typeText == "all") {
+    for (int t = 0; t < tuttiNumTypes; ++t)
+      options->types.push_back(static_cast<tuttiDataType_t>(t));
+  } else {
+    tuttiDataType_t type;
+    if (!parseDataType(typeText, &type)) {
+      std::fprintf(stderr, "tutti-perf: unknown datatype '%s'\n", typeText.c_str());
+      *exitCode = 2;
+      return false;
+    }
+    options->types.push_back(type);
+  }
+  options->ops.clear();
+  if (options->collective == PerfCollective::kAllGather) {
+    options->ops.push_back(tuttiSum);  // unused: all-gather has no op
+  } else if (opText == "all") {
+    for (int o = 0; o < tuttiNumOps; ++o) options->ops.push_back(static_cast<tuttiRedOp_t>(o));
+  } else {
+    tuttiRedOp_t op;
+    if (!parseRedOp(opText, &op)) {
+      std::fprintf(stderr, "tutti-perf: unknown op '%s'\n", opText.c_str());
+      *exitCode = 2;
+      return false;
+    }
+    options->ops.push_back(op);
+  }
+  return true;
+}
+
+}  // namespace tutti::perf

@@ -1,0 +1,43 @@
+// tutti-perf's command line: nccl-tests' flags (-b -e -i -f -n -w -c -d -o -a) plus -np and
+// --json.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "tutti/tutti.h"
+
+namespace tutti::perf {
+
+enum class PerfCollective { kAllReduce, kAllGather, kReduceScatter };
+
+struct PerfOptions {
+  PerfCollective collective = PerfCollective::kAllReduce;
+  std::string collectiveName;
+  size_t minBytes = 32u << 20;  // nccl-tests' defaults
+  size_t maxBytes = 32u << 20;
+  size_t stepBytes = 1u << 20;
+  double stepFactor = 0;  // > 1: geometric steps; else stepBytes
+  int iters = 20;
+  int warmupIters = 1;
+  int check = 1;
+  int average = 1;  // 0: rank 0, 1: mean, 2: min, 3: max over ranks
+  std::vector<tuttiDataType_t> types;
+  std::vector<tuttiRedOp_t> ops;
+  int localRanks = 2;
+  bool localRanksGiven = false;
+  std::string jsonPath;
+};
+
+// Parses argv; on --help or an error prints the message and sets *exitCode (0 for help).
+// Returns false when the program should exit.
+bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode);
+
+// "8", "128K", "16M", "1G" (powers of 1024, as nccl-tests reads them).
+bool parseSize(const std::string& text, size_t* out);
+
+// The sizes of a sweep, as nccl-tests steps them.
+std::vector<size_t> sweepSizes(const PerfOptions& options);
+
+}  // namespace tutti::perf

@@ -1,0 +1,73 @@
+// tutti-perf: the collective benchmark, in the spirit of NVIDIA's nccl-tests.
+//   tutti-perf all_reduce -b 8 -e 128M -f 2 -np 4
+//   mpirun -np 8 tutti-perf all_gather -c 1
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "core/comm_info.h"
+#include "perf/perf_bench.h"
+#include "perf/perf_launch.h"
+#include "perf/perf_options.h"
+#include "perf/perf_report.h"
+
+using namespace tutti;
+using namespace tutti::perf;
+
+namespace {
+
+int runBenchmark(tuttiComm_t comm, const PerfOptions& options) {
+  CommInfo info;
+  Status status = getCommInfo(comm, &info);
+  if (!status.isOk()) {
+    std::fprintf(stderr, "tutti-perf: %s\n", status.message().c_str());
+    return 1;
+  }
+  std::vector<RankPlace> places(info.nranks);
+  RankPlace& mine = places[info.rank];
+  mine.pid = getpid();
+  std::snprintf(mine.host, sizeof(mine.host), "%s", info.hostname.c_str());
+  if (tuttiAllGather(&mine, places.data(), sizeof(RankPlace), tuttiUint8, comm, nullptr) !=
+      tuttiSuccess) {
+    std::fprintf(stderr, "tutti-perf: all-gather of rank places: %s\n", tuttiGetLastError(comm));
+    return 1;
+  }
+  const bool printer = info.rank == 0;
+  if (printer) printHeader(options, info, places);
+  std::vector<Row> rows;
+  for (tuttiDataType_t type : options.types) {
+    for (tuttiRedOp_t op : options.ops) {
+      for (size_t bytes : sweepSizes(options)) {
+        Row row;
+        if (!runRow(comm, options, type, op, bytes, &row)) return 1;
+        if (printer) printRow(options, row);
+        rows.push_back(row);
+      }
+    }
+  }
+  long wrong = 0;
+  for (const Row& row : rows) {
+    wrong += row.outOfPlace.wrong > 0 ? row.outOfPlace.wrong : 0;
+    wrong += row.inPlace.wrong > 0 ? row.inPlace.wrong : 0;
+  }
+  if (printer) {
+    double avg = printFooter(options, info, rows);
+    if (!options.jsonPath.empty() && !writeJson(options.jsonPath, options, info, rows, avg)) {
+      std::fprintf(stderr, "tutti-perf: cannot write %s\n", options.jsonPath.c_str());
+      return 1;
+    }
+  }
+  return wrong == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PerfOptions options;
+  int exitCode = 0;
+  if (!parseOptions(argc, argv, &options, &exitCode)) return exitCode;
+  return launchRanks(argc, argv, options,
+                     [&options](tuttiComm_t comm) { return runBenchmark(comm, options); });
+}
