@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -126,8 +127,20 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   self.pid = getpid();
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers.data(), sizeof(PeerInfo)));
   std::set<uint64_t> hosts;
-  for (const PeerInfo& peer : peers) hosts.insert(peer.hostHash);
+  int localRanks = 0;
+  for (const PeerInfo& peer : peers) {
+    hosts.insert(peer.hostHash);
+    if (peer.hostHash == self.hostHash) ++localRanks;
+  }
   comm->nhosts = static_cast<int>(hosts.size());
+  // Spinning only pays when every local rank has a core: oversubscribed, a spinning rank takes
+  // the core its peer needs to make progress (measured in docs/performance.md).
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (std::getenv("TUTTI_SPIN_US") == nullptr && cpus > 0 && localRanks > cpus) {
+    comm->params.spinUs = 0;
+  }
+  TUTTI_INFO(kLogInit, "rank {}: {} rank(s) on this host, {} CPUs: spin {} us before blocking",
+             rank, localRanks, cpus, comm->params.spinUs);
 
   // The ring needs the previous and next rank.
   std::vector<int> needed;
