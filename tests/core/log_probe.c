@@ -12,6 +12,7 @@ int main(void) {
   if (tuttiCommInitRank(&comm, 1, id, 0) != tuttiSuccess) return 2;
   if (tuttiAllReduce(&x, &x, 1, tuttiFloat32, tuttiSum, comm, NULL) != tuttiSuccess) return 3;
   /* An argument error is logged at WARN whatever the subsystems. */
-  if (tuttiAllReduce(&x, &x, 1, (tuttiDataType_t)99, tuttiSum, comm, NULL) == tuttiSuccess) return 4;
+  if (tuttiAllReduce(&x, &x, 1, (tuttiDataType_t)99, tuttiSum, comm, NULL) == tuttiSuccess)
+    return 4;
   return tuttiCommDestroy(comm) == tuttiSuccess ? 0 : 5;
 }

@@ -5,9 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
 #include <tutti/tutti.h>
+#include <unistd.h>
 
 #define NRANKS 3
 

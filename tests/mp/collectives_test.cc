@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "testing/exact_data.h"
 #include "mp/harness.h"
+#include "testing/exact_data.h"
 
 namespace tutti::test {
 namespace {

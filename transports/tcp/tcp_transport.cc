@@ -90,8 +90,8 @@ Status TcpTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers
     out->push_back(
         std::make_unique<TcpConnection>(peer, std::move(sockets[peer]), params_.minStripeBytes));
   }
-  TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}",
-             rank, peers.size(), nsocks, listenAddr.toString());
+  TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}", rank,
+             peers.size(), nsocks, listenAddr.toString());
   return Status::ok();
 }
 
