@@ -60,18 +60,26 @@ Status TcpConnection::postRecv(void* data, size_t bytes, TransferRequest* reques
   return Status::ok();
 }
 
+// The bytes of a part not yet moved: the rest of its header (sent from, or received into,
+// *header), then the rest of its payload, so that one system call moves both.
+int TcpConnection::remainingIovec(Part& part, PartHeader* header, iovec* iov) {
+  constexpr size_t kHeader = sizeof(PartHeader);
+  int count = 0;
+  if (part.done < kHeader) {
+    iov[count++] = {reinterpret_cast<char*>(header) + part.done, kHeader - part.done};
+    if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
+  } else {
+    iov[count++] = {part.data + (part.done - kHeader), part.bytes - (part.done - kHeader)};
+  }
+  return count;
+}
+
 Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
   while (!socket.sends.empty()) {
     Part& part = socket.sends.front();
     constexpr size_t kHeader = sizeof(PartHeader);
     iovec iov[2];
-    int count = 0;
-    if (part.done < kHeader) {
-      iov[count++] = {reinterpret_cast<char*>(&part.header) + part.done, kHeader - part.done};
-      if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
-    } else {
-      iov[count++] = {part.data + (part.done - kHeader), part.bytes - (part.done - kHeader)};
-    }
+    int count = remainingIovec(part, &part.header, iov);
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);
@@ -98,14 +106,8 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
     Part& part = socket.recvs.front();
     constexpr size_t kHeader = sizeof(PartHeader);
     iovec iov[2];
-    int count = 0;
     const size_t before = part.done;
-    if (before < kHeader) {
-      iov[count++] = {reinterpret_cast<char*>(&part.wire) + before, kHeader - before};
-      if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
-    } else {
-      iov[count++] = {part.data + (before - kHeader), part.bytes - (before - kHeader)};
-    }
+    int count = remainingIovec(part, &part.wire, iov);
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);

@@ -47,6 +47,7 @@ class TcpConnection : public Connection {
     std::deque<Part> recvs;
   };
 
+  static int remainingIovec(Part& part, PartHeader* header, struct iovec* iov);
   void enqueue(bool isSend, char* data, size_t bytes, uint32_t seq, TransferRequest* request);
   Status progressSends(Socket& socket, bool* progressed);
   Status progressRecvs(Socket& socket, bool* progressed);
