@@ -35,9 +35,9 @@ std::vector<size_t> sweepSizes(const PerfOptions& options) {
   std::vector<size_t> sizes;
   for (size_t size = options.minBytes; size <= options.maxBytes;) {
     sizes.push_back(size);
-    size_t next = options.stepFactor > 1 ? static_cast<size_t>(size * options.stepFactor)
-                                         : size + options.stepBytes;
-    if (next <= size) break;  // a size of 0 with a factor, or overflow
+    size_t next = options.linearSteps ? size + options.stepBytes
+                                      : static_cast<size_t>(size * options.stepFactor);
+    if (next <= size) break;  // a size of 0 with a factor, -i 0, or overflow
     size = next;
   }
   return sizes;
@@ -50,14 +50,20 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     if (arg == "-np") arg = "--np";
   }
   CLI::App app{"tutti-perf: collective benchmark with nccl-tests' flags and table"};
-  std::string minText = "32M", maxText = "32M", stepText = "1M", typeText = "float", opText = "sum";
+  app.option_defaults()->always_capture_default();  // --help shows the defaults
+  std::string minText = "8", maxText = "32M", stepText = "1M";
+  std::string& typeText = options->typeText;
+  std::string& opText = options->opText;
+  typeText = "float";
+  opText = "sum";
   app.add_option("collective", options->collectiveName, "all_reduce | all_gather | reduce_scatter")
-      ->required()
       ->check(CLI::IsMember({"all_reduce", "all_gather", "reduce_scatter"}));
   app.add_option("-b,--minbytes", minText, "smallest size in bytes (K/M/G suffixes)");
   app.add_option("-e,--maxbytes", maxText, "largest size in bytes");
-  app.add_option("-i,--stepbytes", stepText, "size increment when no -f is given");
-  app.add_option("-f,--stepfactor", options->stepFactor, "size multiplication factor");
+  CLI::Option* stepBytes =
+      app.add_option("-i,--stepbytes", stepText, "size increment (linear steps unless -f is given)");
+  CLI::Option* stepFactor =
+      app.add_option("-f,--stepfactor", options->stepFactor, "size multiplication factor");
   app.add_option("-n,--iters", options->iters, "timed iterations per size")
       ->check(CLI::Range(1, 1 << 30));
   app.add_option("-w,--warmup_iters", options->warmupIters, "warm-up iterations per size")
@@ -72,6 +78,8 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   app.add_option("--np", options->localRanks, "local ranks to spawn when not under a launcher")
       ->check(CLI::Range(1, 1024));
   app.add_option("--json", options->jsonPath, "write the results as JSON to this file");
+  app.add_flag("--params", options->printParams,
+               "print the TUTTI_* environment variables, their defaults and meaning, and exit");
   std::vector<const char*> cargs;
   for (const std::string& arg : args) cargs.push_back(arg.c_str());
   try {
@@ -80,7 +88,21 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     *exitCode = app.exit(error);
     return false;
   }
+  if (options->printParams) return true;
+  if (options->collectiveName.empty()) {
+    std::fprintf(stderr, "tutti-perf: name a collective: all_reduce, all_gather or reduce_scatter\n"
+                         "Run with --help for more information.\n");
+    *exitCode = 2;
+    return false;
+  }
   options->localRanksGiven = app.count("--np") > 0;
+  // nccl-tests: -f makes the steps geometric; -i alone makes them linear.
+  options->linearSteps = stepBytes->count() > 0 && stepFactor->count() == 0;
+  if (!options->linearSteps && !(options->stepFactor > 1)) {
+    std::fprintf(stderr, "tutti-perf: -f %g: the step factor must be > 1\n", options->stepFactor);
+    *exitCode = 2;
+    return false;
+  }
   if (!parseSize(minText, &options->minBytes) || !parseSize(maxText, &options->maxBytes) ||
       !parseSize(stepText, &options->stepBytes) || options->minBytes > options->maxBytes) {
     std::fprintf(stderr, "tutti-perf: bad sizes -b %s -e %s -i %s\n", minText.c_str(),

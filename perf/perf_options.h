@@ -15,12 +15,13 @@ enum class PerfCollective { kAllReduce, kAllGather, kReduceScatter };
 struct PerfOptions {
   PerfCollective collective = PerfCollective::kAllReduce;
   std::string collectiveName;
-  size_t minBytes = 32u << 20;  // nccl-tests' defaults
+  size_t minBytes = 8;  // a full sweep by default, unlike nccl-tests' single 32M size
   size_t maxBytes = 32u << 20;
   size_t stepBytes = 1u << 20;
-  double stepFactor = 0;  // > 1: geometric steps; else stepBytes
+  double stepFactor = 2;
+  bool linearSteps = false;  // -i without -f: add stepBytes instead of multiplying
   int iters = 20;
-  int warmupIters = 1;
+  int warmupIters = 5;
   int check = 1;
   int average = 1;  // 0: rank 0, 1: mean, 2: min, 3: max over ranks
   std::vector<tuttiDataType_t> types;
@@ -28,6 +29,9 @@ struct PerfOptions {
   int localRanks = 2;
   bool localRanksGiven = false;
   std::string jsonPath;
+  std::string typeText;  // -d and -o as given, for the JSON file
+  std::string opText;
+  bool printParams = false;
 };
 
 // Parses argv; on --help or an error prints the message and sets *exitCode (0 for help).

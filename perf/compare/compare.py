@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: Tutti (tutti-perf) against OpenMPI and Gloo, interleaved in one run.
+
+Every library runs the same sizes, rank counts, warm-up and iteration counts; rounds alternate
+between libraries and the median time of the rounds is reported per size, with busbw (nccl-tests'
+definition) and the ratio Tutti/peer of busbw. Two settings: "shm" (each library's best on one
+host: OpenMPI's default shared-memory BTL, Tutti's automatic transport) and "tcp" (OpenMPI
+--mca btl self,tcp, Gloo TCP, TUTTI_TRANSPORT=tcp), all over loopback.
+
+Usage: perf/compare/compare.py [--build DIR] [--ranks 2,4] [--rounds 3] [--max 64M] [--iters 10]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+
+def size_arg(text):
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    return int(text[:-1] if scale > 1 else text) * scale
+
+
+def busbw_factor(coll, n):
+    return 2.0 * (n - 1) / n if coll == "all_reduce" else (n - 1) / n
+
+
+def run(cmd, env=None, timeout=900):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    out = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        sys.stderr.write(f"command failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr}\n")
+        return ""
+    return out.stdout
+
+
+def parse_results(text):
+    """RESULT <coll> <lib> <bytes> <time_us> lines -> {bytes: time_us}."""
+    times = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0] == "RESULT":
+            times[int(parts[3])] = float(parts[4])
+    return times
+
+
+def tutti(build, coll, n, args, transport):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {"TUTTI_TRANSPORT": transport} if transport else {}
+        text = run([f"{build}/perf/tutti-perf", coll, "-np", str(n), "-b", str(args.min),
+                    "-e", str(args.max), "-f", "8", "-n", str(args.iters), "-w", "2", "-c", "0",
+                    "--json", out.name], env)
+        if not text:
+            return {}
+        data = json.load(open(out.name))
+        # Out-of-place times: the peers' calls are out of place too.
+        return {r["size"]: r["out_of_place"]["time_us"] for r in data["results"]}
+
+
+def mpi(build, coll, n, args, tcp):
+    exe = f"{build}/perf/tutti-compare-mpi"
+    if not os.path.exists(exe) or not shutil.which("mpirun"):
+        return None
+    cmd = ["mpirun", "--oversubscribe", "-np", str(n)]
+    if tcp:
+        cmd += ["--mca", "btl", "self,tcp"]
+    cmd += [exe, coll, str(args.min), str(args.max), "8", str(args.iters), "2"]
+    return parse_results(run(cmd, MPI_ENV))
+
+
+def gloo(build, coll, n, args, algo):
+    exe = f"{build}/perf/tutti-compare-gloo"
+    if not os.path.exists(exe):
+        return None
+    store = tempfile.mkdtemp(prefix="gloo-store-")
+    procs = [subprocess.Popen([exe, str(r), str(n), store, coll, algo, str(args.min),
+                               str(args.max), "8", str(args.iters), "2"],
+                              stdout=subprocess.PIPE, text=True) for r in range(n)]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    shutil.rmtree(store, ignore_errors=True)
+    return parse_results(outputs[0]) if all(p.returncode == 0 for p in procs) else {}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--ranks", default="2,4")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min", type=size_arg, default=8)
+    parser.add_argument("--max", type=size_arg, default=64 << 20)
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--settings", default="shm,tcp")
+    args = parser.parse_args()
+
+    print("# Physical limits (same run)")
+    limits = run([f"{args.build}/perf/tutti-compare-limits"])
+    for line in limits.splitlines():
+        _, kind, threads, gbps = line.split()
+        print(f"- {kind} bandwidth, {threads} thread(s): {gbps} GB/s (bytes read + written)")
+    if shutil.which("iperf3"):
+        server = subprocess.Popen(["iperf3", "-s", "-p", "5299"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            import time
+            time.sleep(0.5)
+            for streams in (1, 2):
+                out = run(["iperf3", "-c", "127.0.0.1", "-p", "5299", "-t", "3", "-P",
+                           str(streams), "-J"])
+                if out:
+                    bps = json.loads(out)["end"]["sum_received"]["bits_per_second"]
+                    print(f"- iperf3 loopback, {streams} stream(s): {bps / 8e9:.2f} GB/s")
+        finally:
+            server.terminate()
+            server.wait()
+    for setting in args.settings.split(","):
+        tcp = setting == "tcp"
+        for n in [int(x) for x in args.ranks.split(",")]:
+            for coll in ["all_reduce", "all_gather", "reduce_scatter"]:
+                libs = {"tutti": lambda: tutti(args.build, coll, n, args, "tcp" if tcp else "")}
+                libs["openmpi"] = lambda: mpi(args.build, coll, n, args, tcp)
+                if tcp and coll == "all_reduce":
+                    for algo in ["ring", "ring_chunked", "halving_doubling"]:
+                        libs[f"gloo_{algo}"] = (lambda a=algo: gloo(args.build, coll, n, args, a))
+                elif tcp and coll == "all_gather":
+                    libs["gloo_ring"] = lambda: gloo(args.build, coll, n, args, "ring")
+                rounds = {name: [] for name in libs}
+                for _ in range(args.rounds):  # interleaved: one sweep of each library per round
+                    for name, measure in libs.items():
+                        result = measure()
+                        if result is not None:
+                            rounds[name].append(result)
+                median = {}
+                for name, results in rounds.items():
+                    sizes = set.intersection(*(set(r) for r in results)) if results else set()
+                    median[name] = {s: statistics.median(r[s] for r in results) for s in sizes}
+                names = [name for name in libs if median[name]]
+                factor = busbw_factor(coll, n)
+                print(f"\n## {coll}, {n} ranks, {setting} (float32 sum; median of {args.rounds} "
+                      f"interleaved rounds; busbw GB/s, time us; ratio = Tutti busbw / peer busbw)")
+                header = f"| {'size':>10} |" + "".join(f" {name} busbw | {name} us |" for name in names)
+                header += "".join(f" tutti/{name} |" for name in names if name != "tutti")
+                print(header)
+                print("|" + "---|" * (1 + 2 * len(names) + len(names) - 1))
+                for size in sorted(median["tutti"]):
+                    row = f"| {size:>10} |"
+                    busbw = {}
+                    for name in names:
+                        t = median[name].get(size)
+                        busbw[name] = size / (t * 1e-6) / 1e9 * factor if t else None
+                        row += (f" {busbw[name]:.3f} | {t:.1f} |" if t else " - | - |")
+                    for name in names:
+                        if name == "tutti":
+                            continue
+                        ok = busbw.get(name) and busbw.get("tutti")
+                        row += f" {busbw['tutti'] / busbw[name]:.2f} |" if ok else " - |"
+                    print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
