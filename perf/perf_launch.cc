@@ -58,9 +58,14 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
     children.push_back(pid);
   }
   int failed = 0;
-  for (pid_t child : children) {
+  for (int rank = 0; rank < nranks; ++rank) {
     int status = 0;
-    waitpid(child, &status, 0);
+    waitpid(children[rank], &status, 0);
+    // A rank killed by a signal prints nothing itself: say which one.
+    if (WIFSIGNALED(status)) {
+      std::fprintf(stderr, "tutti-perf: rank %d (pid %d) killed by signal %d\n", rank,
+                   static_cast<int>(children[rank]), WTERMSIG(status));
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
   }
   return failed;

@@ -60,22 +60,24 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
       ->check(CLI::IsMember({"all_reduce", "all_gather", "reduce_scatter"}));
   app.add_option("-b,--minbytes", minText, "smallest size in bytes (K/M/G suffixes)");
   app.add_option("-e,--maxbytes", maxText, "largest size in bytes");
-  CLI::Option* stepBytes =
-      app.add_option("-i,--stepbytes", stepText, "size increment (linear steps unless -f is given)");
+  CLI::Option* stepBytes = app.add_option("-i,--stepbytes", stepText,
+                                          "size increment (linear steps unless -f is given)");
   CLI::Option* stepFactor =
       app.add_option("-f,--stepfactor", options->stepFactor, "size multiplication factor");
   app.add_option("-n,--iters", options->iters, "timed iterations per size")
       ->check(CLI::Range(1, 1 << 30));
   app.add_option("-w,--warmup_iters", options->warmupIters, "warm-up iterations per size")
       ->check(CLI::Range(0, 1 << 30));
-  app.add_option("-c,--check", options->check, "check results against exact values (0/1)");
+  app.add_option("-c,--check", options->check, "check results against exact values (0/1)")
+      ->check(CLI::Range(0, 1));
   app.add_option("-d,--datatype", typeText,
                  "type name (float, half, bfloat16, f8e4m3, ...) or all");
   app.add_option("-o,--op", opText, "sum, prod, max, min, avg, or all");
   app.add_option("-a,--average", options->average,
                  "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
       ->check(CLI::Range(0, 3));
-  app.add_option("--np", options->localRanks, "local ranks to spawn when not under a launcher")
+  app.add_option("--np", options->localRanks,
+                 "local ranks to fork when not under a launcher (also -np N)")
       ->check(CLI::Range(1, 1024));
   app.add_option("--json", options->jsonPath, "write the results as JSON to this file");
   app.add_flag("--params", options->printParams,
@@ -86,12 +88,14 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     app.parse(static_cast<int>(cargs.size()), const_cast<char**>(cargs.data()));
   } catch (const CLI::ParseError& error) {
     *exitCode = app.exit(error);
+    if (*exitCode != 0) *exitCode = 2;  // a usage error, whichever CLI11 code it had
     return false;
   }
   if (options->printParams) return true;
   if (options->collectiveName.empty()) {
-    std::fprintf(stderr, "tutti-perf: name a collective: all_reduce, all_gather or reduce_scatter\n"
-                         "Run with --help for more information.\n");
+    std::fprintf(stderr,
+                 "tutti-perf: name a collective: all_reduce, all_gather or reduce_scatter\n"
+                 "Run with --help for more information.\n");
     *exitCode = 2;
     return false;
   }

@@ -6,15 +6,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/params.h"
 #include "exec/datatype.h"
 
 namespace tutti::perf {
 namespace {
 
 std::string timeText(double us) {
-  if (us < 10000) return fmt::format("{:7.2f}", us);
-  if (us < 100000) return fmt::format("{:7.1f}", us);
-  return fmt::format("{:7.0f}", us);
+  // nccl-tests' precision steps keep the column 7 wide.
+  if (us >= 10000) return fmt::format("{:7.0f}", us);
+  if (us >= 100) return fmt::format("{:7.1f}", us);
+  return fmt::format("{:7.2f}", us);
 }
 
 std::string wrongText(const Measurement& m) {
@@ -29,8 +31,8 @@ const char* busFactorText(PerfCollective coll) {
 
 void printHeader(const PerfOptions& options, const CommInfo& info,
                  const std::vector<RankPlace>& ranks) {
-  std::string step = options.stepFactor > 1 ? fmt::format("{}(factor)", options.stepFactor)
-                                            : fmt::format("{}(bytes)", options.stepBytes);
+  std::string step = options.linearSteps ? fmt::format("{}(bytes)", options.stepBytes)
+                                         : fmt::format("{}(factor)", options.stepFactor);
   fmt::print(
       "# Tutti {}.{}.{} tutti-perf {}: nranks {} nhosts {} transport {} algorithm {} "
       "nsocks/peer {}\n",
@@ -45,18 +47,19 @@ void printHeader(const PerfOptions& options, const CommInfo& info,
   for (size_t r = 0; r < ranks.size(); ++r) {
     fmt::print("#  Rank {:2d} Pid {:6d} on {:>10s} host memory\n", r, ranks[r].pid, ranks[r].host);
   }
-  fmt::print("#\n");
-  fmt::print("#{:>62s}{:>35s}\n", "out-of-place", "in-place");
-  fmt::print(
-      "#{:>11s}  {:>12s}  {:>8s}  {:>6s}  {:>6s}  {:>7s}  {:>6s}  {:>6s}  {:>5s}  {:>7s}  "
-      "{:>6s}  {:>6s}  {:>5s}\n",
-      "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
-      "busbw", "#wrong");
-  fmt::print(
-      "#{:>11s}  {:>12s}  {:>8s}  {:>6s}  {:>6s}  {:>7s}  {:>6s}  {:>6s}  {:>5s}  {:>7s}  "
-      "{:>6s}  {:>6s}  {:>5s}\n",
-      "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
-      "");
+  // nccl-tests' layout: row prefix "%12li  %12li  %8s  %6s  %6i", then per placement
+  // "  %7s  %6.2f  %6.2f  %5s" (out of place, then in place).
+  fmt::print("#\n#{:62s}out-of-place{:23s}in-place\n", "", "");
+  const std::string placement =
+      fmt::format("  {:>7s}  {:>6s}  {:>6s} {:>6s}", "time", "algbw", "busbw", "#wrong");
+  fmt::print("# {:>10s}  {:>12s}  {:>8s}  {:>6s}  {:>6s}{}{}\n", "size", "count", "type", "redop",
+             "root", placement, placement);
+  const std::string units =
+      fmt::format("  {:>7s}  {:>6s}  {:>6s} {:>6s}", "(us)", "(GB/s)", "(GB/s)", "");
+  std::string unitLine = fmt::format("# {:>10s}  {:>12s}  {:>8s}  {:>6s}  {:>6s}{}{}", "(B)",
+                                     "(elements)", "", "", "", units, units);
+  unitLine.erase(unitLine.find_last_not_of(' ') + 1);
+  fmt::print("{}\n", unitLine);
   std::fflush(stdout);
 }
 
@@ -85,13 +88,20 @@ double printFooter(const PerfOptions& options, const CommInfo& info, const std::
   } else {
     fmt::print("# Out of bounds values : not checked (-c 0)\n");
   }
-  fmt::print("# Avg bus bandwidth    : {:.4f} \n#\n", avg);
+  fmt::print("# Avg bus bandwidth    : {:.4f}\n#\n", avg);
   fmt::print(
       "# algbw = size / time, busbw = algbw * {} with n = {} (nccl-tests "
       "doc/PERFORMANCE.md); GB/s = 1e9 bytes/s\n#\n",
       busFactorText(options.collective), info.nranks);
   std::fflush(stdout);
   return avg;
+}
+
+void printParams() {
+  fmt::print("# {:<24s}{:<12s}{}\n", "variable", "default", "meaning");
+  for (const ParamInfo& param : paramTable()) {
+    fmt::print("{:<26s}{:<12s}{}\n", param.env, param.defaultValue, param.doc);
+  }
 }
 
 bool writeJson(const std::string& path, const PerfOptions& options, const CommInfo& info,
@@ -107,6 +117,8 @@ bool writeJson(const std::string& path, const PerfOptions& options, const CommIn
   out["nhosts"] = info.nhosts;
   out["transport"] = info.transport;
   out["algorithm"] = info.algorithm;
+  out["datatype"] = options.typeText;  // a type name or "all"
+  out["op"] = options.collective == PerfCollective::kAllGather ? "none" : options.opText;
   out["iters"] = options.iters;
   out["warmup_iters"] = options.warmupIters;
   out["bandwidth_unit"] = "GB/s (1e9 bytes/s)";

@@ -20,6 +20,8 @@ void printHeader(const PerfOptions& options, const CommInfo& info,
 void printRow(const PerfOptions& options, const Row& row);
 // Out-of-bounds count and average bus bandwidth; returns the average.
 double printFooter(const PerfOptions& options, const CommInfo& info, const std::vector<Row>& rows);
+// The TUTTI_* environment variables with their defaults (tutti-perf --params).
+void printParams();
 bool writeJson(const std::string& path, const PerfOptions& options, const CommInfo& info,
                const std::vector<Row>& rows, double avgBusbw);
 

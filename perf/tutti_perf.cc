@@ -1,6 +1,7 @@
 // tutti-perf: the collective benchmark, in the spirit of NVIDIA's nccl-tests.
 //   tutti-perf all_reduce -b 8 -e 128M -f 2 -np 4
 //   mpirun -np 8 tutti-perf all_gather -c 1
+//   tutti-perf --params
 #include <unistd.h>
 
 #include <cstdio>
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   PerfOptions options;
   int exitCode = 0;
   if (!parseOptions(argc, argv, &options, &exitCode)) return exitCode;
+  if (options.printParams) {
+    printParams();
+    return 0;
+  }
   return launchRanks(argc, argv, options,
                      [&options](tuttiComm_t comm) { return runBenchmark(comm, options); });
 }

@@ -1,16 +1,20 @@
 #include "transports/transport.h"
 
+#include "transports/shm/shm_transport.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace tutti {
 
-Status createTransport(const Params& params, std::unique_ptr<Transport>* out) {
-  if (params.transport.empty() || params.transport == "tcp") {
+Status createTransport(const std::string& name, const Params& params,
+                       std::unique_ptr<Transport>* out) {
+  if (name == "tcp") {
     *out = std::make_unique<TcpTransport>(params);
-    return Status::ok();
+  } else if (name == "shm") {
+    *out = std::make_unique<ShmTransport>(params);
+  } else {
+    return makeError(tuttiInvalidArgument, "no transport named '{}' (have: tcp, shm)", name);
   }
-  return makeError(tuttiInvalidArgument, "TUTTI_TRANSPORT='{}': no such transport (have: tcp)",
-                   params.transport);
+  return Status::ok();
 }
 
 }  // namespace tutti

@@ -39,8 +39,10 @@ class Connection {
   // tuttiRemoteError.
   virtual Status progress(bool* progressed) = 0;
 
-  // Descriptors to poll() on while nothing progresses (only those with work pending).
-  virtual void addPollFds(std::vector<pollfd>* fds) const = 0;
+  // Descriptors to poll() on while nothing progresses (only those with work pending). Returns
+  // true when progress is possible right now (e.g. a shared-memory peer moved while this rank
+  // was preparing to block): the caller then polls again instead of sleeping.
+  virtual bool addPollFds(std::vector<pollfd>* fds) const = 0;
 
   // Closes the connection so that the peer sees it lost (abort, error).
   virtual void shutdown() = 0;
@@ -57,8 +59,8 @@ class Transport {
                          std::vector<std::unique_ptr<Connection>>* out) = 0;
 };
 
-// The transport for this communicator's peers: TUTTI_TRANSPORT when set, else the best one built
-// in (today: tcp).
-Status createTransport(const Params& params, std::unique_ptr<Transport>* out);
+// Transports by name ("tcp", "shm"); tuttiInvalidArgument for an unknown name.
+Status createTransport(const std::string& name, const Params& params,
+                       std::unique_ptr<Transport>* out);
 
 }  // namespace tutti

@@ -150,17 +150,48 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
     std::sort(needed.begin(), needed.end());
     needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
   }
-  TUTTI_RETURN_IF_ERROR(createTransport(comm->params, &comm->transport));
-  TUTTI_RETURN_IF_ERROR(
-      comm->transport->connect(*comm->bootstrap, needed, &comm->ownedConnections));
+  // Same-host peers talk over shared memory unless told otherwise; the rest over TCP. The
+  // choice depends only on data every rank has (host identities, parameters set alike on every
+  // rank), so both ends of a pair choose the same.
+  std::vector<int> shmPeers;
+  std::vector<int> tcpPeers;
+  const bool shmAllowed = comm->params.transport != "tcp" && !comm->params.shmDisable;
+  for (int peer : needed) {
+    bool sameHost = peers[peer].hostHash == self.hostHash;
+    (shmAllowed && sameHost ? shmPeers : tcpPeers).push_back(peer);
+  }
+  std::unique_ptr<Transport> shm;
+  TUTTI_RETURN_IF_ERROR(createTransport("shm", comm->params, &shm));
+  std::vector<std::unique_ptr<Connection>> shmConnections;
+  Status shmStatus = shm->connect(*comm->bootstrap, shmPeers, &shmConnections);
+  if (!shmStatus.isOk()) {
+    // Collective outcome: every rank falls back alike.
+    TUTTI_WARN(kLogInit | kLogNet, "shared memory unavailable, falling back to TCP: {}",
+               shmStatus.message());
+    tcpPeers.insert(tcpPeers.end(), shmPeers.begin(), shmPeers.end());
+    shmPeers.clear();
+    shmConnections.clear();
+  }
+  std::unique_ptr<Transport> tcp;
+  TUTTI_RETURN_IF_ERROR(createTransport("tcp", comm->params, &tcp));
+  std::vector<std::unique_ptr<Connection>> tcpConnections;
+  TUTTI_RETURN_IF_ERROR(tcp->connect(*comm->bootstrap, tcpPeers, &tcpConnections));
+  for (auto* list : {&shmConnections, &tcpConnections}) {
+    for (auto& connection : *list) comm->ownedConnections.push_back(std::move(connection));
+  }
+  if (!shmPeers.empty()) comm->transportNames = "shm";
+  if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
+  if (comm->transportNames.empty()) comm->transportNames = "self";
+  comm->transports.push_back(std::move(shm));
+  comm->transports.push_back(std::move(tcp));
   comm->connections.assign(nranks, nullptr);
   for (auto& connection : comm->ownedConnections) {
     comm->connections[connection->peer()] = connection.get();
   }
   comm->executor = std::make_unique<Executor>(comm->params, &comm->aborted);
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
-             static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts,
-             comm->transport->name(), comm->name.empty() ? "" : " name " + comm->name);
+             static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
+             comm->name.empty() ? "" : " name " + comm->name);
   *out = comm.release();
   registerComm(*out);
   return Status::ok();
@@ -190,7 +221,7 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
     info->rank = c->rank;
     info->nhosts = c->nhosts;
     info->hostname = c->hostname;
-    info->transport = c->nranks > 1 ? c->transport->name() : "self";
+    info->transport = c->transportNames;
     info->algorithm = "ring";
     info->nSocksPerPeer = c->params.nSocksPerPeer;
     info->timeoutMs = c->params.timeoutMs;

@@ -34,7 +34,8 @@ struct tuttiComm {
   std::string lastError;
 
   std::unique_ptr<tutti::Bootstrap> bootstrap;
-  std::unique_ptr<tutti::Transport> transport;
+  std::vector<std::unique_ptr<tutti::Transport>> transports;
+  std::string transportNames;  // e.g. "shm", "tcp", "shm+tcp"
   std::vector<std::unique_ptr<tutti::Connection>> ownedConnections;
   std::vector<tutti::Connection*> connections;  // by peer rank; nullptr where none
   std::unique_ptr<tutti::Executor> executor;

@@ -21,7 +21,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
       {"TUTTI_SPIN_US", "20", "busy-poll time before blocking, us (0 when oversubscribed)"},
-      {"TUTTI_TRANSPORT", "(auto)", "force a transport: tcp"},
+      {"TUTTI_TRANSPORT", "(auto)", "force a transport: tcp (every peer) or shm (same host)"},
+      {"TUTTI_SHM_DISABLE", "0", "1: never use shared memory"},
+      {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
+      {"TUTTI_SHM_SLOT_BYTES", "262144", "bytes per shared-memory FIFO slot"},
       {"TUTTI_ALGO", "(auto)", "force an algorithm: ring"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
       {"TUTTI_DEBUG_SUBSYS", "INIT,ENV", "INIT,COLL,NET,BOOTSTRAP,ENV,ALLOC,ALL; ^ excludes"},
@@ -77,6 +80,13 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   p.slicesInFlight = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
   p.spinUs = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_DISABLE", 0, 0, 1, &value));
+  p.shmDisable = value == 1;
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOTS", p.shmSlots, 2, 1024, &value));
+  p.shmSlots = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOT_BYTES", static_cast<int64_t>(p.shmSlotBytes), 64,
+                               int64_t{1} << 26, &value));
+  p.shmSlotBytes = static_cast<size_t>(value);
   p.socketIfname = envString("TUTTI_SOCKET_IFNAME");
   std::string family = envString("TUTTI_SOCKET_FAMILY");
   if (family == "AF_INET" || family == "4") {
@@ -88,9 +98,10 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
                      family);
   }
   p.transport = envString("TUTTI_TRANSPORT");
-  if (!p.transport.empty() && p.transport != "tcp") {
+  if (!p.transport.empty() && p.transport != "tcp" && p.transport != "shm") {
     return makeError(tuttiInvalidArgument,
-                     "TUTTI_TRANSPORT='{}' names no transport built into this library (have: tcp)",
+                     "TUTTI_TRANSPORT='{}' names no transport built into this library (have: tcp, "
+                     "shm)",
                      p.transport);
   }
   p.algo = envString("TUTTI_ALGO");

@@ -21,7 +21,10 @@ struct Params {
   size_t sliceBytes = 512 << 10;     // TUTTI_SLICE_BYTES: unit of pipelining in the executor
   int slicesInFlight = 4;            // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
   int spinUs = 20;                   // TUTTI_SPIN_US: busy-poll time before blocking in poll()
-  std::string transport;             // TUTTI_TRANSPORT: force a transport ("tcp"); empty = auto
+  std::string transport;             // TUTTI_TRANSPORT: "tcp" (every peer) or "shm"; empty = auto
+  bool shmDisable = false;           // TUTTI_SHM_DISABLE=1: no shared memory between ranks
+  int shmSlots = 8;                  // TUTTI_SHM_SLOTS: FIFO slots per direction and pair
+  size_t shmSlotBytes = 256 << 10;   // TUTTI_SHM_SLOT_BYTES: bytes per FIFO slot
   std::string algo;                  // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
 };
 

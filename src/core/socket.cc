@@ -230,7 +230,11 @@ Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,
     int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd >= 0) {
       *out = Fd(fd);
-      return setNoDelay(fd);
+      sockaddr_storage local{};
+      socklen_t length = sizeof(local);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+      // TCP_NODELAY is for TCP; Unix sockets (the shm doorbells) have no Nagle to turn off.
+      return local.ss_family == AF_UNIX ? Status::ok() : setNoDelay(fd);
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
       return systemError("accept", errno);

@@ -180,7 +180,9 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
                        idleMs, waiting);
     }
     fds.clear();
-    for (Connection* connection : active) connection->addPollFds(&fds);
+    bool readyNow = false;
+    for (Connection* connection : active) readyNow |= connection->addPollFds(&fds);
+    if (readyNow) continue;
     int waitMs = static_cast<int>(std::min<int64_t>(50, params_.timeoutMs - idleMs));
     if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
       return systemError("executor: poll", errno);

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "mp/harness.h"
@@ -97,11 +100,13 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
   return static_cast<long>(wrong);
 }
 
-class CollectivesTest : public ::testing::TestWithParam<int> {};
+class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
 TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
-  const int nranks = GetParam();
-  LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
+  const int nranks = std::get<0>(GetParam());
+  const std::string transport = std::get<1>(GetParam());
+  LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_TRANSPORT", transport.c_str(), 1);  // read when the communicator is made
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -140,9 +145,12 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
-INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest, ::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return std::to_string(info.param) + "ranks";
+INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
+                                            ::testing::Values("shm", "tcp")),
+                         [](const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
+                           return std::to_string(std::get<0>(info.param)) + "ranks_" +
+                                  std::get<1>(info.param);
                          });
 
 }  // namespace

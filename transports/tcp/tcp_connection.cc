@@ -149,13 +149,14 @@ Status TcpConnection::progress(bool* progressed) {
   return Status::ok();
 }
 
-void TcpConnection::addPollFds(std::vector<pollfd>* fds) const {
+bool TcpConnection::addPollFds(std::vector<pollfd>* fds) const {
   for (const Socket& socket : sockets_) {
     short events = 0;
     if (!socket.sends.empty()) events |= POLLOUT;
     if (!socket.recvs.empty()) events |= POLLIN;
     if (events != 0) fds->push_back(pollfd{socket.fd.get(), events, 0});
   }
+  return false;  // the kernel's socket state is what poll() reports
 }
 
 void TcpConnection::shutdown() {

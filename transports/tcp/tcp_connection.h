@@ -22,7 +22,7 @@ class TcpConnection : public Connection {
   Status postSend(const void* data, size_t bytes, TransferRequest* request) override;
   Status postRecv(void* data, size_t bytes, TransferRequest* request) override;
   Status progress(bool* progressed) override;
-  void addPollFds(std::vector<pollfd>* fds) const override;
+  bool addPollFds(std::vector<pollfd>* fds) const override;
   void shutdown() override;
 
   // How a message of `bytes` is cut: parts and the socket of part 0 (exposed for tests).

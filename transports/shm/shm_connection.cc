@@ -1,0 +1,165 @@
+#include "transports/shm/shm_connection.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace tutti {
+namespace {
+
+size_t alignUp(size_t value, size_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+size_t fifoBytes(int slots, size_t slotBytes) {
+  return alignUp(sizeof(ShmFifoControl), 64) + alignUp(slots * sizeof(uint64_t), 64) +
+         static_cast<size_t>(slots) * slotBytes;
+}
+
+}  // namespace
+
+size_t ShmConnection::segmentBytes(int slots, size_t slotBytes) {
+  return 2 * alignUp(fifoBytes(slots, slotBytes), 4096);
+}
+
+ShmFifo ShmConnection::fifoAt(void* segment, int direction, int slots, size_t slotBytes) {
+  char* base = static_cast<char*>(segment) + direction * alignUp(fifoBytes(slots, slotBytes), 4096);
+  ShmFifo fifo;
+  fifo.control = reinterpret_cast<ShmFifoControl*>(base);
+  base += alignUp(sizeof(ShmFifoControl), 64);
+  fifo.pieceBytes = reinterpret_cast<uint64_t*>(base);
+  base += alignUp(slots * sizeof(uint64_t), 64);
+  fifo.slots = base;
+  return fifo;
+}
+
+ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in,
+                             int slots, size_t slotBytes, Fd doorbell)
+    : peer_(peer),
+      segment_(segment),
+      segmentLength_(segmentBytes),
+      out_(out),
+      in_(in),
+      slots_(static_cast<uint64_t>(slots)),
+      slotBytes_(slotBytes),
+      doorbell_(std::move(doorbell)) {}
+
+ShmConnection::~ShmConnection() { munmap(segment_, segmentLength_); }
+
+Status ShmConnection::postSend(const void* data, size_t bytes, TransferRequest* request) {
+  request->done = false;
+  sends_.push_back(Transfer{request, static_cast<char*>(const_cast<void*>(data)), bytes});
+  bool progressed = false;
+  return progress(&progressed);
+}
+
+Status ShmConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
+  request->done = false;
+  recvs_.push_back(Transfer{request, static_cast<char*>(data), bytes});
+  return Status::ok();
+}
+
+void ShmConnection::ring() const {
+  char byte = 1;
+  // A full socket buffer already guarantees a wake-up; a closed peer shows in progress().
+  (void)send(doorbell_.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+bool ShmConnection::sendReady() const {
+  uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+  return !sends_.empty() && head - out_.control->tail.load(std::memory_order_seq_cst) < slots_;
+}
+
+bool ShmConnection::recvReady() const {
+  uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
+  return !recvs_.empty() && in_.control->head.load(std::memory_order_seq_cst) > tail;
+}
+
+Status ShmConnection::progress(bool* progressed) {
+  if (closed_) {
+    return makeError(tuttiRemoteError, "shm: connection to rank {} was shut down", peer_);
+  }
+  in_.control->readerSleeping.store(0, std::memory_order_relaxed);
+  out_.control->writerSleeping.store(0, std::memory_order_relaxed);
+  bool movedOut = false;
+  while (!sends_.empty()) {
+    Transfer& send = sends_.front();
+    uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+    if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
+    size_t piece = std::min(slotBytes_, send.bytes - send.done);
+    uint64_t slot = head % slots_;
+    std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
+    out_.pieceBytes[slot] = piece;
+    out_.control->head.store(head + 1, std::memory_order_seq_cst);
+    send.done += piece;
+    send.started = true;
+    movedOut = true;
+    if (send.done == send.bytes) {
+      send.request->done = true;
+      sends_.pop_front();
+    }
+  }
+  if (movedOut && out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+
+  bool movedIn = false;
+  while (!recvs_.empty()) {
+    Transfer& recv = recvs_.front();
+    uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
+    if (in_.control->head.load(std::memory_order_acquire) == tail) break;  // empty
+    size_t expected = std::min(slotBytes_, recv.bytes - recv.done);
+    uint64_t slot = tail % slots_;
+    if (in_.pieceBytes[slot] != expected) {
+      return makeError(tuttiInternalError,
+                       "shm: rank {} sent a piece of {} bytes where {} were expected (the ranks "
+                       "disagree on the call: count, type or order)",
+                       peer_, in_.pieceBytes[slot], expected);
+    }
+    std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, expected);
+    in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
+    recv.done += expected;
+    movedIn = true;
+    if (recv.done == recv.bytes) {
+      recv.request->done = true;
+      recvs_.pop_front();
+    }
+  }
+  if (movedIn && in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
+
+  // Drain the doorbell: its bytes only say "look again", and we just did. End of stream means
+  // the peer closed the connection or exited; what it left in the FIFO is still good, so that is
+  // an error only for work that can no longer complete.
+  char sink[64];
+  while (!peerClosed_) {
+    ssize_t n = recv(doorbell_.get(), sink, sizeof(sink), MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) peerClosed_ = true;
+    break;
+  }
+  if (peerClosed_ && !movedIn && !movedOut && (!sends_.empty() || !recvs_.empty())) {
+    return makeError(tuttiRemoteError,
+                     "shm: rank {} closed the connection (its process exited or aborted)", peer_);
+  }
+  if (movedIn || movedOut) *progressed = true;
+  return Status::ok();
+}
+
+bool ShmConnection::addPollFds(std::vector<pollfd>* fds) const {
+  if (sends_.empty() && recvs_.empty()) return false;
+  // Announce sleep first, then look once more (the peer stores, then reads our flag): either we
+  // see its progress here, or it sees our flag and rings.
+  if (!recvs_.empty()) in_.control->readerSleeping.store(1, std::memory_order_seq_cst);
+  if (!sends_.empty()) out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  fds->push_back(pollfd{doorbell_.get(), POLLIN, 0});
+  return recvReady() || sendReady();
+}
+
+void ShmConnection::shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  if (doorbell_.valid()) ::shutdown(doorbell_.get(), SHUT_RDWR);
+}
+
+}  // namespace tutti

@@ -1,0 +1,184 @@
+#include "transports/shm/shm_transport.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "core/log.h"
+#include "transports/shm/shm_connection.h"
+
+namespace tutti {
+namespace {
+
+constexpr uint32_t kShmHelloMagic = 0x54534831;  // "TSH1"
+constexpr int kHelloTimeoutMs = 5000;
+
+struct Nonce {
+  int32_t pid;
+  uint32_t counter;
+};
+
+struct ShmHello {
+  uint32_t magic;
+  int32_t rank;
+  uint8_t secret[kSecretBytes];
+};
+
+std::atomic<uint32_t> gCounter{0};
+
+std::string segmentName(const Nonce& creator, int lower, int higher) {
+  return fmt::format("/tutti-{}-{}-{}-{}", creator.pid, creator.counter, lower, higher);
+}
+
+sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string name = fmt::format("tutti-{}-{}", owner.pid, owner.counter);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // abstract: leading NUL
+  *length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  return addr;
+}
+
+// Every rank calls it at the same point: true when all ranks report ok.
+Status agree(Bootstrap& bootstrap, bool ok, bool* all) {
+  std::vector<uint8_t> flags(bootstrap.nranks(), 0);
+  flags[bootstrap.rank()] = ok ? 1 : 0;
+  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(flags.data(), 1));
+  *all = true;
+  for (uint8_t flag : flags) *all = *all && flag == 1;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+                             std::vector<std::unique_ptr<Connection>>* out) {
+  const int rank = bootstrap.rank();
+  const int slots = params_.shmSlots;
+  const size_t slotBytes = params_.shmSlotBytes;
+  const size_t bytes = ShmConnection::segmentBytes(slots, slotBytes);
+  Deadline deadline = Deadline::afterMs(params_.timeoutMs);
+  Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
+
+  std::vector<Nonce> nonces(bootstrap.nranks());
+  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1)};
+  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  socklen_t length = 0;
+  sockaddr_un self = listenerAddress(nonces[rank], &length);
+  if (!listener.valid() ||
+      ::bind(listener.get(), reinterpret_cast<sockaddr*>(&self), length) != 0 ||
+      ::listen(listener.get(), SOMAXCONN) != 0) {
+    failure = systemError("shm: doorbell listener", errno);
+  }
+  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(nonces.data(), sizeof(Nonce)));
+
+  // The lower rank of each pair creates and sizes the segment.
+  std::map<int, void*> mapped;
+  std::vector<std::string> created;
+  for (int peer : peers) {
+    if (peer < rank || !failure.isOk()) continue;
+    std::string name = segmentName(nonces[rank], rank, peer);
+    int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+      failure = systemError("shm: creating " + name, errno);
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    created.push_back(name);
+    void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+      failure = systemError("shm: mapping " + name, errno);
+      continue;
+    }
+    mapped[peer] = map;
+  }
+  bool allOk = false;
+  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+
+  // The higher rank maps the segment and connects the pair's doorbell.
+  std::map<int, Fd> doorbells;
+  for (int peer : peers) {
+    if (peer > rank || !allOk || !failure.isOk()) continue;
+    std::string name = segmentName(nonces[peer], peer, rank);
+    int fd = shm_open(name.c_str(), O_RDWR, 0600);
+    void* map =
+        fd >= 0 ? mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (fd >= 0) close(fd);
+    if (map == MAP_FAILED) {
+      failure = systemError("shm: opening " + name, errno);
+      continue;
+    }
+    mapped[peer] = map;
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    socklen_t peerLength = 0;
+    sockaddr_un peerAddr = listenerAddress(nonces[peer], &peerLength);
+    if (!sock.valid() ||
+        ::connect(sock.get(), reinterpret_cast<sockaddr*>(&peerAddr), peerLength) != 0) {
+      failure = systemError(fmt::format("shm: doorbell to rank {}", peer), errno);
+      continue;
+    }
+    ShmHello hello{kShmHelloMagic, rank, {}};
+    std::memcpy(hello.secret, bootstrap.secret(), kSecretBytes);
+    Status sent = setNonBlocking(sock.get());
+    if (sent.isOk()) sent = sendAll(sock.get(), &hello, sizeof(hello), deadline);
+    if (!sent.isOk()) {
+      failure = sent;
+      continue;
+    }
+    doorbells[peer] = std::move(sock);
+  }
+  // The higher ranks' connections wait in the listener's backlog; everyone agrees first, so that
+  // no lower rank waits for a doorbell from a rank that failed.
+  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+  // The lower rank accepts one doorbell from each higher peer.
+  size_t expected = 0;
+  for (int peer : peers) expected += peer > rank ? 1 : 0;
+  size_t accepted = 0;
+  while (allOk && failure.isOk() && accepted < expected) {
+    Fd conn;
+    Status status = acceptFrom(listener.get(), deadline, &conn);
+    if (!status.isOk()) {
+      failure = status.withContext("shm: waiting for doorbells");
+      break;
+    }
+    ShmHello hello{};
+    if (!recvAll(conn.get(), &hello, sizeof(hello), Deadline::afterMs(kHelloTimeoutMs)).isOk() ||
+        hello.magic != kShmHelloMagic || !secretsEqual(hello.secret, bootstrap.secret()) ||
+        hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
+      continue;
+    }
+    doorbells[hello.rank] = std::move(conn);
+    ++accepted;
+  }
+  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+  for (const std::string& name : created) shm_unlink(name.c_str());
+  if (!allOk) {
+    for (auto& [peer, map] : mapped) munmap(map, bytes);
+    return failure.isOk() ? makeError(tuttiSystemError, "shm: setup failed on another rank")
+                          : failure;
+  }
+  out->clear();
+  for (int peer : peers) {
+    int lower = std::min(rank, peer);
+    // Direction 0 carries lower -> higher.
+    int outDirection = rank == lower ? 0 : 1;
+    void* map = mapped[peer];
+    out->push_back(std::make_unique<ShmConnection>(
+        peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
+        ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
+        std::move(doorbells[peer])));
+  }
+  TUTTI_INFO(kLogNet, "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way", rank,
+             peers.size(), slots, slotBytes);
+  return Status::ok();
+}
+
+}  // namespace tutti

@@ -1,0 +1,24 @@
+// The shared-memory transport, for ranks on the same host (the communicator decides which peers
+// qualify). Setup, collective over the bootstrap: every rank listens on an abstract Unix socket
+// and allgathers a name nonce; the lower rank of each pair creates the pair's POSIX shared-memory
+// segment; after a barrier the higher rank maps it and connects the pair's doorbell socket; after
+// a second barrier the segments are unlinked (they live while mapped). If any rank fails, every
+// rank learns it from the last allgather and the communicator falls back to TCP.
+#pragma once
+
+#include "transports/transport.h"
+
+namespace tutti {
+
+class ShmTransport : public Transport {
+ public:
+  explicit ShmTransport(const Params& params) : params_(params) {}
+  const char* name() const override { return "shm"; }
+  Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+                 std::vector<std::unique_ptr<Connection>>* out) override;
+
+ private:
+  Params params_;
+};
+
+}  // namespace tutti
