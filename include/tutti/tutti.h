@@ -32,6 +32,9 @@
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
  *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer (default 2, max 16)
+ *   TUTTI_TRANSPORT=tcp|shm               tcp: TCP for every peer; default: shared memory
+ *                                         between ranks on one host, TCP otherwise
+ *   TUTTI_SHM_DISABLE=1                   never use shared memory
  *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
  *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
  * docs/architecture.md lists the rest (slicing and transport tuning).
