@@ -138,7 +138,10 @@ Status ShmConnection::progress(bool* progressed) {
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) peerClosed_ = true;
     break;
   }
-  if (peerClosed_ && !movedIn && !movedOut && (!sends_.empty() || !recvs_.empty())) {
+  // The peer may have written its last piece after the loops above looked and then closed: look
+  // at the FIFO again before calling the work lost.
+  if (peerClosed_ && !movedIn && !movedOut && (!sends_.empty() || !recvs_.empty()) &&
+      !recvReady() && !sendReady()) {
     return makeError(tuttiRemoteError,
                      "shm: rank {} closed the connection (its process exited or aborted)", peer_);
   }
