@@ -52,6 +52,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual const char* name() const = 0;
+  // The name plus the paths in use after connect, e.g. "shm/cma" (for logs and tutti-perf).
+  virtual std::string description() const { return name(); }
 
   // Collective over all ranks of the bootstrap: each rank names the peers it needs (the sets are
   // symmetric: a names b iff b names a). out[i] connects to peers[i].

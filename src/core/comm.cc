@@ -179,7 +179,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   for (auto* list : {&shmConnections, &tcpConnections}) {
     for (auto& connection : *list) comm->ownedConnections.push_back(std::move(connection));
   }
-  if (!shmPeers.empty()) comm->transportNames = "shm";
+  if (!shmPeers.empty()) comm->transportNames = shm->description();
   if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
   if (comm->transportNames.empty()) comm->transportNames = "self";
   comm->transports.push_back(std::move(shm));

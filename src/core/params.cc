@@ -25,6 +25,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SHM_DISABLE", "0", "1: never use shared memory"},
       {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
       {"TUTTI_SHM_SLOT_BYTES", "262144", "bytes per shared-memory FIFO slot"},
+      {"TUTTI_SHM_CMA", "1",
+       "0: no single-copy path (process_vm_readv) for large shared-memory messages"},
+      {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
+       "messages from this size on are read from the sender's memory in one copy"},
       {"TUTTI_ALGO", "(auto)", "force an algorithm: ring"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
       {"TUTTI_DEBUG_SUBSYS", "INIT,ENV", "INIT,COLL,NET,BOOTSTRAP,ENV,ALLOC,ALL; ^ excludes"},
@@ -87,6 +91,11 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOT_BYTES", static_cast<int64_t>(p.shmSlotBytes), 64,
                                int64_t{1} << 26, &value));
   p.shmSlotBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_CMA", 1, 0, 1, &value));
+  p.shmCma = value == 1;
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_CMA_MIN_BYTES", static_cast<int64_t>(p.shmCmaMinBytes), 1,
+                               int64_t{1} << 40, &value));
+  p.shmCmaMinBytes = static_cast<size_t>(value);
   p.socketIfname = envString("TUTTI_SOCKET_IFNAME");
   std::string family = envString("TUTTI_SOCKET_FAMILY");
   if (family == "AF_INET" || family == "4") {

@@ -25,6 +25,8 @@ struct Params {
   bool shmDisable = false;           // TUTTI_SHM_DISABLE=1: no shared memory between ranks
   int shmSlots = 8;                  // TUTTI_SHM_SLOTS: FIFO slots per direction and pair
   size_t shmSlotBytes = 256 << 10;   // TUTTI_SHM_SLOT_BYTES: bytes per FIFO slot
+  bool shmCma = true;                // TUTTI_SHM_CMA=0: never read peers' memory directly
+  size_t shmCmaMinBytes = 64 << 10;  // TUTTI_SHM_CMA_MIN_BYTES: smallest single-copy message
   std::string algo;                  // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
 };
 

@@ -32,6 +32,15 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
     return bases[static_cast<int>(region.buffer)] + (region.offset + elementOffset) * elemSize;
   };
   const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
+  // Whether a slice not yet completed will still read or write [p, p + bytes).
+  auto touches = [&](const SliceOp& slice, const char* p, size_t bytes) {
+    const size_t sliceBytes = slice.count * elemSize;
+    const Step& step = *slice.step;
+    return (stepReads(step.kind) &&
+            overlaps(pointer(step.src, slice.offset), sliceBytes, p, bytes)) ||
+           (stepWrites(step.kind) &&
+            overlaps(pointer(step.dst, slice.offset), sliceBytes, p, bytes));
+  };
 
   const size_t sliceElems = std::max<size_t>(1, params_.sliceBytes / elemSize);
   const size_t slotBytes = sliceElems * elemSize;
@@ -79,11 +88,28 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       }
       Staging& staging = staging_[slice.step->recvPeer];
       if (staging.freeSlots.empty()) break;
+      const size_t bytes = slice.count * elemSize;
+      char* target = nullptr;
+      if (slice.step->kind == StepKind::kRecv || slice.step->kind == StepKind::kRecvCopySend) {
+        // Straight into the destination when nothing unfinished touches it: no staging copy.
+        char* dst = pointer(slice.step->dst, slice.offset);
+        bool busy = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
+          return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
+        });
+        for (size_t earlier = nextDone; !busy && earlier < nextPost; ++earlier) {
+          busy = touches(ops[earlier], dst, bytes);
+        }
+        if (!busy) {
+          target = dst;
+          slice.direct = true;
+        }
+      }
+      // A direct receive holds a slot too, so that the receives posted ahead stay bounded.
       slice.slot = staging.freeSlots.back();
       staging.freeSlots.pop_back();
-      TUTTI_RETURN_IF_ERROR(connections[slice.step->recvPeer]->postRecv(
-          staging.memory.data() + slice.slot * slotBytes, slice.count * elemSize,
-          &recvRequests[nextPost]));
+      if (target == nullptr) target = staging.memory.data() + slice.slot * slotBytes;
+      TUTTI_RETURN_IF_ERROR(
+          connections[slice.step->recvPeer]->postRecv(target, bytes, &recvRequests[nextPost]));
       ++nextPost;
     }
 
@@ -96,7 +122,8 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       const size_t bytes = slice.count * elemSize;
       char* dst = stepWrites(step.kind) ? pointer(step.dst, slice.offset) : nullptr;
       const char* src = stepReads(step.kind) ? pointer(step.src, slice.offset) : nullptr;
-      if (dst != nullptr) {
+      const bool direct = slice.direct;
+      if (dst != nullptr && !direct) {
         bool hazard = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
           return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
         });
@@ -105,7 +132,7 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       const char* in = nullptr;
       if (receives) {
         Staging& staging = staging_[step.recvPeer];
-        in = staging.memory.data() + slice.slot * slotBytes;
+        in = direct ? dst : staging.memory.data() + slice.slot * slotBytes;
         staging.freeSlots.push_back(slice.slot);  // reusable once this slice is consumed below
       }
       const bool divide = step.finalize && avgDivisor > 0;
@@ -116,7 +143,7 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
         case StepKind::kRecvCopySend:
           if (divide) {
             divideArray(dst, in, slice.count, type, avgDivisor);
-          } else {
+          } else if (dst != in) {
             std::memcpy(dst, in, bytes);
           }
           break;

@@ -2,10 +2,12 @@
 // the communicator holds, without knowing the algorithm that made the plan or the transport
 // under a connection.
 //
-// Each step is cut into slices of TUTTI_SLICE_BYTES. Receives are posted ahead into
-// TUTTI_SLICES_IN_FLIGHT staging slots per peer, so several slices are in flight on every
-// connection while earlier ones are reduced and forwarded; slices complete strictly in plan
-// order, and a slice that writes memory an unfinished send still reads waits for that send.
+// Each step is cut into slices of TUTTI_SLICE_BYTES. Receives are posted ahead, at most
+// TUTTI_SLICES_IN_FLIGHT per peer, so several slices are in flight on every connection while
+// earlier ones are reduced and forwarded. A receive that only stores (recv, recvCopySend) lands
+// straight in its destination when no unfinished send or earlier slice touches that memory;
+// otherwise, and for receives that reduce, it lands in a staging slot. Slices complete strictly
+// in plan order, and a slice that writes memory an unfinished send still reads waits for it.
 // Waiting spins for TUTTI_SPIN_US, then blocks in poll(); every wait ends after the
 // communicator's inactivity timeout.
 #pragma once
@@ -35,7 +37,8 @@ class Executor {
     const Step* step;
     size_t offset;  // elements from the step's start
     size_t count;
-    int slot = -1;  // staging slot holding its received data
+    int slot = -1;        // staging slot holding its received data
+    bool direct = false;  // received straight into the destination; the slot only counts
   };
   struct PendingSend {
     TransferRequest request;

@@ -102,11 +102,19 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
 
 class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
+std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
+  return std::to_string(std::get<0>(info.param)) + "ranks_" + std::get<1>(info.param);
+}
+
 TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
-    setenv("TUTTI_TRANSPORT", transport.c_str(), 1);  // read when the communicator is made
+    // Read when the communicator is made. shm_cma_all sends every shared-memory message by
+    // the single-copy rendezvous; shm_fifo sends every one through the FIFOs.
+    setenv("TUTTI_TRANSPORT", transport == "tcp" ? "tcp" : "shm", 1);
+    if (transport == "shm_cma_all") setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
+    if (transport == "shm_fifo") setenv("TUTTI_SHM_CMA", "0", 1);
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -148,10 +156,11 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
 INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm", "tcp")),
-                         [](const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
-                           return std::to_string(std::get<0>(info.param)) + "ranks_" +
-                                  std::get<1>(info.param);
-                         });
+                         paramName);
+INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 3, 8),
+                                            ::testing::Values("shm_cma_all", "shm_fifo")),
+                         paramName);
 
 }  // namespace
 }  // namespace tutti::test

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +14,14 @@ namespace {
 size_t alignUp(size_t value, size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
+
+// The top bit of a slot's length marks a rendezvous descriptor instead of data.
+constexpr uint64_t kRendezvousBit = uint64_t{1} << 63;
+
+struct RendezvousDescriptor {
+  uint64_t address;  // of the message in the sender's address space
+  uint64_t bytes;
+};
 
 size_t fifoBytes(int slots, size_t slotBytes) {
   return alignUp(sizeof(ShmFifoControl), 64) + alignUp(slots * sizeof(uint64_t), 64) +
@@ -37,7 +46,8 @@ ShmFifo ShmConnection::fifoAt(void* segment, int direction, int slots, size_t sl
 }
 
 ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in,
-                             int slots, size_t slotBytes, Fd doorbell)
+                             int slots, size_t slotBytes, Fd doorbell, int peerPid,
+                             size_t cmaMinBytes)
     : peer_(peer),
       segment_(segment),
       segmentLength_(segmentBytes),
@@ -45,7 +55,10 @@ ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFi
       in_(in),
       slots_(static_cast<uint64_t>(slots)),
       slotBytes_(slotBytes),
-      doorbell_(std::move(doorbell)) {}
+      doorbell_(std::move(doorbell)),
+      peerPid_(peerPid),
+      // A descriptor must fit in one slot.
+      cmaMinBytes_(slotBytes >= sizeof(RendezvousDescriptor) ? cmaMinBytes : 0) {}
 
 ShmConnection::~ShmConnection() { munmap(segment_, segmentLength_); }
 
@@ -73,6 +86,35 @@ bool ShmConnection::sendReady() const {
   return !sends_.empty() && head - out_.control->tail.load(std::memory_order_seq_cst) < slots_;
 }
 
+bool ShmConnection::ackReady() const {
+  return !awaitingAck_.empty() && out_.control->rendezvousDone.load(std::memory_order_seq_cst) >=
+                                      awaitingAck_.front().rendezvousSeq;
+}
+
+Status ShmConnection::readFromPeer(Transfer* recv, uint64_t address, uint64_t bytes) {
+  if (recv->done != 0 || bytes != recv->bytes) {
+    return makeError(tuttiInternalError,
+                     "shm: rank {} sent a message of {} bytes where {} were expected (the ranks "
+                     "disagree on the call: count, type or order)",
+                     peer_, bytes, recv->bytes - recv->done);
+  }
+  while (recv->done < bytes) {
+    iovec local{recv->data + recv->done, bytes - recv->done};
+    iovec remote{reinterpret_cast<void*>(address + recv->done), bytes - recv->done};
+    ssize_t n = process_vm_readv(peerPid_, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // ESRCH: the peer exited; EFAULT: its memory went away while it was exiting.
+      const bool peerGone = n == 0 || errno == ESRCH || errno == EFAULT;
+      return makeError(peerGone ? tuttiRemoteError : tuttiSystemError,
+                       "shm: reading {} bytes from rank {} (pid {}) with process_vm_readv: {}",
+                       bytes, peer_, peerPid_, n < 0 ? std::strerror(errno) : "no bytes read");
+    }
+    recv->done += static_cast<size_t>(n);
+  }
+  return Status::ok();
+}
+
 bool ShmConnection::recvReady() const {
   uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
   return !recvs_.empty() && in_.control->head.load(std::memory_order_seq_cst) > tail;
@@ -89,8 +131,19 @@ Status ShmConnection::progress(bool* progressed) {
     Transfer& send = sends_.front();
     uint64_t head = out_.control->head.load(std::memory_order_relaxed);
     if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
-    size_t piece = std::min(slotBytes_, send.bytes - send.done);
     uint64_t slot = head % slots_;
+    if (cmaMinBytes_ > 0 && send.bytes >= cmaMinBytes_) {
+      RendezvousDescriptor descriptor{reinterpret_cast<uint64_t>(send.data), send.bytes};
+      std::memcpy(out_.slots + slot * slotBytes_, &descriptor, sizeof(descriptor));
+      out_.pieceBytes[slot] = kRendezvousBit | send.bytes;
+      out_.control->head.store(head + 1, std::memory_order_seq_cst);
+      send.rendezvousSeq = ++rendezvousPosted_;
+      awaitingAck_.push_back(send);
+      sends_.pop_front();
+      movedOut = true;
+      continue;
+    }
+    size_t piece = std::min(slotBytes_, send.bytes - send.done);
     std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
     out_.pieceBytes[slot] = piece;
     out_.control->head.store(head + 1, std::memory_order_seq_cst);
@@ -103,14 +156,30 @@ Status ShmConnection::progress(bool* progressed) {
     }
   }
   if (movedOut && out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+  while (ackReady()) {
+    awaitingAck_.front().request->done = true;
+    awaitingAck_.pop_front();
+    movedOut = true;
+  }
 
   bool movedIn = false;
   while (!recvs_.empty()) {
     Transfer& recv = recvs_.front();
     uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
     if (in_.control->head.load(std::memory_order_acquire) == tail) break;  // empty
-    size_t expected = std::min(slotBytes_, recv.bytes - recv.done);
     uint64_t slot = tail % slots_;
+    if (in_.pieceBytes[slot] & kRendezvousBit) {
+      RendezvousDescriptor descriptor;
+      std::memcpy(&descriptor, in_.slots + slot * slotBytes_, sizeof(descriptor));
+      TUTTI_RETURN_IF_ERROR(readFromPeer(&recv, descriptor.address, descriptor.bytes));
+      in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
+      in_.control->rendezvousDone.fetch_add(1, std::memory_order_seq_cst);
+      movedIn = true;
+      recv.request->done = true;
+      recvs_.pop_front();
+      continue;
+    }
+    size_t expected = std::min(slotBytes_, recv.bytes - recv.done);
     if (in_.pieceBytes[slot] != expected) {
       return makeError(tuttiInternalError,
                        "shm: rank {} sent a piece of {} bytes where {} were expected (the ranks "
@@ -140,8 +209,9 @@ Status ShmConnection::progress(bool* progressed) {
   }
   // The peer may have written its last piece after the loops above looked and then closed: look
   // at the FIFO again before calling the work lost.
-  if (peerClosed_ && !movedIn && !movedOut && (!sends_.empty() || !recvs_.empty()) &&
-      !recvReady() && !sendReady()) {
+  if (peerClosed_ && !movedIn && !movedOut &&
+      (!sends_.empty() || !recvs_.empty() || !awaitingAck_.empty()) && !recvReady() &&
+      !sendReady() && !ackReady()) {
     return makeError(tuttiRemoteError,
                      "shm: rank {} closed the connection (its process exited or aborted)", peer_);
   }
@@ -150,13 +220,16 @@ Status ShmConnection::progress(bool* progressed) {
 }
 
 bool ShmConnection::addPollFds(std::vector<pollfd>* fds) const {
-  if (sends_.empty() && recvs_.empty()) return false;
+  if (sends_.empty() && recvs_.empty() && awaitingAck_.empty()) return false;
   // Announce sleep first, then look once more (the peer stores, then reads our flag): either we
-  // see its progress here, or it sees our flag and rings.
+  // see its progress here, or it sees our flag and rings. A rendezvous read counts as the
+  // reader's progress, so a sender waiting for one sleeps as a writer.
   if (!recvs_.empty()) in_.control->readerSleeping.store(1, std::memory_order_seq_cst);
-  if (!sends_.empty()) out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  if (!sends_.empty() || !awaitingAck_.empty()) {
+    out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  }
   fds->push_back(pollfd{doorbell_.get(), POLLIN, 0});
-  return recvReady() || sendReady();
+  return recvReady() || sendReady() || ackReady();
 }
 
 void ShmConnection::shutdown() {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,7 +24,30 @@ constexpr int kHelloTimeoutMs = 5000;
 struct Nonce {
   int32_t pid;
   uint32_t counter;
+  uint64_t probeAddress;  // where this process keeps kCmaProbeValue, for the peers' probe
 };
+
+constexpr uint64_t kCmaProbeValue = 0x74757474692d636dull;  // "tutti-cm"
+const volatile uint64_t gCmaProbe = kCmaProbeValue;
+
+// Whether this process may read each peer's memory with process_vm_readv. Ptrace rules decide
+// (Yama's ptrace_scope, a peer that is not dumpable, another user, a seccomp filter in a
+// container), so the only reliable test is to try. Returns the first refusal in *why.
+bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<int>& peers,
+                            std::string* why) {
+  for (int peer : peers) {
+    uint64_t value = 0;
+    iovec local{&value, sizeof(value)};
+    iovec remote{reinterpret_cast<void*>(nonces[peer].probeAddress), sizeof(value)};
+    ssize_t n = process_vm_readv(nonces[peer].pid, &local, 1, &remote, 1, 0);
+    if (n != static_cast<ssize_t>(sizeof(value)) || value != kCmaProbeValue) {
+      *why = fmt::format("process_vm_readv of rank {} (pid {}): {}", peer, nonces[peer].pid,
+                         n < 0 ? std::strerror(errno) : "wrong value");
+      return false;
+    }
+  }
+  return true;
+}
 
 struct ShmHello {
   uint32_t magic;
@@ -68,7 +92,8 @@ Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
 
   std::vector<Nonce> nonces(bootstrap.nranks());
-  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1)};
+  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1),
+                       reinterpret_cast<uint64_t>(const_cast<uint64_t*>(&gCmaProbe))};
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   socklen_t length = 0;
   sockaddr_un self = listenerAddress(nonces[rank], &length);
@@ -165,6 +190,20 @@ Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers
     return failure.isOk() ? makeError(tuttiSystemError, "shm: setup failed on another rank")
                           : failure;
   }
+
+  // Single copy only if every rank may read its peers: the sender chooses rendezvous by size
+  // alone, so both ends of every pair must agree, and one allgather makes that so.
+  std::string cmaRefusal = "disabled by TUTTI_SHM_CMA=0";
+  bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
+  bool cmaEverywhere = false;
+  TUTTI_RETURN_IF_ERROR(agree(bootstrap, cmaHere, &cmaEverywhere));
+  cmaEnabled_ = cmaEverywhere && !peers.empty();
+  if (!cmaEverywhere && params_.shmCma) {
+    TUTTI_INFO(kLogInit | kLogNet,
+               "shm: single-copy path off, every message goes through the FIFOs: {}",
+               cmaHere ? "another rank may not read its peers' memory" : cmaRefusal);
+  }
+
   out->clear();
   for (int peer : peers) {
     int lower = std::min(rank, peer);
@@ -174,10 +213,13 @@ Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers
     out->push_back(std::make_unique<ShmConnection>(
         peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
         ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
-        std::move(doorbells[peer])));
+        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? params_.shmCmaMinBytes : 0));
   }
-  TUTTI_INFO(kLogNet, "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way", rank,
-             peers.size(), slots, slotBytes);
+  TUTTI_INFO(kLogNet,
+             "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way, single copy "
+             "(process_vm_readv) {}",
+             rank, peers.size(), slots, slotBytes,
+             cmaEnabled_ ? fmt::format("from {} bytes", params_.shmCmaMinBytes) : "off");
   return Status::ok();
 }
 

@@ -3,7 +3,9 @@
 // and allgathers a name nonce; the lower rank of each pair creates the pair's POSIX shared-memory
 // segment; after a barrier the higher rank maps it and connects the pair's doorbell socket; after
 // a second barrier the segments are unlinked (they live while mapped). If any rank fails, every
-// rank learns it from the last allgather and the communicator falls back to TCP.
+// rank learns it from the last allgather and the communicator falls back to TCP. Last, every
+// rank probes whether it may read its peers' memory (process_vm_readv); only if all may do large
+// messages take the single-copy rendezvous path, otherwise everything goes through the FIFOs.
 #pragma once
 
 #include "transports/transport.h"
@@ -14,11 +16,13 @@ class ShmTransport : public Transport {
  public:
   explicit ShmTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "shm"; }
+  std::string description() const override { return cmaEnabled_ ? "shm/cma" : "shm"; }
   Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
   Params params_;
+  bool cmaEnabled_ = false;
 };
 
 }  // namespace tutti

@@ -1,0 +1,177 @@
+// The shared-memory transport's fallbacks, forced for real: ptrace rules that forbid reading a
+// peer's memory (the single-copy path turns off, the FIFOs carry everything), and a rank that
+// cannot open its peer's segment (every rank falls back to TCP alike). Results stay exact.
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/comm_info.h"
+#include "mp/harness.h"
+#include "testing/exact_data.h"
+
+namespace tutti::test {
+namespace {
+
+// A process that is not dumpable may be read only by one holding CAP_SYS_PTRACE, which a
+// hardened container or an unprivileged user does not have.
+bool makeNotDumpable() { return prctl(PR_SET_DUMPABLE, 0) == 0; }
+
+bool dropPtraceCapability() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  data[0].effective &= ~(1u << CAP_SYS_PTRACE);
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
+// Whether a child may read its parent's memory here at all (seccomp may forbid it outright).
+bool crossMemoryAttachWorks() {
+  static volatile uint64_t word = 0x1234;
+  pid_t parent = getpid();
+  pid_t child = fork();
+  if (child == 0) {
+    uint64_t value = 0;
+    iovec local{&value, sizeof(value)};
+    iovec remote{const_cast<uint64_t*>(&word), sizeof(value)};
+    bool ok =
+        process_vm_readv(parent, &local, 1, &remote, 1, 0) == sizeof(value) && value == 0x1234;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// All-reduce, all-gather and reduce-scatter of a few MiB (large enough for the single-copy path)
+// and of a few elements, checked exactly; prints and returns the number of wrong elements or -1.
+long exactRound(tuttiComm_t comm, int rank, int nranks) {
+  long wrong = 0;
+  for (size_t count : {size_t{5}, size_t{(1u << 20) + 7}}) {
+    std::vector<float> send(count * nranks), recv(count * nranks), expected(count * nranks);
+    fillContributions(send.data(), tuttiFloat32, tuttiSum, nranks, rank, 0, send.size());
+    for (size_t i = 0; i < count; ++i) {
+      expectedReduction(&expected[i], tuttiFloat32, tuttiSum, nranks, i);
+    }
+    if (tuttiAllReduce(send.data(), recv.data(), count, tuttiFloat32, tuttiSum, comm, nullptr) !=
+        tuttiSuccess) {
+      std::fprintf(stderr, "rank %d: all-reduce failed: %s\n", rank, tuttiGetLastError(comm));
+      return -1;
+    }
+    wrong += static_cast<long>(
+        countMismatches(recv.data(), expected.data(), count, tuttiFloat32, nullptr));
+    if (tuttiReduceScatter(send.data(), recv.data(), count, tuttiFloat32, tuttiSum, comm,
+                           nullptr) != tuttiSuccess) {
+      return -1;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      expectedReduction(&expected[i], tuttiFloat32, tuttiSum, nranks, rank * count + i);
+    }
+    wrong += static_cast<long>(
+        countMismatches(recv.data(), expected.data(), count, tuttiFloat32, nullptr));
+    if (tuttiAllGather(send.data(), recv.data(), count, tuttiFloat32, comm, nullptr) !=
+        tuttiSuccess) {
+      return -1;
+    }
+    for (int r = 0; r < nranks; ++r) {
+      fillContributions(&expected[r * count], tuttiFloat32, tuttiSum, nranks, r, 0, count);
+    }
+    wrong += static_cast<long>(
+        countMismatches(recv.data(), expected.data(), count * nranks, tuttiFloat32, nullptr));
+  }
+  if (wrong != 0) std::fprintf(stderr, "rank %d: %ld wrong elements\n", rank, wrong);
+  return wrong;
+}
+
+std::string transportOf(tuttiComm_t comm) {
+  CommInfo info;
+  return getCommInfo(comm, &info).isOk() ? info.transport : "?";
+}
+
+TEST(ShmFallbackTest, SingleCopyIsUsedWhereCrossMemoryAttachWorks) {
+  if (!crossMemoryAttachWorks()) GTEST_SKIP() << "process_vm_readv is not permitted here";
+  LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 2;
+    std::string transport = transportOf(comm);
+    if (transport != "shm/cma") {
+      std::fprintf(stderr, "rank %d: transport %s, expected shm/cma\n", rank, transport.c_str());
+      return 1;
+    }
+    long wrong = exactRound(comm, rank, nranks);
+    tuttiCommDestroy(comm);
+    return wrong == 0 ? 0 : 1;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+TEST(ShmFallbackTest, PtraceRulesThatForbidReadingPeersTurnSingleCopyOff) {
+  // No rank readable and no rank privileged; then only rank 1 unprivileged, so that ranks 0 and 2
+  // could read everyone but rank 1 could not: the choice must still be the same on every rank.
+  for (bool onlyRank1 : {false, true}) {
+    LaunchResult result = runRanks(3, [onlyRank1](int rank, int nranks, const tuttiUniqueId& id) {
+      if (!makeNotDumpable() || ((!onlyRank1 || rank == 1) && !dropPtraceCapability())) {
+        std::fprintf(stderr, "rank %d: could not drop CAP_SYS_PTRACE\n", rank);
+        return 2;
+      }
+      tuttiComm_t comm = initComm(rank, nranks, id);
+      if (comm == nullptr) return 2;
+      std::string transport = transportOf(comm);
+      if (transport != "shm") {
+        std::fprintf(stderr, "rank %d: transport %s, expected shm without cma\n", rank,
+                     transport.c_str());
+        return 1;
+      }
+      long wrong = exactRound(comm, rank, nranks);
+      tuttiCommDestroy(comm);
+      return wrong == 0 ? 0 : 1;
+    });
+    EXPECT_TRUE(result.ok) << (onlyRank1 ? "rank 1: " : "all ranks: ") << result.failure;
+  }
+}
+
+TEST(ShmFallbackTest, CmaDisabledByEnvironment) {
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_SHM_CMA", "0", 1);
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 2;
+    if (transportOf(comm) != "shm") return 1;
+    long wrong = exactRound(comm, rank, nranks);
+    tuttiCommDestroy(comm);
+    return wrong == 0 ? 0 : 1;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+TEST(ShmFallbackTest, RankThatCannotOpenTheSegmentMakesEveryRankUseTcp) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run one rank as another user";
+  LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+    // Rank 2 becomes "nobody": the segments rank 0 and 1 create (mode 0600) are closed to it.
+    if (rank == 2 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) != 0) {
+      return 2;
+    }
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 2;
+    std::string transport = transportOf(comm);
+    // Ranks 0 and 1 could share memory with each other, but the choice is collective.
+    if (transport != "tcp") {
+      std::fprintf(stderr, "rank %d: transport %s, expected tcp\n", rank, transport.c_str());
+      return 1;
+    }
+    long wrong = exactRound(comm, rank, nranks);
+    tuttiCommDestroy(comm);
+    return wrong == 0 ? 0 : 1;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+}  // namespace
+}  // namespace tutti::test
