@@ -1,10 +1,12 @@
 #include "perf/perf_bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "perf/perf_membw.h"
 #include "testing/exact_data.h"
 
 namespace tutti::perf {
@@ -185,18 +187,95 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
                 "barrier")) {
       return false;
     }
-    auto start = Clock::now();
+    // Each iteration is timed from the end of the one before: their sum is the mean's total.
+    std::vector<double> iterUs(static_cast<size_t>(options.iters));
+    const auto start = Clock::now();
+    auto last = start;
     for (int i = 0; i < options.iters; ++i) {
       if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "timed")) {
         return false;
       }
+      const auto now = Clock::now();
+      iterUs[i] = std::chrono::duration<double, std::micro>(now - last).count();
+      last = now;
     }
-    double us =
-        std::chrono::duration<double, std::micro>(Clock::now() - start).count() / options.iters;
+    double us = std::chrono::duration<double, std::micro>(last - start).count() / options.iters;
     if (!combine(comm, options.average, rank, nranks, &us)) return false;
+    // An iteration takes as long as its slowest rank.
+    if (!report(tuttiAllReduce(iterUs.data(), iterUs.data(), iterUs.size(), tuttiFloat64, tuttiMax,
+                               comm, nullptr),
+                comm, "timing")) {
+      return false;
+    }
+    m.p50Us = nearestRankPercentile(iterUs, 50);
+    m.p99Us = nearestRankPercentile(iterUs, 99);
     m.timeUs = us;
     m.algbw = us > 0 ? static_cast<double>(row->bytes) / (us * 1e-6) / 1e9 : 0;
     m.busbw = m.algbw * busBandwidthFactor(coll, nranks);
+  }
+  return true;
+}
+
+bool measureBound(tuttiComm_t comm, const PerfOptions& options,
+                  const std::vector<std::string>& hostOfRank, BoundInfo* bound) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  *bound = BoundInfo();
+  bound->enabled = true;
+  bound->measured = options.memGBps <= 0;
+  // Hosts in the order of their lowest rank; that rank measures for its host.
+  std::vector<size_t> hostIndex(static_cast<size_t>(nranks));
+  std::vector<int> hostLeader;
+  for (int r = 0; r < nranks; ++r) {
+    size_t h = 0;
+    while (h < bound->hosts.size() && bound->hosts[h].host != hostOfRank[r]) ++h;
+    if (h == bound->hosts.size()) {
+      bound->hosts.push_back(HostMemory{hostOfRank[r], 0, 0, options.memGBps});
+      hostLeader.push_back(r);
+    }
+    ++bound->hosts[h].ranks;
+    hostIndex[r] = h;
+  }
+  if (bound->measured) {
+    // Every rank is in (or past) this barrier before a leader starts copying; the others then
+    // wait in the all-gather below, blocked in poll() after a short spin.
+    int64_t barrier = 0;
+    if (!report(tuttiAllReduce(&barrier, &barrier, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                "barrier")) {
+      return false;
+    }
+    HostMemory& mine = bound->hosts[hostIndex[rank]];
+    double measured[2] = {0, 0};  // GB/s, threads
+    if (hostLeader[hostIndex[rank]] == rank) {
+      const int threads = std::min(mine.ranks, onlineCpus());
+      measured[0] = measureMemcpyGBps(threads, kBoundCopyBytes, kBoundRepetitions);
+      measured[1] = threads;
+    }
+    std::vector<double> all(2 * static_cast<size_t>(nranks));
+    if (!report(tuttiAllGather(measured, all.data(), 2, tuttiFloat64, comm, nullptr), comm,
+                "memory bandwidth")) {
+      return false;
+    }
+    for (size_t h = 0; h < bound->hosts.size(); ++h) {
+      bound->hosts[h].gbps = all[2 * hostLeader[h]];
+      bound->hosts[h].threads = static_cast<int>(all[2 * hostLeader[h] + 1]);
+      if (!(bound->hosts[h].gbps > 0)) {
+        if (rank == 0) {
+          std::fprintf(stderr,
+                       "tutti-perf: --bound: cannot measure the memory bandwidth of %s (2 x %zu "
+                       "MiB per thread); give it with --mem-gbps\n",
+                       bound->hosts[h].host.c_str(), kBoundCopyBytes >> 20);
+        }
+        return false;
+      }
+    }
+  }
+  for (size_t h = 1; h < bound->hosts.size(); ++h) {
+    const HostMemory& a = bound->hosts[h];
+    const HostMemory& b = bound->hosts[bound->binding];
+    if (a.ranks / a.gbps > b.ranks / b.gbps) bound->binding = h;
   }
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 
 #include "exec/datatype.h"
@@ -80,6 +81,25 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
                  "local ranks to fork when not under a launcher (also -np N)")
       ->check(CLI::Range(1, 1024));
   app.add_option("--json", options->jsonPath, "write the results as JSON to this file");
+  app.add_option("--csv", options->csvPath,
+                 "write the results as CSV to this file ('-': stdout, the table to stderr)");
+  app.add_flag("--bound", options->bound, "add the memory-traffic bound and bound/time columns");
+  app.add_option("--mem-gbps", options->memGBps,
+                 "memory GB/s (read + written) for --bound instead of measuring; implies --bound")
+      ->default_str("measured");
+  app.footer(
+      "time is the mean per iteration (combined over ranks as -a says); p50 and p99 are the\n"
+      "nearest-rank percentiles of the -n iterations, each iteration's time being the max over\n"
+      "ranks.\n"
+      "--bound adds bound (us): the time the host's memory needs for the bytes that a\n"
+      "single-copy host algorithm reads and writes, (ranks on the host) x bytes per rank /\n"
+      "bandwidth, with bytes per rank (5n-3)/n x size for all_reduce, 2 x size for all_gather\n"
+      "and (3n-1)/n x size for reduce_scatter; and frac = bound / time, out of place and in\n"
+      "place. The bandwidth is measured at startup: the best of 5 runs of memcpy of 64 MiB per\n"
+      "thread on min(ranks on the host, CPUs) threads, 2 bytes of traffic per byte copied.\n"
+      "--csv writes a header, then one row per size, type, op and placement: collective,\n"
+      "ranks, bytes, count, type, op, placement (out/in), time_us, p50_us, p99_us, algbw_GBps,\n"
+      "busbw_GBps, bound_us, bound_fraction (empty without --bound), wrong (empty with -c 0).");
   app.add_flag("--params", options->printParams,
                "print the TUTTI_* environment variables, their defaults and meaning, and exit");
   std::vector<const char*> cargs;
@@ -92,6 +112,20 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     return false;
   }
   if (options->printParams) return true;
+  if (app.count("--mem-gbps") > 0) {
+    if (!std::isfinite(options->memGBps) || !(options->memGBps > 0)) {
+      std::fprintf(stderr, "tutti-perf: --mem-gbps %g: the memory bandwidth must be > 0 GB/s\n",
+                   options->memGBps);
+      *exitCode = 2;
+      return false;
+    }
+    options->bound = true;
+  }
+  if (app.count("--csv") > 0 && options->csvPath.empty()) {
+    std::fprintf(stderr, "tutti-perf: --csv needs a file name, or '-' for stdout\n");
+    *exitCode = 2;
+    return false;
+  }
   if (options->collectiveName.empty()) {
     std::fprintf(stderr,
                  "tutti-perf: name a collective: all_reduce, all_gather or reduce_scatter\n"

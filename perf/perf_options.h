@@ -1,5 +1,5 @@
-// tutti-perf's command line: nccl-tests' flags (-b -e -i -f -n -w -c -d -o -a) plus -np and
-// --json.
+// tutti-perf's command line: nccl-tests' flags (-b -e -i -f -n -w -c -d -o -a) plus -np,
+// --json, --csv, --bound and --mem-gbps.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +29,9 @@ struct PerfOptions {
   int localRanks = 2;
   bool localRanksGiven = false;
   std::string jsonPath;
+  std::string csvPath;   // "-": the CSV on stdout, the table on stderr
+  bool bound = false;    // --bound (or --mem-gbps): the memory-traffic bound columns
+  double memGBps = 0;    // --mem-gbps; 0: measured at startup
   std::string typeText;  // -d and -o as given, for the JSON file
   std::string opText;
   bool printParams = false;

@@ -1,11 +1,14 @@
 // tutti-perf: the collective benchmark, in the spirit of NVIDIA's nccl-tests.
 //   tutti-perf all_reduce -b 8 -e 128M -f 2 -np 4
 //   mpirun -np 8 tutti-perf all_gather -c 1
+//   tutti-perf all_reduce -np 2 --bound --csv results.csv
 //   tutti-perf --params
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/comm_info.h"
@@ -36,14 +39,34 @@ int runBenchmark(tuttiComm_t comm, const PerfOptions& options) {
     return 1;
   }
   const bool printer = info.rank == 0;
-  if (printer) printHeader(options, info, places);
+  // Rank 0 writes the CSV as rows finish; a file it cannot open stops every rank before the
+  // sweep.
+  CsvWriter csv;
+  if (!options.csvPath.empty()) {
+    int64_t failed = printer && !csv.open(options.csvPath) ? 1 : 0;
+    if (tuttiAllReduce(&failed, &failed, 1, tuttiInt64, tuttiSum, comm, nullptr) != tuttiSuccess) {
+      std::fprintf(stderr, "tutti-perf: --csv: %s\n", tuttiGetLastError(comm));
+      return 1;
+    }
+    if (failed != 0) return 1;
+  }
+  BoundInfo bound;
+  if (options.bound) {
+    std::vector<std::string> hosts;
+    for (const RankPlace& place : places) hosts.emplace_back(place.host);
+    if (!measureBound(comm, options, hosts, &bound)) return 1;
+  }
+  if (printer) printHeader(options, info, places, bound);
   std::vector<Row> rows;
   for (tuttiDataType_t type : options.types) {
     for (tuttiRedOp_t op : options.ops) {
       for (size_t bytes : sweepSizes(options)) {
         Row row;
         if (!runRow(comm, options, type, op, bytes, &row)) return 1;
-        if (printer) printRow(options, row);
+        if (printer) {
+          printRow(options, row, info.nranks, bound);
+          if (!csv.writeRow(options, row, info.nranks, bound)) return 1;
+        }
         rows.push_back(row);
       }
     }
@@ -55,10 +78,12 @@ int runBenchmark(tuttiComm_t comm, const PerfOptions& options) {
   }
   if (printer) {
     double avg = printFooter(options, info, rows);
-    if (!options.jsonPath.empty() && !writeJson(options.jsonPath, options, info, rows, avg)) {
+    if (!options.jsonPath.empty() &&
+        !writeJson(options.jsonPath, options, info, rows, avg, bound)) {
       std::fprintf(stderr, "tutti-perf: cannot write %s\n", options.jsonPath.c_str());
       return 1;
     }
+    if (!csv.close()) return 1;
   }
   return wrong == 0 ? 0 : 1;
 }
@@ -73,6 +98,7 @@ int main(int argc, char** argv) {
     printParams();
     return 0;
   }
+  if (options.csvPath == "-") setTableOutput(stderr);  // stdout carries the CSV
   return launchRanks(argc, argv, options,
                      [&options](tuttiComm_t comm) { return runBenchmark(comm, options); });
 }
