@@ -11,22 +11,46 @@
 namespace tutti {
 namespace {
 
-// One symbolic element: sorted contributions (rank << 40 | index) and finalize count.
+// One symbolic element: sorted contributions (rank << 40 | index), finalize count, and a hash of
+// the reduction tree that produced it (operands unordered, as the ops commute, but grouped: in
+// floating point (a+b)+c and a+(b+c) differ in the last bits).
 struct Sym {
   std::vector<uint64_t> parts;
   int finals = 0;
   bool poison = false;  // never written: uninitialized output memory
+  uint64_t tree = 0;
 };
 
 uint64_t tag(int rank, size_t index) { return (static_cast<uint64_t>(rank) << 40) | index; }
+
+uint64_t mix(uint64_t x) {  // splitmix64's finalizer
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+Sym leaf(uint64_t part) {
+  Sym sym;
+  sym.parts = {part};
+  sym.tree = mix(part);
+  return sym;
+}
+
+void markFinal(Sym* sym) {
+  sym->finals += 1;
+  sym->tree = mix(sym->tree ^ 0x46494e414cULL);  // "FINAL": finalized differs from not
+}
 
 Sym combine(const Sym& a, const Sym& b, bool finalize) {
   Sym out;
   out.parts.reserve(a.parts.size() + b.parts.size());
   std::merge(a.parts.begin(), a.parts.end(), b.parts.begin(), b.parts.end(),
              std::back_inserter(out.parts));
-  out.finals = a.finals + b.finals + (finalize ? 1 : 0);
+  out.finals = a.finals + b.finals;
   out.poison = a.poison || b.poison;
+  out.tree = mix(mix(std::min(a.tree, b.tree)) ^ std::max(a.tree, b.tree));
+  if (finalize) markFinal(&out);
   return out;
 }
 
@@ -68,7 +92,7 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
     Sym poison;
     poison.poison = true;
     std::vector<Sym> send(sendCount);
-    for (size_t i = 0; i < sendCount; ++i) send[i].parts = {tag(r, i)};
+    for (size_t i = 0; i < sendCount; ++i) send[i] = leaf(tag(r, i));
     std::vector<Sym> recv(recvCount, poison);
     std::vector<Sym> scratch(plan.scratchCount, poison);
     size_t recvInSend = 0;
@@ -155,15 +179,22 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
             case StepKind::kRecv:
             case StepKind::kRecvCopySend:
               value[i] = incoming[i];
-              value[i].finals += step.finalize ? 1 : 0;
+              if (step.finalize) markFinal(&value[i]);
               break;
             case StepKind::kRecvReduce:
-            case StepKind::kRecvReduceSend:
-              value[i] = combine((*srcArray)[srcStart + i], incoming[i], step.finalize);
+            case StepKind::kRecvReduceSend: {
+              const Sym& local = (*srcArray)[srcStart + i];
+              // Avg would divide a partial result and then add to it.
+              if (local.finals > 0 || incoming[i].finals > 0) {
+                return fail(
+                    fmt::format("{}: element {} reduces a value already finalized", where, i));
+              }
+              value[i] = combine(local, incoming[i], step.finalize);
               break;
+            }
             case StepKind::kCopy:
               value[i] = (*srcArray)[srcStart + i];
-              value[i].finals += step.finalize ? 1 : 0;
+              if (step.finalize) markFinal(&value[i]);
               break;
           }
         }
@@ -217,6 +248,18 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
                         "times; expected {} contributions finalized {} times",
                         q, i, got.parts.size(), got.poison ? " (uninitialized)" : "", got.finals,
                         want.size(), wantFinals));
+      }
+      // All-reduce ranks must agree bit for bit: same grouping of the reduction everywhere.
+      if (coll == Collective::kAllReduce && q > 0) {
+        std::vector<Sym>* first = nullptr;
+        size_t firstStart = 0;
+        at(0, Region{BufferId::kRecv, 0}, recvCount, &first, &firstStart);
+        if ((*first)[firstStart + i].tree != got.tree) {
+          return fail(fmt::format(
+              "rank {} output element {} is reduced in another order than rank 0's: results "
+              "would differ in the last bits",
+              q, i));
+        }
       }
     }
   }

@@ -1,7 +1,9 @@
 // Symbolic verification of plans: runs every rank's plan in memory, each element carrying the
-// multiset of (rank, index) contributions reduced into it and the number of times it was
-// finalized, then checks every output element holds exactly what the collective promises:
-// every rank's contribution exactly once, finalized exactly once for reductions. Detects
+// multiset of (rank, index) contributions reduced into it, the number of times it was finalized
+// and a hash of its reduction tree, then checks every output element holds exactly what the
+// collective promises: every rank's contribution exactly once, finalized exactly once for
+// reductions and never reduced further once finalized, and for all-reduce the same grouping of
+// the reduction on every rank (floating-point results bit-identical across ranks). Detects
 // deadlocks (a step waiting for a message nobody sends), size mismatches, out-of-bounds regions,
 // and leftover messages. Used by unit tests and tutti-sim.
 #pragma once

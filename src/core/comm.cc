@@ -10,9 +10,10 @@
 #include <set>
 #include <unordered_set>
 
-#include "algo/ring.h"
+#include "algo/select.h"
 #include "core/comm_info.h"
 #include "core/log.h"
+#include "exec/datatype.h"
 
 namespace tutti {
 namespace {
@@ -48,39 +49,6 @@ uint64_t hostIdentity(const std::string& hostname) {
   return fnv1a(hostname + "/" + bootId);
 }
 
-// TUTTI_ALGO uses NCCL_ALGO's syntax ("ring", "allreduce:ring;allgather:ring", "^tree"); every
-// algorithm it names must exist. Only ring is built today.
-Status checkAlgoSpec(const std::string& spec) {
-  if (spec.empty()) return Status::ok();
-  std::string lower;
-  for (char c : spec) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string word;
-  bool excluded = !lower.empty() && lower[0] == '^';
-  std::set<std::string> names;
-  for (size_t i = excluded ? 1 : 0; i <= lower.size(); ++i) {
-    char c = i < lower.size() ? lower[i] : ';';
-    if (c == ';' || c == ',') {
-      if (!word.empty()) names.insert(word);
-      word.clear();
-    } else if (c == ':') {
-      word.clear();  // a collective name before ':'
-    } else {
-      word += c;
-    }
-  }
-  for (const std::string& name : names) {
-    if (name != "ring") {
-      return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}': unknown algorithm '{}' (have: ring)",
-                       spec, name);
-    }
-  }
-  if (excluded && names.count("ring")) {
-    return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}' excludes ring, the only algorithm",
-                     spec);
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 std::mutex& registryMutex() {
@@ -111,7 +79,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   comm->nranks = nranks;
   setLogRank(rank);
   TUTTI_RETURN_IF_ERROR(loadParams(config, &comm->params));
-  TUTTI_RETURN_IF_ERROR(checkAlgoSpec(comm->params.algo));
+  TUTTI_RETURN_IF_ERROR(AlgoSpec::parse(comm->params.algo, &comm->algoSpec));
   if (config != nullptr && config->commName != nullptr) comm->name = config->commName;
 
   TUTTI_RETURN_IF_ERROR(
@@ -142,14 +110,8 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_INFO(kLogInit, "rank {}: {} rank(s) on this host, {} CPUs: spin {} us before blocking",
              rank, localRanks, cpus, comm->params.spinUs);
 
-  // The ring needs the previous and next rank.
-  std::vector<int> needed;
-  if (nranks > 1) {
-    needed.push_back((rank + 1) % nranks);
-    needed.push_back((rank + nranks - 1) % nranks);
-    std::sort(needed.begin(), needed.end());
-    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
-  }
+  // Every peer of every algorithm TUTTI_ALGO leaves possible, so that a call never connects.
+  std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank);
   // Same-host peers talk over shared memory unless told otherwise; the rest over TCP. The
   // choice depends only on data every rank has (host identities, parameters set alike on every
   // rank), so both ends of a pair choose the same.
@@ -182,6 +144,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   if (!shmPeers.empty()) comm->transportNames = shm->description();
   if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
   if (comm->transportNames.empty()) comm->transportNames = "self";
+  comm->linkCost = defaultLinkCost(comm->transportNames);
   comm->transports.push_back(std::move(shm));
   comm->transports.push_back(std::move(tcp));
   comm->connections.assign(nranks, nullptr);
@@ -200,7 +163,24 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
 Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
                      size_t count, tuttiDataType_t type, tuttiRedOp_t op) {
   setLogRank(comm->rank);
-  Plan plan = ringPlan(collective, comm->nranks, comm->rank, count);
+  const size_t elemSize = dataTypeSize(type);
+  const size_t bytes =
+      (collective == Collective::kAllReduce ? count : count * comm->nranks) * elemSize;
+  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost);
+  int sizeClass = 0;
+  while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
+  if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
+    std::string candidates;
+    for (int a = 0; a < kNumAlgorithms; ++a) {
+      if (choice.predictedUs[a] < 0) continue;
+      candidates += fmt::format(" {} {:.1f} us", algorithmName(static_cast<Algorithm>(a)),
+                                choice.predictedUs[a]);
+    }
+    TUTTI_INFO(kLogColl, "{} {} bytes: {} ({}; predicted:{})", collectiveName(collective), bytes,
+               algorithmName(choice.algorithm), choice.pinned ? "TUTTI_ALGO" : "cost model",
+               candidates);
+  }
+  Plan plan = makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count);
   TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
@@ -222,7 +202,11 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
     info->nhosts = c->nhosts;
     info->hostname = c->hostname;
     info->transport = c->transportNames;
-    info->algorithm = "ring";
+    info->algorithm.clear();
+    for (Algorithm a : {Algorithm::kRing, Algorithm::kRecursiveDoubling}) {
+      if (!c->algoSpec.mayUse(a)) continue;
+      info->algorithm += (info->algorithm.empty() ? "" : ",") + std::string(algorithmName(a));
+    }
     info->nSocksPerPeer = c->params.nSocksPerPeer;
     info->timeoutMs = c->params.timeoutMs;
   });

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "algo/plan.h"
+#include "algo/select.h"
 #include "core/bootstrap.h"
 #include "core/params.h"
 #include "core/status.h"
@@ -25,6 +27,9 @@ struct tuttiComm {
   std::string hostname;
   std::string name;  // config->commName
   tutti::Params params;
+  tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
+  tutti::LinkCost linkCost;  // of the slowest transport in use, for the cost model
+  std::set<std::pair<int, int>> loggedChoices;  // (collective, log2 size) already logged
 
   std::atomic<bool> aborted{false};
   std::atomic<int> asyncError{tuttiSuccess};  // sticky transport error

@@ -100,6 +100,19 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
   return static_cast<long>(wrong);
 }
 
+// Modes: "<transport>[_<variant>]", set in the environment before the communicator is made.
+// cma_all: every shared-memory message by the single-copy rendezvous; fifo: every one through
+// the FIFOs; ring, rd: TUTTI_ALGO pins the algorithm (otherwise the cost model chooses, which
+// picks rd for the small counts and ring for the large ones).
+void applyMode(const std::string& mode) {
+  const std::string transport = mode.substr(0, mode.find('_'));
+  const std::string variant = mode.find('_') == std::string::npos ? "" : mode.substr(4);
+  setenv("TUTTI_TRANSPORT", transport.c_str(), 1);
+  if (variant == "cma_all") setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
+  if (variant == "fifo") setenv("TUTTI_SHM_CMA", "0", 1);
+  if (variant == "ring" || variant == "rd") setenv("TUTTI_ALGO", variant.c_str(), 1);
+}
+
 class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
 std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
@@ -110,11 +123,7 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
-    // Read when the communicator is made. shm_cma_all sends every shared-memory message by
-    // the single-copy rendezvous; shm_fifo sends every one through the FIFOs.
-    setenv("TUTTI_TRANSPORT", transport == "tcp" ? "tcp" : "shm", 1);
-    if (transport == "shm_cma_all") setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
-    if (transport == "shm_fifo") setenv("TUTTI_SHM_CMA", "0", 1);
+    applyMode(transport);
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -160,6 +169,14 @@ INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 8),
                                             ::testing::Values("shm_cma_all", "shm_fifo")),
+                         paramName);
+INSTANTIATE_TEST_SUITE_P(Algorithms, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 3, 4, 5, 6, 7, 8),
+                                            ::testing::Values("shm_ring", "shm_rd")),
+                         paramName);
+INSTANTIATE_TEST_SUITE_P(AlgorithmsTcp, CollectivesTest,
+                         ::testing::Combine(::testing::Values(3, 4),
+                                            ::testing::Values("tcp_ring", "tcp_rd")),
                          paramName);
 
 }  // namespace

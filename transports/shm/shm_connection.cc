@@ -66,7 +66,14 @@ Status ShmConnection::postSend(const void* data, size_t bytes, TransferRequest* 
   request->done = false;
   sends_.push_back(Transfer{request, static_cast<char*>(const_cast<void*>(data)), bytes});
   bool progressed = false;
-  return progress(&progressed);
+  TUTTI_RETURN_IF_ERROR(progress(&progressed));
+  // Nobody will read what goes to a closed peer, even when it fit in the FIFO: fail as a socket
+  // would, so that a rank whose peer gave up fails too instead of finishing with a lost send.
+  if (peerClosed_) {
+    return makeError(tuttiRemoteError,
+                     "shm: rank {} closed the connection (its process exited or aborted)", peer_);
+  }
+  return Status::ok();
 }
 
 Status ShmConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {

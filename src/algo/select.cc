@@ -1,0 +1,303 @@
+#include "algo/select.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "algo/recursive_doubling.h"
+#include "algo/ring.h"
+#include "core/log.h"
+
+namespace tutti {
+namespace {
+
+constexpr Algorithm kAllAlgorithms[kNumAlgorithms] = {Algorithm::kRing,
+                                                      Algorithm::kRecursiveDoubling};
+constexpr Collective kAllCollectives[] = {Collective::kAllReduce, Collective::kAllGather,
+                                          Collective::kReduceScatter};
+
+int floorLog2(int n) {
+  int log = 0;
+  while ((2 << log) <= n) ++log;
+  return log;
+}
+
+std::string lowered(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (char c : text) {
+    if (c == separator) {
+      parts.push_back(part);
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  parts.push_back(part);
+  return parts;
+}
+
+// NCCL spells collectives without underscores; accept both.
+int parseCollective(const std::string& name) {
+  if (name == "allreduce" || name == "all_reduce") return static_cast<int>(Collective::kAllReduce);
+  if (name == "allgather" || name == "all_gather") return static_cast<int>(Collective::kAllGather);
+  if (name == "reducescatter" || name == "reduce_scatter") {
+    return static_cast<int>(Collective::kReduceScatter);
+  }
+  return -1;
+}
+
+bool parseBytes(const std::string& text, size_t* out) {
+  if (text.empty()) return false;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 18) return false;
+  size_t value = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  int shift = unit.empty() ? 0 : unit == "k" ? 10 : unit == "m" ? 20 : unit == "g" ? 30 : -1;
+  if (shift < 0 || (shift > 0 && value > (SIZE_MAX >> shift))) return false;
+  *out = value << shift;
+  return true;
+}
+
+Status parseAlgorithmList(const std::string& spec, const std::string& text,
+                          std::vector<Algorithm>* out) {
+  for (const std::string& name : split(text, '/')) {
+    std::optional<Algorithm> algorithm = parseAlgorithm(name);
+    if (!algorithm) {
+      return makeError(tuttiInvalidArgument,
+                       "TUTTI_ALGO='{}': unknown algorithm '{}' (have: ring, rd)", spec, name);
+    }
+    out->push_back(*algorithm);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const char* algorithmName(Algorithm algorithm) {
+  return algorithm == Algorithm::kRing ? "ring" : "rd";
+}
+
+std::optional<Algorithm> parseAlgorithm(const std::string& name) {
+  if (name == "ring") return Algorithm::kRing;
+  if (name == "rd" || name == "recursive_doubling") return Algorithm::kRecursiveDoubling;
+  return std::nullopt;
+}
+
+LinkCost defaultLinkCost(const std::string& transport) {
+  // Fitted to tutti-perf on the development VM (docs/performance.md, "Cost model"): alpha from
+  // the 8-byte times, beta from the large-message busbw of all-gather, gamma from
+  // tutti-reduce-bench's float32 sum out of cache.
+  if (transport.find("tcp") != std::string::npos) return LinkCost{9.0, 0.35, 0.15};
+  if (transport == "shm/cma") return LinkCost{2.5, 0.12, 0.15};
+  if (transport == "shm") return LinkCost{2.5, 0.2, 0.15};
+  if (transport == "self") return LinkCost{0, 0, 0.15};
+  return LinkCost{9.0, 0.35, 0.15};
+}
+
+std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
+                                size_t bytes, const LinkCost& cost) {
+  if (nranks < 1) return std::nullopt;
+  const double n = nranks;
+  const double s = static_cast<double>(bytes);
+  double rounds = 0;
+  double wireBytes = 0;     // sent by the busiest rank, on the critical path
+  double reducedBytes = 0;  // bytes of input the busiest rank reduces
+  const bool reduces = collective != Collective::kAllGather;
+  switch (algorithm) {
+    case Algorithm::kRing:
+      if (collective == Collective::kAllReduce) {
+        rounds = 2 * (n - 1);
+        wireBytes = 2 * (n - 1) / n * s;
+      } else {
+        rounds = n - 1;
+        wireBytes = (n - 1) / n * s;
+      }
+      reducedBytes = reduces ? (n - 1) / n * s : 0;
+      break;
+    case Algorithm::kRecursiveDoubling: {
+      if (!recursiveDoublingSupports(collective, nranks)) return std::nullopt;
+      const int p = 1 << floorLog2(nranks);
+      const double log2p = floorLog2(nranks);
+      if (collective == Collective::kAllReduce) {
+        const double fold = nranks > p ? 1 : 0;  // in, then the result back out
+        rounds = log2p + 2 * fold;
+        wireBytes = (log2p + 2 * fold) * s;
+        reducedBytes = (log2p + fold) * s;
+      } else {
+        rounds = log2p;
+        wireBytes = (n - 1) / n * s;
+        reducedBytes = reduces ? (n - 1) / n * s : 0;
+      }
+      break;
+    }
+  }
+  return rounds * cost.alphaUs +
+         (wireBytes * cost.betaNsPerByte + reducedBytes * cost.gammaNsPerByte) * 1e-3;
+}
+
+Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
+  AlgoSpec spec;
+  std::string body = lowered(text);
+  if (body.empty()) {
+    *out = spec;
+    return Status::ok();
+  }
+  if (body[0] == '^') {
+    for (const std::string& part : split(body.substr(1), ',')) {
+      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, part, &spec.excluded_));
+    }
+    if (std::all_of(std::begin(kAllAlgorithms), std::end(kAllAlgorithms),
+                    [&](Algorithm a) { return !spec.mayUse(a); })) {
+      return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}' excludes every algorithm", text);
+    }
+    *out = spec;
+    return Status::ok();
+  }
+  for (const std::string& clause : split(body, ';')) {
+    if (clause.empty()) continue;
+    std::vector<std::string> head = split(clause, ':');
+    int collective = -1;
+    std::string rest = clause;
+    const bool startsWithRange =
+        !head[0].empty() && std::isdigit(static_cast<unsigned char>(head[0][0]));
+    if (head.size() >= 2 && !startsWithRange) {
+      collective = parseCollective(head[0]);
+      if (collective < 0) {
+        return makeError(tuttiInvalidArgument,
+                         "TUTTI_ALGO='{}': unknown collective '{}' (have: allreduce, allgather, "
+                         "reducescatter)",
+                         text, head[0]);
+      }
+      rest = clause.substr(head[0].size() + 1);
+    }
+    for (const std::string& item : split(rest, ',')) {
+      Rule rule;
+      rule.collective = collective;
+      std::vector<std::string> range = split(item, ':');
+      std::string names = item;
+      if (range.size() == 2) {
+        std::vector<std::string> bounds = split(range[0], '-');
+        bool ok = bounds.size() == 2 && parseBytes(bounds[0], &rule.lo) &&
+                  (bounds[1].empty() || parseBytes(bounds[1], &rule.hi)) && rule.lo < rule.hi;
+        if (!ok) {
+          return makeError(tuttiInvalidArgument,
+                           "TUTTI_ALGO='{}': bad size range '{}' (want LO-HI or LO-, bytes with "
+                           "optional K/M/G, LO < HI)",
+                           text, range[0]);
+        }
+        names = range[1];
+      } else if (range.size() > 2) {
+        return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}': cannot read '{}'", text, item);
+      }
+      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, names, &rule.algorithms));
+      spec.rules_.push_back(rule);
+    }
+  }
+  *out = spec;
+  return Status::ok();
+}
+
+std::vector<Algorithm> AlgoSpec::allowed(Collective collective, size_t bytes) const {
+  std::vector<Algorithm> result;
+  for (const Rule& rule : rules_) {
+    if ((rule.collective < 0 || rule.collective == static_cast<int>(collective)) &&
+        bytes >= rule.lo && bytes < rule.hi) {
+      for (Algorithm a : rule.algorithms) {
+        if (std::find(result.begin(), result.end(), a) == result.end()) result.push_back(a);
+      }
+    }
+  }
+  return result;
+}
+
+bool AlgoSpec::mayUse(Algorithm algorithm) const {
+  if (std::find(excluded_.begin(), excluded_.end(), algorithm) != excluded_.end()) return false;
+  for (const Rule& rule : rules_) {
+    if (std::find(rule.algorithms.begin(), rule.algorithms.end(), algorithm) !=
+        rule.algorithms.end()) {
+      return true;
+    }
+  }
+  // Sizes no rule covers are the model's to choose, among every algorithm.
+  for (Collective collective : kAllCollectives) {
+    std::vector<std::pair<size_t, size_t>> ranges;
+    for (const Rule& rule : rules_) {
+      if (rule.collective < 0 || rule.collective == static_cast<int>(collective)) {
+        ranges.emplace_back(rule.lo, rule.hi);
+      }
+    }
+    std::sort(ranges.begin(), ranges.end());
+    size_t covered = 0;
+    for (auto [lo, hi] : ranges) {
+      if (lo > covered) break;
+      covered = std::max(covered, hi);
+    }
+    if (covered != SIZE_MAX) return true;
+  }
+  return false;
+}
+
+Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
+                       const LinkCost& cost) {
+  Choice choice;
+  std::vector<Algorithm> candidates = spec.allowed(collective, bytes);
+  choice.pinned = !candidates.empty();
+  if (candidates.empty()) {
+    for (Algorithm a : kAllAlgorithms) {
+      if (spec.mayUse(a)) candidates.push_back(a);
+    }
+  }
+  double best = -1;
+  for (Algorithm a : kAllAlgorithms) {
+    choice.predictedUs[static_cast<int>(a)] = -1;
+    if (std::find(candidates.begin(), candidates.end(), a) == candidates.end()) continue;
+    std::optional<double> us = predictUs(a, collective, nranks, bytes, cost);
+    if (!us) continue;
+    choice.predictedUs[static_cast<int>(a)] = *us;
+    // Strictly cheaper: on a tie the earlier algorithm (ring) stays.
+    if (best < 0 || *us < best) {
+      best = *us;
+      choice.algorithm = a;
+    }
+  }
+  if (best < 0) choice.algorithm = Algorithm::kRing;  // nothing allowed applies here
+  return choice;
+}
+
+Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count) {
+  if (algorithm == Algorithm::kRecursiveDoubling) {
+    if (std::optional<Plan> plan = recursiveDoublingPlan(collective, nranks, rank, count)) {
+      return std::move(*plan);
+    }
+  }
+  return ringPlan(collective, nranks, rank, count);
+}
+
+std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank) {
+  std::vector<int> peers;
+  if (nranks > 1) {
+    peers.push_back((rank + 1) % nranks);
+    peers.push_back((rank + nranks - 1) % nranks);
+  }
+  if (spec.mayUse(Algorithm::kRecursiveDoubling)) {
+    for (int peer : recursiveDoublingPeers(nranks, rank)) peers.push_back(peer);
+  }
+  std::sort(peers.begin(), peers.end());
+  peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+  peers.erase(std::remove(peers.begin(), peers.end(), rank), peers.end());
+  return peers;
+}
+
+}  // namespace tutti

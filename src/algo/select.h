@@ -1,0 +1,83 @@
+// Algorithm selection: which plan generator serves a call. An alpha-beta-gamma cost model
+// (Hockney's alpha-beta with a per-byte reduction term, as in Thakur, Rabenseifner and Gropp,
+// IJHPCA 2005) predicts each algorithm's time from its rounds, bytes on the wire and bytes
+// reduced per rank; the cheapest wins unless TUTTI_ALGO pins one. The choice is data: what the
+// model predicted for every candidate is kept beside it, for logs and tools.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "algo/plan.h"
+#include "core/status.h"
+
+namespace tutti {
+
+enum class Algorithm : uint8_t { kRing, kRecursiveDoubling };
+constexpr int kNumAlgorithms = 2;
+const char* algorithmName(Algorithm algorithm);  // "ring", "rd"
+std::optional<Algorithm> parseAlgorithm(const std::string& name);
+
+// The path costs the model uses. alphaUs: time of one message round (us); betaNsPerByte: time to
+// move one byte to a peer (ns); gammaNsPerByte: time to reduce one byte of input (ns).
+struct LinkCost {
+  double alphaUs = 0;
+  double betaNsPerByte = 0;
+  double gammaNsPerByte = 0;
+};
+
+// Defaults per transport description ("shm/cma", "shm", "tcp", "self"), measured on the project's
+// development machine (2-core VM; docs/performance.md, "Cost model"). Unknown names get tcp's.
+LinkCost defaultLinkCost(const std::string& transport);
+
+// Predicted time (us) of an algorithm for a call moving `bytes` (the larger buffer, as nccl-tests
+// counts size) over n ranks; nullopt where the algorithm does not apply.
+std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
+                                size_t bytes, const LinkCost& cost);
+
+// TUTTI_ALGO, parsed. Syntax (NCCL_ALGO's, plus size ranges):
+//   "ring"                         every collective uses ring where it applies
+//   "^rd"                          never rd
+//   "allreduce:rd;allgather:ring"  per collective (allreduce, allgather, reducescatter)
+//   "allreduce:0-64K:rd,64K-:ring" per size range of the call's bytes, [lo, hi), K/M/G = 2^10..
+// Unnamed collectives and uncovered sizes choose by the model among the allowed algorithms.
+class AlgoSpec {
+ public:
+  static Status parse(const std::string& text, AlgoSpec* out);
+
+  // Algorithms allowed for (collective, bytes); empty means the spec says nothing.
+  std::vector<Algorithm> allowed(Collective collective, size_t bytes) const;
+  // Whether any rule could ever pick `algorithm` (to connect only the peers that may be needed).
+  bool mayUse(Algorithm algorithm) const;
+
+ private:
+  struct Rule {
+    int collective = -1;  // -1: any
+    size_t lo = 0;
+    size_t hi = SIZE_MAX;
+    std::vector<Algorithm> algorithms;
+  };
+  std::vector<Rule> rules_;
+  std::vector<Algorithm> excluded_;
+};
+
+struct Choice {
+  Algorithm algorithm = Algorithm::kRing;
+  double predictedUs[kNumAlgorithms] = {};  // < 0: not a candidate
+  bool pinned = false;                      // TUTTI_ALGO decided, not the model
+};
+
+// The cheapest allowed algorithm that applies; ring when nothing else does.
+Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
+                       const LinkCost& cost);
+
+// The plan for a choice (ring where the chosen algorithm cannot make one).
+Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count);
+
+// Every peer `rank` may exchange messages with under the algorithms the spec allows: the
+// communicator connects these at init. Symmetric, sorted, without `rank`.
+std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank);
+
+}  // namespace tutti
