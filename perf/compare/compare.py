@@ -7,7 +7,12 @@ definition) and the ratio Tutti/peer of busbw. Two settings: "shm" (each library
 host: OpenMPI's default shared-memory BTL, Tutti's automatic transport) and "tcp" (OpenMPI
 --mca btl self,tcp, Gloo TCP, TUTTI_TRANSPORT=tcp), all over loopback.
 
+Gloo has no shared-memory transport: in the "shm" setting it runs over TCP on loopback, which
+is the best Gloo offers on one host, so it stays in that table as the peer to beat.
+
 Usage: perf/compare/compare.py [--build DIR] [--ranks 2,4] [--rounds 3] [--max 64M] [--iters 10]
+       [--json FILE] [--plot FILE.png] [--no-build]
+The build step (cmake --build of tutti-perf and the peers) runs first unless --no-build.
 """
 import argparse
 import json
@@ -97,12 +102,28 @@ def main():
     parser.add_argument("--max", type=size_arg, default=64 << 20)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--settings", default="shm,tcp")
+    parser.add_argument("--json", help="write every median time here")
+    parser.add_argument("--plot", help="PNG of busbw against size per library (needs gnuplot)")
+    parser.add_argument("--no-build", action="store_true", help="use the build as it is")
     args = parser.parse_args()
+
+    if not args.no_build:
+        targets = ["tutti-perf", "tutti-compare-limits", "tutti-compare-mpi", "tutti-compare-gloo"]
+        if not os.path.exists(os.path.join(args.build, "CMakeCache.txt")):
+            subprocess.run(["cmake", "-S", ROOT, "-B", args.build,
+                            "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True,
+                           stdout=subprocess.DEVNULL)
+        for target in targets:  # the peers are optional: a missing one is skipped later
+            subprocess.run(["cmake", "--build", args.build, "-j", str(os.cpu_count() or 2),
+                            "--target", target], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    report = {"limits": {}, "tables": []}
 
     print("# Physical limits (same run)")
     limits = run([f"{args.build}/perf/tutti-compare-limits"])
     for line in limits.splitlines():
         _, kind, threads, gbps = line.split()
+        report["limits"][f"{kind}_{threads}t_GBps"] = float(gbps)
         print(f"- {kind} bandwidth, {threads} thread(s): {gbps} GB/s (bytes read + written)")
     if shutil.which("iperf3"):
         server = subprocess.Popen(["iperf3", "-s", "-p", "5299"], stdout=subprocess.DEVNULL,
@@ -115,6 +136,7 @@ def main():
                            str(streams), "-J"])
                 if out:
                     bps = json.loads(out)["end"]["sum_received"]["bits_per_second"]
+                    report["limits"][f"iperf3_{streams}streams_GBps"] = bps / 8e9
                     print(f"- iperf3 loopback, {streams} stream(s): {bps / 8e9:.2f} GB/s")
         finally:
             server.terminate()
@@ -125,10 +147,11 @@ def main():
             for coll in ["all_reduce", "all_gather", "reduce_scatter"]:
                 libs = {"tutti": lambda: tutti(args.build, coll, n, args, "tcp" if tcp else "")}
                 libs["openmpi"] = lambda: mpi(args.build, coll, n, args, tcp)
-                if tcp and coll == "all_reduce":
+                # Gloo runs over TCP in both settings (it has no shared-memory transport).
+                if coll == "all_reduce":
                     for algo in ["ring", "ring_chunked", "halving_doubling"]:
                         libs[f"gloo_{algo}"] = (lambda a=algo: gloo(args.build, coll, n, args, a))
-                elif tcp and coll == "all_gather":
+                elif coll == "all_gather":
                     libs["gloo_ring"] = lambda: gloo(args.build, coll, n, args, "ring")
                 rounds = {name: [] for name in libs}
                 for _ in range(args.rounds):  # interleaved: one sweep of each library per round
@@ -142,6 +165,14 @@ def main():
                     median[name] = {s: statistics.median(r[s] for r in results) for s in sizes}
                 names = [name for name in libs if median[name]]
                 factor = busbw_factor(coll, n)
+                report["tables"].append({"collective": coll, "ranks": n, "setting": setting,
+                                         "busbw_factor": factor,
+                                         "median_time_us": {name: {str(k): v for k, v in
+                                                                   median[name].items()}
+                                                            for name in names}})
+                if "tutti" not in names:
+                    print(f"\n## {coll}, {n} ranks, {setting}: tutti-perf failed")
+                    continue
                 print(f"\n## {coll}, {n} ranks, {setting} (float32 sum; median of {args.rounds} "
                       f"interleaved rounds; busbw GB/s, time us; ratio = Tutti busbw / peer busbw)")
                 header = f"| {'size':>10} |" + "".join(f" {name} busbw | {name} us |" for name in names)
@@ -161,6 +192,42 @@ def main():
                         ok = busbw.get(name) and busbw.get("tutti")
                         row += f" {busbw['tutti'] / busbw[name]:.2f} |" if ok else " - |"
                     print(row, flush=True)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(report, out, indent=1)
+    if args.plot:
+        plot(report, args.plot)
+
+
+def plot(report, path):
+    """One panel per (collective, ranks, setting): busbw against size, a line per library."""
+    if not shutil.which("gnuplot"):
+        sys.stderr.write("compare: gnuplot not found (Debian gnuplot-nox): no plot\n")
+        return
+    tables = report["tables"]
+    cols = 3
+    rows = (len(tables) + cols - 1) // cols
+    work = tempfile.mkdtemp(prefix="compare-plot-")
+    script = [f"set terminal pngcairo size {cols * 520},{rows * 380} font ',9'",
+              f"set output '{path}'", f"set multiplot layout {rows},{cols}",
+              "set logscale x 2", "set format x '%.0b%B'", "set xlabel 'size (bytes)'",
+              "set ylabel 'busbw (GB/s)'", "set key top left", "set grid"]
+    for i, table in enumerate(tables):
+        script.append(f"set title '{table['collective']}, {table['ranks']} ranks, "
+                      f"{table['setting']}' noenhanced")
+        plots = []
+        for name, times in table["median_time_us"].items():
+            data = os.path.join(work, f"{i}-{name}.dat")
+            with open(data, "w") as out:
+                for size in sorted(times, key=int):
+                    t = times[size]
+                    out.write(f"{size} {int(size) / (t * 1e-6) / 1e9 * table['busbw_factor']}\n")
+            plots.append(f"'{data}' using 1:2 with linespoints title '{name}' noenhanced")
+        script.append("plot " + ", ".join(plots))
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"\n# plot: {path}")
 
 
 if __name__ == "__main__":
