@@ -49,6 +49,28 @@ uint64_t hostIdentity(const std::string& hostname) {
   return fnv1a(hostname + "/" + bootId);
 }
 
+// The algorithm for a call of `bytes` per rank's buffer (the larger one for all-gather and
+// reduce-scatter, as nccl-tests counts size), logged at INFO the first time per size class.
+Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
+  const size_t bytes =
+      collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
+  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost);
+  int sizeClass = 0;
+  while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
+  if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
+    std::string candidates;
+    for (int a = 0; a < kNumAlgorithms; ++a) {
+      if (choice.predictedUs[a] < 0) continue;
+      candidates += fmt::format(" {} {:.1f} us", algorithmName(static_cast<Algorithm>(a)),
+                                choice.predictedUs[a]);
+    }
+    TUTTI_INFO(kLogColl, "{} {} bytes: {} ({}; predicted:{})", collectiveName(collective), bytes,
+               algorithmName(choice.algorithm), choice.pinned ? "TUTTI_ALGO" : "cost model",
+               candidates);
+  }
+  return choice;
+}
+
 }  // namespace
 
 std::mutex& registryMutex() {
@@ -164,23 +186,29 @@ Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuf
                      size_t count, tuttiDataType_t type, tuttiRedOp_t op) {
   setLogRank(comm->rank);
   const size_t elemSize = dataTypeSize(type);
-  const size_t bytes =
-      (collective == Collective::kAllReduce ? count : count * comm->nranks) * elemSize;
-  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost);
-  int sizeClass = 0;
-  while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
-  if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
-    std::string candidates;
-    for (int a = 0; a < kNumAlgorithms; ++a) {
-      if (choice.predictedUs[a] < 0) continue;
-      candidates += fmt::format(" {} {:.1f} us", algorithmName(static_cast<Algorithm>(a)),
-                                choice.predictedUs[a]);
+  tuttiComm::CachedPlan* cached = nullptr;
+  for (tuttiComm::CachedPlan& entry : comm->planCache) {
+    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize) {
+      cached = &entry;
+      break;
     }
-    TUTTI_INFO(kLogColl, "{} {} bytes: {} ({}; predicted:{})", collectiveName(collective), bytes,
-               algorithmName(choice.algorithm), choice.pinned ? "TUTTI_ALGO" : "cost model",
-               candidates);
   }
-  Plan plan = makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count);
+  if (cached == nullptr) {
+    constexpr size_t kPlanCacheEntries = 16;
+    Choice choice = chooseAndLog(comm, collective, count * elemSize);
+    tuttiComm::CachedPlan entry{
+        collective, count, elemSize, choice,
+        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count)};
+    if (comm->planCache.size() < kPlanCacheEntries) {
+      comm->planCache.push_back(std::move(entry));
+      cached = &comm->planCache.back();
+    } else {
+      cached = &comm->planCache[comm->planCacheNext];
+      *cached = std::move(entry);
+      comm->planCacheNext = (comm->planCacheNext + 1) % kPlanCacheEntries;
+    }
+  }
+  const Plan& plan = cached->plan;
   TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());

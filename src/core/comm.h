@@ -30,6 +30,17 @@ struct tuttiComm {
   tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
   tutti::LinkCost linkCost;  // of the slowest transport in use, for the cost model
   std::set<std::pair<int, int>> loggedChoices;  // (collective, log2 size) already logged
+  // Recent (collective, count, element size) -> choice and plan: training loops repeat the same
+  // calls, and a small call should not pay for planning.
+  struct CachedPlan {
+    tutti::Collective collective;
+    size_t count;
+    size_t elemSize;
+    tutti::Choice choice;
+    tutti::Plan plan;
+  };
+  std::vector<CachedPlan> planCache;
+  size_t planCacheNext = 0;  // the entry to replace next
 
   std::atomic<bool> aborted{false};
   std::atomic<int> asyncError{tuttiSuccess};  // sticky transport error

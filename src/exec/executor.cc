@@ -46,14 +46,17 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
   const size_t slotBytes = sliceElems * elemSize;
   const int slots = params_.slicesInFlight;
 
-  std::vector<SliceOp> ops;
+  std::vector<SliceOp>& ops = ops_;
+  ops.clear();
   for (const Step& step : plan.steps) {
     for (size_t offset = 0; offset < step.count; offset += sliceElems) {
       ops.push_back(SliceOp{&step, offset, std::min(sliceElems, step.count - offset)});
     }
   }
 
-  std::vector<Connection*> active;
+  std::vector<Connection*>& active = active_;
+  active.clear();
+  if (staging_.size() < connections.size()) staging_.resize(connections.size());
   for (int peer : plan.peers()) {
     if (peer >= static_cast<int>(connections.size()) || connections[peer] == nullptr) {
       return makeError(tuttiInternalError, "{} plan of rank {} needs rank {}, not connected",
@@ -68,13 +71,15 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
     for (int s = slots - 1; s >= 0; --s) staging.freeSlots.push_back(s);
   }
 
-  std::vector<TransferRequest> recvRequests(ops.size());
-  std::deque<PendingSend> sends;
+  std::vector<TransferRequest>& recvRequests = recvRequests_;
+  recvRequests.assign(ops.size(), TransferRequest{});
+  std::deque<PendingSend>& sends = sends_;
+  sends.clear();
   size_t nextPost = 0;
   size_t nextDone = 0;
   Clock::time_point lastProgress = Clock::now();
   Clock::time_point spinStart = lastProgress;
-  std::vector<pollfd> fds;
+  std::vector<pollfd>& fds = fds_;
 
   while (nextDone < ops.size() || !sends.empty()) {
     bool progressed = false;

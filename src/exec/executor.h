@@ -13,7 +13,7 @@
 #pragma once
 
 #include <atomic>
-#include <map>
+#include <deque>
 #include <vector>
 
 #include "algo/plan.h"
@@ -52,8 +52,14 @@ class Executor {
 
   Params params_;
   const std::atomic<bool>* abortFlag_;
-  std::map<int, Staging> staging_;
+  std::vector<Staging> staging_;  // by peer rank
   std::vector<char> scratch_;
+  // Per-call state, kept between calls so that a small call allocates nothing.
+  std::vector<SliceOp> ops_;
+  std::vector<TransferRequest> recvRequests_;
+  std::deque<PendingSend> sends_;
+  std::vector<Connection*> active_;
+  std::vector<pollfd> fds_;
 };
 
 }  // namespace tutti

@@ -60,20 +60,26 @@ ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFi
       // A descriptor must fit in one slot.
       cmaMinBytes_(slotBytes >= sizeof(RendezvousDescriptor) ? cmaMinBytes : 0) {}
 
-ShmConnection::~ShmConnection() { munmap(segment_, segmentLength_); }
+ShmConnection::~ShmConnection() {
+  out_.control->senderClosed.store(1, std::memory_order_seq_cst);
+  munmap(segment_, segmentLength_);
+}
 
 Status ShmConnection::postSend(const void* data, size_t bytes, TransferRequest* request) {
+  // Nobody will read what goes to a peer that has closed, even when it would fit in the FIFO:
+  // fail as a socket would, so that a rank whose peer gave up fails too instead of finishing
+  // with a lost send. (Checked before the copy: a peer may legitimately read this message,
+  // finish and close before this call returns.)
+  if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
+    return makeError(tuttiRemoteError,
+                     "shm: rank {} closed the connection (its process exited or aborted) before a "
+                     "send of {} bytes",
+                     peer_, bytes);
+  }
   request->done = false;
   sends_.push_back(Transfer{request, static_cast<char*>(const_cast<void*>(data)), bytes});
   bool progressed = false;
-  TUTTI_RETURN_IF_ERROR(progress(&progressed));
-  // Nobody will read what goes to a closed peer, even when it fit in the FIFO: fail as a socket
-  // would, so that a rank whose peer gave up fails too instead of finishing with a lost send.
-  if (peerClosed_) {
-    return makeError(tuttiRemoteError,
-                     "shm: rank {} closed the connection (its process exited or aborted)", peer_);
-  }
-  return Status::ok();
+  return progress(&progressed);
 }
 
 Status ShmConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
@@ -179,6 +185,13 @@ Status ShmConnection::progress(bool* progressed) {
       RendezvousDescriptor descriptor;
       std::memcpy(&descriptor, in_.slots + slot * slotBytes_, sizeof(descriptor));
       TUTTI_RETURN_IF_ERROR(readFromPeer(&recv, descriptor.address, descriptor.bytes));
+      // A sender that gave up (error, abort) closes before its caller may reuse the buffer: if it
+      // is still open now, the buffer was intact for the whole read.
+      if (in_.control->senderClosed.load(std::memory_order_seq_cst)) {
+        return makeError(tuttiRemoteError,
+                         "shm: rank {} closed the connection while its message was being read",
+                         peer_);
+      }
       in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
       in_.control->rendezvousDone.fetch_add(1, std::memory_order_seq_cst);
       movedIn = true;
@@ -207,20 +220,28 @@ Status ShmConnection::progress(bool* progressed) {
   // Drain the doorbell: its bytes only say "look again", and we just did. End of stream means
   // the peer closed the connection or exited; what it left in the FIFO is still good, so that is
   // an error only for work that can no longer complete.
+  // A peer that shut down says so in the segment (no system call needed to see it); one that
+  // died without a word is seen as the doorbell's end of stream once the executor blocks on it.
   char sink[64];
-  while (!peerClosed_) {
+  while (doorbellPolled_ && !peerClosed_) {
     ssize_t n = recv(doorbell_.get(), sink, sizeof(sink), MSG_DONTWAIT);
     if (n > 0) continue;
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) peerClosed_ = true;
     break;
   }
+  doorbellPolled_ = false;
+  if (in_.control->senderClosed.load(std::memory_order_acquire)) peerClosed_ = true;
   // The peer may have written its last piece after the loops above looked and then closed: look
   // at the FIFO again before calling the work lost.
   if (peerClosed_ && !movedIn && !movedOut &&
       (!sends_.empty() || !recvs_.empty() || !awaitingAck_.empty()) && !recvReady() &&
       !sendReady() && !ackReady()) {
     return makeError(tuttiRemoteError,
-                     "shm: rank {} closed the connection (its process exited or aborted)", peer_);
+                     "shm: rank {} closed the connection (its process exited or aborted) with "
+                     "work pending here: {} send(s), {} receive(s) of which the first has {} of "
+                     "{} bytes, {} single-copy send(s) unread",
+                     peer_, sends_.size(), recvs_.size(), recvs_.empty() ? 0 : recvs_[0].done,
+                     recvs_.empty() ? 0 : recvs_[0].bytes, awaitingAck_.size());
   }
   if (movedIn || movedOut) *progressed = true;
   return Status::ok();
@@ -236,12 +257,14 @@ bool ShmConnection::addPollFds(std::vector<pollfd>* fds) const {
     out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
   }
   fds->push_back(pollfd{doorbell_.get(), POLLIN, 0});
+  doorbellPolled_ = true;
   return recvReady() || sendReady() || ackReady();
 }
 
 void ShmConnection::shutdown() {
   if (closed_) return;
   closed_ = true;
+  out_.control->senderClosed.store(1, std::memory_order_seq_cst);
   if (doorbell_.valid()) ::shutdown(doorbell_.get(), SHUT_RDWR);
 }
 

@@ -27,6 +27,7 @@ struct ShmFifoControl {
   alignas(64) std::atomic<uint32_t> readerSleeping;
   alignas(64) std::atomic<uint32_t> writerSleeping;
   alignas(64) std::atomic<uint64_t> rendezvousDone;  // rendezvous messages read (by the receiver)
+  alignas(64) std::atomic<uint32_t> senderClosed;    // the sender shut down or was destroyed
 };
 
 struct ShmFifo {
@@ -86,7 +87,10 @@ class ShmConnection : public Connection {
   std::deque<Transfer> awaitingAck_;  // rendezvous sends the peer has not read yet
   std::deque<Transfer> recvs_;
   bool closed_ = false;      // this end shut down
-  bool peerClosed_ = false;  // the doorbell reached end of stream
+  bool peerClosed_ = false;  // the peer said so, or the doorbell reached end of stream
+  // Set when the executor poll()ed the doorbell: only then can it hold bytes or an end of
+  // stream worth a system call to read.
+  mutable bool doorbellPolled_ = false;
 };
 
 }  // namespace tutti
