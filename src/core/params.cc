@@ -30,6 +30,8 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
        "messages from this size on are read from the sender's memory in one copy"},
       {"TUTTI_ALGO", "(auto)", "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
+      {"TUTTI_REDUCE_ISA", "(best)",
+       "host reduction kernels: generic or avx2 (AVX2 + F16C), read once per process"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
       {"TUTTI_DEBUG_SUBSYS", "INIT,ENV", "INIT,COLL,NET,BOOTSTRAP,ENV,ALLOC,ALL; ^ excludes"},
       {"TUTTI_DEBUG_FILE", "(stdout)", "log file; %h host, %p pid"},

@@ -1,4 +1,8 @@
 // Element-wise reduction of host buffers: the arithmetic of every reducing collective.
+//
+// The kernels exist per instruction set (exec/reduce_kernels.h), all giving the same bits; the
+// best one this CPU runs is used, or the one TUTTI_REDUCE_ISA names ("generic" or "avx2"), read
+// once per process.
 #pragma once
 
 #include <stddef.h>
@@ -26,5 +30,8 @@ void reduceArrays(void* dst, const void* a, const void* b, size_t count, tuttiDa
 // the whole sum (e.g. a single rank). Divides as reduceArrays does. dst may equal src. A divisor
 // <= 0 copies src unchanged.
 void divideArray(void* dst, const void* src, size_t count, tuttiDataType_t type, int divisor);
+
+// The instruction set reduceArrays and divideArray use in this process: "generic" or "avx2".
+const char* reduceIsaName();
 
 }  // namespace tutti
