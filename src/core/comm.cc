@@ -124,13 +124,21 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   }
   comm->nhosts = static_cast<int>(hosts.size());
   // Spinning only pays when every local rank has a core: oversubscribed, a spinning rank takes
-  // the core its peer needs to make progress (measured in docs/performance.md).
+  // the core its peer needs to make progress. Yielding instead hands the core over at once, and
+  // a rank whose message arrives runs again without the doorbell's wake-up (measured in
+  // docs/performance.md).
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (std::getenv("TUTTI_SPIN_US") == nullptr && cpus > 0 && localRanks > cpus) {
-    comm->params.spinUs = 0;
+  if (cpus > 0 && localRanks > cpus) {
+    if (std::getenv("TUTTI_SPIN_US") == nullptr) comm->params.spinUs = 0;
+    if (std::getenv("TUTTI_YIELD_US") == nullptr) comm->params.yieldUs = 2000;
+    // A single-copy send waits until its receiver runs; through the FIFOs the sender goes on
+    // while its peer waits for a core (2 MiB all-reduce on 4 ranks, 2 cores: 2.1 -> 1.5 ms).
+    if (std::getenv("TUTTI_SHM_CMA") == nullptr) comm->params.shmCma = false;
   }
-  TUTTI_INFO(kLogInit, "rank {}: {} rank(s) on this host, {} CPUs: spin {} us before blocking",
-             rank, localRanks, cpus, comm->params.spinUs);
+  TUTTI_INFO(kLogInit,
+             "rank {}: {} rank(s) on this host, {} CPUs: spin {} us, then yield {} us, before "
+             "blocking",
+             rank, localRanks, cpus, comm->params.spinUs, comm->params.yieldUs);
 
   // Every peer of every algorithm TUTTI_ALGO leaves possible, so that a call never connects.
   std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank);

@@ -20,7 +20,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
-      {"TUTTI_SPIN_US", "20", "busy-poll time before blocking, us (0 when oversubscribed)"},
+      {"TUTTI_SPIN_US", "100", "busy-poll time before blocking, us (0 when oversubscribed)"},
+      {"TUTTI_YIELD_US", "0",
+       "then poll with sched_yield() this long before blocking, us "
+       "(2000 when oversubscribed)"},
       {"TUTTI_TRANSPORT", "(auto)", "force a transport: tcp (every peer) or shm (same host)"},
       {"TUTTI_SHM_DISABLE", "0", "1: never use shared memory"},
       {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
@@ -29,7 +32,8 @@ const std::vector<ParamInfo>& paramTable() {
        "0: no single-copy path (process_vm_readv) for large shared-memory messages"},
       {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
        "messages from this size on are read from the sender's memory in one copy"},
-      {"TUTTI_ALGO", "(auto)", "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
+      {"TUTTI_ALGO", "(auto)",
+       "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
       {"TUTTI_REDUCE_ISA", "(best)",
        "host reduction kernels: generic or avx2 (AVX2 + F16C), read once per process"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
@@ -86,6 +90,8 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   p.slicesInFlight = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
   p.spinUs = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));
+  p.yieldUs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_DISABLE", 0, 0, 1, &value));
   p.shmDisable = value == 1;
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOTS", p.shmSlots, 2, 1024, &value));

@@ -1,5 +1,7 @@
 #include "exec/executor.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -187,6 +189,10 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       continue;
     }
     if (now - spinStart < std::chrono::microseconds(params_.spinUs)) continue;
+    if (now - spinStart < std::chrono::microseconds(params_.spinUs + params_.yieldUs)) {
+      sched_yield();
+      continue;
+    }
 
     if (abortFlag_ != nullptr && abortFlag_->load(std::memory_order_relaxed)) {
       return makeError(tuttiRemoteError, "{}: communicator aborted",

@@ -108,7 +108,10 @@ void applyMode(const std::string& mode) {
   const std::string transport = mode.substr(0, mode.find('_'));
   const std::string variant = mode.find('_') == std::string::npos ? "" : mode.substr(4);
   setenv("TUTTI_TRANSPORT", transport.c_str(), 1);
-  if (variant == "cma_all") setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
+  if (variant == "cma_all") {
+    setenv("TUTTI_SHM_CMA", "1", 1);  // also where ranks outnumber CPUs (default off there)
+    setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
+  }
   if (variant == "fifo") setenv("TUTTI_SHM_CMA", "0", 1);
   if (variant == "ring" || variant == "rd") setenv("TUTTI_ALGO", variant.c_str(), 1);
 }

@@ -99,6 +99,7 @@ std::string transportOf(tuttiComm_t comm) {
 TEST(ShmFallbackTest, SingleCopyIsUsedWhereCrossMemoryAttachWorks) {
   if (!crossMemoryAttachWorks()) GTEST_SKIP() << "process_vm_readv is not permitted here";
   LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_SHM_CMA", "1", 1);  // on even where the ranks outnumber the CPUs
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     std::string transport = transportOf(comm);
@@ -118,6 +119,7 @@ TEST(ShmFallbackTest, PtraceRulesThatForbidReadingPeersTurnSingleCopyOff) {
   // could read everyone but rank 1 could not: the choice must still be the same on every rank.
   for (bool onlyRank1 : {false, true}) {
     LaunchResult result = runRanks(3, [onlyRank1](int rank, int nranks, const tuttiUniqueId& id) {
+      setenv("TUTTI_SHM_CMA", "1", 1);  // so that only the probe can turn it off
       if (!makeNotDumpable() || ((!onlyRank1 || rank == 1) && !dropPtraceCapability())) {
         std::fprintf(stderr, "rank %d: could not drop CAP_SYS_PTRACE\n", rank);
         return 2;

@@ -193,12 +193,12 @@ Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers
 
   // Single copy only if every rank may read its peers: the sender chooses rendezvous by size
   // alone, so both ends of every pair must agree, and one allgather makes that so.
-  std::string cmaRefusal = "disabled by TUTTI_SHM_CMA=0";
+  std::string cmaRefusal = "off by TUTTI_SHM_CMA=0 or for more ranks than CPUs on the host";
   bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
   bool cmaEverywhere = false;
   TUTTI_RETURN_IF_ERROR(agree(bootstrap, cmaHere, &cmaEverywhere));
   cmaEnabled_ = cmaEverywhere && !peers.empty();
-  if (!cmaEverywhere && params_.shmCma) {
+  if (!cmaEverywhere) {
     TUTTI_INFO(kLogInit | kLogNet,
                "shm: single-copy path off, every message goes through the FIFOs: {}",
                cmaHere ? "another rank may not read its peers' memory" : cmaRefusal);
