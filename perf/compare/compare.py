@@ -11,7 +11,7 @@ Gloo has no shared-memory transport: in the "shm" setting it runs over TCP on lo
 is the best Gloo offers on one host, so it stays in that table as the peer to beat.
 
 Usage: perf/compare/compare.py [--build DIR] [--ranks 2,4] [--rounds 3] [--max 64M] [--iters 10]
-       [--factor 2] [--json FILE] [--plot FILE.png] [--no-build]
+       [--factor 2] [--warmup 5] [--json FILE] [--plot FILE.png] [--no-build]
 The build step (cmake --build of tutti-perf and the peers) runs first unless --no-build.
 """
 import argparse
@@ -60,7 +60,7 @@ def tutti(build, coll, n, args, transport):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {"TUTTI_TRANSPORT": transport} if transport else {}
         text = run([f"{build}/perf/tutti-perf", coll, "-np", str(n), "-b", str(args.min),
-                    "-e", str(args.max), "-f", str(args.factor), "-n", str(args.iters), "-w", "2", "-c", "0",
+                    "-e", str(args.max), "-f", str(args.factor), "-n", str(args.iters), "-w", str(args.warmup), "-c", "0",
                     "--json", out.name], env)
         if not text:
             return {}
@@ -76,7 +76,8 @@ def mpi(build, coll, n, args, tcp):
     cmd = ["mpirun", "--oversubscribe", "-np", str(n)]
     if tcp:
         cmd += ["--mca", "btl", "self,tcp"]
-    cmd += [exe, coll, str(args.min), str(args.max), str(args.factor), str(args.iters), "2"]
+    cmd += [exe, coll, str(args.min), str(args.max), str(args.factor), str(args.iters),
+            str(args.warmup)]
     return parse_results(run(cmd, MPI_ENV))
 
 
@@ -86,7 +87,7 @@ def gloo(build, coll, n, args, algo):
         return None
     store = tempfile.mkdtemp(prefix="gloo-store-")
     procs = [subprocess.Popen([exe, str(r), str(n), store, coll, algo, str(args.min),
-                               str(args.max), str(args.factor), str(args.iters), "2"],
+                               str(args.max), str(args.factor), str(args.iters), str(args.warmup)],
                               stdout=subprocess.PIPE, text=True) for r in range(n)]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     shutil.rmtree(store, ignore_errors=True)
@@ -102,6 +103,7 @@ def main():
     parser.add_argument("--max", type=size_arg, default=64 << 20)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--factor", type=int, default=2, help="size step factor")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed calls per size")
     parser.add_argument("--settings", default="shm,tcp")
     parser.add_argument("--json", help="write every median time here")
     parser.add_argument("--plot", help="PNG of busbw against size per library (needs gnuplot)")

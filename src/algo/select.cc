@@ -96,14 +96,17 @@ std::optional<Algorithm> parseAlgorithm(const std::string& name) {
 }
 
 LinkCost defaultLinkCost(const std::string& transport) {
-  // Fitted to tutti-perf on the development VM (docs/performance.md, "Cost model"): alpha from
-  // the 8-byte times, beta from the large-message busbw of all-gather, gamma from
-  // tutti-reduce-bench's float32 sum out of cache.
-  if (transport.find("tcp") != std::string::npos) return LinkCost{9.0, 0.35, 0.15};
-  if (transport == "shm/cma") return LinkCost{2.5, 0.12, 0.15};
-  if (transport == "shm") return LinkCost{2.5, 0.2, 0.15};
-  if (transport == "self") return LinkCost{0, 0, 0.15};
-  return LinkCost{9.0, 0.35, 0.15};
+  // Fitted on the development VM (docs/performance.md, "Cost model") to where ring overtakes
+  // rd, which is what the model decides: alpha (per round, eager) and the rendezvous alpha from
+  // those crossovers at 2 and 4 ranks; beta from large all-gathers; gamma from
+  // tutti-reduce-bench's float32 sum out of cache (6.8 GB/s of input). A round costs more than
+  // an 8-byte message alone (0.8 us over shm): it waits for the slower peer and its copy.
+  constexpr double kGamma = 0.15;
+  if (transport.find("tcp") != std::string::npos) return LinkCost{14.0, 0.7, kGamma};
+  if (transport == "self") return LinkCost{0, 0, kGamma};
+  if (transport == "shm/cma") return LinkCost{5.0, 0.12, kGamma, 64 << 10, 15.0};
+  if (transport == "shm") return LinkCost{5.0, 0.2, kGamma};
+  return LinkCost{14.0, 0.7, kGamma};
 }
 
 std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
@@ -112,6 +115,7 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
   const double n = nranks;
   const double s = static_cast<double>(bytes);
   double rounds = 0;
+  double messageBytes = 0;  // of one round's message, which sets eager or rendezvous
   double wireBytes = 0;     // sent by the busiest rank, on the critical path
   double reducedBytes = 0;  // bytes of input the busiest rank reduces
   const bool reduces = collective != Collective::kAllGather;
@@ -125,6 +129,7 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
         wireBytes = (n - 1) / n * s;
       }
       reducedBytes = reduces ? (n - 1) / n * s : 0;
+      messageBytes = s / n;
       break;
     case Algorithm::kRecursiveDoubling: {
       if (!recursiveDoublingSupports(collective, nranks)) return std::nullopt;
@@ -135,15 +140,20 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
         rounds = log2p + 2 * fold;
         wireBytes = (log2p + 2 * fold) * s;
         reducedBytes = (log2p + fold) * s;
+        messageBytes = s;
       } else {
         rounds = log2p;
         wireBytes = (n - 1) / n * s;
         reducedBytes = reduces ? (n - 1) / n * s : 0;
+        messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
       }
       break;
     }
   }
-  return rounds * cost.alphaUs +
+  const double alpha = messageBytes >= static_cast<double>(cost.rendezvousBytes)
+                           ? cost.rendezvousAlphaUs
+                           : cost.alphaUs;
+  return rounds * alpha +
          (wireBytes * cost.betaNsPerByte + reducedBytes * cost.gammaNsPerByte) * 1e-3;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,15 +22,20 @@ const char* algorithmName(Algorithm algorithm);  // "ring", "rd"
 std::optional<Algorithm> parseAlgorithm(const std::string& name);
 
 // The path costs the model uses. alphaUs: time of one message round (us); betaNsPerByte: time to
-// move one byte to a peer (ns); gammaNsPerByte: time to reduce one byte of input (ns).
+// move one byte to a peer (ns); gammaNsPerByte: time to reduce one byte of input (ns). Messages
+// of at least rendezvousBytes take rendezvousAlphaUs per round instead (a single-copy handshake
+// costs more than an eager copy).
 struct LinkCost {
   double alphaUs = 0;
   double betaNsPerByte = 0;
   double gammaNsPerByte = 0;
+  size_t rendezvousBytes = SIZE_MAX;
+  double rendezvousAlphaUs = 0;
 };
 
-// Defaults per transport description ("shm/cma", "shm", "tcp", "self"), measured on the project's
-// development machine (2-core VM; docs/performance.md, "Cost model"). Unknown names get tcp's.
+// Defaults per transport description ("shm/cma", "shm", "tcp", "self"), fitted on the
+// project's development machine (2-core VM; docs/performance.md, "Cost model"). Unknown names
+// get tcp's.
 LinkCost defaultLinkCost(const std::string& transport);
 
 // Predicted time (us) of an algorithm for a call moving `bytes` (the larger buffer, as nccl-tests

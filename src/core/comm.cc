@@ -175,6 +175,9 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
   if (comm->transportNames.empty()) comm->transportNames = "self";
   comm->linkCost = defaultLinkCost(comm->transportNames);
+  if (comm->linkCost.rendezvousBytes != SIZE_MAX) {
+    comm->linkCost.rendezvousBytes = comm->params.shmCmaMinBytes;
+  }
   comm->transports.push_back(std::move(shm));
   comm->transports.push_back(std::move(tcp));
   comm->connections.assign(nranks, nullptr);

@@ -109,6 +109,15 @@ TEST(CostModelTest, FormulasMatchTheirDerivation) {
   // Recursive doubling all-reduce, n = 6 (p = 4, folded): 2 + 2 rounds, 4 x S sent, 3 x S reduced.
   EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kRecursiveDoubling, Collective::kAllReduce, 6, 1000, cost),
                    4 * 2.0 + (4000 * 0.5 + 3000 * 0.25) * 1e-3);
+  // Messages from rendezvousBytes on pay the rendezvous alpha: ring's are S/n, rd's S.
+  LinkCost rendezvous{2.0, 0.5, 0.25, 1000, 10.0};
+  EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kRing, Collective::kAllReduce, 4, 3996, rendezvous),
+                   6 * 2.0 + (5994 * 0.5 + 2997 * 0.25) * 1e-3);
+  EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kRing, Collective::kAllReduce, 2, 4000, rendezvous),
+                   2 * 10.0 + (4000 * 0.5 + 2000 * 0.25) * 1e-3);
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kRecursiveDoubling, Collective::kAllReduce, 4, 1000, rendezvous),
+      2 * 10.0 + (2000 * 0.5 + 2000 * 0.25) * 1e-3);
   // Recursive doubling all-gather needs a power of two.
   EXPECT_FALSE(predictUs(Algorithm::kRecursiveDoubling, Collective::kAllGather, 6, 1000, cost));
   EXPECT_TRUE(predictUs(Algorithm::kRecursiveDoubling, Collective::kAllGather, 8, 1000, cost));
