@@ -35,6 +35,16 @@ class Connection {
   virtual Status postSend(const void* data, size_t bytes, TransferRequest* request) = 0;
   virtual Status postRecv(void* data, size_t bytes, TransferRequest* request) = 0;
 
+  // In-place sending, for transports with memory the peer reads (shared-memory slots): where
+  // the next message of `bytes` can be written so that it needs no copy of its own, or nullptr
+  // when that is not possible now (no room, a message queued before it, a size that goes another
+  // way); the message then goes by postSend. After writing there, commitSend(bytes, request)
+  // sends it, in order with the connection's other messages, and completes the request at once.
+  virtual char* sendBuffer(size_t bytes) { return nullptr; }
+  virtual Status commitSend(size_t bytes, TransferRequest* request) {
+    return makeError(tuttiInternalError, "commitSend without a sendBuffer");
+  }
+
   // Moves what can move without blocking; *progressed is set when bytes moved. A lost peer is
   // tuttiRemoteError.
   virtual Status progress(bool* progressed) = 0;

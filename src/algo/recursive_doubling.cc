@@ -101,11 +101,13 @@ void appendAllGather(Plan* plan) {
   copy.src = Region{BufferId::kSend, 0};
   copy.dst = block(rank);
   copy.count = count;
-  addStep(plan, copy);
   for (int mask = 1; mask < n; mask *= 2) {
     const int partner = rank ^ mask;
     const size_t blockCount = static_cast<size_t>(mask) * count;
-    addSend(plan, partner, block(rank & ~(mask - 1)), blockCount);
+    // The first round sends the own block from the send buffer and copies it into place after,
+    // so that the partner's transfer overlaps the local copy.
+    addSend(plan, partner, mask == 1 ? copy.src : block(rank & ~(mask - 1)), blockCount);
+    if (mask == 1) addStep(plan, copy);
     addRecv(plan, partner, block(partner & ~(mask - 1)), blockCount);
   }
 }

@@ -51,7 +51,11 @@ void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partia
 
 // All-gather around the ring: chunk `rank` is already in dst(rank); every other chunk arrives
 // from the previous rank and is forwarded to the next, except the last one.
-void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count) {
+// localCopy, when given, puts chunk `rank` in place from elsewhere (all-gather's own block): the
+// first send then reads the copy's source, and the copy runs after it, so that the peer's
+// transfer overlaps this rank's local copy instead of waiting for it.
+void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
+                     const Step* localCopy = nullptr) {
   const int n = plan->nranks;
   const int r = plan->rank;
   const int next = wrap(r + 1, n);
@@ -59,9 +63,10 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count) {
   Step first;
   first.kind = StepKind::kSend;
   first.sendPeer = next;
-  first.src = dst(r);
+  first.src = localCopy != nullptr ? localCopy->src : dst(r);
   first.count = count(r);
   addStep(plan, first);
+  if (localCopy != nullptr) plan->steps.push_back(*localCopy);
   for (int s = 1; s <= n - 2; ++s) {
     int chunk = wrap(r - s, n);
     Step step;
@@ -119,10 +124,9 @@ Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
       copy.src = Region{BufferId::kSend, 0};
       copy.dst = Region{BufferId::kRecv, static_cast<size_t>(rank) * count};
       copy.count = count;
-      plan.steps.push_back(copy);
       CountOf size = [=](int) { return count; };
       RegionOf out = [=](int c) { return Region{BufferId::kRecv, static_cast<size_t>(c) * count}; };
-      appendAllGather(&plan, out, size);
+      appendAllGather(&plan, out, size, &copy);
       break;
     }
     case Collective::kReduceScatter: {

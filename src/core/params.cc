@@ -20,7 +20,7 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
-      {"TUTTI_SPIN_US", "100", "busy-poll time before blocking, us (0 when oversubscribed)"},
+      {"TUTTI_SPIN_US", "1000", "busy-poll time before blocking, us (0 when oversubscribed)"},
       {"TUTTI_YIELD_US", "0",
        "then poll with sched_yield() this long before blocking, us "
        "(2000 when oversubscribed)"},

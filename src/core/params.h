@@ -20,7 +20,7 @@ struct Params {
   size_t minStripeBytes = 64 << 10;  // TUTTI_MIN_STRIPE_BYTES: smallest part striped on a socket
   size_t sliceBytes = 512 << 10;     // TUTTI_SLICE_BYTES: unit of pipelining in the executor
   int slicesInFlight = 4;            // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
-  int spinUs = 100;                  // TUTTI_SPIN_US: busy-poll time before blocking in poll()
+  int spinUs = 1000;                 // TUTTI_SPIN_US: busy-poll time before blocking in poll()
   int yieldUs = 0;                   // TUTTI_YIELD_US: then poll with sched_yield() this long
   std::string transport;             // TUTTI_TRANSPORT: "tcp" (every peer) or "shm"; empty = auto
   bool shmDisable = false;           // TUTTI_SHM_DISABLE=1: no shared memory between ranks

@@ -51,8 +51,11 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
   std::vector<SliceOp>& ops = ops_;
   ops.clear();
   for (const Step& step : plan.steps) {
-    for (size_t offset = 0; offset < step.count; offset += sliceElems) {
-      ops.push_back(SliceOp{&step, offset, std::min(sliceElems, step.count - offset)});
+    // A local copy has nothing to pipeline with: one memcpy for the whole step (glibc streams
+    // large copies past the caches; slices would not).
+    const size_t unit = step.kind == StepKind::kCopy ? std::max<size_t>(step.count, 1) : sliceElems;
+    for (size_t offset = 0; offset < step.count; offset += unit) {
+      ops.push_back(SliceOp{&step, offset, std::min(unit, step.count - offset)});
     }
   }
 
@@ -130,7 +133,10 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       char* dst = stepWrites(step.kind) ? pointer(step.dst, slice.offset) : nullptr;
       const char* src = stepReads(step.kind) ? pointer(step.src, slice.offset) : nullptr;
       const bool direct = slice.direct;
-      if (dst != nullptr && !direct) {
+      // A copy onto itself (in-place all-gather's own block) writes nothing: no hazard.
+      const bool writesNothing =
+          step.kind == StepKind::kCopy && dst == src && !(step.finalize && avgDivisor > 0);
+      if (dst != nullptr && !direct && !writesNothing) {
         bool hazard = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
           return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
         });
@@ -143,6 +149,28 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
         staging.freeSlots.push_back(slice.slot);  // reusable once this slice is consumed below
       }
       const bool divide = step.finalize && avgDivisor > 0;
+      // Forwarding steps write their result straight into the transport's send slot as well
+      // when it offers one (fused: no second pass over dst to send it).
+      char* slot = nullptr;
+      if (step.kind == StepKind::kRecvReduceSend || step.kind == StepKind::kRecvCopySend) {
+        slot = connections[step.sendPeer]->sendBuffer(bytes);
+      }
+      if (slot != nullptr) {
+        if (step.kind == StepKind::kRecvReduceSend) {
+          reduceArraysTwoOutputs(dst, slot, src, in, slice.count, type, op,
+                                 divide ? avgDivisor : 0);
+        } else if (divide) {
+          divideArray(dst, in, slice.count, type, avgDivisor);
+          std::memcpy(slot, dst, bytes);
+        } else {
+          copyToTwo(dst, slot, in, bytes);
+        }
+        TransferRequest sent;
+        TUTTI_RETURN_IF_ERROR(connections[step.sendPeer]->commitSend(bytes, &sent));
+        ++nextDone;
+        progressed = true;
+        continue;
+      }
       switch (step.kind) {
         case StepKind::kSend:
           break;

@@ -81,6 +81,30 @@ void copyUnlessSame(void* dst, const void* src, size_t count, tuttiDataType_t ty
 
 }  // namespace
 
+void reduceArraysTwoOutputs(void* dst, void* copy, const void* a, const void* b, size_t count,
+                            tuttiDataType_t type, tuttiRedOp_t op, int avgDivisor) {
+  const size_t size = dataTypeSize(type);
+  if (size == 0) return;
+  const size_t block = kFusedBlockBytes / size;
+  for (size_t done = 0; done < count; done += block) {
+    const size_t n = count - done < block ? count - done : block;
+    const size_t offset = done * size;
+    char* out = static_cast<char*>(dst) + offset;
+    reduceArrays(out, static_cast<const char*>(a) + offset, static_cast<const char*>(b) + offset, n,
+                 type, op, avgDivisor);
+    memcpy(static_cast<char*>(copy) + offset, out, n * size);
+  }
+}
+
+void copyToTwo(void* dst, void* copy, const void* src, size_t bytes) {
+  for (size_t done = 0; done < bytes; done += kFusedBlockBytes) {
+    const size_t n = bytes - done < kFusedBlockBytes ? bytes - done : kFusedBlockBytes;
+    const char* from = static_cast<const char*>(src) + done;
+    if (dst != src) memcpy(static_cast<char*>(dst) + done, from, n);
+    memcpy(static_cast<char*>(copy) + done, from, n);
+  }
+}
+
 const char* reduceIsaName() { return activeKernels().isaName; }
 
 bool reduceIsaSupported(const char* isa) { return kernelsFor(isa) != nullptr; }

@@ -31,6 +31,17 @@ void reduceArrays(void* dst, const void* a, const void* b, size_t count, tuttiDa
 // <= 0 copies src unchanged.
 void divideArray(void* dst, const void* src, size_t count, tuttiDataType_t type, int divisor);
 
+// The fused forms: one pass that writes its result to two places, typically the destination
+// and a transport's send slot, so that a byte reduced (or received) and forwarded is not read
+// back from memory to be sent. They work block by block (kFusedBlockBytes), copying each block
+// of the first output to the second while it is still in cache. Results are those of
+// reduceArrays / memcpy, bit for bit. `copy` must not overlap dst, a or b.
+void reduceArraysTwoOutputs(void* dst, void* copy, const void* a, const void* b, size_t count,
+                            tuttiDataType_t type, tuttiRedOp_t op, int avgDivisor);
+// dst = copy = src (bytes); dst may equal src.
+void copyToTwo(void* dst, void* copy, const void* src, size_t bytes);
+constexpr size_t kFusedBlockBytes = 16 << 10;  // well inside a 32 KiB L1d
+
 // The instruction set reduceArrays and divideArray use in this process: "generic" or "avx2".
 const char* reduceIsaName();
 

@@ -930,3 +930,57 @@ TEST(ReduceSemanticsTest, OutOfRangeTypeOrOpWritesNothing) {
 
 }  // namespace
 }  // namespace tutti
+
+namespace tutti {
+namespace {
+
+// The fused forms give exactly what the plain reduction (or copy) followed by a copy gives, at
+// every block boundary and in place.
+TEST(ReduceFusedTest, TwoOutputsEqualReduceThenCopy) {
+  std::mt19937_64 random(7);
+  for (int t = 0; t < tuttiNumTypes; ++t) {
+    const auto type = static_cast<tuttiDataType_t>(t);
+    const size_t size = dataTypeSize(type);
+    const size_t block = kFusedBlockBytes / size;
+    for (int o = 0; o < tuttiNumOps; ++o) {
+      const auto op = static_cast<tuttiRedOp_t>(o);
+      for (size_t count : {size_t{0}, size_t{1}, block - 1, block, block + 1, 3 * block + 5}) {
+        for (bool inPlace : {false, true}) {
+          std::vector<unsigned char> a(count * size), b(count * size);
+          for (auto& byte : a) byte = static_cast<unsigned char>(random());
+          for (auto& byte : b) byte = static_cast<unsigned char>(random());
+          std::vector<unsigned char> expected(count * size), dst(count * size);
+          std::vector<unsigned char> copy(count * size + 1, 0x5A);
+          reduceArrays(expected.data(), a.data(), b.data(), count, type, op, 3);
+          void* out = inPlace ? static_cast<void*>(a.data()) : dst.data();
+          reduceArraysTwoOutputs(out, copy.data(), a.data(), b.data(), count, type, op, 3);
+          ASSERT_EQ(0, memcmp(out, expected.data(), count * size))
+              << dataTypeName(type) << " " << redOpName(op) << " count " << count;
+          ASSERT_EQ(0, memcmp(copy.data(), expected.data(), count * size))
+              << dataTypeName(type) << " " << redOpName(op) << " count " << count;
+          ASSERT_EQ(copy[count * size], 0x5A) << "wrote past the copy";
+        }
+      }
+    }
+  }
+}
+
+TEST(ReduceFusedTest, CopyToTwoCopiesEveryByteIncludingInPlace) {
+  for (size_t bytes :
+       {size_t{0}, size_t{1}, kFusedBlockBytes - 1, kFusedBlockBytes, 3 * kFusedBlockBytes + 17}) {
+    std::vector<unsigned char> src(bytes), dst(bytes), copy(bytes + 1, 0x5A);
+    for (size_t i = 0; i < bytes; ++i) src[i] = static_cast<unsigned char>(i * 131 + 7);
+    copyToTwo(dst.data(), copy.data(), src.data(), bytes);
+    EXPECT_EQ(dst, src) << bytes;
+    EXPECT_EQ(0, memcmp(copy.data(), src.data(), bytes)) << bytes;
+    EXPECT_EQ(copy[bytes], 0x5A);
+    std::vector<unsigned char> same = src;
+    std::vector<unsigned char> copy2(bytes);
+    copyToTwo(same.data(), copy2.data(), same.data(), bytes);  // dst == src: only the copy
+    EXPECT_EQ(same, src);
+    EXPECT_EQ(copy2, src);
+  }
+}
+
+}  // namespace
+}  // namespace tutti

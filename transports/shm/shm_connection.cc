@@ -82,6 +82,31 @@ Status ShmConnection::postSend(const void* data, size_t bytes, TransferRequest* 
   return progress(&progressed);
 }
 
+char* ShmConnection::sendBuffer(size_t bytes) {
+  if (closed_ || !sends_.empty() || bytes == 0 || bytes > slotBytes_ ||
+      (cmaMinBytes_ > 0 && bytes >= cmaMinBytes_)) {
+    return nullptr;
+  }
+  const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+  if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) return nullptr;
+  return out_.slots + (head % slots_) * slotBytes_;
+}
+
+Status ShmConnection::commitSend(size_t bytes, TransferRequest* request) {
+  if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
+    return makeError(tuttiRemoteError,
+                     "shm: rank {} closed the connection (its process exited or aborted) before a "
+                     "send of {} bytes",
+                     peer_, bytes);
+  }
+  const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+  out_.pieceBytes[head % slots_] = bytes;
+  out_.control->head.store(head + 1, std::memory_order_seq_cst);
+  if (out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+  request->done = true;
+  return Status::ok();
+}
+
 Status ShmConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
   request->done = false;
   recvs_.push_back(Transfer{request, static_cast<char*>(data), bytes});

@@ -47,6 +47,9 @@ class ShmConnection : public Connection {
   int peer() const override { return peer_; }
   Status postSend(const void* data, size_t bytes, TransferRequest* request) override;
   Status postRecv(void* data, size_t bytes, TransferRequest* request) override;
+  // A free slot when nothing is queued, the message fits one slot and goes eager.
+  char* sendBuffer(size_t bytes) override;
+  Status commitSend(size_t bytes, TransferRequest* request) override;
   Status progress(bool* progressed) override;
   bool addPollFds(std::vector<pollfd>* fds) const override;
   void shutdown() override;
