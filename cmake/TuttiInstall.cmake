@@ -5,7 +5,9 @@ install(TARGETS tutti tutti_static EXPORT TuttiTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY include/tutti DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/tutti DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})  # tutti_tuner.h too
+# Tutti's cost model as an NCCL tuner plugin: NCCL_TUNER_PLUGIN=tutti finds it on the library path.
+install(TARGETS nccl_tuner_tutti LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT TuttiTargets NAMESPACE Tutti:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Tutti)
 
 configure_package_config_file(cmake/TuttiConfig.cmake.in

@@ -6,6 +6,7 @@
 
 #include "algo/recursive_doubling.h"
 #include "algo/ring.h"
+#include "algo/tuner.h"
 #include "core/log.h"
 
 namespace tutti {
@@ -260,7 +261,7 @@ bool AlgoSpec::mayUse(Algorithm algorithm) const {
 }
 
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost) {
+                       const LinkCost& cost, Tuner* tuner) {
   Choice choice;
   std::vector<Algorithm> candidates = spec.allowed(collective, bytes);
   choice.pinned = !candidates.empty();
@@ -283,6 +284,26 @@ Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, 
     }
   }
   if (best < 0) choice.algorithm = Algorithm::kRing;  // nothing allowed applies here
+  choice.modelAlgorithm = choice.algorithm;
+  if (tuner == nullptr || choice.pinned || best < 0) return choice;
+  double costs[kNumAlgorithms];
+  std::copy(std::begin(choice.predictedUs), std::end(choice.predictedUs), costs);
+  if (!tuner->adjust(collective, bytes, costs)) return choice;
+  double tunedBest = -1;
+  Algorithm tunedAlgorithm = choice.algorithm;
+  for (Algorithm a : kAllAlgorithms) {
+    const int i = static_cast<int>(a);
+    // Only the model's candidates: a plugin cannot bring in what does not apply or is excluded.
+    choice.tunedUs[i] = choice.predictedUs[i] < 0 ? -1 : costs[i];
+    if (choice.tunedUs[i] < 0) continue;
+    if (tunedBest < 0 || choice.tunedUs[i] < tunedBest) {
+      tunedBest = choice.tunedUs[i];
+      tunedAlgorithm = a;
+    }
+  }
+  if (tunedBest < 0) return choice;
+  choice.tuned = true;
+  choice.algorithm = tunedAlgorithm;
   return choice;
 }
 

@@ -71,13 +71,21 @@ class AlgoSpec {
 
 struct Choice {
   Algorithm algorithm = Algorithm::kRing;
-  double predictedUs[kNumAlgorithms] = {};  // < 0: not a candidate
-  bool pinned = false;                      // TUTTI_ALGO decided, not the model
+  double predictedUs[kNumAlgorithms] = {};      // the model's; < 0: not a candidate
+  bool pinned = false;                          // TUTTI_ALGO decided, not the model
+  Algorithm modelAlgorithm = Algorithm::kRing;  // the model's choice, before any tuner
+  bool tuned = false;                           // a tuner plugin adjusted the costs (tunedUs)
+  double tunedUs[kNumAlgorithms] = {};          // the costs after the tuner; < 0: not a candidate
 };
 
-// The cheapest allowed algorithm that applies; ring when nothing else does.
+class Tuner;  // algo/tuner.h
+
+// The cheapest allowed algorithm that applies; ring when nothing else does. With a tuner, the
+// model's predictions go through the tuner plugin first (Tuner::adjust) and the cheapest of its
+// costs wins; TUTTI_ALGO pins win over the tuner (it is not consulted where a rule covers the
+// call), and the tuner can only re-rank or remove the allowed candidates, never add one.
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost);
+                       const LinkCost& cost, Tuner* tuner = nullptr);
 
 // The plan for a choice (ring where the chosen algorithm cannot make one).
 Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count);

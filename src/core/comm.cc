@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -54,7 +55,8 @@ uint64_t hostIdentity(const std::string& hostname) {
 Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
   const size_t bytes =
       collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
-  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost);
+  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost,
+                                  comm->tuner.get());
   int sizeClass = 0;
   while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
   if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
@@ -64,11 +66,61 @@ Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
       candidates += fmt::format(" {} {:.1f} us", algorithmName(static_cast<Algorithm>(a)),
                                 choice.predictedUs[a]);
     }
+    std::string source = choice.pinned ? "TUTTI_ALGO" : "cost model";
+    if (choice.tuned) {
+      source = choice.algorithm != choice.modelAlgorithm
+                   ? fmt::format("tuner '{}' changed the model's {}", comm->tuner->name(),
+                                 algorithmName(choice.modelAlgorithm))
+                   : fmt::format("cost model, tuner '{}' agreed", comm->tuner->name());
+      candidates += "; tuner:";
+      for (int a = 0; a < kNumAlgorithms; ++a) {
+        if (choice.predictedUs[a] < 0) continue;
+        candidates +=
+            fmt::format(" {} {}", algorithmName(static_cast<Algorithm>(a)),
+                        choice.tunedUs[a] < 0 ? std::string("ignored")
+                                              : fmt::format("{:.1f} us", choice.tunedUs[a]));
+      }
+    }
     TUTTI_INFO(kLogColl, "{} {} bytes: {} ({}; predicted:{})", collectiveName(collective), bytes,
-               algorithmName(choice.algorithm), choice.pinned ? "TUTTI_ALGO" : "cost model",
-               candidates);
+               algorithmName(choice.algorithm), source, candidates);
   }
   return choice;
+}
+
+// TUTTI_TUNER_PLUGIN. Collective (every rank takes part, set or not): ranks that would choose
+// with different plugins, or some with one and some without, would run different algorithms
+// for the same call, so the plugin is kept only where every rank loaded the same one.
+Status loadTuner(tuttiComm* comm, const UniqueIdContents& id, const std::vector<PeerInfo>& peers) {
+  std::map<uint64_t, int> ranksPerHost;
+  for (const PeerInfo& peer : peers) ++ranksPerHost[peer.hostHash];
+  TunerShape shape;
+  shape.nranks = comm->nranks;
+  shape.nhosts = comm->nhosts;
+  shape.minRanksPerHost = comm->nranks;
+  shape.maxRanksPerHost = 0;
+  for (auto [host, count] : ranksPerHost) {
+    shape.minRanksPerHost = std::min(shape.minRanksPerHost, count);
+    shape.maxRanksPerHost = std::max(shape.maxRanksPerHost, count);
+  }
+  shape.commId = fnv1a(std::string(reinterpret_cast<const char*>(id.secret), kSecretBytes));
+  comm->tuner = Tuner::load(comm->params.tunerPlugin, shape);
+  std::vector<uint64_t> loaded(comm->nranks, 0);
+  if (comm->tuner) {
+    loaded[comm->rank] = fnv1a(comm->tuner->name() + "/" + comm->tuner->abiName()) | 1;
+  }
+  TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(loaded.data(), sizeof(uint64_t)));
+  if (comm->tuner && std::any_of(loaded.begin(), loaded.end(),
+                                 [&](uint64_t other) { return other != loaded[comm->rank]; })) {
+    TUTTI_WARN(kLogInit | kLogColl,
+               "tuner plugin '{}' is not loaded alike on every rank; every rank ignores it",
+               comm->tuner->name());
+    comm->tuner.reset();
+  } else if (!comm->tuner &&
+             std::any_of(loaded.begin(), loaded.end(), [](uint64_t other) { return other != 0; })) {
+    TUTTI_WARN(kLogInit | kLogColl,
+               "a tuner plugin is loaded on other ranks but not here; every rank ignores it");
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -123,6 +175,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
     if (peer.hostHash == self.hostHash) ++localRanks;
   }
   comm->nhosts = static_cast<int>(hosts.size());
+  TUTTI_RETURN_IF_ERROR(loadTuner(comm.get(), id, peers));
   // Spinning only pays when every local rank has a core: oversubscribed, a spinning rank takes
   // the core its peer needs to make progress. Yielding instead hands the core over at once, and
   // a rank whose message arrives runs again without the doorbell's wake-up (measured in

@@ -13,6 +13,7 @@
 
 #include "algo/plan.h"
 #include "algo/select.h"
+#include "algo/tuner.h"
 #include "core/bootstrap.h"
 #include "core/params.h"
 #include "core/status.h"
@@ -29,6 +30,9 @@ struct tuttiComm {
   tutti::Params params;
   tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
   tutti::LinkCost linkCost;  // of the slowest transport in use, for the cost model
+  // TUTTI_TUNER_PLUGIN's plugin, when every rank loaded it; destroyed (plugin destroy, dlclose)
+  // with the communicator.
+  std::unique_ptr<tutti::Tuner> tuner;
   std::set<std::pair<int, int>> loggedChoices;  // (collective, log2 size) already logged
   // Recent (collective, count, element size) -> choice and plan: training loops repeat the same
   // calls, and a small call should not pay for planning.

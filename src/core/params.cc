@@ -34,6 +34,9 @@ const std::vector<ParamInfo>& paramTable() {
        "messages from this size on are read from the sender's memory in one copy"},
       {"TUTTI_ALGO", "(auto)",
        "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
+      {"TUTTI_TUNER_PLUGIN", "(none)",
+       "tuner plugin adjusting the algorithm choice: a path, or a name N tried as "
+       "libtutti-tuner-N.so then N; Tutti's ABI (tutti_tuner.h) or NCCL's (v5, v4)"},
       {"TUTTI_REDUCE_ISA", "(best)",
        "host reduction kernels: generic or avx2 (AVX2 + F16C), read once per process"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
@@ -122,6 +125,7 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
                      p.transport);
   }
   p.algo = envString("TUTTI_ALGO");
+  p.tunerPlugin = envString("TUTTI_TUNER_PLUGIN");
 
   if (config != nullptr) {
     if (config->size < sizeof(size_t) + 2 * sizeof(unsigned) ||

@@ -29,6 +29,7 @@ struct Params {
   bool shmCma = true;                // TUTTI_SHM_CMA=0: never read peers' memory directly
   size_t shmCmaMinBytes = 64 << 10;  // TUTTI_SHM_CMA_MIN_BYTES: smallest single-copy message
   std::string algo;                  // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
+  std::string tunerPlugin;           // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
 };
 
 struct ParamInfo {

@@ -1,0 +1,163 @@
+// libnccl-tuner-tutti.so: Tutti's cost model as an NCCL tuner plugin, so that
+// NCCL_TUNER_PLUGIN=tutti (or a path to this library) makes NCCL choose between ring and its
+// latency algorithm as Tutti would. Exports NCCL's v5 and v4 tuner ABIs (NCCL 2.28 tries v5
+// first; src/nccl_tuner/nccl_tuner_abi.h).
+//
+// Mapping (ncclRowOf in algo/tuner.cc, shared with Tutti's loader): Tutti's ring prediction goes
+// into (RING, SIMPLE); its recursive-doubling prediction into (TREE, SIMPLE) for all-reduce and
+// (PAT, SIMPLE) for all-gather and reduce-scatter, NCCL's logarithmic-depth algorithms of those
+// collectives (rd has no NCCL counterpart; algo/tuner.h says why these rows). SIMPLE because
+// Tutti's model is of whole slices moved without flags, which is what NCCL's SIMPLE protocol does.
+// Only entries NCCL has not marked NCCL_ALGO_PROTO_IGNORE are written; an entry Tutti has no
+// prediction for (rd on a rank count it does not serve) is left as NCCL made it.
+//
+// Exclusive (TUTTI_NCCL_TUNER_EXCLUSIVE=1, the default): once at least one entry holds Tutti's
+// prediction, every other entry that is not ignored is set to NCCL_ALGO_PROTO_IGNORE, so NCCL
+// runs Tutti's choice. Tutti's times are not comparable to NCCL's own predictions of LL, LL128,
+// NVLS or CollNet (another machine model), so mixing them would rank by accident.
+// TUTTI_NCCL_TUNER_EXCLUSIVE=0 leaves those entries as NCCL made them and lets NCCL compare.
+//
+// Costs: TUTTI_NCCL_TUNER_TRANSPORT names the Tutti link costs to predict with (shm/cma, shm,
+// tcp; defaultLinkCost in algo/select.cc); default shm/cma on one node, tcp on several. They are
+// fitted on Tutti's host transports, not on NVLink or InfiniBand: the plugin carries Tutti's
+// choices over to NCCL, not a calibration of NCCL's hardware.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+
+#include "algo/select.h"
+#include "algo/tuner.h"
+#include "nccl_tuner/nccl_tuner_abi.h"
+
+namespace {
+
+using tutti::Algorithm;
+using tutti::Collective;
+
+struct Context {
+  int nranks = 1;
+  int nnodes = 1;
+  std::string transport;
+  tutti::LinkCost cost;
+  bool exclusive = true;
+  ncclDebugLogger_t log = nullptr;
+};
+
+ncclResult_t initContext(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunction,
+                         void** context) {
+  if (context == nullptr) return ncclInvalidArgument;
+  *context = nullptr;
+  if (nRanks < 1 || nRanks > (1u << 30) || nNodes < 1 || nNodes > nRanks) {
+    if (logFunction != nullptr) {
+      logFunction(NCCL_LOG_WARN, NCCL_INIT | NCCL_TUNING, __FILE__, __LINE__,
+                  "TUNER/Tutti: nRanks %zu, nNodes %zu: not a communicator shape", nRanks, nNodes);
+    }
+    return ncclInvalidArgument;
+  }
+  auto* ctx = new (std::nothrow) Context();
+  if (ctx == nullptr) return ncclSystemError;
+  ctx->nranks = static_cast<int>(nRanks);
+  ctx->nnodes = static_cast<int>(nNodes);
+  ctx->log = logFunction;
+  const char* transport = std::getenv("TUTTI_NCCL_TUNER_TRANSPORT");
+  ctx->transport = transport != nullptr && *transport != '\0' ? transport
+                   : nNodes > 1                               ? "tcp"
+                                                              : "shm/cma";
+  ctx->cost = tutti::defaultLinkCost(ctx->transport);
+  const char* exclusive = std::getenv("TUTTI_NCCL_TUNER_EXCLUSIVE");
+  ctx->exclusive = exclusive == nullptr || std::strcmp(exclusive, "0") != 0;
+  if (logFunction != nullptr) {
+    logFunction(NCCL_LOG_INFO, NCCL_INIT | NCCL_TUNING, __FILE__, __LINE__,
+                "TUNER/Tutti: %d ranks, %d nodes, Tutti %s costs, %s", ctx->nranks, ctx->nnodes,
+                ctx->transport.c_str(),
+                ctx->exclusive ? "exclusive (Tutti's choice only)" : "beside NCCL's entries");
+  }
+  *context = ctx;
+  return ncclSuccess;
+}
+
+ncclResult_t initV5(void** context, uint64_t /*commId*/, size_t nRanks, size_t nNodes,
+                    ncclDebugLogger_t logFunction, ncclNvlDomainInfo_v5_t* /*nvlDomainInfo*/,
+                    ncclTunerConstants_v5_t* /*constants*/) {
+  return initContext(nRanks, nNodes, logFunction, context);
+}
+
+ncclResult_t initV4(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunction, void** context) {
+  return initContext(nRanks, nNodes, logFunction, context);
+}
+
+ncclResult_t getCollInfo(void* context, ncclFunc_t collType, size_t nBytes, int /*numPipeOps*/,
+                         float** collCostTable, int numAlgo, int numProto, int /*regBuff*/,
+                         int* /*nChannels*/) {
+  auto* ctx = static_cast<Context*>(context);
+  if (ctx == nullptr || collCostTable == nullptr) return ncclInvalidArgument;
+  Collective collective;
+  switch (collType) {
+    case ncclFuncAllReduce:
+      collective = Collective::kAllReduce;
+      break;
+    case ncclFuncAllGather:
+      collective = Collective::kAllGather;
+      break;
+    case ncclFuncReduceScatter:
+      collective = Collective::kReduceScatter;
+      break;
+    default:
+      return ncclSuccess;  // Tutti models no other collective: NCCL decides
+  }
+  if (numProto <= NCCL_PROTO_SIMPLE || numAlgo <= 0) return ncclSuccess;
+  // The table is one contiguous float[numAlgo][numProto]; the float** is its address.
+  float* table = reinterpret_cast<float*>(collCostTable);
+  auto entry = [&](int algo, int proto) -> float& { return table[algo * numProto + proto]; };
+
+  bool written[NCCL_NUM_ALGORITHMS] = {};
+  bool any = false;
+  for (int a = 0; a < tutti::kNumAlgorithms; ++a) {
+    const Algorithm algorithm = static_cast<Algorithm>(a);
+    const int row = tutti::ncclRowOf(algorithm, collective);
+    if (row < 0 || row >= numAlgo || row >= NCCL_NUM_ALGORITHMS) continue;
+    float& simple = entry(row, NCCL_PROTO_SIMPLE);
+    // NCCL_ALGO_PROTO_IGNORE: unavailable, or excluded by the user. Written already: another
+    // Tutti algorithm shares the row.
+    if (simple < 0 || written[row]) continue;
+    std::optional<double> us =
+        tutti::predictUs(algorithm, collective, ctx->nranks, nBytes, ctx->cost);
+    if (!us) continue;
+    simple = static_cast<float>(*us);
+    written[row] = true;
+    any = true;
+    if (ctx->log != nullptr) {
+      ctx->log(NCCL_LOG_TRACE, NCCL_TUNING, __FILE__, __LINE__,
+               "TUNER/Tutti: %s %zu bytes: %s %.1f us", tutti::collectiveName(collective), nBytes,
+               tutti::algorithmName(algorithm), *us);
+    }
+  }
+  if (any && ctx->exclusive) {
+    for (int a = 0; a < numAlgo; ++a) {
+      for (int p = 0; p < numProto; ++p) {
+        const bool ours = a < NCCL_NUM_ALGORITHMS && written[a] && p == NCCL_PROTO_SIMPLE;
+        if (!ours && entry(a, p) >= 0) entry(a, p) = NCCL_ALGO_PROTO_IGNORE;
+      }
+    }
+  }
+  return ncclSuccess;
+}
+
+ncclResult_t finalize(void* context) {
+  delete static_cast<Context*>(context);
+  return ncclSuccess;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) extern const ncclTuner_v5_t ncclTunerPlugin_v5;
+__attribute__((visibility("default"))) extern const ncclTuner_v4_t ncclTunerPlugin_v4;
+
+const ncclTuner_v5_t ncclTunerPlugin_v5 = {"tutti", initV5, getCollInfo, finalize};
+const ncclTuner_v4_t ncclTunerPlugin_v4 = {"tutti", initV4, getCollInfo, finalize};
+
+}  // extern "C"
