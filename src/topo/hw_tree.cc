@@ -1,0 +1,184 @@
+#include "topo/hw_tree.h"
+
+#include <algorithm>
+#include <map>
+
+#include "topo/builder.h"
+#include "topo/link_model.h"
+
+namespace tutti::topo {
+namespace {
+
+using Type = HwObject::Type;
+
+bool isIo(const HwObject& object) {
+  return object.type == Type::kBridge || object.type == Type::kPciDevice ||
+         object.type == Type::kOsDevice;
+}
+
+PciRole roleOf(const HwObject& object) {
+  if (object.type != Type::kPciDevice) return PciRole::kOther;
+  return classifyPci(object.pciClass, object.vendorId);
+}
+
+bool leadsToDevice(const HwObject& object) {
+  PciRole role = roleOf(object);
+  if (role == PciRole::kGpu || role == PciRole::kNic || role == PciRole::kNvSwitch) return true;
+  for (const HwObject& child : object.children) {
+    if (isIo(child) && leadsToDevice(child)) return true;
+  }
+  return false;
+}
+
+const HwObject* firstPackage(const HwObject& object) {
+  if (object.type == Type::kPackage) return &object;
+  for (const HwObject& child : object.children) {
+    if (isIo(child)) continue;
+    if (const HwObject* found = firstPackage(child)) return found;
+  }
+  return nullptr;
+}
+
+PcieLinkSpec linkOf(const HwObject& object) {
+  PcieLinkSpec spec;
+  spec.gen = object.linkGen;
+  spec.width = object.linkWidth;
+  if (spec.gen == 0 && object.linkGBps > 0) {
+    spec.bandwidthGBps = object.linkGBps * kHwlocLinkSpeedToEffective;
+  }
+  return spec;
+}
+
+class Converter {
+ public:
+  explicit Converter(Topology* topology) : builder_(topology, 0) {}
+
+  void convert(const HwObject& machine) {
+    collectNumaNodes(machine, firstPackage(machine));
+    if (cpuOfNuma_.empty()) {
+      const HwObject* package = firstPackage(machine);
+      fallbackCpu_ =
+          builder_.addCpu(0, machine.puCount, package ? package->cpuVendor : "",
+                          package ? package->cpuFamily : -1, package ? package->cpuModel : -1);
+    }
+    walk(machine, fallbackCpu_ >= 0 ? fallbackCpu_ : firstCpuIn(machine));
+    builder_.connectSockets();
+  }
+
+ private:
+  void collectNumaNodes(const HwObject& object, const HwObject* package) {
+    if (object.type == Type::kPackage) package = &object;
+    if (object.type == Type::kNumaNode) {
+      int numaId = object.osIndex >= 0 ? object.osIndex : static_cast<int>(cpuOfNuma_.size());
+      cpuOfNuma_[&object] =
+          builder_.addCpu(numaId, object.puCount, package ? package->cpuVendor : "",
+                          package ? package->cpuFamily : -1, package ? package->cpuModel : -1);
+    }
+    for (const HwObject& child : object.children) {
+      if (!isIo(child)) collectNumaNodes(child, package);
+    }
+  }
+
+  // The CPU node of the first NUMA node within object, or -1.
+  int firstCpuIn(const HwObject& object) const {
+    if (object.type == Type::kNumaNode) {
+      auto found = cpuOfNuma_.find(&object);
+      if (found != cpuOfNuma_.end()) return found->second;
+    }
+    for (const HwObject& child : object.children) {
+      if (isIo(child)) continue;
+      int cpu = firstCpuIn(child);
+      if (cpu >= 0) return cpu;
+    }
+    return -1;
+  }
+
+  // I/O hangs from the NUMA node nearest to it: the first one inside the object it is attached
+  // to, else the one its ancestors had.
+  void walk(const HwObject& object, int inheritedCpu) {
+    int cpu = firstCpuIn(object);
+    if (cpu < 0) cpu = inheritedCpu;
+    for (const HwObject& child : object.children) {
+      if (isIo(child)) {
+        if (cpu >= 0) io(child, cpu);
+      } else {
+        walk(child, cpu);
+      }
+    }
+  }
+
+  void io(const HwObject& object, int parent) {
+    if (object.type == Type::kBridge) {
+      int below = parent;
+      if (!object.busId.empty()) {  // host bridges are the CPU's own
+        if (!leadsToDevice(object)) return;
+        Node bridge;
+        bridge.kind = NodeKind::kPciSwitch;
+        bridge.busId = normalizeBusId(object.busId);
+        below = builder_.addPcieChild(parent, std::move(bridge), linkOf(object));
+      }
+      for (const HwObject& child : object.children) io(child, below);
+      return;
+    }
+    if (object.type != Type::kPciDevice) return;
+    Node node;
+    node.busId = normalizeBusId(object.busId);
+    switch (roleOf(object)) {
+      case PciRole::kGpu:
+        node.kind = NodeKind::kGpu;
+        break;
+      case PciRole::kNvSwitch:
+        node.kind = NodeKind::kNvSwitch;
+        break;
+      case PciRole::kNic:
+        node.kind = NodeKind::kNic;
+        describeNic(object, &node);
+        break;
+      case PciRole::kBridge:
+      case PciRole::kOther:
+        return;
+    }
+    builder_.addPcieChild(parent, std::move(node), linkOf(object));
+  }
+
+  // Names: the verbs device first (mlx5_0), then the network interfaces; one port per interface.
+  static void describeNic(const HwObject& device, Node* node) {
+    std::vector<std::string> fabricNames, interfaceNames;
+    for (const HwObject& os : device.children) {
+      if (os.type != Type::kOsDevice) continue;
+      if (os.osDeviceKind == HwObject::OsDeviceKind::kOther) continue;
+      bool verbs = os.osDeviceKind == HwObject::OsDeviceKind::kOpenFabrics;
+      (verbs ? fabricNames : interfaceNames).push_back(os.name);
+      node->speedMbps = std::max(node->speedMbps, os.speedMbps);
+    }
+    node->fabric = fabricOfPciClass(device.pciClass);
+    bool ipoib = std::any_of(interfaceNames.begin(), interfaceNames.end(),
+                             [](const std::string& name) { return name.compare(0, 2, "ib") == 0; });
+    if (node->fabric == NicFabric::kUnknown && (ipoib || !fabricNames.empty())) {
+      node->fabric = NicFabric::kInfiniband;
+    }
+    node->ports = std::max<int>(1, static_cast<int>(interfaceNames.size()));
+    fabricNames.insert(fabricNames.end(), interfaceNames.begin(), interfaceNames.end());
+    for (const std::string& name : fabricNames) {
+      node->netName += (node->netName.empty() ? "" : ",") + name;
+    }
+  }
+
+  TopologyBuilder builder_;
+  std::map<const HwObject*, int> cpuOfNuma_;  // NUMA node object -> CPU node
+  int fallbackCpu_ = -1;
+};
+
+}  // namespace
+
+Status topologyFromHwTree(const HwObject& machine, Topology* out) {
+  if (machine.type != Type::kMachine) {
+    return makeError(tuttiInternalError, "hardware tree: the root is not a machine");
+  }
+  Topology topology;
+  Converter(&topology).convert(machine);
+  *out = std::move(topology);
+  return Status::ok();
+}
+
+}  // namespace tutti::topo

@@ -1,0 +1,150 @@
+#include "topo/hwloc_probe.h"
+
+#include <fmt/format.h>
+#include <hwloc.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace tutti::topo {
+namespace {
+
+using Type = HwObject::Type;
+// hwloc.h declares its attribute structs inside a union: in C++ they are nested types.
+using PciAttr = decltype(hwloc_obj_attr_u::pcidev);
+
+class HwlocTopology {
+ public:
+  HwlocTopology() { ok_ = hwloc_topology_init(&topology_) == 0; }
+  ~HwlocTopology() {
+    if (ok_) hwloc_topology_destroy(topology_);
+  }
+  HwlocTopology(const HwlocTopology&) = delete;
+  HwlocTopology& operator=(const HwlocTopology&) = delete;
+  bool ok() const { return ok_; }
+  hwloc_topology_t get() const { return topology_; }
+
+ private:
+  hwloc_topology_t topology_{};
+  bool ok_ = false;
+};
+
+std::string busIdOf(const PciAttr& pci) {
+  return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", static_cast<unsigned>(pci.domain),
+                     static_cast<unsigned>(pci.bus), static_cast<unsigned>(pci.dev),
+                     static_cast<unsigned>(pci.func));
+}
+
+int weight(hwloc_const_bitmap_t set) {
+  if (set == nullptr) return 0;
+  int bits = hwloc_bitmap_weight(set);
+  return bits > 0 ? bits : 0;
+}
+
+void convert(hwloc_obj_t object, HwObject* out);
+
+void convertChildren(hwloc_obj_t first, HwObject* out) {
+  for (hwloc_obj_t child = first; child != nullptr; child = child->next_sibling) {
+    if (child->type == HWLOC_OBJ_PU) continue;  // counted from cpusets
+    HwObject converted;
+    convert(child, &converted);
+    out->children.push_back(std::move(converted));
+  }
+}
+
+void convert(hwloc_obj_t object, HwObject* out) {
+  out->osIndex = object->os_index == HWLOC_UNKNOWN_INDEX ? -1 : static_cast<int>(object->os_index);
+  switch (object->type) {
+    case HWLOC_OBJ_MACHINE:
+      out->type = Type::kMachine;
+      out->puCount = weight(object->cpuset);
+      break;
+    case HWLOC_OBJ_PACKAGE: {
+      out->type = Type::kPackage;
+      const char* vendor = hwloc_obj_get_info_by_name(object, "CPUVendor");
+      const char* family = hwloc_obj_get_info_by_name(object, "CPUFamilyNumber");
+      const char* model = hwloc_obj_get_info_by_name(object, "CPUModelNumber");
+      if (vendor != nullptr) out->cpuVendor = vendor;
+      if (family != nullptr) out->cpuFamily = std::atoi(family);
+      if (model != nullptr) out->cpuModel = std::atoi(model);
+      break;
+    }
+    case HWLOC_OBJ_NUMANODE:
+      out->type = Type::kNumaNode;
+      out->puCount = weight(object->cpuset);
+      break;
+    case HWLOC_OBJ_BRIDGE:
+      out->type = Type::kBridge;
+      if (object->attr->bridge.upstream_type == HWLOC_OBJ_BRIDGE_PCI) {
+        const PciAttr& pci = object->attr->bridge.upstream.pci;
+        out->busId = busIdOf(pci);
+        out->pciClass = pci.class_id;
+        out->vendorId = pci.vendor_id;
+        out->deviceId = pci.device_id;
+        out->linkGBps = pci.linkspeed;
+      }
+      break;
+    case HWLOC_OBJ_PCI_DEVICE: {
+      out->type = Type::kPciDevice;
+      const PciAttr& pci = object->attr->pcidev;
+      out->busId = busIdOf(pci);
+      out->pciClass = pci.class_id;
+      out->vendorId = pci.vendor_id;
+      out->deviceId = pci.device_id;
+      out->linkGBps = pci.linkspeed;
+      break;
+    }
+    case HWLOC_OBJ_OS_DEVICE:
+      out->type = Type::kOsDevice;
+      if (object->name != nullptr) out->name = object->name;
+      if (object->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) {
+        out->osDeviceKind = HwObject::OsDeviceKind::kNetwork;
+      } else if (object->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
+        out->osDeviceKind = HwObject::OsDeviceKind::kOpenFabrics;
+      }
+      break;
+    default:
+      out->type = Type::kGroup;  // groups, dies, caches, cores: structure only
+      break;
+  }
+  convertChildren(object->memory_first_child, out);
+  convertChildren(object->first_child, out);
+  convertChildren(object->io_first_child, out);
+}
+
+Status load(HwlocTopology& topology, HwObject* machine) {
+  if (hwloc_topology_load(topology.get()) != 0) {
+    return makeError(tuttiSystemError, "hwloc_topology_load failed: {}", std::strerror(errno));
+  }
+  hwloc_obj_t root = hwloc_get_root_obj(topology.get());
+  if (root == nullptr || root->type != HWLOC_OBJ_MACHINE) {
+    return makeError(tuttiInternalError, "hwloc: the root object is not a machine");
+  }
+  *machine = HwObject();
+  convert(root, machine);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status hwTreeOfThisHostWithHwloc(HwObject* machine) {
+  HwlocTopology topology;
+  if (!topology.ok()) return makeError(tuttiSystemError, "hwloc_topology_init failed");
+  hwloc_topology_set_io_types_filter(topology.get(), HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  return load(topology, machine);
+}
+
+Status hwTreeFromHwlocXmlWithHwloc(const std::string& text, HwObject* machine) {
+  HwlocTopology topology;
+  if (!topology.ok()) return makeError(tuttiSystemError, "hwloc_topology_init failed");
+  hwloc_topology_set_io_types_filter(topology.get(), HWLOC_TYPE_FILTER_KEEP_ALL);
+  // The length counts the terminating NUL, as hwloc_topology_export_xmlbuffer reports it.
+  if (hwloc_topology_set_xmlbuffer(topology.get(), text.c_str(),
+                                   static_cast<int>(text.size() + 1)) != 0) {
+    return makeError(tuttiInvalidArgument, "hwloc_topology_set_xmlbuffer refused the XML");
+  }
+  return load(topology, machine);
+}
+
+}  // namespace tutti::topo

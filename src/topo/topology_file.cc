@@ -1,0 +1,115 @@
+#include "topo/topology_file.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
+#include "topo/detect.h"
+#include "topo/hwloc_xml.h"
+#include "topo/nccl_xml.h"
+#include "topo/text_format.h"
+#include "topo/xml_reader.h"
+
+namespace tutti::topo {
+namespace {
+
+bool looksLikeXml(const std::string& text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string::npos && text[first] == '<';
+}
+
+Status formatOfXml(const XmlElement& root, TopologyFileFormat* format) {
+  if (root.name == "system") {
+    *format = TopologyFileFormat::kNcclXml;
+  } else if (root.name == "topology") {
+    *format = TopologyFileFormat::kHwlocXml;
+  } else {
+    return makeError(tuttiInvalidArgument,
+                     "XML with root <{}> is neither NCCL's topology (<system>) nor hwloc's "
+                     "(<topology>)",
+                     root.name);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const char* topologyFileFormatName(TopologyFileFormat format) {
+  switch (format) {
+    case TopologyFileFormat::kTutti:
+      return "tutti";
+    case TopologyFileFormat::kNcclXml:
+      return "nccl-xml";
+    case TopologyFileFormat::kHwlocXml:
+      return "hwloc-xml";
+  }
+  return "?";
+}
+
+Status detectTopologyFileFormat(const std::string& text, TopologyFileFormat* format) {
+  if (!looksLikeXml(text)) {
+    *format = TopologyFileFormat::kTutti;
+    return Status::ok();
+  }
+  XmlElement root;
+  TUTTI_RETURN_IF_ERROR(parseXml(text, &root));
+  return formatOfXml(root, format);
+}
+
+Status parseTopologyText(const std::string& text, Topology* out, TopologyFileFormat* format) {
+  TopologyFileFormat found = TopologyFileFormat::kTutti;
+  if (!looksLikeXml(text)) {
+    TUTTI_RETURN_IF_ERROR(parse(text, out));
+  } else {
+    XmlElement root;
+    TUTTI_RETURN_IF_ERROR(parseXml(text, &root));
+    TUTTI_RETURN_IF_ERROR(formatOfXml(root, &found));
+    if (found == TopologyFileFormat::kNcclXml) {
+      TUTTI_RETURN_IF_ERROR(topologyFromNcclXml(root, out));
+    } else {
+      TUTTI_RETURN_IF_ERROR(topologyFromHwlocXml(text, out));
+    }
+  }
+  if (format != nullptr) *format = found;
+  return Status::ok();
+}
+
+Status loadTopologyFile(const std::string& path, Topology* out, TopologyFileFormat* format) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return systemError("topology file " + path, errno);
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) return systemError("reading topology file " + path, errno);
+  return parseTopologyText(text.str(), out, format).withContext("topology file " + path);
+}
+
+Status dumpTopologyFile(const std::string& path, const Topology& topology) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return systemError("topology dump file " + path, errno);
+  file << serialize(topology);
+  file.close();
+  if (!file) return systemError("writing topology dump file " + path, errno);
+  return Status::ok();
+}
+
+Status loadOrDetectTopology(Topology* out) {
+  const char* path = std::getenv("TUTTI_TOPO_FILE");
+  Topology topology;
+  if (path != nullptr && *path != '\0') {
+    TUTTI_RETURN_IF_ERROR(loadTopologyFile(path, &topology));
+    TUTTI_INFO(kLogInit | kLogEnv, "topology: loaded from TUTTI_TOPO_FILE={}", path);
+  } else {
+    TUTTI_RETURN_IF_ERROR(detectTopology(&topology));
+  }
+  const char* dumpPath = std::getenv("TUTTI_TOPO_DUMP_FILE");
+  if (dumpPath != nullptr && *dumpPath != '\0') {
+    TUTTI_RETURN_IF_ERROR(dumpTopologyFile(dumpPath, topology));
+    TUTTI_INFO(kLogInit | kLogEnv, "topology: written to TUTTI_TOPO_DUMP_FILE={}", dumpPath);
+  }
+  *out = std::move(topology);
+  return Status::ok();
+}
+
+}  // namespace tutti::topo
