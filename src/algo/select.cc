@@ -6,14 +6,15 @@
 
 #include "algo/recursive_doubling.h"
 #include "algo/ring.h"
+#include "algo/tree.h"
 #include "algo/tuner.h"
 #include "core/log.h"
 
 namespace tutti {
 namespace {
 
-constexpr Algorithm kAllAlgorithms[kNumAlgorithms] = {Algorithm::kRing,
-                                                      Algorithm::kRecursiveDoubling};
+constexpr Algorithm kAllAlgorithms[kNumAlgorithms] = {
+    Algorithm::kRing, Algorithm::kRecursiveDoubling, Algorithm::kTree};
 constexpr Collective kAllCollectives[] = {Collective::kAllReduce, Collective::kAllGather,
                                           Collective::kReduceScatter};
 
@@ -77,7 +78,8 @@ Status parseAlgorithmList(const std::string& spec, const std::string& text,
     std::optional<Algorithm> algorithm = parseAlgorithm(name);
     if (!algorithm) {
       return makeError(tuttiInvalidArgument,
-                       "TUTTI_ALGO='{}': unknown algorithm '{}' (have: ring, rd)", spec, name);
+                       "TUTTI_ALGO='{}': unknown algorithm '{}' (have: ring, rd, tree)", spec,
+                       name);
     }
     out->push_back(*algorithm);
   }
@@ -87,12 +89,21 @@ Status parseAlgorithmList(const std::string& spec, const std::string& text,
 }  // namespace
 
 const char* algorithmName(Algorithm algorithm) {
-  return algorithm == Algorithm::kRing ? "ring" : "rd";
+  switch (algorithm) {
+    case Algorithm::kRing:
+      return "ring";
+    case Algorithm::kRecursiveDoubling:
+      return "rd";
+    case Algorithm::kTree:
+      return "tree";
+  }
+  return "unknown";
 }
 
 std::optional<Algorithm> parseAlgorithm(const std::string& name) {
   if (name == "ring") return Algorithm::kRing;
   if (name == "rd" || name == "recursive_doubling") return Algorithm::kRecursiveDoubling;
+  if (name == "tree") return Algorithm::kTree;
   return std::nullopt;
 }
 
@@ -110,8 +121,26 @@ LinkCost defaultLinkCost(const std::string& transport) {
   return LinkCost{14.0, 0.7, kGamma};
 }
 
+HostShape hostShapeOf(const std::vector<int>& hostOfRank) {
+  std::vector<int> perHost;
+  for (int host : hostOfRank) {
+    if (host < 0) continue;
+    if (static_cast<size_t>(host) >= perHost.size()) perHost.resize(host + 1, 0);
+    ++perHost[host];
+  }
+  HostShape shape;
+  shape.nhosts = 0;
+  for (int ranks : perHost) {
+    if (ranks == 0) continue;
+    ++shape.nhosts;
+    shape.maxRanksPerHost = std::max(shape.maxRanksPerHost, ranks);
+  }
+  if (shape.nhosts == 0) shape.nhosts = 1;
+  return shape;
+}
+
 std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
-                                size_t bytes, const LinkCost& cost) {
+                                size_t bytes, const LinkCost& cost, const HostShape& hosts) {
   if (nranks < 1) return std::nullopt;
   const double n = nranks;
   const double s = static_cast<double>(bytes);
@@ -148,6 +177,21 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
         reducedBytes = reduces ? (n - 1) / n * s : 0;
         messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
       }
+      break;
+    }
+    case Algorithm::kTree: {
+      if (!treeSupports(collective)) return std::nullopt;
+      // Reduce up a chain and a binary tree, then broadcast back down, both trees at once, each
+      // carrying half (tree.h): 2 x height rounds for the first chunk, one more per further
+      // chunk (32 Ki elements, counted as 4-byte ones here); a rank sends up to 2 S.
+      const int perHost = hosts.maxRanksPerHost > 0 ? hosts.maxRanksPerHost : nranks;
+      const double height = floorLog2(std::max(1, hosts.nhosts)) + perHost - 1;
+      const double chunks = std::min<double>(
+          kTreeMaxChunks, std::max<double>(1, std::ceil(s / 2 / (kTreeChunkElements * 4.0))));
+      rounds = 2 * height + chunks - 1;
+      wireBytes = 2 * s;
+      reducedBytes = s;
+      messageBytes = s / 2 / chunks;
       break;
     }
   }
@@ -261,7 +305,7 @@ bool AlgoSpec::mayUse(Algorithm algorithm) const {
 }
 
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost, Tuner* tuner) {
+                       const LinkCost& cost, Tuner* tuner, const HostShape& hosts) {
   Choice choice;
   std::vector<Algorithm> candidates = spec.allowed(collective, bytes);
   choice.pinned = !candidates.empty();
@@ -274,7 +318,7 @@ Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, 
   for (Algorithm a : kAllAlgorithms) {
     choice.predictedUs[static_cast<int>(a)] = -1;
     if (std::find(candidates.begin(), candidates.end(), a) == candidates.end()) continue;
-    std::optional<double> us = predictUs(a, collective, nranks, bytes, cost);
+    std::optional<double> us = predictUs(a, collective, nranks, bytes, cost, hosts);
     if (!us) continue;
     choice.predictedUs[static_cast<int>(a)] = *us;
     // Strictly cheaper: on a tie the earlier algorithm (ring) stays.
@@ -307,7 +351,15 @@ Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, 
   return choice;
 }
 
-Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count) {
+Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count,
+              const std::vector<int>& hostOfRank) {
+  if (algorithm == Algorithm::kTree) {
+    const std::vector<int> oneHost(nranks, 0);
+    if (std::optional<Plan> plan =
+            treePlan(collective, nranks, rank, count, hostOfRank.empty() ? oneHost : hostOfRank)) {
+      return std::move(*plan);
+    }
+  }
   if (algorithm == Algorithm::kRecursiveDoubling) {
     if (std::optional<Plan> plan = recursiveDoublingPlan(collective, nranks, rank, count)) {
       return std::move(*plan);
@@ -316,7 +368,8 @@ Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, 
   return ringPlan(collective, nranks, rank, count);
 }
 
-std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank) {
+std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank,
+                             const std::vector<int>& hostOfRank) {
   std::vector<int> peers;
   if (nranks > 1) {
     peers.push_back((rank + 1) % nranks);
@@ -324,6 +377,12 @@ std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank) {
   }
   if (spec.mayUse(Algorithm::kRecursiveDoubling)) {
     for (int peer : recursiveDoublingPeers(nranks, rank)) peers.push_back(peer);
+  }
+  if (spec.mayUse(Algorithm::kTree) && nranks > 1) {
+    const std::vector<int> oneHost(nranks, 0);
+    for (int peer : treePeers(nranks, rank, hostOfRank.empty() ? oneHost : hostOfRank)) {
+      peers.push_back(peer);
+    }
   }
   std::sort(peers.begin(), peers.end());
   peers.erase(std::unique(peers.begin(), peers.end()), peers.end());

@@ -16,9 +16,9 @@
 
 namespace tutti {
 
-enum class Algorithm : uint8_t { kRing, kRecursiveDoubling };
-constexpr int kNumAlgorithms = 2;
-const char* algorithmName(Algorithm algorithm);  // "ring", "rd"
+enum class Algorithm : uint8_t { kRing, kRecursiveDoubling, kTree };
+constexpr int kNumAlgorithms = 3;
+const char* algorithmName(Algorithm algorithm);  // "ring", "rd", "tree"
 std::optional<Algorithm> parseAlgorithm(const std::string& name);
 
 // The path costs the model uses. alphaUs: time of one message round (us); betaNsPerByte: time to
@@ -40,8 +40,17 @@ LinkCost defaultLinkCost(const std::string& transport);
 
 // Predicted time (us) of an algorithm for a call moving `bytes` (the larger buffer, as nccl-tests
 // counts size) over n ranks; nullopt where the algorithm does not apply.
+// How the ranks spread over hosts, for the algorithms that follow it (tree). nhosts 1 and
+// maxRanksPerHost 0 (= nranks) describe one host.
+struct HostShape {
+  int nhosts = 1;
+  int maxRanksPerHost = 0;
+};
+HostShape hostShapeOf(const std::vector<int>& hostOfRank);
+
 std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
-                                size_t bytes, const LinkCost& cost);
+                                size_t bytes, const LinkCost& cost,
+                                const HostShape& hosts = HostShape());
 
 // TUTTI_ALGO, parsed. Syntax (NCCL_ALGO's, plus size ranges):
 //   "ring"                         every collective uses ring where it applies
@@ -85,13 +94,17 @@ class Tuner;  // algo/tuner.h
 // costs wins; TUTTI_ALGO pins win over the tuner (it is not consulted where a rule covers the
 // call), and the tuner can only re-rank or remove the allowed candidates, never add one.
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost, Tuner* tuner = nullptr);
+                       const LinkCost& cost, Tuner* tuner = nullptr,
+                       const HostShape& hosts = HostShape());
 
 // The plan for a choice (ring where the chosen algorithm cannot make one).
-Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count);
+// hostOfRank: host index per rank (tree follows it); empty = every rank on one host.
+Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count,
+              const std::vector<int>& hostOfRank = {});
 
 // Every peer `rank` may exchange messages with under the algorithms the spec allows: the
 // communicator connects these at init. Symmetric, sorted, without `rank`.
-std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank);
+std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank,
+                             const std::vector<int>& hostOfRank = {});
 
 }  // namespace tutti

@@ -56,7 +56,7 @@ Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
   const size_t bytes =
       collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
   Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost,
-                                  comm->tuner.get());
+                                  comm->tuner.get(), hostShapeOf(comm->hostOfRank));
   int sizeClass = 0;
   while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
   if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
@@ -170,6 +170,12 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers.data(), sizeof(PeerInfo)));
   std::set<uint64_t> hosts;
   int localRanks = 0;
+  std::vector<uint64_t> hostIds;  // by host index
+  for (const PeerInfo& peer : peers) {
+    auto known = std::find(hostIds.begin(), hostIds.end(), peer.hostHash);
+    comm->hostOfRank.push_back(static_cast<int>(known - hostIds.begin()));
+    if (known == hostIds.end()) hostIds.push_back(peer.hostHash);
+  }
   for (const PeerInfo& peer : peers) {
     hosts.insert(peer.hostHash);
     if (peer.hostHash == self.hostHash) ++localRanks;
@@ -194,7 +200,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
              rank, localRanks, cpus, comm->params.spinUs, comm->params.yieldUs);
 
   // Every peer of every algorithm TUTTI_ALGO leaves possible, so that a call never connects.
-  std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank);
+  std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank, comm->hostOfRank);
   // Same-host peers talk over shared memory unless told otherwise; the rest over TCP. The
   // choice depends only on data every rank has (host identities, parameters set alike on every
   // rank), so both ends of a pair choose the same.
@@ -262,7 +268,7 @@ Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuf
     Choice choice = chooseAndLog(comm, collective, count * elemSize);
     tuttiComm::CachedPlan entry{
         collective, count, elemSize, choice,
-        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count)};
+        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count, comm->hostOfRank)};
     if (comm->planCache.size() < kPlanCacheEntries) {
       comm->planCache.push_back(std::move(entry));
       cached = &comm->planCache.back();
@@ -295,7 +301,8 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
     info->hostname = c->hostname;
     info->transport = c->transportNames;
     info->algorithm.clear();
-    for (Algorithm a : {Algorithm::kRing, Algorithm::kRecursiveDoubling}) {
+    for (int i = 0; i < kNumAlgorithms; ++i) {
+      const auto a = static_cast<Algorithm>(i);
       if (!c->algoSpec.mayUse(a)) continue;
       info->algorithm += (info->algorithm.empty() ? "" : ",") + std::string(algorithmName(a));
     }

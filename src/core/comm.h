@@ -25,6 +25,7 @@ struct tuttiComm {
   int rank = 0;
   int nranks = 1;
   int nhosts = 1;
+  std::vector<int> hostOfRank;  // host index per rank, numbered in order of first appearance
   std::string hostname;
   std::string name;  // config->commName
   tutti::Params params;

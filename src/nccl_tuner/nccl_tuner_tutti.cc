@@ -122,8 +122,9 @@ ncclResult_t getCollInfo(void* context, ncclFunc_t collType, size_t nBytes, int 
     // NCCL_ALGO_PROTO_IGNORE: unavailable, or excluded by the user. Written already: another
     // Tutti algorithm shares the row.
     if (simple < 0 || written[row]) continue;
-    std::optional<double> us =
-        tutti::predictUs(algorithm, collective, ctx->nranks, nBytes, ctx->cost);
+    std::optional<double> us = tutti::predictUs(
+        algorithm, collective, ctx->nranks, nBytes, ctx->cost,
+        tutti::HostShape{ctx->nnodes, (ctx->nranks + ctx->nnodes - 1) / ctx->nnodes});
     if (!us) continue;
     simple = static_cast<float>(*us);
     written[row] = true;

@@ -78,8 +78,9 @@ TEST(AlgoSpecTest, MayUseKnowsWhenRulesCoverEverySize) {
 }
 
 TEST(AlgoSpecTest, BadSpecsNameTheProblem) {
-  for (const char* bad : {"tree", "allreduce:tree", "bcast:ring", "^ring,rd", "64K-0:ring",
-                          "allreduce:x-1:ring", "allreduce:0-1Q:ring", "0-1K:ring:rd"}) {
+  for (const char* bad :
+       {"butterfly", "allreduce:butterfly", "bcast:ring", "^ring,rd,tree", "64K-0:ring",
+        "allreduce:x-1:ring", "allreduce:0-1Q:ring", "0-1K:ring:rd"}) {
     AlgoSpec spec;
     Status status = AlgoSpec::parse(bad, &spec);
     EXPECT_FALSE(status.isOk()) << bad;
@@ -129,6 +130,26 @@ TEST(CostModelTest, FormulasMatchTheirDerivation) {
             "ring");
 }
 
+TEST(CostModelTest, TreeFollowsTheHostShape) {
+  LinkCost cost{2.0, 0.5, 0.25};
+  // 8 hosts of 1 rank: height log2(8) = 3; 1000 bytes is one chunk: 2 x 3 rounds; 2 S sent, S
+  // reduced.
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{8, 1}),
+      6 * 2.0 + (2000 * 0.5 + 1000 * 0.25) * 1e-3);
+  // 2 hosts of 4: height 1 + 3 (the chain).
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{2, 4}),
+      8 * 2.0 + (2000 * 0.5 + 1000 * 0.25) * 1e-3);
+  EXPECT_FALSE(predictUs(Algorithm::kTree, Collective::kAllGather, 8, 1000, cost));
+  // Many hosts of one rank, mid sizes: fewer rounds than ring, less sent than rd.
+  Choice many = chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 64, 256 << 10,
+                                defaultLinkCost("tcp"), nullptr, HostShape{64, 1});
+  EXPECT_EQ(many.algorithm, Algorithm::kTree);
+  EXPECT_EQ(hostShapeOf({0, 0, 1, 1, 1, 2}).nhosts, 3);
+  EXPECT_EQ(hostShapeOf({0, 0, 1, 1, 1, 2}).maxRanksPerHost, 3);
+}
+
 TEST(CostModelTest, TiesKeepRing) {
   // Two ranks: ring and recursive doubling all-gather are the same exchange.
   Choice choice =
@@ -137,7 +158,7 @@ TEST(CostModelTest, TiesKeepRing) {
 }
 
 TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
-  for (const char* text : {"", "ring", "rd"}) {
+  for (const char* text : {"", "ring", "rd", "tree"}) {
     AlgoSpec spec = parsed(text);
     for (int n = 1; n <= 33; ++n) {
       std::vector<std::vector<int>> peers(n);
@@ -147,7 +168,7 @@ TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
           ASSERT_NE(p, r);
           ASSERT_TRUE(std::count(peers[p].begin(), peers[p].end(), r)) << n << " " << r << " " << p;
         }
-        for (Algorithm a : {Algorithm::kRing, Algorithm::kRecursiveDoubling}) {
+        for (Algorithm a : {Algorithm::kRing, Algorithm::kRecursiveDoubling, Algorithm::kTree}) {
           if (!spec.mayUse(a)) continue;
           for (Collective c :
                {Collective::kAllReduce, Collective::kAllGather, Collective::kReduceScatter}) {
@@ -158,6 +179,15 @@ TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
           }
         }
       }
+    }
+  }
+  // With hosts: tree peers follow the layout (every rank its own host: tree neighbours).
+  std::vector<int> ownHosts(8);
+  for (int r = 0; r < 8; ++r) ownHosts[r] = r;
+  for (int r = 0; r < 8; ++r) {
+    std::vector<int> peers = neededPeers(parsed("tree"), 8, r, ownHosts);
+    for (int p : makePlan(Algorithm::kTree, Collective::kAllReduce, 8, r, 100, ownHosts).peers()) {
+      EXPECT_TRUE(std::count(peers.begin(), peers.end(), p)) << r << " needs " << p;
     }
   }
   // Pinned to ring: just the two neighbours.

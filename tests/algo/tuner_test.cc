@@ -27,6 +27,7 @@ namespace {
 
 constexpr int kRing = static_cast<int>(Algorithm::kRing);
 constexpr int kRd = static_cast<int>(Algorithm::kRecursiveDoubling);
+constexpr int kTree = static_cast<int>(Algorithm::kTree);
 
 std::string pluginPath(const std::string& name) {
   return std::string(TUTTI_TEST_TUNER_DIR) + "/libtutti-tuner-" + name + ".so";
@@ -186,7 +187,7 @@ TEST(TunerTest, NcclV5PluginPreferringRingChangesTheChoice) {
   EXPECT_EQ(tuned.tunedUs[kRd], model.predictedUs[kRd]);  // untouched: Tutti's double, not float
 
   // What the plugin saw: NCCL's layout, Tutti's predictions in the SIMPLE column of RING and
-  // TREE (rd's row for all-reduce), everything else ignored.
+  // TREE (Tutti's tree), everything else ignored.
   EXPECT_EQ(library.value<int>("tuttiTestFunc"), ncclFuncAllReduce);
   EXPECT_EQ(library.value<size_t>("tuttiTestBytes"), 8u);
   int* dims = library.symbol<int>("tuttiTestDims");
@@ -203,7 +204,7 @@ TEST(TunerTest, NcclV5PluginPreferringRingChangesTheChoice) {
         expected = static_cast<float>(model.predictedUs[kRing]);
       }
       if (p == NCCL_PROTO_SIMPLE && a == NCCL_ALGO_TREE) {
-        expected = static_cast<float>(model.predictedUs[kRd]);
+        expected = static_cast<float>(model.predictedUs[kTree]);
       }
       EXPECT_EQ((*seen)[a][p], expected) << "algorithm " << a << " protocol " << p;
     }
@@ -231,7 +232,7 @@ TEST(TunerTest, NcclV4OnlyPluginIsFoundByFallback) {
   Choice tuned =
       chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 4, 64 << 20, kShm, tuner.get());
   EXPECT_EQ(tuned.modelAlgorithm, Algorithm::kRing);
-  EXPECT_EQ(tuned.algorithm, Algorithm::kRecursiveDoubling);  // TREE free = rd
+  EXPECT_EQ(tuned.algorithm, Algorithm::kTree);  // TREE free = Tutti's tree
   // All-gather over 3 ranks: rd does not apply, so no row holds it; the plugin's TREE write
   // lands on an ignored entry and changes nothing.
   Choice gather =
@@ -508,19 +509,22 @@ TEST_F(NcclTunerTuttiTest, V5FillsRingAndTreeWithTuttisPredictions) {
     }
     ASSERT_EQ(call(v5_, context, ncclFuncAllReduce, bytes, table), ncclSuccess);
     const double ring = *predictUs(Algorithm::kRing, Collective::kAllReduce, 8, bytes, kShm);
-    const double rd =
-        *predictUs(Algorithm::kRecursiveDoubling, Collective::kAllReduce, 8, bytes, kShm);
+    const double tree =
+        *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, bytes, kShm, HostShape{1, 8});
     EXPECT_EQ(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], static_cast<float>(ring));
-    EXPECT_EQ(table[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE], static_cast<float>(rd));
+    EXPECT_EQ(table[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE], static_cast<float>(tree));
     EXPECT_GT(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], 0.0f);
     EXPECT_GT(table[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE], 0.0f);
     EXPECT_TRUE(std::isfinite(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE]));
     // NCCL's cheapest entry is Tutti's choice.
+    // NCCL's cheaper row is Tutti's choice between the two algorithms NCCL has rows for.
+    AlgoSpec ringOrTree;
+    ASSERT_TRUE(AlgoSpec::parse("ring,tree", &ringOrTree).isOk());
     const Algorithm tuttiChoice =
-        chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 8, bytes, kShm).algorithm;
+        chooseAlgorithm(ringOrTree, Collective::kAllReduce, 8, bytes, kShm).algorithm;
     const bool treeCheaper =
         table[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE] < table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE];
-    EXPECT_EQ(treeCheaper, tuttiChoice == Algorithm::kRecursiveDoubling) << bytes;
+    EXPECT_EQ(treeCheaper, tuttiChoice == Algorithm::kTree) << bytes;
     // Exclusive by default: every other entry is ignored now, and ignored ones stayed so.
     for (int a = 0; a < NCCL_NUM_ALGORITHMS; ++a) {
       for (int p = 0; p < NCCL_NUM_PROTOCOLS; ++p) {

@@ -104,10 +104,18 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
 // cma_all: every shared-memory message by the single-copy rendezvous; fifo: every one through
 // the FIFOs; ring, rd: TUTTI_ALGO pins the algorithm (otherwise the cost model chooses, which
 // picks rd for the small counts and ring for the large ones).
-void applyMode(const std::string& mode) {
+// treeNhosts: TUTTI_ALGO=tree with the ranks posed as N hosts in blocks (TUTTI_HOSTID), so that
+// the tree crosses posed hosts over TCP and chains through shared memory inside each.
+void applyMode(const std::string& mode, int rank, int nranks) {
   const std::string transport = mode.substr(0, mode.find('_'));
-  const std::string variant = mode.find('_') == std::string::npos ? "" : mode.substr(4);
-  setenv("TUTTI_TRANSPORT", transport.c_str(), 1);
+  const std::string variant =
+      mode.find('_') == std::string::npos ? "" : mode.substr(mode.find('_') + 1);
+  if (transport != "auto") setenv("TUTTI_TRANSPORT", transport.c_str(), 1);
+  if (variant.rfind("tree", 0) == 0 && variant.size() > 4) {
+    const int hosts = std::atoi(variant.c_str() + 4);
+    setenv("TUTTI_ALGO", "tree", 1);
+    setenv("TUTTI_HOSTID", ("posed" + std::to_string(rank * hosts / nranks)).c_str(), 1);
+  }
   if (variant == "cma_all") {
     setenv("TUTTI_SHM_CMA", "1", 1);  // also where ranks outnumber CPUs (default off there)
     setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
@@ -126,7 +134,7 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
-    applyMode(transport);
+    applyMode(transport, rank, nranks);
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -177,6 +185,13 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm_ring", "shm_rd")),
                          paramName);
+INSTANTIATE_TEST_SUITE_P(
+    TreeOnPosedHosts, CollectivesTest,
+    ::testing::Values(std::make_tuple(2, "auto_tree2"), std::make_tuple(4, "auto_tree2"),
+                      std::make_tuple(5, "auto_tree3"), std::make_tuple(6, "auto_tree3"),
+                      std::make_tuple(7, "auto_tree7"), std::make_tuple(8, "auto_tree4"),
+                      std::make_tuple(3, "shm_tree1")),
+    paramName);
 INSTANTIATE_TEST_SUITE_P(AlgorithmsTcp, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 4),
                                             ::testing::Values("tcp_ring", "tcp_rd")),
