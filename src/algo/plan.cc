@@ -53,6 +53,25 @@ bool stepReads(StepKind kind) {
 
 bool stepWrites(StepKind kind) { return kind != StepKind::kSend; }
 
+bool startPlan(Plan* plan, Collective collective, const char* algorithm, int nranks, int rank,
+               size_t count) {
+  plan->collective = collective;
+  plan->algorithm = algorithm;
+  plan->nranks = nranks;
+  plan->rank = rank;
+  plan->count = count;
+  if (count == 0) return true;
+  if (nranks != 1) return false;
+  Step copy;
+  copy.kind = StepKind::kCopy;
+  copy.src = Region{BufferId::kSend, 0};
+  copy.dst = Region{BufferId::kRecv, 0};
+  copy.count = count;
+  copy.finalize = collective != Collective::kAllGather;
+  plan->steps.push_back(copy);
+  return true;
+}
+
 std::vector<int> Plan::peers() const {
   std::vector<int> result;
   for (const Step& step : steps) {

@@ -72,4 +72,10 @@ size_t chunkCount(size_t count, int parts, int index);
 
 std::string describeStep(const Step& step);
 
+// Starts a generator's plan: sets the header fields and fills in the cases every algorithm
+// shares (no steps for count 0; one copy, finalized for reductions, for a single rank). Returns
+// true when the plan is complete already.
+bool startPlan(Plan* plan, Collective collective, const char* algorithm, int nranks, int rank,
+               size_t count);
+
 }  // namespace tutti

@@ -155,23 +155,7 @@ std::optional<Plan> recursiveDoublingPlan(Collective collective, int nranks, int
                                           size_t count) {
   if (!recursiveDoublingSupports(collective, nranks)) return std::nullopt;
   Plan plan;
-  plan.collective = collective;
-  plan.algorithm = "rd";
-  plan.nranks = nranks;
-  plan.rank = rank;
-  plan.count = count;
-  if (count == 0) return plan;
-
-  if (nranks == 1) {
-    Step copy;
-    copy.kind = StepKind::kCopy;
-    copy.src = Region{BufferId::kSend, 0};
-    copy.dst = Region{BufferId::kRecv, 0};
-    copy.count = count;
-    copy.finalize = collective != Collective::kAllGather;
-    plan.steps.push_back(copy);
-    return plan;
-  }
+  if (startPlan(&plan, collective, "rd", nranks, rank, count)) return plan;
 
   switch (collective) {
     case Collective::kAllReduce:

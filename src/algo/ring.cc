@@ -89,23 +89,7 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
 
 Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
   Plan plan;
-  plan.collective = collective;
-  plan.algorithm = "ring";
-  plan.nranks = nranks;
-  plan.rank = rank;
-  plan.count = count;
-  if (count == 0) return plan;
-
-  if (nranks == 1) {
-    Step copy;
-    copy.kind = StepKind::kCopy;
-    copy.src = Region{BufferId::kSend, 0};
-    copy.dst = Region{BufferId::kRecv, 0};
-    copy.count = count;
-    copy.finalize = collective != Collective::kAllGather;
-    plan.steps.push_back(copy);
-    return plan;
-  }
+  if (startPlan(&plan, collective, "ring", nranks, rank, count)) return plan;
 
   const int n = nranks;
   switch (collective) {

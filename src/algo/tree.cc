@@ -223,23 +223,7 @@ std::optional<Plan> treePlan(Collective collective, int nranks, int rank, size_t
   const std::optional<Layout> layout = Layout::make(nranks, hostOfRank);
   if (!layout) return std::nullopt;
   Plan plan;
-  plan.collective = collective;
-  plan.algorithm = "tree";
-  plan.nranks = nranks;
-  plan.rank = rank;
-  plan.count = count;
-  if (count == 0) return plan;
-
-  if (nranks == 1) {
-    Step copy;
-    copy.kind = StepKind::kCopy;
-    copy.src = Region{BufferId::kSend, 0};
-    copy.dst = Region{BufferId::kRecv, 0};
-    copy.count = count;
-    copy.finalize = true;
-    plan.steps.push_back(copy);
-    return plan;
-  }
+  if (startPlan(&plan, collective, "tree", nranks, rank, count)) return plan;
 
   const DoubleBinaryTree trees = doubleBinaryTree(static_cast<int>(layout->chains.size()));
   const RankTree tree[2] = {RankTree(*layout, trees, 0), RankTree(*layout, trees, 1)};
