@@ -37,6 +37,9 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_TUNER_PLUGIN", "(none)",
        "tuner plugin adjusting the algorithm choice: a path, or a name N tried as "
        "libtutti-tuner-N.so then N; Tutti's ABI (tutti_tuner.h) or NCCL's (v5, v4)"},
+      {"TUTTI_TOPO_FILE", "(detect)",
+       "topology file to load instead of detecting: Tutti text, NCCL XML or hwloc XML"},
+      {"TUTTI_TOPO_DUMP_FILE", "(none)", "write the detected topology here in Tutti's format"},
       {"TUTTI_REDUCE_ISA", "(best)",
        "host reduction kernels: generic or avx2 (AVX2 + F16C), read once per process"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
