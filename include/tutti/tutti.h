@@ -35,6 +35,12 @@
  *   TUTTI_TRANSPORT=tcp|shm               tcp: TCP for every peer; default: shared memory
  *                                         between ranks on one host, TCP otherwise
  *   TUTTI_SHM_DISABLE=1                   never use shared memory
+ *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_readv) path for large
+ *                                         shared-memory messages (default 1; 0 when a host has
+ *                                         more ranks than CPUs)
+ *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",
+ *                                         "^rd", "allreduce:0-64K:rd,64K-:ring" (ring, rd, tree)
+ *   TUTTI_TUNER_PLUGIN=path|name          tuner plugin (tutti_tuner.h, or NCCL's v5/v4 ABI)
  *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
  *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
  * docs/architecture.md lists the rest (slicing and transport tuning).
@@ -203,8 +209,9 @@ const char* tuttiGetLastError(tuttiComm_t comm);
 
 /* All-reduce: every rank's recvbuff[i] = op over ranks r of rank r's sendbuff[i],
  * for i in [0, count). sendbuff and recvbuff hold count elements; in place when
- * sendbuff == recvbuff. Algorithm: ring (reduce-scatter then all-gather); bus bandwidth factor
- * 2(n-1)/n (nccl-tests PERFORMANCE.md).
+ * sendbuff == recvbuff. Algorithm: chosen per call by a cost model (ring, recursive doubling
+ * or double binary tree; docs/algorithms.md) unless TUTTI_ALGO pins one; results are
+ * bit-identical on every rank. Bus bandwidth factor 2(n-1)/n (nccl-tests PERFORMANCE.md).
  * Returns tuttiInvalidArgument (NULL or destroyed comm, datatype or op out of range, NULL
  * sendbuff or recvbuff with count > 0, buffers that overlap without being equal),
  * tuttiInvalidUsage (a stream with host buffers, or a communicator already in error),
