@@ -53,6 +53,10 @@ bool stepReads(StepKind kind) {
 
 bool stepWrites(StepKind kind) { return kind != StepKind::kSend; }
 
+void appendStep(Plan* plan, const Step& step) {
+  if (step.count > 0) plan->steps.push_back(step);
+}
+
 bool startPlan(Plan* plan, Collective collective, const char* algorithm, int nranks, int rank,
                size_t count) {
   plan->collective = collective;

@@ -72,6 +72,9 @@ size_t chunkCount(size_t count, int parts, int index);
 
 std::string describeStep(const Step& step);
 
+// Appends a step unless it moves zero elements: both ends of a message drop it alike.
+void appendStep(Plan* plan, const Step& step);
+
 // Starts a generator's plan: sets the header fields and fills in the cases every algorithm
 // shares (no steps for count 0; one copy, finalized for reductions, for a single rank). Returns
 // true when the plan is complete already.

@@ -27,17 +27,13 @@ struct Fold {
   int realRank(int core) const { return core < extra ? core * 2 : core + extra; }
 };
 
-void addStep(Plan* plan, Step step) {
-  if (step.count > 0) plan->steps.push_back(step);  // both ends of a message skip it alike
-}
-
 void addSend(Plan* plan, int peer, Region src, size_t count) {
   Step step;
   step.kind = StepKind::kSend;
   step.sendPeer = peer;
   step.src = src;
   step.count = count;
-  addStep(plan, step);
+  appendStep(plan, step);
 }
 
 void addRecv(Plan* plan, int peer, Region dst, size_t count) {
@@ -46,7 +42,7 @@ void addRecv(Plan* plan, int peer, Region dst, size_t count) {
   step.recvPeer = peer;
   step.dst = dst;
   step.count = count;
-  addStep(plan, step);
+  appendStep(plan, step);
 }
 
 void addRecvReduce(Plan* plan, int peer, Region src, Region dst, size_t count, bool finalize) {
@@ -57,7 +53,7 @@ void addRecvReduce(Plan* plan, int peer, Region src, Region dst, size_t count, b
   step.dst = dst;
   step.count = count;
   step.finalize = finalize;
-  addStep(plan, step);
+  appendStep(plan, step);
 }
 
 void appendAllReduce(Plan* plan) {
@@ -107,7 +103,7 @@ void appendAllGather(Plan* plan) {
     // The first round sends the own block from the send buffer and copies it into place after,
     // so that the partner's transfer overlaps the local copy.
     addSend(plan, partner, mask == 1 ? copy.src : block(rank & ~(mask - 1)), blockCount);
-    if (mask == 1) addStep(plan, copy);
+    if (mask == 1) appendStep(plan, copy);
     addRecv(plan, partner, block(partner & ~(mask - 1)), blockCount);
   }
 }

@@ -10,10 +10,6 @@ int wrap(int value, int n) { return ((value % n) + n) % n; }
 using RegionOf = std::function<Region(int chunk)>;
 using CountOf = std::function<size_t(int chunk)>;
 
-void addStep(Plan* plan, Step step) {
-  if (step.count > 0) plan->steps.push_back(step);  // both ends of a message skip it alike
-}
-
 // Reduce-scatter around the ring: the rank ends with chunk `rank` reduced over all ranks in
 // finalDst. Partial sums of other chunks go to partialDst(chunk) and travel on.
 void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partialDst,
@@ -27,7 +23,7 @@ void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partia
   first.sendPeer = next;
   first.src = src(wrap(r - 1, n));
   first.count = count(wrap(r - 1, n));
-  addStep(plan, first);
+  appendStep(plan, first);
   for (int t = 1; t <= n - 2; ++t) {
     int chunk = wrap(r - t - 1, n);
     Step step;
@@ -37,7 +33,7 @@ void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partia
     step.src = src(chunk);
     step.dst = partialDst(chunk);
     step.count = count(chunk);
-    addStep(plan, step);
+    appendStep(plan, step);
   }
   Step last;
   last.kind = StepKind::kRecvReduce;
@@ -46,7 +42,7 @@ void appendReduceScatter(Plan* plan, const RegionOf& src, const RegionOf& partia
   last.dst = finalDst;
   last.count = count(r);
   last.finalize = true;
-  addStep(plan, last);
+  appendStep(plan, last);
 }
 
 // All-gather around the ring: chunk `rank` is already in dst(rank); every other chunk arrives
@@ -65,7 +61,7 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
   first.sendPeer = next;
   first.src = localCopy != nullptr ? localCopy->src : dst(r);
   first.count = count(r);
-  addStep(plan, first);
+  appendStep(plan, first);
   if (localCopy != nullptr) plan->steps.push_back(*localCopy);
   for (int s = 1; s <= n - 2; ++s) {
     int chunk = wrap(r - s, n);
@@ -75,14 +71,14 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
     step.sendPeer = next;
     step.dst = dst(chunk);
     step.count = count(chunk);
-    addStep(plan, step);
+    appendStep(plan, step);
   }
   Step last;
   last.kind = StepKind::kRecv;
   last.recvPeer = prev;
   last.dst = dst(wrap(r + 1, n));
   last.count = count(wrap(r + 1, n));
-  addStep(plan, last);
+  appendStep(plan, last);
 }
 
 }  // namespace

@@ -103,10 +103,6 @@ struct RankTree {
   }
 };
 
-void addStep(Plan* plan, Step step) {
-  if (step.count > 0) plan->steps.push_back(step);  // both ends of a message skip it alike
-}
-
 // Reduce one chunk up: the children's partial sums are folded into recv (the first fold reads the
 // input where it is), the last fold goes on to the parent, or at the root finalizes.
 void appendReduce(Plan* plan, const RankTree& tree, size_t offset, size_t count) {
@@ -120,7 +116,7 @@ void appendReduce(Plan* plan, const RankTree& tree, size_t offset, size_t count)
     send.sendPeer = parent;
     send.src = input;
     send.count = count;
-    addStep(plan, send);
+    appendStep(plan, send);
     return;
   }
   Region current = input;
@@ -138,7 +134,7 @@ void appendReduce(Plan* plan, const RankTree& tree, size_t offset, size_t count)
       step.kind = StepKind::kRecvReduce;
       step.finalize = last;  // last and no parent: the root
     }
-    addStep(plan, step);
+    appendStep(plan, step);
     current = output;
   }
 }
@@ -162,7 +158,7 @@ void appendBroadcast(Plan* plan, const RankTree& tree, size_t offset, size_t cou
       recv.sendPeer = children[0];
       firstSend = 1;
     }
-    addStep(plan, recv);
+    appendStep(plan, recv);
   }
   for (size_t i = firstSend; i < children.size(); ++i) {
     Step send;
@@ -170,7 +166,7 @@ void appendBroadcast(Plan* plan, const RankTree& tree, size_t offset, size_t cou
     send.sendPeer = children[i];
     send.src = output;
     send.count = count;
-    addStep(plan, send);
+    appendStep(plan, send);
   }
 }
 
