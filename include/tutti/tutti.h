@@ -41,6 +41,9 @@
  *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",
  *                                         "^rd", "allreduce:0-64K:rd,64K-:ring" (ring, rd, tree)
  *   TUTTI_TUNER_PLUGIN=path|name          tuner plugin (tutti_tuner.h, or NCCL's v5/v4 ABI)
+ *   TUTTI_TOPO_FILE=path                  a host's topology from this file instead of detecting
+ *   TUTTI_COST_FILE=path                  the cost model's calibrated constants
+ *                                         (tutti-perf --calibrate; default ~/.config/tutti/costs)
  *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
  *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
  * docs/architecture.md lists the rest (slicing and transport tuning).

@@ -139,43 +139,57 @@ HostShape hostShapeOf(const std::vector<int>& hostOfRank) {
   return shape;
 }
 
-std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
-                                size_t bytes, const LinkCost& cost, const HostShape& hosts) {
+std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, int nranks,
+                                   size_t bytes, const HostShape& hosts) {
   if (nranks < 1) return std::nullopt;
   const double n = nranks;
   const double s = static_cast<double>(bytes);
-  double rounds = 0;
-  double messageBytes = 0;  // of one round's message, which sets eager or rendezvous
-  double wireBytes = 0;     // sent by the busiest rank, on the critical path
-  double reducedBytes = 0;  // bytes of input the busiest rank reduces
+  const int nhosts = std::max(1, hosts.nhosts);
+  const int perHost = hosts.maxRanksPerHost > 0 ? std::min(hosts.maxRanksPerHost, nranks) : nranks;
+  const bool crossesHosts = nhosts > 1;
   const bool reduces = collective != Collective::kAllGather;
+  CostTerms terms;
   switch (algorithm) {
-    case Algorithm::kRing:
-      if (collective == Collective::kAllReduce) {
-        rounds = 2 * (n - 1);
-        wireBytes = 2 * (n - 1) / n * s;
-      } else {
-        rounds = n - 1;
-        wireBytes = (n - 1) / n * s;
-      }
-      reducedBytes = reduces ? (n - 1) / n * s : 0;
-      messageBytes = s / n;
+    case Algorithm::kRing: {
+      // Every round has a message that leaves its host once the ring spans several; one ring
+      // edge leaves each host, carrying what any edge carries.
+      const double rounds = collective == Collective::kAllReduce ? 2 * (n - 1) : n - 1;
+      const double wire = rounds / n * s;
+      (crossesHosts ? terms.interRounds : terms.intraRounds) = rounds;
+      terms.intraWireBytes = wire;
+      terms.interWireBytes = crossesHosts ? wire : 0;
+      terms.reducedBytes = reduces ? (n - 1) / n * s : 0;
+      terms.messageBytes = s / n;
       break;
+    }
     case Algorithm::kRecursiveDoubling: {
       if (!recursiveDoublingSupports(collective, nranks)) return std::nullopt;
       const int p = 1 << floorLog2(nranks);
       const double log2p = floorLog2(nranks);
+      // Partners at distance below the ranks per host (a power of two, hosts contiguous) stay
+      // on the host; the rest, and the fold's exchanges, cross. Every rank of a host crosses in
+      // the same rounds.
+      const double intraLevels =
+          crossesHosts ? std::min<double>(log2p, floorLog2(std::max(1, perHost))) : log2p;
+      const double interLevels = log2p - intraLevels;
       if (collective == Collective::kAllReduce) {
         const double fold = nranks > p ? 1 : 0;  // in, then the result back out
-        rounds = log2p + 2 * fold;
-        wireBytes = (log2p + 2 * fold) * s;
-        reducedBytes = (log2p + fold) * s;
-        messageBytes = s;
+        terms.intraRounds = intraLevels + (crossesHosts ? 0 : 2 * fold);
+        terms.interRounds = interLevels + (crossesHosts ? 2 * fold : 0);
+        terms.intraWireBytes = (log2p + 2 * fold) * s;
+        terms.interWireBytes = crossesHosts ? perHost * terms.interRounds * s : 0;
+        terms.reducedBytes = (log2p + fold) * s;
+        terms.messageBytes = s;
       } else {
-        rounds = log2p;
-        wireBytes = (n - 1) / n * s;
-        reducedBytes = reduces ? (n - 1) / n * s : 0;
-        messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
+        // All-gather doubles its message from S/n, reduce-scatter halves it from S/2: the
+        // rounds at distance >= m move (n - m)/n x S per rank either way.
+        const double m = std::pow(2.0, intraLevels);
+        terms.intraRounds = intraLevels;
+        terms.interRounds = interLevels;
+        terms.intraWireBytes = (n - 1) / n * s;
+        terms.interWireBytes = crossesHosts ? perHost * (n - m) / n * s : 0;
+        terms.reducedBytes = reduces ? (n - 1) / n * s : 0;
+        terms.messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
       }
       break;
     }
@@ -183,23 +197,39 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
       if (!treeSupports(collective)) return std::nullopt;
       // Reduce up a chain and a binary tree, then broadcast back down, both trees at once, each
       // carrying half (tree.h): 2 x height rounds for the first chunk, one more per further
-      // chunk (32 Ki elements, counted as 4-byte ones here); a rank sends up to 2 S.
-      const int perHost = hosts.maxRanksPerHost > 0 ? hosts.maxRanksPerHost : nranks;
-      const double height = floorLog2(std::max(1, hosts.nhosts)) + perHost - 1;
+      // chunk (32 Ki elements, counted as 4-byte ones here). A rank sends up to 2 S; so does a
+      // host to the network (a head interior in one tree and a leaf in the other).
       const double chunks = std::min<double>(
           kTreeMaxChunks, std::max<double>(1, std::ceil(s / 2 / (kTreeChunkElements * 4.0))));
-      rounds = 2 * height + chunks - 1;
-      wireBytes = 2 * s;
-      reducedBytes = s;
-      messageBytes = s / 2 / chunks;
+      terms.intraRounds = 2.0 * (perHost - 1);
+      terms.interRounds = crossesHosts ? 2.0 * floorLog2(nhosts) : 0;
+      (crossesHosts ? terms.interRounds : terms.intraRounds) += chunks - 1;
+      terms.intraWireBytes = perHost > 1 ? 2 * s : 0;
+      terms.interWireBytes = crossesHosts ? 2 * s : 0;
+      terms.reducedBytes = s;
+      terms.messageBytes = s / 2 / chunks;
       break;
     }
   }
-  const double alpha = messageBytes >= static_cast<double>(cost.rendezvousBytes)
-                           ? cost.rendezvousAlphaUs
-                           : cost.alphaUs;
-  return rounds * alpha +
-         (wireBytes * cost.betaNsPerByte + reducedBytes * cost.gammaNsPerByte) * 1e-3;
+  return terms;
+}
+
+double timeUs(const CostTerms& terms, const ClusterCost& cost) {
+  auto alpha = [&](const LinkCost& link) {
+    return terms.messageBytes >= static_cast<double>(link.rendezvousBytes) ? link.rendezvousAlphaUs
+                                                                            : link.alphaUs;
+  };
+  const double wireNs = std::max(terms.intraWireBytes * cost.intra.betaNsPerByte,
+                                 terms.interWireBytes * cost.inter.betaNsPerByte);
+  return terms.intraRounds * alpha(cost.intra) + terms.interRounds * alpha(cost.inter) +
+         (wireNs + terms.reducedBytes * cost.intra.gammaNsPerByte) * 1e-3;
+}
+
+std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
+                                size_t bytes, const ClusterCost& cost, const HostShape& hosts) {
+  std::optional<CostTerms> terms = costTerms(algorithm, collective, nranks, bytes, hosts);
+  if (!terms) return std::nullopt;
+  return timeUs(*terms, cost);
 }
 
 Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
@@ -305,7 +335,7 @@ bool AlgoSpec::mayUse(Algorithm algorithm) const {
 }
 
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost, Tuner* tuner, const HostShape& hosts) {
+                       const ClusterCost& cost, Tuner* tuner, const HostShape& hosts) {
   Choice choice;
   std::vector<Algorithm> candidates = spec.allowed(collective, bytes);
   choice.pinned = !candidates.empty();

@@ -38,8 +38,6 @@ struct LinkCost {
 // get tcp's.
 LinkCost defaultLinkCost(const std::string& transport);
 
-// Predicted time (us) of an algorithm for a call moving `bytes` (the larger buffer, as nccl-tests
-// counts size) over n ranks; nullopt where the algorithm does not apply.
 // How the ranks spread over hosts, for the algorithms that follow it (tree). nhosts 1 and
 // maxRanksPerHost 0 (= nranks) describe one host.
 struct HostShape {
@@ -48,9 +46,47 @@ struct HostShape {
 };
 HostShape hostShapeOf(const std::vector<int>& hostOfRank);
 
+// The costs of a job's two levels: between ranks of one host (shared memory, NVLink, PCIe) and
+// between hosts. inter's beta is per byte a host sends to the network, over every NIC one
+// collective can use (NCCL spreads its channels over them); its gamma is unused (reductions
+// run on the ranks, at intra's gamma). One host: inter is unused.
+struct ClusterCost {
+  LinkCost intra;
+  LinkCost inter;
+};
+inline ClusterCost uniformCost(const LinkCost& cost) { return ClusterCost{cost, cost}; }
+
+// What an algorithm does on its critical path, the inputs of the model: message rounds inside a
+// host and rounds that cross hosts (a round waits for its slowest message), the size of one
+// round's message (eager or rendezvous), bytes the busiest rank sends to a peer on its host,
+// bytes the busiest host sends to the network, and bytes of input the busiest rank reduces.
+// Time = intraRounds x intra.alpha + interRounds x inter.alpha
+//        + max(intraWireBytes x intra.beta, interWireBytes x inter.beta)
+//        + reducedBytes x intra.gamma.
+struct CostTerms {
+  double intraRounds = 0;
+  double interRounds = 0;
+  double messageBytes = 0;
+  double intraWireBytes = 0;
+  double interWireBytes = 0;
+  double reducedBytes = 0;
+};
+
+// The terms for a call moving `bytes` (the larger buffer, as nccl-tests counts size) over n
+// ranks, contiguous on their hosts; nullopt where the algorithm does not apply.
+std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, int nranks,
+                                   size_t bytes, const HostShape& hosts = HostShape());
+double timeUs(const CostTerms& terms, const ClusterCost& cost);
+
+// Predicted time (us): timeUs(costTerms(...)); nullopt where the algorithm does not apply.
 std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
-                                size_t bytes, const LinkCost& cost,
+                                size_t bytes, const ClusterCost& cost,
                                 const HostShape& hosts = HostShape());
+inline std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,
+                                       size_t bytes, const LinkCost& cost,
+                                       const HostShape& hosts = HostShape()) {
+  return predictUs(algorithm, collective, nranks, bytes, uniformCost(cost), hosts);
+}
 
 // TUTTI_ALGO, parsed. Syntax (NCCL_ALGO's, plus size ranges):
 //   "ring"                         every collective uses ring where it applies
@@ -94,8 +130,13 @@ class Tuner;  // algo/tuner.h
 // costs wins; TUTTI_ALGO pins win over the tuner (it is not consulted where a rule covers the
 // call), and the tuner can only re-rank or remove the allowed candidates, never add one.
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
-                       const LinkCost& cost, Tuner* tuner = nullptr,
+                       const ClusterCost& cost, Tuner* tuner = nullptr,
                        const HostShape& hosts = HostShape());
+inline Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks,
+                              size_t bytes, const LinkCost& cost, Tuner* tuner = nullptr,
+                              const HostShape& hosts = HostShape()) {
+  return chooseAlgorithm(spec, collective, nranks, bytes, uniformCost(cost), tuner, hosts);
+}
 
 // The plan for a choice (ring where the chosen algorithm cannot make one).
 // hostOfRank: host index per rank (tree follows it); empty = every rank on one host.

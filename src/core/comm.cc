@@ -12,7 +12,9 @@
 #include <unordered_set>
 
 #include "algo/select.h"
+#include "core/comm_cost.h"
 #include "core/comm_info.h"
+#include "core/comm_topology.h"
 #include "core/log.h"
 #include "exec/datatype.h"
 
@@ -27,7 +29,8 @@ std::unordered_set<const tuttiComm*>& registry() {
 // What ranks tell each other at init: which host they are on.
 struct PeerInfo {
   char hostname[64];
-  uint64_t hostHash;
+  uint64_t hostHash;     // the host as the job sees it (TUTTI_HOSTID may pose one)
+  uint64_t machineHash;  // the machine the rank really runs on
   int32_t pid;
   int32_t pad;
 };
@@ -41,13 +44,18 @@ uint64_t fnv1a(const std::string& text) {
   return hash;
 }
 
-// Same host = same hostname and boot id; TUTTI_HOSTID lets one machine pose as several hosts.
-uint64_t hostIdentity(const std::string& hostname) {
-  if (const char* forced = std::getenv("TUTTI_HOSTID")) return fnv1a(std::string("id:") + forced);
+// Same machine = same hostname and boot id.
+uint64_t machineIdentity(const std::string& hostname) {
   std::string bootId;
   std::ifstream file("/proc/sys/kernel/random/boot_id");
   std::getline(file, bootId);
   return fnv1a(hostname + "/" + bootId);
+}
+
+// Same host = same machine, unless TUTTI_HOSTID lets one machine pose as several hosts.
+uint64_t hostIdentity(const std::string& hostname) {
+  if (const char* forced = std::getenv("TUTTI_HOSTID")) return fnv1a(std::string("id:") + forced);
+  return machineIdentity(hostname);
 }
 
 // The algorithm for a call of `bytes` per rank's buffer (the larger one for all-gather and
@@ -55,7 +63,7 @@ uint64_t hostIdentity(const std::string& hostname) {
 Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
   const size_t bytes =
       collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
-  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->linkCost,
+  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
                                   comm->tuner.get(), hostShapeOf(comm->hostOfRank));
   int sizeClass = 0;
   while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
@@ -166,6 +174,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   PeerInfo& self = peers[rank];
   std::snprintf(self.hostname, sizeof(self.hostname), "%s", host);
   self.hostHash = hostIdentity(host);
+  self.machineHash = machineIdentity(host);
   self.pid = getpid();
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers.data(), sizeof(PeerInfo)));
   std::set<uint64_t> hosts;
@@ -181,13 +190,22 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
     if (peer.hostHash == self.hostHash) ++localRanks;
   }
   comm->nhosts = static_cast<int>(hosts.size());
+  comm->ranksOnMachine = static_cast<int>(std::count_if(
+      peers.begin(), peers.end(),
+      [&](const PeerInfo& peer) { return peer.machineHash == self.machineHash; }));
+  TUTTI_RETURN_IF_ERROR(
+      exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank, &comm->topology));
+  if (rank == 0) {
+    TUTTI_INFO(kLogInit, "cluster of {} host(s):\n{}", comm->nhosts,
+               describeCluster(comm->topology, comm->hostOfRank));
+  }
   TUTTI_RETURN_IF_ERROR(loadTuner(comm.get(), id, peers));
-  // Spinning only pays when every local rank has a core: oversubscribed, a spinning rank takes
-  // the core its peer needs to make progress. Yielding instead hands the core over at once, and
-  // a rank whose message arrives runs again without the doorbell's wake-up (measured in
-  // docs/performance.md).
+  // Spinning only pays when every rank on the machine has a core: oversubscribed, a spinning
+  // rank takes the core its peer needs to make progress. Yielding instead hands the core over
+  // at once, and a rank whose message arrives runs again without the doorbell's wake-up
+  // (measured in docs/performance.md).
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus > 0 && localRanks > cpus) {
+  if (cpus > 0 && comm->ranksOnMachine > cpus) {
     if (std::getenv("TUTTI_SPIN_US") == nullptr) comm->params.spinUs = 0;
     if (std::getenv("TUTTI_YIELD_US") == nullptr) comm->params.yieldUs = 2000;
     // A single-copy send waits until its receiver runs; through the FIFOs the sender goes on
@@ -195,9 +213,10 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
     if (std::getenv("TUTTI_SHM_CMA") == nullptr) comm->params.shmCma = false;
   }
   TUTTI_INFO(kLogInit,
-             "rank {}: {} rank(s) on this host, {} CPUs: spin {} us, then yield {} us, before "
-             "blocking",
-             rank, localRanks, cpus, comm->params.spinUs, comm->params.yieldUs);
+             "rank {}: {} rank(s) on this host, {} on this machine, {} CPUs: spin {} us, then "
+             "yield {} us, before blocking",
+             rank, localRanks, comm->ranksOnMachine, cpus, comm->params.spinUs,
+             comm->params.yieldUs);
 
   // Every peer of every algorithm TUTTI_ALGO leaves possible, so that a call never connects.
   std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank, comm->hostOfRank);
@@ -215,6 +234,9 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_RETURN_IF_ERROR(createTransport("shm", comm->params, &shm));
   std::vector<std::unique_ptr<Connection>> shmConnections;
   Status shmStatus = shm->connect(*comm->bootstrap, shmPeers, &shmConnections);
+  // Both collective outcomes: the same on every rank.
+  comm->intraTransport = shmAllowed && shmStatus.isOk() ? shm->description() : "tcp";
+  comm->interTransport = "tcp";
   if (!shmStatus.isOk()) {
     // Collective outcome: every rank falls back alike.
     TUTTI_WARN(kLogInit | kLogNet, "shared memory unavailable, falling back to TCP: {}",
@@ -233,10 +255,12 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   if (!shmPeers.empty()) comm->transportNames = shm->description();
   if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
   if (comm->transportNames.empty()) comm->transportNames = "self";
-  comm->linkCost = defaultLinkCost(comm->transportNames);
-  if (comm->linkCost.rendezvousBytes != SIZE_MAX) {
-    comm->linkCost.rendezvousBytes = comm->params.shmCmaMinBytes;
-  }
+  const int cpuCount = cpus > 0 ? static_cast<int>(cpus) : 0;
+  TUTTI_RETURN_IF_ERROR(resolveClusterCost(
+      *comm->bootstrap, rank, nranks, CostKey{comm->intraTransport, comm->ranksOnMachine, cpuCount},
+      CostKey{comm->interTransport, comm->ranksOnMachine, cpuCount}, comm->params.shmCmaMinBytes,
+      &comm->clusterCost, &comm->costSource));
+  TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);
   comm->transports.push_back(std::move(shm));
   comm->transports.push_back(std::move(tcp));
   comm->connections.assign(nranks, nullptr);
@@ -308,9 +332,62 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
     }
     info->nSocksPerPeer = c->params.nSocksPerPeer;
     info->timeoutMs = c->params.timeoutMs;
+    info->intraTransport = c->intraTransport;
+    info->interTransport = c->interTransport;
+    info->ranksOnMachine = c->ranksOnMachine;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    info->cpus = cpus > 0 ? static_cast<int>(cpus) : 0;
+    info->cost = c->clusterCost;
+    info->costSource = c->costSource;
+    info->hostOfRank = c->hostOfRank;
+    info->cluster = describeCluster(c->topology, c->hostOfRank);
   });
   if (!live) return makeError(tuttiInvalidArgument, "comm is NULL or not a live communicator");
   return Status::ok();
+}
+
+Status explainChoice(tuttiComm_t comm, Collective collective, size_t count, tuttiDataType_t type,
+                     Choice* out) {
+  if (out == nullptr) return makeError(tuttiInvalidArgument, "out is NULL");
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    const size_t countBytes = count * dataTypeSize(type);
+    const size_t bytes = collective == Collective::kAllReduce ? countBytes : countBytes * c->nranks;
+    *out = chooseAlgorithm(c->algoSpec, collective, c->nranks, bytes, c->clusterCost,
+                           c->tuner.get(), hostShapeOf(c->hostOfRank));
+  });
+  if (!live) return makeError(tuttiInvalidArgument, "comm is NULL or not a live communicator");
+  return Status::ok();
+}
+
+Status setAlgoSpec(tuttiComm_t comm, const std::string& text) {
+  AlgoSpec spec;
+  TUTTI_RETURN_IF_ERROR(AlgoSpec::parse(text, &spec));
+  Status status = Status::ok();
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    for (int i = 0; i < kNumAlgorithms; ++i) {
+      const auto a = static_cast<Algorithm>(i);
+      if (spec.mayUse(a) && !c->algoSpec.mayUse(a) && c->nranks > 1) {
+        // The peers it needs may not be connected.
+        std::vector<int> have = neededPeers(c->algoSpec, c->nranks, c->rank, c->hostOfRank);
+        std::vector<int> want = neededPeers(spec, c->nranks, c->rank, c->hostOfRank);
+        if (!std::includes(have.begin(), have.end(), want.begin(), want.end())) {
+          status = makeError(tuttiInvalidArgument,
+                             "algorithm spec '{}' needs peers the communicator did not connect "
+                             "(its TUTTI_ALGO at init excluded {})",
+                             text, algorithmName(a));
+          return;
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(c->callMutex);
+    c->algoSpec = spec;
+    c->params.algo = text;
+    c->planCache.clear();
+    c->planCacheNext = 0;
+    c->loggedChoices.clear();
+  });
+  if (!live) return makeError(tuttiInvalidArgument, "comm is NULL or not a live communicator");
+  return status;
 }
 
 }  // namespace tutti

@@ -19,6 +19,7 @@
 #include "core/status.h"
 #include "core/unique_id.h"
 #include "exec/executor.h"
+#include "topo/topology.h"
 #include "transports/transport.h"
 
 struct tuttiComm {
@@ -30,7 +31,14 @@ struct tuttiComm {
   std::string name;  // config->commName
   tutti::Params params;
   tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
-  tutti::LinkCost linkCost;  // of the slowest transport in use, for the cost model
+  // The cost model's inputs: the transport between ranks of a host (intra) and between hosts
+  // (inter), from the cost file when it has this machine's shape, else the defaults.
+  tutti::ClusterCost clusterCost;
+  std::string costSource;      // where clusterCost came from, for logs and tools
+  std::string intraTransport;  // the cost file's keys: "shm/cma", "shm" or "tcp"
+  std::string interTransport;  // "tcp"
+  int ranksOnMachine = 1;      // ranks of this job on this machine (posed hosts share it)
+  tutti::topo::Topology topology;  // every host, indexed as hostOfRank numbers them
   // TUTTI_TUNER_PLUGIN's plugin, when every rank loaded it; destroyed (plugin destroy, dlclose)
   // with the communicator.
   std::unique_ptr<tutti::Tuner> tuner;

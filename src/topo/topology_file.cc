@@ -94,15 +94,19 @@ Status dumpTopologyFile(const std::string& path, const Topology& topology) {
   return Status::ok();
 }
 
-Status loadOrDetectTopology(Topology* out) {
+Status loadOrDetectHostTopology(Topology* out) {
   const char* path = std::getenv("TUTTI_TOPO_FILE");
-  Topology topology;
   if (path != nullptr && *path != '\0') {
-    TUTTI_RETURN_IF_ERROR(loadTopologyFile(path, &topology));
+    TUTTI_RETURN_IF_ERROR(loadTopologyFile(path, out));
     TUTTI_INFO(kLogInit | kLogEnv, "topology: loaded from TUTTI_TOPO_FILE={}", path);
-  } else {
-    TUTTI_RETURN_IF_ERROR(detectTopology(&topology));
+    return Status::ok();
   }
+  return detectTopology(out);
+}
+
+Status loadOrDetectTopology(Topology* out) {
+  Topology topology;
+  TUTTI_RETURN_IF_ERROR(loadOrDetectHostTopology(&topology));
   const char* dumpPath = std::getenv("TUTTI_TOPO_DUMP_FILE");
   if (dumpPath != nullptr && *dumpPath != '\0') {
     TUTTI_RETURN_IF_ERROR(dumpTopologyFile(dumpPath, topology));

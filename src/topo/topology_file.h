@@ -26,7 +26,10 @@ Status loadTopologyFile(const std::string& path, Topology* out,
                         TopologyFileFormat* format = nullptr);
 Status dumpTopologyFile(const std::string& path, const Topology& topology);
 
-// TUTTI_TOPO_FILE when set (loaded), else detectTopology(); then, when TUTTI_TOPO_DUMP_FILE is
+// TUTTI_TOPO_FILE when set (loaded), else detectTopology(). What a communicator's host heads
+// call; the communicator writes TUTTI_TOPO_DUMP_FILE itself, once, with every host in it.
+Status loadOrDetectHostTopology(Topology* out);
+// loadOrDetectHostTopology(); then, when TUTTI_TOPO_DUMP_FILE is
 // set, the result is written there.
 Status loadOrDetectTopology(Topology* out);
 

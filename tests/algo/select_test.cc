@@ -150,6 +150,50 @@ TEST(CostModelTest, TreeFollowsTheHostShape) {
   EXPECT_EQ(hostShapeOf({0, 0, 1, 1, 1, 2}).maxRanksPerHost, 3);
 }
 
+TEST(CostModelTest, TwoLevelsChargeEachRoundWhereItRuns) {
+  const LinkCost intra{1.0, 0.1, 0.25};
+  const LinkCost inter{10.0, 2.0, 99.0};  // inter's gamma is never used: ranks reduce
+  const ClusterCost cost{intra, inter};
+  // Ring over 2 hosts of 4: every one of its 14 rounds waits for the edge that leaves a host;
+  // that edge, and the host's NIC, carry 2(n-1)/n x S.
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kRing, Collective::kAllReduce, 8, 8000, cost, HostShape{2, 4}),
+      14 * 10.0 + (14000 * 2.0 + 7000 * 0.25) * 1e-3);
+  // One host: intra only.
+  EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kRing, Collective::kAllReduce, 8, 8000, cost),
+                   14 * 1.0 + (14000 * 0.1 + 7000 * 0.25) * 1e-3);
+  // Tree over 2 hosts of 4, one chunk: the chain's 2 x 3 rounds inside, 2 x 1 across; 2 S on
+  // both levels, the network's slower.
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{2, 4}),
+      6 * 1.0 + 2 * 10.0 + (2000 * 2.0 + 1000 * 0.25) * 1e-3);
+  // Recursive doubling over 2 hosts of 4: distances 1 and 2 stay inside, 4 crosses, where all
+  // four ranks of a host send S.
+  std::optional<CostTerms> rd =
+      costTerms(Algorithm::kRecursiveDoubling, Collective::kAllReduce, 8, 1000, HostShape{2, 4});
+  ASSERT_TRUE(rd);
+  EXPECT_EQ(rd->intraRounds, 2);
+  EXPECT_EQ(rd->interRounds, 1);
+  EXPECT_EQ(rd->interWireBytes, 4 * 1000);
+  // All-gather by recursive doubling over 4 hosts of 2: the last two rounds cross, moving
+  // (n - m)/n x S per rank.
+  std::optional<CostTerms> ag =
+      costTerms(Algorithm::kRecursiveDoubling, Collective::kAllGather, 8, 8000, HostShape{4, 2});
+  ASSERT_TRUE(ag);
+  EXPECT_EQ(ag->intraRounds, 1);
+  EXPECT_EQ(ag->interRounds, 2);
+  EXPECT_DOUBLE_EQ(ag->interWireBytes, 2 * 6000);
+  // Uniform costs give what the one-level model gave.
+  EXPECT_DOUBLE_EQ(
+      *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, uniformCost(intra),
+                 HostShape{2, 4}),
+      8 * 1.0 + (2000 * 0.1 + 1000 * 0.25) * 1e-3);
+  // Ring's linear rounds across many hosts make the tree win mid sizes there.
+  Choice many = chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 512, 1 << 20, cost, nullptr,
+                                HostShape{64, 8});
+  EXPECT_EQ(many.algorithm, Algorithm::kTree);
+}
+
 TEST(CostModelTest, TiesKeepRing) {
   // Two ranks: ring and recursive doubling all-gather are the same exchange.
   Choice choice =
