@@ -116,6 +116,10 @@ void applyMode(const std::string& mode, int rank, int nranks) {
     setenv("TUTTI_ALGO", "tree", 1);
     setenv("TUTTI_HOSTID", ("posed" + std::to_string(rank * hosts / nranks)).c_str(), 1);
   }
+  if (variant.rfind("hosts", 0) == 0) {  // posed hosts, the cost model chooses per call
+    const int hosts = std::atoi(variant.c_str() + 5);
+    setenv("TUTTI_HOSTID", ("posed" + std::to_string(rank * hosts / nranks)).c_str(), 1);
+  }
   if (variant == "cma_all") {
     setenv("TUTTI_SHM_CMA", "1", 1);  // also where ranks outnumber CPUs (default off there)
     setenv("TUTTI_SHM_CMA_MIN_BYTES", "1", 1);
@@ -190,7 +194,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::make_tuple(2, "auto_tree2"), std::make_tuple(4, "auto_tree2"),
                       std::make_tuple(5, "auto_tree3"), std::make_tuple(6, "auto_tree3"),
                       std::make_tuple(7, "auto_tree7"), std::make_tuple(8, "auto_tree4"),
-                      std::make_tuple(3, "shm_tree1")),
+                      std::make_tuple(3, "shm_tree1"), std::make_tuple(6, "auto_hosts3"),
+                      std::make_tuple(8, "auto_hosts8")),
     paramName);
 INSTANTIATE_TEST_SUITE_P(AlgorithmsTcp, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 4),
