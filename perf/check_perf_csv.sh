@@ -3,12 +3,9 @@
 # path or --mem-gbps. Usage: check_perf_csv.sh TUTTI_PERF WORK_DIR
 perf="$1"
 dir="$2"
+. "$(dirname "$0")/check_lib.sh"
 mkdir -p "$dir" || exit 1
 cd "$dir" || exit 1
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
 header="collective,ranks,bytes,count,type,op,placement,time_us,p50_us,p99_us,algbw_GBps,busbw_GBps,bound_us,bound_fraction,wrong"
 
 # check_csv FILE COLLECTIVE NRANKS MINBYTES MAXBYTES FACTOR TYPESIZE MEM_GBPS
@@ -101,17 +98,10 @@ printf '%s\n' "$out" | grep -q "^# bound = .* = 3 x (3n-1)/n x size / .* with n 
   fail "no formula line"
 
 # 4. Errors: clear messages and a non-zero exit.
-expect_error() {
-  pattern="$1"
-  shift
-  err="$("$perf" "$@" 2>&1)" && fail "'$*' exited 0"
-  printf '%s\n' "$err" | grep -q -- "$pattern" || fail "'$*' said: $err"
-  echo "ok: $* -> $(printf '%s\n' "$err" | grep -- "$pattern" | head -n 1)"
-}
-expect_error "--csv $dir/no/such/dir/x.csv: cannot open" all_reduce -np 2 -b 8 -e 8 -n 1 -w 0 \
+expect_error nonzero "--csv $dir/no/such/dir/x.csv: cannot open" "$perf" all_reduce -np 2 -b 8 -e 8 -n 1 -w 0 \
   --csv "$dir/no/such/dir/x.csv"
-expect_error "mem-gbps" all_reduce -np 2 -b 8 -e 8 --mem-gbps 0
-expect_error "mem-gbps" all_reduce -np 2 -b 8 -e 8 --mem-gbps -3
-expect_error "mem-gbps" all_reduce -np 2 -b 8 -e 8 --mem-gbps fast
-expect_error "mem-gbps" all_reduce -np 2 -b 8 -e 8 --mem-gbps inf
+expect_error nonzero "mem-gbps" "$perf" all_reduce -np 2 -b 8 -e 8 --mem-gbps 0
+expect_error nonzero "mem-gbps" "$perf" all_reduce -np 2 -b 8 -e 8 --mem-gbps -3
+expect_error nonzero "mem-gbps" "$perf" all_reduce -np 2 -b 8 -e 8 --mem-gbps fast
+expect_error nonzero "mem-gbps" "$perf" all_reduce -np 2 -b 8 -e 8 --mem-gbps inf
 echo "PASS"

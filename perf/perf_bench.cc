@@ -143,8 +143,20 @@ double busBandwidthFactor(PerfCollective collective, int nranks) {
   return collective == PerfCollective::kAllReduce ? 2.0 * (n - 1) / n : (n - 1) / n;
 }
 
+Row describeRow(PerfCollective collective, tuttiDataType_t type, tuttiRedOp_t op, size_t bytes,
+                int nranks) {
+  const size_t size = test::typeSize(type);
+  const Shape shape = shapeOf(collective, bytes, size, nranks);
+  Row row;
+  row.type = type;
+  row.op = op;
+  row.count = collective == PerfCollective::kReduceScatter ? shape.sendCount : shape.recvCount;
+  row.bytes = row.count * size;
+  return row;
+}
+
 bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, tuttiRedOp_t op,
-            size_t bytes, Row* row) {
+            size_t bytes, Row* row, Placements placements) {
   int rank = 0;
   int nranks = 1;
   tuttiCommUserRank(comm, &rank);
@@ -153,12 +165,10 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
   const PerfCollective coll = options.collective;
   const Shape shape = shapeOf(coll, bytes, size, nranks);
   Buffers buffers(shape, size, rank);
-  row->type = type;
-  row->op = op;
-  row->count = coll == PerfCollective::kReduceScatter ? shape.sendCount : shape.recvCount;
-  row->bytes = row->count * size;
+  *row = describeRow(coll, type, op, bytes, nranks);
 
   for (bool inPlace : {false, true}) {
+    if (inPlace && placements == Placements::kOutOfPlace) break;
     Measurement& m = inPlace ? row->inPlace : row->outOfPlace;
     if (options.check) {
       long wrong = 0;

@@ -34,9 +34,19 @@ struct Row {
 // Bus bandwidth factor of nccl-tests' doc/PERFORMANCE.md.
 double busBandwidthFactor(PerfCollective collective, int nranks);
 
-// Runs one (type, op, size) row; false when a call failed (the message is printed).
+// A row's size, count, type and op before any measurement: nccl-tests' size for `bytes`, whole
+// elements per rank.
+Row describeRow(PerfCollective collective, tuttiDataType_t type, tuttiRedOp_t op, size_t bytes,
+                int nranks);
+
+// Which placements a row measures: both (the table), or out of place alone (--algo,
+// --calibrate, which compare one placement across algorithms).
+enum class Placements { kBoth, kOutOfPlace };
+
+// Runs one (type, op, size) row of options.collective; false when a call failed (the message is
+// printed). With kOutOfPlace, row->inPlace stays empty (time 0, not checked).
 bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, tuttiRedOp_t op,
-            size_t bytes, Row* row);
+            size_t bytes, Row* row, Placements placements = Placements::kBoth);
 
 // The memory bandwidth of every host for --bound (called by every rank, hostOfRank[r] naming
 // rank r's host): --mem-gbps, or measured by the lowest rank of each host while the other ranks

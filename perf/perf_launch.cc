@@ -3,8 +3,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #ifdef TUTTI_PERF_WITH_MPI
@@ -34,6 +36,11 @@ int failInit(const char* what, tuttiResult_t rc) {
 }
 
 int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
+  if (options.hosts > options.localRanks) {
+    std::fprintf(stderr, "tutti-perf: --hosts %d: more hosts than the %d ranks (-np)\n",
+                 options.hosts, options.localRanks);
+    return 2;
+  }
   tuttiUniqueId id;
   tuttiResult_t rc = tuttiGetUniqueId(&id);
   if (rc != tuttiSuccess) return failInit("tuttiGetUniqueId", rc);
@@ -47,6 +54,11 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
       return 1;
     }
     if (pid == 0) {
+      // Posed hosts, contiguous blocks of ranks: the communicator groups ranks by TUTTI_HOSTID.
+      if (options.hosts > 0) {
+        const int host = static_cast<int>(static_cast<long>(rank) * options.hosts / nranks);
+        setenv("TUTTI_HOSTID", std::to_string(host).c_str(), 1);
+      }
       tuttiComm_t comm = nullptr;
       tuttiResult_t initRc = tuttiCommInitRank(&comm, nranks, id, rank);
       int code = initRc == tuttiSuccess ? runWithComm(comm, rankMain)
@@ -66,7 +78,8 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
       std::fprintf(stderr, "tutti-perf: rank %d (pid %d) killed by signal %d\n", rank,
                    static_cast<int>(children[rank]), WTERMSIG(status));
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+    // The highest status wins: a usage error found by the ranks (2) stays one.
+    failed = std::max(failed, WIFEXITED(status) ? WEXITSTATUS(status) : 1);
   }
   return failed;
 }
@@ -82,6 +95,15 @@ int launchRanks(int argc, char** argv, const PerfOptions& options, const RankMai
     return 1;
   }
   if (!underLauncher) return launchLocal(options, rankMain);
+  if (options.hosts > 0) {
+    if (launcher.rank == 0) {
+      std::fprintf(stderr,
+                   "tutti-perf: --hosts %d: only for ranks tutti-perf forks itself (-np); under "
+                   "%s the launcher places the ranks (set TUTTI_HOSTID per rank to pose hosts)\n",
+                   options.hosts, launcher.source.c_str());
+    }
+    return 2;
+  }
   if (options.localRanksGiven && options.localRanks != launcher.size) {
     std::fprintf(stderr, "tutti-perf: -np %d ignored: the launcher started %d ranks\n",
                  options.localRanks, launcher.size);

@@ -1,13 +1,29 @@
 #include "perf/perf_options.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 
+#include "algo/cost_file.h"
 #include "exec/datatype.h"
+#include "perf/perf_algo.h"
 
 namespace tutti::perf {
+
+Collective collectiveOf(PerfCollective collective) {
+  switch (collective) {
+    case PerfCollective::kAllReduce:
+      return Collective::kAllReduce;
+    case PerfCollective::kAllGather:
+      return Collective::kAllGather;
+    case PerfCollective::kReduceScatter:
+      return Collective::kReduceScatter;
+  }
+  return Collective::kAllReduce;
+}
 
 bool parseSize(const std::string& text, size_t* out) {
   if (text.empty()) return false;
@@ -99,7 +115,35 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
       "thread on min(ranks on the host, CPUs) threads, 2 bytes of traffic per byte copied.\n"
       "--csv writes a header, then one row per size, type, op and placement: collective,\n"
       "ranks, bytes, count, type, op, placement (out/in), time_us, p50_us, p99_us, algbw_GBps,\n"
-      "busbw_GBps, bound_us, bound_fraction (empty without --bound), wrong (empty with -c 0).");
+      "busbw_GBps, bound_us, bound_fraction (empty without --bound), wrong (empty with -c 0).\n"
+      "--algo ring,rd,tree,auto: one row per size with each algorithm's out-of-place time and\n"
+      "busbw (n/a where it does not apply), the measured winner (fastest but auto), the model's\n"
+      "choice under this run's TUTTI_ALGO ('pinned' where TUTTI_ALGO decides) and the match:\n"
+      "yes, near (its time within 5% of the winner's), no, no* (its choice was not measured),\n"
+      "- (pinned). --csv then has one line per size and algorithm; --json an \"algo\" section\n"
+      "with both counts.\n"
+      "--hosts H (local ranks only; under a launcher the hosts are real): rank r gets\n"
+      "TUTTI_HOSTID r x H / np, to exercise the multi-host algorithms on one machine.\n"
+      "--calibrate [FILE]: all_reduce (ring, rd) and all_gather (ring), float sum, 16 B to 16\n"
+      "MiB x4 unless -b/-e/-f say otherwise, median of 5 runs of -n iterations each; fits\n"
+      "alpha, rendezvous alpha, beta and gamma by relative least squares (none negative) and\n"
+      "stores them keyed by (transport, ranks on the machine, CPUs). One host: the intra level\n"
+      "(--hosts 1); every rank its own host: the inter level (--hosts NP).");
+  std::string algoText;
+  app.add_option("--algo", algoText,
+                 "measure these algorithms in turn at each size, out of place (ring, rd, tree; "
+                 "auto: the model's choice), and compare the fastest with the model's choice");
+  app.add_option("--hosts", options->hosts,
+                 "the -np local ranks pose as this many hosts (TUTTI_HOSTID): rank r on host "
+                 "r x H / np")
+      ->check(CLI::Range(1, 1024))
+      ->default_str("real hosts");
+  CLI::Option* calibrate =
+      app.add_option("--calibrate", options->calibratePath,
+                     "fit the cost model's constants of the level these ranks exercise and store "
+                     "them in FILE (default: the cost file communicators read)")
+          ->expected(0, 1)
+          ->type_name("[FILE]");
   app.add_flag("--params", options->printParams,
                "print the TUTTI_* environment variables, their defaults and meaning, and exit");
   std::vector<const char*> cargs;
@@ -112,6 +156,51 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     return false;
   }
   if (options->printParams) return true;
+  for (int i = 0; i < argc; ++i) {
+    options->commandLine += (i == 0 ? "tutti-perf" : " " + std::string(argv[i]));
+  }
+  auto usageError = [exitCode](const std::string& message) {
+    std::fprintf(stderr, "tutti-perf: %s\n", message.c_str());
+    *exitCode = 2;
+    return false;
+  };
+  if (!algoText.empty()) {
+    std::string error;
+    if (!parseAlgoList(algoText, &options->algos, &error)) return usageError("--algo " + error);
+    if (options->bound) return usageError("--algo and --bound do not go together");
+  } else if (app.count("--algo") > 0) {
+    return usageError("--algo needs a list, e.g. ring,tree,auto");
+  }
+  options->calibrate = calibrate->count() > 0;
+  if (options->calibrate) {
+    for (const char* other : {"collective", "--algo", "--bound", "--mem-gbps", "--csv", "--json",
+                              "--datatype", "--op"}) {
+      if (app.count(other) > 0) {
+        return usageError(fmt::format(
+            "--calibrate measures all_reduce and all_gather of float sums itself: drop {}{}", other,
+            std::string(other) == "collective" ? " '" + options->collectiveName + "'" : ""));
+      }
+    }
+    const std::string& path = options->calibratePath;
+    if (path == "all_reduce" || path == "all_gather" || path == "reduce_scatter") {
+      return usageError(fmt::format(
+          "--calibrate {0}: {0} is a collective, not a cost file; --calibrate measures the "
+          "collectives itself (name a FILE or none)",
+          path));
+    }
+    if (options->calibratePath.empty()) options->calibratePath = defaultCostFilePath();
+    if (options->calibratePath.empty()) {
+      return usageError(
+          "--calibrate: no cost file: name one (--calibrate FILE) or set TUTTI_COST_FILE, "
+          "XDG_CONFIG_HOME or HOME");
+    }
+    // Its own default sweep, 16 B to 16 MiB by x4: wide enough to separate the per-round and
+    // per-byte costs.
+    if (app.count("--minbytes") == 0) minText = "16";
+    if (app.count("--maxbytes") == 0) maxText = "16M";
+    if (stepFactor->count() == 0 && stepBytes->count() == 0) options->stepFactor = 4;
+    options->collectiveName = "all_reduce";
+  }
   if (app.count("--mem-gbps") > 0) {
     if (!std::isfinite(options->memGBps) || !(options->memGBps > 0)) {
       std::fprintf(stderr, "tutti-perf: --mem-gbps %g: the memory bandwidth must be > 0 GB/s\n",

@@ -1,16 +1,18 @@
 // tutti-perf's command line: nccl-tests' flags (-b -e -i -f -n -w -c -d -o -a) plus -np,
-// --json, --csv, --bound and --mem-gbps.
+// --json, --csv, --bound, --mem-gbps, --algo, --hosts and --calibrate.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include "algo/plan.h"
 #include "tutti/tutti.h"
 
 namespace tutti::perf {
 
 enum class PerfCollective { kAllReduce, kAllGather, kReduceScatter };
+Collective collectiveOf(PerfCollective collective);
 
 struct PerfOptions {
   PerfCollective collective = PerfCollective::kAllReduce;
@@ -35,6 +37,11 @@ struct PerfOptions {
   std::string typeText;  // -d and -o as given, for the JSON file
   std::string opText;
   bool printParams = false;
+  std::vector<std::string> algos;  // --algo: "ring", "rd", "tree", "auto" in the order given
+  int hosts = 0;                   // --hosts: hosts the local ranks pose as; 0: not given
+  bool calibrate = false;          // --calibrate: fit the cost model's constants instead
+  std::string calibratePath;       // the cost file it writes
+  std::string commandLine;         // as typed, for the cost file's comment
 };
 
 // Parses argv; on --help or an error prints the message and sets *exitCode (0 for help).

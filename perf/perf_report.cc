@@ -34,18 +34,7 @@ std::string rtrim(std::string text) {
   return text;
 }
 
-const char* opName(const PerfOptions& options, tuttiRedOp_t op) {
-  return options.collective == PerfCollective::kAllGather ? "none" : redOpName(op);
-}
-
 double fraction(double boundUs, double timeUs) { return timeUs > 0 ? boundUs / timeUs : 0; }
-
-std::string timeText(double us) {
-  // nccl-tests' precision steps keep the column 7 wide.
-  if (us >= 10000) return fmt::format("{:7.0f}", us);
-  if (us >= 100) return fmt::format("{:7.1f}", us);
-  return fmt::format("{:7.2f}", us);
-}
 
 std::string wrongText(const Measurement& m) {
   return m.wrong < 0 ? "  N/A" : fmt::format("{:5d}", m.wrong);
@@ -57,10 +46,31 @@ const char* busFactorText(PerfCollective coll) {
 
 }  // namespace
 
-void setTableOutput(std::FILE* out) { g_table = out; }
+const char* opName(const PerfOptions& options, tuttiRedOp_t op) {
+  return options.collective == PerfCollective::kAllGather ? "none" : redOpName(op);
+}
 
-void printHeader(const PerfOptions& options, const CommInfo& info,
-                 const std::vector<RankPlace>& ranks, const BoundInfo& bound) {
+std::string linkCostText(const LinkCost& cost) {
+  std::string rendezvous =
+      cost.rendezvousBytes == SIZE_MAX
+          ? ""
+          : fmt::format(" ({:.3g} us from {} B)", cost.rendezvousAlphaUs, cost.rendezvousBytes);
+  return fmt::format("alpha {:.3g} us{}, beta {:.3g} ns/B, gamma {:.3g} ns/B", cost.alphaUs,
+                     rendezvous, cost.betaNsPerByte, cost.gammaNsPerByte);
+}
+
+void setTableOutput(std::FILE* out) { g_table = out; }
+std::FILE* tableOutput() { return g_table; }
+
+std::string timeText(double us) {
+  // nccl-tests' precision steps keep the column 7 wide.
+  if (us >= 10000) return fmt::format("{:7.0f}", us);
+  if (us >= 100) return fmt::format("{:7.1f}", us);
+  return fmt::format("{:7.2f}", us);
+}
+
+void printPreamble(const PerfOptions& options, const CommInfo& info,
+                   const std::vector<RankPlace>& ranks) {
   std::string step = options.linearSteps ? fmt::format("{}(bytes)", options.stepBytes)
                                          : fmt::format("{}(factor)", options.stepFactor);
   fmt::print(g_table,
@@ -78,6 +88,11 @@ void printHeader(const PerfOptions& options, const CommInfo& info,
     fmt::print(g_table, "#  Rank {:2d} Pid {:6d} on {:>10s} host memory\n", r, ranks[r].pid,
                ranks[r].host);
   }
+}
+
+void printHeader(const PerfOptions& options, const CommInfo& info,
+                 const std::vector<RankPlace>& ranks, const BoundInfo& bound) {
+  printPreamble(options, info, ranks);
   // nccl-tests' layout: row prefix "%12li  %12li  %8s  %6s  %6i", then per placement
   // "  %7s  %6.2f  %6.2f  %5s" (out of place, then in place).
   if (bound.enabled) {
@@ -153,18 +168,26 @@ double printFooter(const PerfOptions& options, const CommInfo& info, const std::
     sum += row.outOfPlace.busbw + row.inPlace.busbw;
   }
   double avg = rows.empty() ? 0 : sum / (2.0 * rows.size());
+  printWrongCount(options, wrong);
+  fmt::print(g_table, "# Avg bus bandwidth    : {:.4f}\n#\n", avg);
+  printBandwidthNote(options, info.nranks);
+  return avg;
+}
+
+void printBandwidthNote(const PerfOptions& options, int nranks) {
+  fmt::print(g_table,
+             "# algbw = size / time, busbw = algbw * {} with n = {} (nccl-tests "
+             "doc/PERFORMANCE.md); GB/s = 1e9 bytes/s\n#\n",
+             busFactorText(options.collective), nranks);
+  std::fflush(g_table);
+}
+
+void printWrongCount(const PerfOptions& options, long wrong) {
   if (options.check) {
     fmt::print(g_table, "# Out of bounds values : {} {}\n", wrong, wrong == 0 ? "OK" : "FAILED");
   } else {
     fmt::print(g_table, "# Out of bounds values : not checked (-c 0)\n");
   }
-  fmt::print(g_table, "# Avg bus bandwidth    : {:.4f}\n#\n", avg);
-  fmt::print(g_table,
-             "# algbw = size / time, busbw = algbw * {} with n = {} (nccl-tests "
-             "doc/PERFORMANCE.md); GB/s = 1e9 bytes/s\n#\n",
-             busFactorText(options.collective), info.nranks);
-  std::fflush(g_table);
-  return avg;
 }
 
 void printParams() {
@@ -174,21 +197,16 @@ void printParams() {
   }
 }
 
-bool writeJson(const std::string& path, const PerfOptions& options, const CommInfo& info,
-               const std::vector<Row>& rows, double avgBusbw, const BoundInfo& bound) {
-  auto measurement = [&bound](const Measurement& m, double boundUs) {
-    nlohmann::json j = {{"time_us", m.timeUs},
-                        {"p50_us", m.p50Us},
-                        {"p99_us", m.p99Us},
-                        {"algbw", m.algbw},
-                        {"busbw", m.busbw}};
-    if (bound.enabled) {
-      j["bound_us"] = boundUs;
-      j["bound_fraction"] = fraction(boundUs, m.timeUs);
-    }
-    j["wrong"] = m.wrong < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.wrong);
-    return j;
-  };
+nlohmann::json measurementJson(const Measurement& m) {
+  return {{"time_us", m.timeUs},
+          {"p50_us", m.p50Us},
+          {"p99_us", m.p99Us},
+          {"algbw", m.algbw},
+          {"busbw", m.busbw},
+          {"wrong", m.wrong < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.wrong)}};
+}
+
+nlohmann::json runJson(const PerfOptions& options, const CommInfo& info) {
   nlohmann::json out;
   out["collective"] = options.collectiveName;
   out["nranks"] = info.nranks;
@@ -204,6 +222,26 @@ bool writeJson(const std::string& path, const PerfOptions& options, const CommIn
   out["time_stats"] =
       "time_us: mean; p50_us, p99_us: nearest rank over the iterations, each "
       "the max over ranks";
+  return out;
+}
+
+bool writeJsonFile(const std::string& path, const nlohmann::json& json) {
+  std::ofstream file(path);
+  file << json.dump(2) << "\n";
+  return static_cast<bool>(file);
+}
+
+bool writeJson(const std::string& path, const PerfOptions& options, const CommInfo& info,
+               const std::vector<Row>& rows, double avgBusbw, const BoundInfo& bound) {
+  auto measurement = [&bound](const Measurement& m, double boundUs) {
+    nlohmann::json j = measurementJson(m);
+    if (bound.enabled) {
+      j["bound_us"] = boundUs;
+      j["bound_fraction"] = fraction(boundUs, m.timeUs);
+    }
+    return j;
+  };
+  nlohmann::json out = runJson(options, info);
   if (bound.enabled) {
     nlohmann::json hosts = nlohmann::json::array();
     for (const HostMemory& h : bound.hosts) {
@@ -229,22 +267,20 @@ bool writeJson(const std::string& path, const PerfOptions& options, const CommIn
                               {"in_place", measurement(row.inPlace, boundUs)}});
   }
   out["avg_busbw"] = avgBusbw;
-  std::ofstream file(path);
-  file << out.dump(2) << "\n";
-  return static_cast<bool>(file);
+  return writeJsonFile(path, out);
 }
-
-namespace {
 
 std::string csvNumber(double value) { return fmt::format("{:.6g}", value); }
 
-}  // namespace
+const char* const kRowCsvHeader =
+    "collective,ranks,bytes,count,type,op,placement,time_us,p50_us,p99_us,algbw_GBps,"
+    "busbw_GBps,bound_us,bound_fraction,wrong";
 
 CsvWriter::~CsvWriter() {
   if (file_ != nullptr && file_ != stdout) std::fclose(file_);
 }
 
-bool CsvWriter::open(const std::string& path) {
+bool CsvWriter::open(const std::string& path, const char* header) {
   path_ = path;
   file_ = path == "-" ? stdout : std::fopen(path.c_str(), "w");
   if (file_ == nullptr) {
@@ -252,12 +288,7 @@ bool CsvWriter::open(const std::string& path) {
                  std::strerror(errno));
     return false;
   }
-  std::fputs(
-      "collective,ranks,bytes,count,type,op,placement,time_us,p50_us,p99_us,algbw_GBps,"
-      "busbw_GBps,bound_us,bound_fraction,wrong\n",
-      file_);
-  std::fflush(file_);
-  return true;
+  return writeLine(header);
 }
 
 bool CsvWriter::writeRow(const PerfOptions& options, const Row& row, int nranks,
@@ -267,13 +298,22 @@ bool CsvWriter::writeRow(const PerfOptions& options, const Row& row, int nranks,
   for (bool inPlace : {false, true}) {
     const Measurement& m = inPlace ? row.inPlace : row.outOfPlace;
     // Empty fields: no bound without --bound, no count without -c 1.
-    fmt::print(file_, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", options.collectiveName,
-               nranks, row.bytes, row.count, dataTypeName(row.type), opName(options, row.op),
-               inPlace ? "in" : "out", csvNumber(m.timeUs), csvNumber(m.p50Us), csvNumber(m.p99Us),
-               csvNumber(m.algbw), csvNumber(m.busbw), bound.enabled ? csvNumber(boundUs) : "",
-               bound.enabled ? csvNumber(fraction(boundUs, m.timeUs)) : "",
-               m.wrong < 0 ? "" : std::to_string(m.wrong));
+    if (!writeLine(fmt::format(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", options.collectiveName, nranks,
+            row.bytes, row.count, dataTypeName(row.type), opName(options, row.op),
+            inPlace ? "in" : "out", csvNumber(m.timeUs), csvNumber(m.p50Us), csvNumber(m.p99Us),
+            csvNumber(m.algbw), csvNumber(m.busbw), bound.enabled ? csvNumber(boundUs) : "",
+            bound.enabled ? csvNumber(fraction(boundUs, m.timeUs)) : "",
+            m.wrong < 0 ? "" : std::to_string(m.wrong)))) {
+      return false;
+    }
   }
+  return true;
+}
+
+bool CsvWriter::writeLine(const std::string& line) {
+  if (file_ == nullptr) return true;
+  fmt::print(file_, "{}\n", line);
   if (std::fflush(file_) != 0 || std::ferror(file_)) {
     std::fprintf(stderr, "tutti-perf: --csv %s: write failed: %s\n", path_.c_str(),
                  std::strerror(errno));

@@ -2,6 +2,8 @@
 //   tutti-perf all_reduce -b 8 -e 128M -f 2 -np 4
 //   mpirun -np 8 tutti-perf all_gather -c 1
 //   tutti-perf all_reduce -np 2 --bound --csv results.csv
+//   tutti-perf all_reduce -np 4 --hosts 2 --algo ring,rd,tree,auto
+//   tutti-perf --calibrate -np 2
 //   tutti-perf --params
 #include <unistd.h>
 
@@ -12,7 +14,10 @@
 #include <vector>
 
 #include "core/comm_info.h"
+#include "perf/perf_algo_report.h"
+#include "perf/perf_algo_run.h"
 #include "perf/perf_bench.h"
+#include "perf/perf_calibrate_run.h"
 #include "perf/perf_launch.h"
 #include "perf/perf_options.h"
 #include "perf/perf_report.h"
@@ -29,6 +34,7 @@ int runBenchmark(tuttiComm_t comm, const PerfOptions& options) {
     std::fprintf(stderr, "tutti-perf: %s\n", status.message().c_str());
     return 1;
   }
+  if (options.calibrate) return runCalibration(comm, options, info);
   std::vector<RankPlace> places(info.nranks);
   RankPlace& mine = places[info.rank];
   mine.pid = getpid();
@@ -43,13 +49,15 @@ int runBenchmark(tuttiComm_t comm, const PerfOptions& options) {
   // sweep.
   CsvWriter csv;
   if (!options.csvPath.empty()) {
-    int64_t failed = printer && !csv.open(options.csvPath) ? 1 : 0;
+    const char* header = options.algos.empty() ? kRowCsvHeader : kAlgoCsvHeader;
+    int64_t failed = printer && !csv.open(options.csvPath, header) ? 1 : 0;
     if (tuttiAllReduce(&failed, &failed, 1, tuttiInt64, tuttiSum, comm, nullptr) != tuttiSuccess) {
       std::fprintf(stderr, "tutti-perf: --csv: %s\n", tuttiGetLastError(comm));
       return 1;
     }
     if (failed != 0) return 1;
   }
+  if (!options.algos.empty()) return runAlgoComparison(comm, options, info, places, &csv);
   BoundInfo bound;
   if (options.bound) {
     std::vector<std::string> hosts;

@@ -189,9 +189,9 @@ Status writeAll(int fd, const std::string& text, const std::string& path) {
 
 std::string costEntryLine(const CostEntry& entry) {
   const LinkCost& cost = entry.cost;
-  std::string line = fmt::format("cost {} alpha_us={} beta_ns_per_byte={} gamma_ns_per_byte={}",
-                                 keyText(entry.key), cost.alphaUs, cost.betaNsPerByte,
-                                 cost.gammaNsPerByte);
+  std::string line =
+      fmt::format("cost {} alpha_us={} beta_ns_per_byte={} gamma_ns_per_byte={}",
+                  keyText(entry.key), cost.alphaUs, cost.betaNsPerByte, cost.gammaNsPerByte);
   if (cost.rendezvousBytes != SIZE_MAX) {
     line += fmt::format(" rendezvous_bytes={} rendezvous_alpha_us={}", cost.rendezvousBytes,
                         cost.rendezvousAlphaUs);

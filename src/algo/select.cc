@@ -151,11 +151,15 @@ std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, i
   CostTerms terms;
   switch (algorithm) {
     case Algorithm::kRing: {
-      // Every round has a message that leaves its host once the ring spans several; one ring
-      // edge leaves each host, carrying what any edge carries.
-      const double rounds = collective == Collective::kAllReduce ? 2 * (n - 1) : n - 1;
+      // A rank's step waits only for its predecessor's, so the latency is that of the hops a
+      // chunk travels: n - 1 per pass around the ring, of which H - 1 leave a host (NCCL counts
+      // ring latency so: nInterSteps in ncclTopoTuneModel, src/graph/tuning.cc). One ring edge
+      // leaves each host, carrying what any edge carries.
+      const double passes = collective == Collective::kAllReduce ? 2 : 1;
+      const double rounds = passes * (n - 1);
       const double wire = rounds / n * s;
-      (crossesHosts ? terms.interRounds : terms.intraRounds) = rounds;
+      terms.interRounds = passes * (nhosts - 1);
+      terms.intraRounds = rounds - terms.interRounds;
       terms.intraWireBytes = wire;
       terms.interWireBytes = crossesHosts ? wire : 0;
       terms.reducedBytes = reduces ? (n - 1) / n * s : 0;
@@ -197,16 +201,30 @@ std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, i
       if (!treeSupports(collective)) return std::nullopt;
       // Reduce up a chain and a binary tree, then broadcast back down, both trees at once, each
       // carrying half (tree.h): 2 x height rounds for the first chunk, one more per further
-      // chunk (32 Ki elements, counted as 4-byte ones here). A rank sends up to 2 S; so does a
-      // host to the network (a head interior in one tree and a leaf in the other).
+      // chunk (32 Ki elements, counted as 4-byte ones here).
       const double chunks = std::min<double>(
           kTreeMaxChunks, std::max<double>(1, std::ceil(s / 2 / (kTreeChunkElements * 4.0))));
       terms.intraRounds = 2.0 * (perHost - 1);
       terms.interRounds = crossesHosts ? 2.0 * floorLog2(nhosts) : 0;
       (crossesHosts ? terms.interRounds : terms.intraRounds) += chunks - 1;
-      terms.intraWireBytes = perHost > 1 ? 2 * s : 0;
-      terms.interWireBytes = crossesHosts ? 2 * s : 0;
-      terms.reducedBytes = s;
+      // Per half, a chain member sends S/2 up and S/2 down (its tail only up): 2 S for a
+      // middle member, S with two ranks on the host; it reduces S/2 from its follower. A head
+      // sends S/2 to its tree parent and to each tree child and reduces S/2 from each tree
+      // child and its follower, summed over both trees; the busiest host counts.
+      terms.intraWireBytes = perHost > 2 ? 2 * s : perHost == 2 ? s : 0;
+      terms.reducedBytes = perHost > 1 ? s : 0;
+      const DoubleBinaryTree trees = doubleBinaryTree(nhosts);
+      for (int host = 0; host < nhosts; ++host) {
+        int sent = 0;
+        int reduced = perHost > 1 ? 2 : 0;
+        for (int t = 0; t < 2; ++t) {
+          const int children = static_cast<int>(trees.children[t][host].size());
+          sent += (trees.parent[t][host] >= 0 ? 1 : 0) + children;
+          reduced += children;
+        }
+        if (crossesHosts) terms.interWireBytes = std::max(terms.interWireBytes, sent * s / 2);
+        terms.reducedBytes = std::max(terms.reducedBytes, reduced * s / 2);
+      }
       terms.messageBytes = s / 2 / chunks;
       break;
     }

@@ -220,6 +220,8 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
 
   // Every peer of every algorithm TUTTI_ALGO leaves possible, so that a call never connects.
   std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank, comm->hostOfRank);
+  comm->connectedPeers = needed;
+  comm->initAlgo = comm->params.algo;
   // Same-host peers talk over shared memory unless told otherwise; the rest over TCP. The
   // choice depends only on data every rank has (host identities, parameters set alike on every
   // rank), so both ends of a pair choose the same.
@@ -364,20 +366,15 @@ Status setAlgoSpec(tuttiComm_t comm, const std::string& text) {
   TUTTI_RETURN_IF_ERROR(AlgoSpec::parse(text, &spec));
   Status status = Status::ok();
   bool live = withLiveComm(comm, [&](tuttiComm* c) {
-    for (int i = 0; i < kNumAlgorithms; ++i) {
-      const auto a = static_cast<Algorithm>(i);
-      if (spec.mayUse(a) && !c->algoSpec.mayUse(a) && c->nranks > 1) {
-        // The peers it needs may not be connected.
-        std::vector<int> have = neededPeers(c->algoSpec, c->nranks, c->rank, c->hostOfRank);
-        std::vector<int> want = neededPeers(spec, c->nranks, c->rank, c->hostOfRank);
-        if (!std::includes(have.begin(), have.end(), want.begin(), want.end())) {
-          status = makeError(tuttiInvalidArgument,
-                             "algorithm spec '{}' needs peers the communicator did not connect "
-                             "(its TUTTI_ALGO at init excluded {})",
-                             text, algorithmName(a));
-          return;
-        }
-      }
+    // Every peer the new spec may need must be connected already (at init, for the spec then).
+    std::vector<int> want = neededPeers(spec, c->nranks, c->rank, c->hostOfRank);
+    if (!std::includes(c->connectedPeers.begin(), c->connectedPeers.end(), want.begin(),
+                       want.end())) {
+      status = makeError(tuttiInvalidArgument,
+                         "algorithm spec '{}' needs peers the communicator did not connect (its "
+                         "TUTTI_ALGO at init was '{}')",
+                         text, c->initAlgo);
+      return;
     }
     std::lock_guard<std::mutex> lock(c->callMutex);
     c->algoSpec = spec;

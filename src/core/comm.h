@@ -31,6 +31,8 @@ struct tuttiComm {
   std::string name;  // config->commName
   tutti::Params params;
   tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
+  std::string initAlgo;      // TUTTI_ALGO at init, which decided the peers to connect
+  std::vector<int> connectedPeers;  // sorted: every peer an algorithm it allowed may need
   // The cost model's inputs: the transport between ranks of a host (intra) and between hosts
   // (inter), from the cost file when it has this machine's shape, else the defaults.
   tutti::ClusterCost clusterCost;

@@ -137,10 +137,11 @@ TEST(CostModelTest, TreeFollowsTheHostShape) {
   EXPECT_DOUBLE_EQ(
       *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{8, 1}),
       6 * 2.0 + (2000 * 0.5 + 1000 * 0.25) * 1e-3);
-  // 2 hosts of 4: height 1 + 3 (the chain).
+  // 2 hosts of 4: height 1 + 3 (the chain); a head reduces its follower's half in both trees
+  // and its tree child's in one: 3 x S/2.
   EXPECT_DOUBLE_EQ(
       *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{2, 4}),
-      8 * 2.0 + (2000 * 0.5 + 1000 * 0.25) * 1e-3);
+      8 * 2.0 + (2000 * 0.5 + 1500 * 0.25) * 1e-3);
   EXPECT_FALSE(predictUs(Algorithm::kTree, Collective::kAllGather, 8, 1000, cost));
   // Many hosts of one rank, mid sizes: fewer rounds than ring, less sent than rd.
   Choice many = chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 64, 256 << 10,
@@ -154,19 +155,39 @@ TEST(CostModelTest, TwoLevelsChargeEachRoundWhereItRuns) {
   const LinkCost intra{1.0, 0.1, 0.25};
   const LinkCost inter{10.0, 2.0, 99.0};  // inter's gamma is never used: ranks reduce
   const ClusterCost cost{intra, inter};
-  // Ring over 2 hosts of 4: every one of its 14 rounds waits for the edge that leaves a host;
-  // that edge, and the host's NIC, carry 2(n-1)/n x S.
+  // Ring over 2 hosts of 4: a chunk's two passes around the ring take 14 hops, 2 of which
+  // leave a host; that edge, and the host's NIC, carry 2(n-1)/n x S.
   EXPECT_DOUBLE_EQ(
       *predictUs(Algorithm::kRing, Collective::kAllReduce, 8, 8000, cost, HostShape{2, 4}),
-      14 * 10.0 + (14000 * 2.0 + 7000 * 0.25) * 1e-3);
+      12 * 1.0 + 2 * 10.0 + (14000 * 2.0 + 7000 * 0.25) * 1e-3);
   // One host: intra only.
   EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kRing, Collective::kAllReduce, 8, 8000, cost),
                    14 * 1.0 + (14000 * 0.1 + 7000 * 0.25) * 1e-3);
-  // Tree over 2 hosts of 4, one chunk: the chain's 2 x 3 rounds inside, 2 x 1 across; 2 S on
-  // both levels, the network's slower.
+  // Tree over 2 hosts of 4, one chunk: the chain's 2 x 3 rounds inside, 2 x 1 across; 2 S from
+  // a middle chain member, S from each head to the network (each tree: a root and one child).
   EXPECT_DOUBLE_EQ(
       *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, cost, HostShape{2, 4}),
-      6 * 1.0 + 2 * 10.0 + (2000 * 2.0 + 1000 * 0.25) * 1e-3);
+      6 * 1.0 + 2 * 10.0 + (1000 * 2.0 + 1500 * 0.25) * 1e-3);
+  // 3 hosts: each tree is a root with two children, and the second tree's root is a leaf of the
+  // first: 3 x S/2 from the busiest head. From 4 hosts on a head can be interior in one tree
+  // (parent and two children) and a leaf in the other: 4 x S/2. Two ranks on a host: each
+  // sends S to the other.
+  std::optional<CostTerms> tree3 =
+      costTerms(Algorithm::kTree, Collective::kAllReduce, 6, 1000, HostShape{3, 2});
+  ASSERT_TRUE(tree3);
+  EXPECT_EQ(tree3->interWireBytes, 1500);
+  EXPECT_EQ(tree3->intraWireBytes, 1000);
+  std::optional<CostTerms> tree8 =
+      costTerms(Algorithm::kTree, Collective::kAllReduce, 8, 1000, HostShape{8, 1});
+  ASSERT_TRUE(tree8);
+  EXPECT_EQ(tree8->interWireBytes, 2000);
+  // Two ranks on two hosts: the tree moves what ring moves.
+  std::optional<CostTerms> tree2 =
+      costTerms(Algorithm::kTree, Collective::kAllReduce, 2, 1000, HostShape{2, 1});
+  std::optional<CostTerms> ring2 =
+      costTerms(Algorithm::kRing, Collective::kAllReduce, 2, 1000, HostShape{2, 1});
+  ASSERT_TRUE(tree2 && ring2);
+  EXPECT_EQ(tree2->interWireBytes, ring2->interWireBytes);
   // Recursive doubling over 2 hosts of 4: distances 1 and 2 stay inside, 4 crosses, where all
   // four ranks of a host send S.
   std::optional<CostTerms> rd =
@@ -187,7 +208,7 @@ TEST(CostModelTest, TwoLevelsChargeEachRoundWhereItRuns) {
   EXPECT_DOUBLE_EQ(
       *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, uniformCost(intra),
                  HostShape{2, 4}),
-      8 * 1.0 + (2000 * 0.1 + 1000 * 0.25) * 1e-3);
+      8 * 1.0 + (2000 * 0.1 + 1500 * 0.25) * 1e-3);
   // Ring's linear rounds across many hosts make the tree win mid sizes there.
   Choice many = chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 512, 1 << 20, cost, nullptr,
                                 HostShape{64, 8});

@@ -1,0 +1,86 @@
+// The internal API tools use on a live communicator (comm_info.h): setAlgoSpec switches the
+// algorithm between calls within the peers connected at init, and explainChoice says what the
+// model would choose.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/comm_info.h"
+#include "mp/harness.h"
+
+namespace tutti::test {
+namespace {
+
+// An all-reduce of rank + 1 + i over `count` int32 elements, checked exactly.
+bool sumIsExact(tuttiComm_t comm, int rank, int nranks, size_t count) {
+  std::vector<int32_t> send(count), recv(count, -1);
+  for (size_t i = 0; i < count; ++i) send[i] = static_cast<int32_t>(rank + 1 + i);
+  if (tuttiAllReduce(send.data(), recv.data(), count, tuttiInt32, tuttiSum, comm, nullptr) !=
+      tuttiSuccess) {
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (recv[i] != static_cast<int32_t>(nranks * (nranks + 1) / 2 + nranks * i)) return false;
+  }
+  return true;
+}
+
+TEST(ToolApiTest, SwitchingAlgorithmsKeepsResultsExact) {
+  LaunchResult result = runRanks(5, [&](int rank, int nranks, const tuttiUniqueId& id) {
+    unsetenv("TUTTI_ALGO");
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 1;
+    for (const char* spec : {"ring", "rd", "tree", "", "allreduce:0-1K:rd,1K-:tree"}) {
+      if (!setAlgoSpec(comm, spec).isOk()) return 2;
+      Choice choice;
+      if (!explainChoice(comm, Collective::kAllReduce, 1000, tuttiInt32, &choice).isOk()) return 3;
+      const std::string expected = std::string(spec) == "allreduce:0-1K:rd,1K-:tree" ? "tree"
+                                   : *spec == '\0' ? algorithmName(choice.modelAlgorithm)
+                                                   : spec;
+      if (algorithmName(choice.algorithm) != expected || choice.pinned != (*spec != '\0')) {
+        std::fprintf(stderr, "spec '%s': chose %s\n", spec, algorithmName(choice.algorithm));
+        return 4;
+      }
+      for (size_t count : {size_t{1}, size_t{13}, size_t{1000}, size_t{70001}}) {
+        if (!sumIsExact(comm, rank, nranks, count)) return 5;
+      }
+    }
+    Status bad = setAlgoSpec(comm, "warp");
+    tuttiCommDestroy(comm);
+    return bad.code() == tuttiInvalidArgument ? 0 : 6;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+TEST(ToolApiTest, SpecNeedingUnconnectedPeersIsRefused) {
+  LaunchResult result = runRanks(5, [&](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_ALGO", "ring", 1);  // connects ring neighbours only
+    tuttiComm_t comm = initComm(rank, nranks, id);
+    if (comm == nullptr) return 1;
+    // Refused where this rank's rd partners are not its ring neighbours (rank 0 exchanges with
+    // rank 2 once the fifth rank has folded in).
+    AlgoSpec rdOnly, ringOnly;
+    if (!AlgoSpec::parse("rd", &rdOnly).isOk() || !AlgoSpec::parse("ring", &ringOnly).isOk()) {
+      return 3;
+    }
+    const std::vector<int> want = neededPeers(rdOnly, nranks, rank);
+    const std::vector<int> have = neededPeers(ringOnly, nranks, rank);
+    const bool mustRefuse = !std::includes(have.begin(), have.end(), want.begin(), want.end());
+    if (rank == 0 && !mustRefuse) return 4;  // the case this test is about
+    Status rd = setAlgoSpec(comm, "rd");
+    Status ring = setAlgoSpec(comm, "ring");
+    const bool refused = rd.code() == tuttiInvalidArgument &&
+                         rd.message().find("did not connect") != std::string::npos;
+    const bool ok = refused == mustRefuse && ring.isOk() && sumIsExact(comm, rank, nranks, 101);
+    tuttiCommDestroy(comm);
+    return ok ? 0 : 2;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+}  // namespace
+}  // namespace tutti::test
