@@ -17,18 +17,24 @@
 // NVLS or CollNet (another machine model), so mixing them would rank by accident.
 // TUTTI_NCCL_TUNER_EXCLUSIVE=0 leaves those entries as NCCL made them and lets NCCL compare.
 //
-// Costs: TUTTI_NCCL_TUNER_TRANSPORT names the Tutti link costs to predict with (shm/cma, shm,
-// tcp; defaultLinkCost in algo/select.cc); default shm/cma on one node, tcp on several. They are
-// fitted on Tutti's host transports, not on NVLink or InfiniBand: the plugin carries Tutti's
-// choices over to NCCL, not a calibration of NCCL's hardware.
+// Costs: from the topology (TUTTI_TOPO_FILE, else detected: hwloc or sysfs, NVML) when this
+// host has GPUs: the host replicated over nNodes, nRanks placed host-major one per GPU, priced
+// by topo_cost.h (NVLink through NVSwitches summed per GPU, PCIe paths, the NICs local to the
+// GPUs; NCCL's figures). Where that fails (no GPUs, more ranks per node than GPUs) or
+// TUTTI_NCCL_TUNER_TRANSPORT names Tutti's host transport costs (shm/cma, shm, tcp;
+// defaultLinkCost in algo/select.cc), those are used instead, the same on both levels; default
+// shm/cma on one node, tcp on several.
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "algo/select.h"
+#include "algo/topo_cost.h"
 #include "algo/tuner.h"
+#include "topo/topology_file.h"
 #include "nccl_tuner/nccl_tuner_abi.h"
 
 namespace {
@@ -39,11 +45,43 @@ using tutti::Collective;
 struct Context {
   int nranks = 1;
   int nnodes = 1;
-  std::string transport;
-  tutti::LinkCost cost;
+  std::string costBasis;  // for the log: the topology's figures or the transport's name
+  tutti::ClusterCost cost;
   bool exclusive = true;
   ncclDebugLogger_t log = nullptr;
 };
+
+// The costs of nranks GPUs over nnodes copies of this host; false (with the reason) where the
+// topology cannot say.
+bool costFromTopology(int nranks, int nnodes, tutti::ClusterCost* cost, std::string* basis,
+                      std::string* reason) {
+  tutti::topo::Topology host;
+  tutti::Status status = tutti::topo::loadOrDetectHostTopology(&host);
+  if (status.isOk() && host.gpuCount() == 0) {
+    status = tutti::makeError(tuttiInvalidArgument, "the host has no GPUs");
+  }
+  std::vector<int> hostOfRank, gpuOfRank;
+  tutti::TopologyCost derived;
+  if (status.isOk()) {
+    const tutti::topo::Topology cluster =
+        tutti::topo::replicateHosts(tutti::topo::extractHost(host, 0), nnodes);
+    status = tutti::placeRanks(cluster, nranks, &hostOfRank, &gpuOfRank);
+    if (status.isOk()) {
+      status = tutti::clusterCostFromTopology(cluster, hostOfRank, gpuOfRank,
+                                              tutti::defaultCpuClusterCost(), &derived);
+    }
+  }
+  if (!status.isOk()) {
+    *reason = status.message();
+    return false;
+  }
+  *cost = derived.cost;
+  *basis = "topology costs: " + tutti::describeTopologyCost(derived);
+  for (char& c : *basis) {
+    if (c == '\n') c = ';';
+  }
+  return true;
+}
 
 ncclResult_t initContext(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunction,
                          void** context) {
@@ -62,16 +100,29 @@ ncclResult_t initContext(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunc
   ctx->nnodes = static_cast<int>(nNodes);
   ctx->log = logFunction;
   const char* transport = std::getenv("TUTTI_NCCL_TUNER_TRANSPORT");
-  ctx->transport = transport != nullptr && *transport != '\0' ? transport
-                   : nNodes > 1                               ? "tcp"
-                                                              : "shm/cma";
-  ctx->cost = tutti::defaultLinkCost(ctx->transport);
+  if (transport == nullptr || *transport == '\0') {
+    std::string reason;
+    if (costFromTopology(ctx->nranks, ctx->nnodes, &ctx->cost, &ctx->costBasis, &reason)) {
+      transport = nullptr;
+    } else {
+      if (logFunction != nullptr) {
+        logFunction(NCCL_LOG_INFO, NCCL_INIT | NCCL_TUNING, __FILE__, __LINE__,
+                    "TUNER/Tutti: no topology costs (%s); using Tutti's transport costs",
+                    reason.c_str());
+      }
+      transport = nNodes > 1 ? "tcp" : "shm/cma";
+    }
+  }
+  if (transport != nullptr) {
+    ctx->cost = tutti::uniformCost(tutti::defaultLinkCost(transport));
+    ctx->costBasis = std::string("Tutti ") + transport + " costs";
+  }
   const char* exclusive = std::getenv("TUTTI_NCCL_TUNER_EXCLUSIVE");
   ctx->exclusive = exclusive == nullptr || std::strcmp(exclusive, "0") != 0;
   if (logFunction != nullptr) {
     logFunction(NCCL_LOG_INFO, NCCL_INIT | NCCL_TUNING, __FILE__, __LINE__,
-                "TUNER/Tutti: %d ranks, %d nodes, Tutti %s costs, %s", ctx->nranks, ctx->nnodes,
-                ctx->transport.c_str(),
+                "TUNER/Tutti: %d ranks, %d nodes, %s, %s", ctx->nranks, ctx->nnodes,
+                ctx->costBasis.c_str(),
                 ctx->exclusive ? "exclusive (Tutti's choice only)" : "beside NCCL's entries");
   }
   *context = ctx;

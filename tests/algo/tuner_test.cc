@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "algo/select.h"
+#include "algo/topo_cost.h"
 #include "core/comm.h"
+#include "topo/topology_file.h"
 #include "nccl_tuner/nccl_tuner_abi.h"
 #include "tutti/tutti.h"
 
@@ -603,6 +605,46 @@ TEST_F(NcclTunerTuttiTest, V4SymbolWorksToo) {
   context = nullptr;
   EXPECT_NE(v4_->init(0, 1, ncclStyleLog, &context), ncclSuccess);
   EXPECT_EQ(context, nullptr);
+}
+
+// Without TUTTI_NCCL_TUNER_TRANSPORT the plugin prices the machine NCCL runs on: here a DGX
+// H100 (TUTTI_TOPO_FILE) over 2 nodes, 16 GPUs, so NVLink inside and 8 NDR NICs between.
+TEST_F(NcclTunerTuttiTest, CostsComeFromTheTopologyOfGpuHosts) {
+  unsetenv("TUTTI_NCCL_TUNER_TRANSPORT");
+  const std::string file = std::string(TUTTI_PERF_TOPOLOGIES_DIR) + "/dgx-h100.topo";
+  ScopedEnv topo("TUTTI_TOPO_FILE", file);
+  topo::Topology host;
+  ASSERT_TRUE(topo::loadTopologyFile(file, &host).isOk());
+  const topo::Topology cluster = topo::replicateHosts(host, 2);
+  std::vector<int> hostOfRank, gpuOfRank;
+  ASSERT_TRUE(placeRanks(cluster, 16, &hostOfRank, &gpuOfRank).isOk());
+  TopologyCost expected;
+  ASSERT_TRUE(
+      clusterCostFromTopology(cluster, hostOfRank, gpuOfRank, defaultCpuClusterCost(), &expected)
+          .isOk());
+  ASSERT_TRUE(expected.fromTopology);
+  void* context = initV5(16, 2);
+  for (size_t bytes : {size_t{4096}, size_t{1} << 30}) {
+    alignas(8) NcclTable table;
+    fillLikeNccl(table);
+    ASSERT_EQ(call(v5_, context, ncclFuncAllReduce, bytes, table), ncclSuccess);
+    const double ring = *predictUs(Algorithm::kRing, Collective::kAllReduce, 16, bytes,
+                                   expected.cost, HostShape{2, 8});
+    const double tree = *predictUs(Algorithm::kTree, Collective::kAllReduce, 16, bytes,
+                                   expected.cost, HostShape{2, 8});
+    EXPECT_EQ(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], static_cast<float>(ring)) << bytes;
+    EXPECT_EQ(table[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE], static_cast<float>(tree)) << bytes;
+  }
+  // 1 GiB over NVLink (370.8 GB/s per GPU) and 8 x 400 Gb/s per host: far below what Tutti's
+  // host transport costs would predict.
+  alignas(8) NcclTable table;
+  fillLikeNccl(table);
+  ASSERT_EQ(call(v5_, context, ncclFuncAllReduce, size_t{1} << 30, table), ncclSuccess);
+  EXPECT_LT(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE],
+            *predictUs(Algorithm::kRing, Collective::kAllReduce, 16, size_t{1} << 30,
+                       defaultLinkCost("tcp"), HostShape{2, 8}) /
+                10);
+  EXPECT_EQ(v5_->finalize(context), ncclSuccess);
 }
 
 // Both directions together: Tutti's loader driving libnccl-tuner-tutti.so gets Tutti's own
