@@ -9,7 +9,12 @@ spread (the larger of the two algorithms' median absolute deviations, relative t
 at least --tie) is a tie: the measurement cannot tell the algorithms apart there, and either
 choice counts as right; the table says which sizes were ties.
 
-Usage: perf/compare/selection.py [--build DIR] [--ranks 2,4,8] [--hosts-per-rank] [--rounds 5]
+The algorithm measured first at a size is at a disadvantage (fresh buffers; measured 15-50%
+slower at 128-512 KiB on 2 ranks): tutti-perf rotates the first algorithm size by size, and
+rounds alternate the listed order, so with an even number of rounds each algorithm goes first
+equally often at every size.
+
+Usage: perf/compare/selection.py [--build DIR] [--ranks 2,4,8] [--hosts 2,4,8] [--rounds 6]
        [--min 8] [--max 64M] [--iters 10] [--warmup 3] [--tie 0.05] [--cost-file FILE]
        [--json FILE] [--markdown FILE]
 """
@@ -24,13 +29,13 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_round(args, nranks, hosts, path):
+def run_round(args, nranks, hosts, path, order):
     env = dict(os.environ)
     env["TUTTI_ALGO"] = "^rd"
     if args.cost_file:
         env["TUTTI_COST_FILE"] = args.cost_file
     command = [os.path.join(args.build, "perf", "tutti-perf"), "all_reduce", "-np", str(nranks),
-               "--hosts", str(hosts), "--algo", "ring,tree", "-b", args.min, "-e", args.max,
+               "--hosts", str(hosts), "--algo", order, "-b", args.min, "-e", args.max,
                "-f", "2", "-n", str(args.iters), "-w", str(args.warmup), "--json", path]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -48,7 +53,11 @@ def evaluate(args, nranks, hosts):
     rounds = []
     with tempfile.TemporaryDirectory() as scratch:
         for r in range(args.rounds):
-            rounds.append(run_round(args, nranks, hosts, os.path.join(scratch, f"{r}.json")))
+            # tutti-perf rotates which algorithm goes first size by size; alternating the
+            # order between rounds makes each go first equally often at every size.
+            order = "ring,tree" if r % 2 == 0 else "tree,ring"
+            rounds.append(run_round(args, nranks, hosts, os.path.join(scratch, f"{r}.json"),
+                                    order))
     rows = []
     for i, first in enumerate(rounds[0]["algo"]["rows"]):
         times = {a: [rnd["algo"]["rows"][i]["out_of_place"][a]["time_us"] for rnd in rounds]
@@ -96,7 +105,7 @@ def main():
     parser.add_argument("--ranks", default="2,4,8")
     parser.add_argument("--hosts", default="", help="hosts per rank count, e.g. 2,4,8 (default: "
                         "one rank per host)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--min", default="8")
     parser.add_argument("--max", default="64M")
     parser.add_argument("--iters", type=int, default=10)

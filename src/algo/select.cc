@@ -164,6 +164,8 @@ std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, i
       terms.interWireBytes = crossesHosts ? wire : 0;
       terms.reducedBytes = reduces ? (n - 1) / n * s : 0;
       terms.messageBytes = s / n;
+      terms.averageWireBytes = wire;  // every rank alike
+      terms.averageReducedBytes = terms.reducedBytes;
       break;
     }
     case Algorithm::kRecursiveDoubling: {
@@ -195,18 +197,27 @@ std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, i
         terms.reducedBytes = reduces ? (n - 1) / n * s : 0;
         terms.messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
       }
+      // The busiest rank's, as an average too: a fold's odd ranks send less, the rest alike.
+      terms.averageWireBytes = terms.intraWireBytes;
+      terms.averageReducedBytes = terms.reducedBytes;
       break;
     }
     case Algorithm::kTree: {
       if (!treeSupports(collective)) return std::nullopt;
       // Reduce up a chain and a binary tree, then broadcast back down, both trees at once, each
-      // carrying half (tree.h): 2 x height rounds for the first chunk, one more per further
-      // chunk (32 Ki elements, counted as 4-byte ones here).
+      // carrying half (tree.h), in chunks of 32 Ki elements (counted as 4-byte ones here). The
+      // latency is the first chunk's 2 x height hops; later chunks follow in the pipeline,
+      // their latency hidden behind the bytes (NCCL's tree latency has no per-chunk term:
+      // ncclTopoTuneModel, src/graph/tuning.cc).
       const double chunks = std::min<double>(
           kTreeMaxChunks, std::max<double>(1, std::ceil(s / 2 / (kTreeChunkElements * 4.0))));
       terms.intraRounds = 2.0 * (perHost - 1);
       terms.interRounds = crossesHosts ? 2.0 * floorLog2(nhosts) : 0;
-      (crossesHosts ? terms.interRounds : terms.intraRounds) += chunks - 1;
+      // Every tree edge carries S/2 up and S/2 down in each tree; every rank but a tree's root
+      // has its S/2 reduced once into its parent's: on average 2(n-1)/n S sent and (n-1)/n S
+      // reduced, what ring moves.
+      terms.averageWireBytes = 2 * (n - 1) / n * s;
+      terms.averageReducedBytes = (n - 1) / n * s;
       // Per half, a chain member sends S/2 up and S/2 down (its tail only up): 2 S for a
       // middle member, S with two ranks on the host; it reduces S/2 from its follower. A head
       // sends S/2 to its tree parent and to each tree child and reduces S/2 from each tree
@@ -237,10 +248,16 @@ double timeUs(const CostTerms& terms, const ClusterCost& cost) {
     return terms.messageBytes >= static_cast<double>(link.rendezvousBytes) ? link.rendezvousAlphaUs
                                                                             : link.alphaUs;
   };
-  const double wireNs = std::max(terms.intraWireBytes * cost.intra.betaNsPerByte,
-                                 terms.interWireBytes * cost.inter.betaNsPerByte);
+  double wireNs = std::max(terms.intraWireBytes * cost.intra.betaNsPerByte,
+                           terms.interWireBytes * cost.inter.betaNsPerByte);
+  double reducedBytes = terms.reducedBytes;
+  const double busiest = std::max(terms.intraWireBytes, terms.interWireBytes);
+  if (cost.ranksPerCore > 1 && busiest > 0) {
+    wireNs *= terms.averageWireBytes / busiest;
+    reducedBytes = terms.averageReducedBytes;
+  }
   return terms.intraRounds * alpha(cost.intra) + terms.interRounds * alpha(cost.inter) +
-         (wireNs + terms.reducedBytes * cost.intra.gammaNsPerByte) * 1e-3;
+         (wireNs + reducedBytes * cost.intra.gammaNsPerByte) * 1e-3;
 }
 
 std::optional<double> predictUs(Algorithm algorithm, Collective collective, int nranks,

@@ -50,9 +50,14 @@ HostShape hostShapeOf(const std::vector<int>& hostOfRank);
 // between hosts. inter's beta is per byte a host sends to the network, over every NIC one
 // collective can use (NCCL spreads its channels over them); its gamma is unused (reductions
 // run on the ranks, at intra's gamma). One host: inter is unused.
+// ranksPerCore: the job's ranks on a machine per CPU core. Above 1 the machine is
+// oversubscribed: ranks wait for a core, so the bytes every rank moves add up on the machine's
+// cores and the busiest rank no longer sets the pace: the bandwidth and reduction terms use the
+// average over ranks instead (measured: docs/performance.md, "Cost model").
 struct ClusterCost {
   LinkCost intra;
   LinkCost inter;
+  double ranksPerCore = 1;
 };
 inline ClusterCost uniformCost(const LinkCost& cost) { return ClusterCost{cost, cost}; }
 
@@ -62,7 +67,9 @@ inline ClusterCost uniformCost(const LinkCost& cost) { return ClusterCost{cost, 
 // bytes the busiest host sends to the network, and bytes of input the busiest rank reduces.
 // Time = intraRounds x intra.alpha + interRounds x inter.alpha
 //        + max(intraWireBytes x intra.beta, interWireBytes x inter.beta)
-//        + reducedBytes x intra.gamma.
+//        + reducedBytes x intra.gamma,
+// with the last two terms scaled to the averages over ranks (averageWireBytes over the busiest
+// of intraWireBytes and interWireBytes; averageReducedBytes) when ranksPerCore > 1.
 struct CostTerms {
   double intraRounds = 0;
   double interRounds = 0;
@@ -70,6 +77,8 @@ struct CostTerms {
   double intraWireBytes = 0;
   double interWireBytes = 0;
   double reducedBytes = 0;
+  double averageWireBytes = 0;     // sent per rank, averaged over all ranks
+  double averageReducedBytes = 0;  // reduced per rank, averaged over all ranks
 };
 
 // The terms for a call moving `bytes` (the larger buffer, as nccl-tests counts size) over n

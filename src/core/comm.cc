@@ -261,6 +261,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_RETURN_IF_ERROR(resolveClusterCost(
       *comm->bootstrap, rank, nranks, CostKey{comm->intraTransport, comm->ranksOnMachine, cpuCount},
       CostKey{comm->interTransport, comm->ranksOnMachine, cpuCount}, comm->params.shmCmaMinBytes,
+      cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0,
       &comm->clusterCost, &comm->costSource));
   TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);
   comm->transports.push_back(std::move(shm));

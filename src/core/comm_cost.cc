@@ -20,8 +20,8 @@ struct SharedCost {
 }  // namespace
 
 Status resolveClusterCost(Bootstrap& bootstrap, int rank, int nranks, const CostKey& intraKey,
-                          const CostKey& interKey, size_t shmCmaMinBytes, ClusterCost* out,
-                          std::string* source) {
+                          const CostKey& interKey, size_t shmCmaMinBytes, double ranksPerCore,
+                          ClusterCost* out, std::string* source) {
   const std::string path = defaultCostFilePath();
   std::vector<CostEntry> entries;
   if (!path.empty()) {
@@ -42,6 +42,7 @@ Status resolveClusterCost(Bootstrap& bootstrap, int rank, int nranks, const Cost
   mine.intraFromFile = intra.has_value();
   mine.interFromFile = inter.has_value();
   if (mine.cost.intra.rendezvousBytes != SIZE_MAX) mine.cost.intra.rendezvousBytes = shmCmaMinBytes;
+  mine.cost.ranksPerCore = ranksPerCore;
   TUTTI_RETURN_IF_ERROR(bootstrap.allGather(all.data(), sizeof(SharedCost)));
   *out = all[0].cost;
   auto describe = [&](const CostKey& key, bool fromFile) {

@@ -16,10 +16,11 @@ namespace tutti {
 // unreadable or malformed file is logged and ignored), then all take rank 0's costs, so that
 // ranks whose files differ still choose the same algorithm for a call (different choices would
 // pair different plans). rendezvousBytes of the intra level becomes shmCmaMinBytes, the
-// threshold actually in use (SIZE_MAX where the level has no rendezvous). *source says where
-// rank 0's costs came from. Errors: only the bootstrap's.
+// threshold actually in use (SIZE_MAX where the level has no rendezvous); ranksPerCore is the
+// job's ranks on this machine per CPU (ClusterCost::ranksPerCore), rank 0's too. *source says
+// where rank 0's costs came from. Errors: only the bootstrap's.
 Status resolveClusterCost(Bootstrap& bootstrap, int rank, int nranks, const CostKey& intraKey,
-                          const CostKey& interKey, size_t shmCmaMinBytes, ClusterCost* out,
-                          std::string* source);
+                          const CostKey& interKey, size_t shmCmaMinBytes, double ranksPerCore,
+                          ClusterCost* out, std::string* source);
 
 }  // namespace tutti
