@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Units: bandwidth in GB/s (10^9 bytes/s, each direction, NCCL's effective figures), NIC "
       "speed in Gb/s.\nWithout --file the host is detected: hwloc (when built with it) or sysfs, "
-      "NVML when libnvidia-ml.so.1 loads. docs/topology.md describes the file format.");
+      "NVML when libnvidia-ml.so.1 loads, the CUDA driver (libcuda.so.1) for GPUs NVML did not "
+      "describe, libibverbs.so.1 for RDMA NICs' port rates. docs/topology.md describes the file "
+      "format.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

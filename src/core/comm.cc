@@ -63,8 +63,9 @@ uint64_t hostIdentity(const std::string& hostname) {
 Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
   const size_t bytes =
       collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
-  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
-                                  comm->tuner.get(), hostShapeOf(comm->hostOfRank));
+  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes,
+                                  comm->clusterCost, comm->tuner.get(),
+                                  hostShapeOf(comm->hostOfRank));
   int sizeClass = 0;
   while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
   if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {

@@ -34,7 +34,6 @@ Status resolveClusterCost(Bootstrap& bootstrap, int rank, int nranks, const Cost
   }
   std::vector<SharedCost> all(nranks);
   SharedCost& mine = all[rank];
-  std::memset(&mine, 0, sizeof(mine));
   std::optional<LinkCost> intra = findCost(entries, intraKey);
   std::optional<LinkCost> inter = findCost(entries, interKey);
   mine.cost.intra = intra ? *intra : defaultLinkCost(intraKey.transport);
