@@ -195,10 +195,11 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
       peers.begin(), peers.end(),
       [&](const PeerInfo& peer) { return peer.machineHash == self.machineHash; }));
   TUTTI_RETURN_IF_ERROR(
-      exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank, &comm->topology));
+      exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank, &comm->topology,
+                       &comm->rankPlaces));
   if (rank == 0) {
     TUTTI_INFO(kLogInit, "cluster of {} host(s):\n{}", comm->nhosts,
-               describeCluster(comm->topology, comm->hostOfRank));
+               describeCluster(comm->topology, comm->hostOfRank, comm->rankPlaces));
   }
   TUTTI_RETURN_IF_ERROR(loadTuner(comm.get(), id, peers));
   // Spinning only pays when every rank on the machine has a core: oversubscribed, a spinning
@@ -344,7 +345,7 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
     info->cost = c->clusterCost;
     info->costSource = c->costSource;
     info->hostOfRank = c->hostOfRank;
-    info->cluster = describeCluster(c->topology, c->hostOfRank);
+    info->cluster = describeCluster(c->topology, c->hostOfRank, c->rankPlaces);
   });
   if (!live) return makeError(tuttiInvalidArgument, "comm is NULL or not a live communicator");
   return Status::ok();

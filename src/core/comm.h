@@ -15,6 +15,7 @@
 #include "algo/select.h"
 #include "algo/tuner.h"
 #include "core/bootstrap.h"
+#include "core/comm_topology.h"
 #include "core/params.h"
 #include "core/status.h"
 #include "core/unique_id.h"
@@ -41,6 +42,7 @@ struct tuttiComm {
   std::string interTransport;  // "tcp"
   int ranksOnMachine = 1;      // ranks of this job on this machine (posed hosts share it)
   tutti::topo::Topology topology;  // every host, indexed as hostOfRank numbers them
+  std::vector<tutti::RankPlace> rankPlaces;  // each rank's host, NUMA node and nearest NIC
   // TUTTI_TUNER_PLUGIN's plugin, when every rank loaded it; destroyed (plugin destroy, dlclose)
   // with the communicator.
   std::unique_ptr<tutti::Tuner> tuner;

@@ -5,7 +5,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sched.h>
+
+#include <fstream>
+
 #include "core/log.h"
+#include "topo/paths.h"
 #include "topo/text_format.h"
 #include "topo/topology_file.h"
 
@@ -36,10 +41,61 @@ std::string hostText(int hostIndex) {
   return topo::serialize(topology);
 }
 
+// The NUMA node of the CPU this thread runs on: the nodeN entry of its sysfs directory.
+int currentNumaNode() {
+  const int cpu = sched_getcpu();
+  if (cpu < 0) return -1;
+  for (int node = 0; node < 1024; ++node) {
+    std::ifstream probe(fmt::format("/sys/devices/system/cpu/cpu{}/node{}/cpumap", cpu, node));
+    if (probe) return node;
+  }
+  return -1;
+}
+
+// The NIC of `host` with the best path from cpuNode (lowest path type, then widest), as NCCL
+// orders paths; -1 when the host has none.
+int nearestNic(const topo::Topology& cluster, int host, int cpuNode) {
+  int best = -1;
+  topo::Path bestPath;
+  for (int nic : cluster.nodesOf(topo::NodeKind::kNic, host)) {
+    topo::Path path = topo::findPath(cluster, cpuNode, nic);
+    if (path.type == topo::PathType::kDis) continue;
+    if (best < 0 || path.type < bestPath.type ||
+        (path.type == bestPath.type && path.bandwidthGBps > bestPath.bandwidthGBps)) {
+      best = nic;
+      bestPath = path;
+    }
+  }
+  return best;
+}
+
+std::vector<RankPlace> placeOnCluster(const topo::Topology& cluster,
+                                  const std::vector<int>& hostOfRank,
+                                  const std::vector<int32_t>& numaOfRank) {
+  std::vector<RankPlace> places(hostOfRank.size());
+  std::vector<int> seen;
+  for (size_t r = 0; r < hostOfRank.size(); ++r) {
+    RankPlace& place = places[r];
+    place.host = hostOfRank[r];
+    if (static_cast<size_t>(place.host) >= seen.size()) seen.resize(place.host + 1, 0);
+    place.localRank = seen[place.host]++;
+    place.numa = numaOfRank[r];
+    const std::vector<int> cpus = cluster.nodesOf(topo::NodeKind::kCpu, place.host);
+    for (int cpu : cpus) {
+      if (cluster.nodes[cpu].numaId == place.numa) place.cpuNode = cpu;
+    }
+    // A picture from a file may number NUMA nodes otherwise: its first socket then.
+    if (place.cpuNode < 0 && !cpus.empty()) place.cpuNode = cpus.front();
+    if (place.cpuNode >= 0) place.nic = nearestNic(cluster, place.host, place.cpuNode);
+  }
+  return places;
+}
+
 }  // namespace
 
 Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
-                        const std::vector<int>& hostOfRank, topo::Topology* cluster) {
+                        const std::vector<int>& hostOfRank, topo::Topology* cluster,
+                        std::vector<RankPlace>* places) {
   const int myHost = hostOfRank[rank];
   const bool head = std::find(hostOfRank.begin(), hostOfRank.end(), myHost) - hostOfRank.begin() ==
                     rank;
@@ -69,6 +125,10 @@ Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
     }
   }
   *cluster = topo::combineHosts(hosts);
+  std::vector<int32_t> numaOfRank(nranks, -1);
+  numaOfRank[rank] = currentNumaNode();
+  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(numaOfRank.data(), sizeof(int32_t)));
+  *places = placeOnCluster(*cluster, hostOfRank, numaOfRank);
   const char* dumpPath = std::getenv("TUTTI_TOPO_DUMP_FILE");
   if (rank == 0 && dumpPath != nullptr && *dumpPath != '\0') {
     Status dumped = topo::dumpTopologyFile(dumpPath, *cluster);
@@ -82,7 +142,8 @@ Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
   return Status::ok();
 }
 
-std::string describeCluster(const topo::Topology& cluster, const std::vector<int>& hostOfRank) {
+std::string describeCluster(const topo::Topology& cluster, const std::vector<int>& hostOfRank,
+                            const std::vector<RankPlace>& places) {
   std::string text;
   for (int host = 0; host < cluster.hostCount(); ++host) {
     std::string ranks;
@@ -100,6 +161,21 @@ std::string describeCluster(const topo::Topology& cluster, const std::vector<int
                         ranks, cluster.numaCount(host), cluster.puCount(host),
                         cluster.gpuCount(host), cluster.hasNvlink(host) ? " with NVLink" : "",
                         nics.empty() ? "none" : nics);
+  }
+  for (size_t r = 0; r < places.size(); ++r) {
+    const RankPlace& place = places[r];
+    std::string nic = "none";
+    if (place.nic >= 0) {
+      const topo::Node& node = cluster.nodes[place.nic];
+      nic = fmt::format("{} ({})", node.netName.empty() ? node.name : node.netName,
+                        topo::pathTypeName(
+                            topo::findPath(cluster, place.cpuNode, place.nic).type));
+    }
+    text += fmt::format("rank {}: host {}, local rank {}, NUMA node {}, {}, nearest NIC {}\n", r,
+                        place.host, place.localRank,
+                        place.numa < 0 ? std::string("unknown") : std::to_string(place.numa),
+                        place.gpu < 0 ? std::string("CPU rank") : cluster.nodes[place.gpu].name,
+                        nic);
   }
   return text;
 }

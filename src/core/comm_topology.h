@@ -19,11 +19,24 @@ namespace tutti {
 // a single CPU node in the picture (logged), never an error: the picture informs the cost model
 // and logs, it does not decide correctness. Errors: only the bootstrap's (a lost peer, timeout).
 // Rank 0 writes the cluster to TUTTI_TOPO_DUMP_FILE when set.
-Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
-                        const std::vector<int>& hostOfRank, topo::Topology* cluster);
+// Where each rank sits in the picture.
+struct RankPlace {
+  int host = 0;
+  int localRank = 0;  // index among its host's ranks, in rank order
+  int numa = -1;      // the NUMA node it ran on at init (OS index); -1 unknown
+  int cpuNode = -1;   // that NUMA node's CPU node in the cluster; -1 when the picture lacks it
+  int nic = -1;       // the NIC node nearest that CPU node (NCCL's path order); -1 none
+  int gpu = -1;       // its GPU node; -1: a CPU rank (every rank until device buffers exist)
+};
 
-// One line per host: its ranks, NUMA nodes, GPUs, NICs (with speeds) and NVLink, for the INFO
-// log and tools.
-std::string describeCluster(const topo::Topology& cluster, const std::vector<int>& hostOfRank);
+// Collective, as exchangeTopology; also allgathers each rank's NUMA node and places the ranks.
+Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
+                        const std::vector<int>& hostOfRank, topo::Topology* cluster,
+                        std::vector<RankPlace>* places);
+
+// One line per host (its ranks, NUMA nodes, GPUs, NICs with speeds, NVLink) and one per rank
+// (host, local rank, NUMA node, nearest NIC), for the INFO log and tools.
+std::string describeCluster(const topo::Topology& cluster, const std::vector<int>& hostOfRank,
+                            const std::vector<RankPlace>& places);
 
 }  // namespace tutti
