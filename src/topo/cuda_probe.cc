@@ -1,12 +1,11 @@
 #include "topo/cuda_probe.h"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <memory>
-#include <type_traits>
 
 #include "topo/builder.h"
+#include "topo/dynamic_library.h"
 
 namespace tutti::topo {
 namespace {
@@ -33,39 +32,21 @@ struct CudaApi {
   CUresult (*getErrorName)(CUresult result, const char** name);  // for messages; may be absent
 };
 
-struct CloseLibrary {
-  void operator()(void* library) const { dlclose(library); }
-};
-using LibraryHandle = std::unique_ptr<void, CloseLibrary>;
-
-// The driver library with its functions resolved into *api; empty, with *why set, when it does
-// not load or lacks a function. Once cuInit has run the driver keeps process-wide state that it
-// is not made to tear down, so the library is opened with RTLD_NODELETE: closing the handle only
-// drops the reference (NCCL never unloads it either).
-LibraryHandle loadDriver(CudaApi* api, std::string* why) {
-  LibraryHandle library(dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
-  if (!library) {
-    const char* error = dlerror();
-    *why = fmt::format("libcuda.so.1 not loaded: {}", error != nullptr ? error : "?");
-    return library;
-  }
-  const char* missing = nullptr;
-  auto find = [&](const char* name, auto* function) {
-    using Function = std::remove_pointer_t<decltype(function)>;
-    *function = reinterpret_cast<Function>(dlsym(library.get(), name));
-    if (*function == nullptr && missing == nullptr) missing = name;
-  };
-  find("cuInit", &api->init);
-  find("cuDeviceGetCount", &api->getCount);
-  find("cuDeviceGet", &api->get);
-  find("cuDeviceGetPCIBusId", &api->getPciBusId);
-  find("cuDeviceGetAttribute", &api->getAttribute);
-  if (missing != nullptr) {
-    *why = fmt::format("libcuda.so.1 lacks {}", missing);
-    library.reset();
-    return library;
-  }
-  find("cuGetErrorName", &api->getErrorName);
+// The driver library with its functions resolved into *api; nullptr, with *why set, when it
+// does not load or lacks a function. Kept loaded: once cuInit has run the driver keeps
+// process-wide state that it is not made to tear down.
+std::unique_ptr<DynamicLibrary> loadDriver(CudaApi* api, std::string* why) {
+  auto library =
+      DynamicLibrary::open("libcuda.so.1", DynamicLibrary::Lifetime::kKeepLoaded, why);
+  if (!library) return library;
+  const bool complete = library->resolve("cuInit", &api->init, why) &&
+                        library->resolve("cuDeviceGetCount", &api->getCount, why) &&
+                        library->resolve("cuDeviceGet", &api->get, why) &&
+                        library->resolve("cuDeviceGetPCIBusId", &api->getPciBusId, why) &&
+                        library->resolve("cuDeviceGetAttribute", &api->getAttribute, why);
+  if (!complete) return nullptr;
+  std::string optional;  // only for messages: its absence is no failure
+  library->resolve("cuGetErrorName", &api->getErrorName, &optional);
   return library;
 }
 
@@ -83,7 +64,7 @@ std::string describe(const CudaApi& api, CUresult result) {
 bool queryCudaGpus(std::vector<CudaGpu>* gpus, std::string* why) {
   gpus->clear();
   CudaApi api{};
-  LibraryHandle library = loadDriver(&api, why);
+  std::unique_ptr<DynamicLibrary> library = loadDriver(&api, why);
   if (!library) return false;
   CUresult result = api.init(0);
   if (result == kCudaErrorNoDevice) return true;

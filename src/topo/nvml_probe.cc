@@ -1,11 +1,12 @@
 #include "topo/nvml_probe.h"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <map>
+#include <memory>
 
 #include "topo/builder.h"
+#include "topo/dynamic_library.h"
 
 namespace tutti::topo {
 namespace {
@@ -40,47 +41,31 @@ struct NvmlApi {
   nvmlReturn_t (*getNvLinkRemotePciInfo)(nvmlDevice_t, unsigned int, nvmlPciInfo_t*);
 };
 
-template <typename Function>
-bool bind(void* library, const char* name, Function* out, std::string* missing) {
-  *out = reinterpret_cast<Function>(dlsym(library, name));
-  if (*out == nullptr) *missing = name;
-  return *out != nullptr;
-}
-
 // Keeps the library loaded (and NVML initialized) for the duration of a query.
 class NvmlSession {
  public:
   NvmlSession() = default;
   ~NvmlSession() {
     if (initialized_) api_.shutdown();
-    if (library_ != nullptr) dlclose(library_);
   }
   NvmlSession(const NvmlSession&) = delete;
   NvmlSession& operator=(const NvmlSession&) = delete;
 
   bool open(std::string* why) {
-    library_ = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (library_ == nullptr) {
-      const char* error = dlerror();
-      *why = fmt::format("libnvidia-ml.so.1 not loaded: {}", error != nullptr ? error : "?");
-      return false;
-    }
-    std::string missing;
-    bool bound =
-        bind(library_, "nvmlInit_v2", &api_.init, &missing) &&
-        bind(library_, "nvmlShutdown", &api_.shutdown, &missing) &&
-        bind(library_, "nvmlDeviceGetCount_v2", &api_.getCount, &missing) &&
-        bind(library_, "nvmlDeviceGetHandleByIndex_v2", &api_.getHandleByIndex, &missing) &&
-        bind(library_, "nvmlDeviceGetPciInfo_v3", &api_.getPciInfo, &missing) &&
-        bind(library_, "nvmlDeviceGetCudaComputeCapability", &api_.getCudaComputeCapability,
-             &missing) &&
-        bind(library_, "nvmlDeviceGetNvLinkState", &api_.getNvLinkState, &missing) &&
-        bind(library_, "nvmlDeviceGetNvLinkRemotePciInfo_v2", &api_.getNvLinkRemotePciInfo,
-             &missing);
-    if (!bound) {
-      *why = fmt::format("NVML lacks {}", missing);
-      return false;
-    }
+    library_ = DynamicLibrary::open("libnvidia-ml.so.1",
+                                    DynamicLibrary::Lifetime::kUnloadOnClose, why);
+    if (!library_) return false;
+    const DynamicLibrary& l = *library_;
+    const bool bound =
+        l.resolve("nvmlInit_v2", &api_.init, why) &&
+        l.resolve("nvmlShutdown", &api_.shutdown, why) &&
+        l.resolve("nvmlDeviceGetCount_v2", &api_.getCount, why) &&
+        l.resolve("nvmlDeviceGetHandleByIndex_v2", &api_.getHandleByIndex, why) &&
+        l.resolve("nvmlDeviceGetPciInfo_v3", &api_.getPciInfo, why) &&
+        l.resolve("nvmlDeviceGetCudaComputeCapability", &api_.getCudaComputeCapability, why) &&
+        l.resolve("nvmlDeviceGetNvLinkState", &api_.getNvLinkState, why) &&
+        l.resolve("nvmlDeviceGetNvLinkRemotePciInfo_v2", &api_.getNvLinkRemotePciInfo, why);
+    if (!bound) return false;
     nvmlReturn_t result = api_.init();
     if (result != kNvmlSuccess) {
       *why = fmt::format("nvmlInit_v2 returned {}", result);
@@ -93,7 +78,7 @@ class NvmlSession {
   const NvmlApi& api() const { return api_; }
 
  private:
-  void* library_ = nullptr;
+  std::unique_ptr<DynamicLibrary> library_;
   bool initialized_ = false;
   NvmlApi api_{};
 };

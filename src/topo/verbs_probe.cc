@@ -1,6 +1,5 @@
 #include "topo/verbs_probe.h"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -10,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+
+#include "topo/dynamic_library.h"
 
 #if TUTTI_HAVE_IBVERBS
 #include <infiniband/verbs.h>
@@ -89,43 +90,25 @@ struct VerbsApi {
   int (*queryPortSpeed)(ibv_context*, uint32_t, uint64_t*);
 };
 
-template <typename Function>
-bool resolve(void* library, const char* name, Function* out, std::string* why) {
-  *out = reinterpret_cast<Function>(dlvsym(library, name, kVerbsVersion));
-  if (*out == nullptr) *why = fmt::format("libibverbs.so.1 lacks {}@{}", name, kVerbsVersion);
-  return *out != nullptr;
-}
-
-struct CloseLibrary {
-  void operator()(void* library) const { dlclose(library); }
-};
-using LibraryHandle = std::unique_ptr<void, CloseLibrary>;
-
-// libibverbs with its functions resolved into *api; empty, with *why set, when it does not load
-// or lacks one. RTLD_NODELETE: the library keeps the providers it loads (libmlx5, ...) and its
-// device cache for the life of the process and is not meant to be unloaded under them (NCCL never
-// unloads it either); closing the handle only drops the reference.
-LibraryHandle loadVerbs(VerbsApi* api, std::string* why) {
-  LibraryHandle library(dlopen("libibverbs.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
-  if (!library) {
-    const char* error = dlerror();
-    *why = fmt::format("libibverbs.so.1 not loaded: {}", error != nullptr ? error : "?");
-    return library;
-  }
-  void* handle = library.get();
-  bool complete = resolve(handle, "ibv_get_device_list", &api->getDeviceList, why) &&
-                  resolve(handle, "ibv_free_device_list", &api->freeDeviceList, why) &&
-                  resolve(handle, "ibv_get_device_name", &api->getDeviceName, why) &&
-                  resolve(handle, "ibv_open_device", &api->openDevice, why) &&
-                  resolve(handle, "ibv_close_device", &api->closeDevice, why) &&
-                  resolve(handle, "ibv_query_device", &api->queryDevice, why) &&
-                  resolve(handle, "ibv_query_port", &api->queryPort, why);
-  if (!complete) {
-    library.reset();
-    return library;
-  }
-  api->queryPortSpeed =
-      reinterpret_cast<decltype(api->queryPortSpeed)>(dlsym(handle, "ibv_query_port_speed"));
+// libibverbs with its functions resolved into *api; nullptr, with *why set, when it does not
+// load or lacks one. Kept loaded: the library keeps the providers it loads (libmlx5, ...) and
+// its device cache for the life of the process and is not meant to be unloaded under them.
+std::unique_ptr<DynamicLibrary> loadVerbs(VerbsApi* api, std::string* why) {
+  auto library =
+      DynamicLibrary::open("libibverbs.so.1", DynamicLibrary::Lifetime::kKeepLoaded, why);
+  if (!library) return library;
+  const char* v = kVerbsVersion;
+  const bool complete =
+      library->resolve("ibv_get_device_list", &api->getDeviceList, why, v) &&
+      library->resolve("ibv_free_device_list", &api->freeDeviceList, why, v) &&
+      library->resolve("ibv_get_device_name", &api->getDeviceName, why, v) &&
+      library->resolve("ibv_open_device", &api->openDevice, why, v) &&
+      library->resolve("ibv_close_device", &api->closeDevice, why, v) &&
+      library->resolve("ibv_query_device", &api->queryDevice, why, v) &&
+      library->resolve("ibv_query_port", &api->queryPort, why, v);
+  if (!complete) return nullptr;
+  std::string optional;  // absent from older libraries: no failure
+  library->resolve("ibv_query_port_speed", &api->queryPortSpeed, &optional);
   return library;
 }
 
