@@ -246,7 +246,7 @@ std::optional<CostTerms> costTerms(Algorithm algorithm, Collective collective, i
 double timeUs(const CostTerms& terms, const ClusterCost& cost) {
   auto alpha = [&](const LinkCost& link) {
     return terms.messageBytes >= static_cast<double>(link.rendezvousBytes) ? link.rendezvousAlphaUs
-                                                                            : link.alphaUs;
+                                                                           : link.alphaUs;
   };
   double wireNs = std::max(terms.intraWireBytes * cost.intra.betaNsPerByte,
                            terms.interWireBytes * cost.inter.betaNsPerByte);

@@ -141,8 +141,8 @@ class Tuner;  // algo/tuner.h
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
                        const ClusterCost& cost, Tuner* tuner = nullptr,
                        const HostShape& hosts = HostShape());
-inline Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks,
-                              size_t bytes, const LinkCost& cost, Tuner* tuner = nullptr,
+inline Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
+                              const LinkCost& cost, Tuner* tuner = nullptr,
                               const HostShape& hosts = HostShape()) {
   return chooseAlgorithm(spec, collective, nranks, bytes, uniformCost(cost), tuner, hosts);
 }

@@ -63,9 +63,9 @@ uint64_t hostIdentity(const std::string& hostname) {
 Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
   const size_t bytes =
       collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
-  Choice choice = chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes,
-                                  comm->clusterCost, comm->tuner.get(),
-                                  hostShapeOf(comm->hostOfRank));
+  Choice choice =
+      chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
+                      comm->tuner.get(), hostShapeOf(comm->hostOfRank));
   int sizeClass = 0;
   while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
   if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
@@ -191,12 +191,12 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
     if (peer.hostHash == self.hostHash) ++localRanks;
   }
   comm->nhosts = static_cast<int>(hosts.size());
-  comm->ranksOnMachine = static_cast<int>(std::count_if(
-      peers.begin(), peers.end(),
-      [&](const PeerInfo& peer) { return peer.machineHash == self.machineHash; }));
-  TUTTI_RETURN_IF_ERROR(
-      exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank, &comm->topology,
-                       &comm->rankPlaces));
+  comm->ranksOnMachine =
+      static_cast<int>(std::count_if(peers.begin(), peers.end(), [&](const PeerInfo& peer) {
+        return peer.machineHash == self.machineHash;
+      }));
+  TUTTI_RETURN_IF_ERROR(exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank,
+                                         &comm->topology, &comm->rankPlaces));
   if (rank == 0) {
     TUTTI_INFO(kLogInit, "cluster of {} host(s):\n{}", comm->nhosts,
                describeCluster(comm->topology, comm->hostOfRank, comm->rankPlaces));
@@ -263,8 +263,8 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_RETURN_IF_ERROR(resolveClusterCost(
       *comm->bootstrap, rank, nranks, CostKey{comm->intraTransport, comm->ranksOnMachine, cpuCount},
       CostKey{comm->interTransport, comm->ranksOnMachine, cpuCount}, comm->params.shmCmaMinBytes,
-      cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0,
-      &comm->clusterCost, &comm->costSource));
+      cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0, &comm->clusterCost,
+      &comm->costSource));
   TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);
   comm->transports.push_back(std::move(shm));
   comm->transports.push_back(std::move(tcp));

@@ -31,16 +31,16 @@ struct tuttiComm {
   std::string hostname;
   std::string name;  // config->commName
   tutti::Params params;
-  tutti::AlgoSpec algoSpec;  // TUTTI_ALGO
-  std::string initAlgo;      // TUTTI_ALGO at init, which decided the peers to connect
+  tutti::AlgoSpec algoSpec;         // TUTTI_ALGO
+  std::string initAlgo;             // TUTTI_ALGO at init, which decided the peers to connect
   std::vector<int> connectedPeers;  // sorted: every peer an algorithm it allowed may need
   // The cost model's inputs: the transport between ranks of a host (intra) and between hosts
   // (inter), from the cost file when it has this machine's shape, else the defaults.
   tutti::ClusterCost clusterCost;
-  std::string costSource;      // where clusterCost came from, for logs and tools
-  std::string intraTransport;  // the cost file's keys: "shm/cma", "shm" or "tcp"
-  std::string interTransport;  // "tcp"
-  int ranksOnMachine = 1;      // ranks of this job on this machine (posed hosts share it)
+  std::string costSource;          // where clusterCost came from, for logs and tools
+  std::string intraTransport;      // the cost file's keys: "shm/cma", "shm" or "tcp"
+  std::string interTransport;      // "tcp"
+  int ranksOnMachine = 1;          // ranks of this job on this machine (posed hosts share it)
   tutti::topo::Topology topology;  // every host, indexed as hostOfRank numbers them
   std::vector<tutti::RankPlace> rankPlaces;  // each rank's host, NUMA node and nearest NIC
   // TUTTI_TUNER_PLUGIN's plugin, when every rank loaded it; destroyed (plugin destroy, dlclose)

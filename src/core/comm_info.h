@@ -29,7 +29,7 @@ struct CommInfo {
   std::string interTransport;
   int ranksOnMachine = 0;
   int cpus = 0;
-  ClusterCost cost;     // what the model uses
+  ClusterCost cost;        // what the model uses
   std::string costSource;  // "defaults" or the cost file it came from
   std::vector<int> hostOfRank;
   std::string cluster;  // every host's topology in brief (describeCluster), alike on all ranks

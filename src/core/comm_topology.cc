@@ -1,12 +1,11 @@
 #include "core/comm_topology.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-
-#include <sched.h>
-
 #include <fstream>
 
 #include "core/log.h"
@@ -70,8 +69,8 @@ int nearestNic(const topo::Topology& cluster, int host, int cpuNode) {
 }
 
 std::vector<RankPlace> placeOnCluster(const topo::Topology& cluster,
-                                  const std::vector<int>& hostOfRank,
-                                  const std::vector<int32_t>& numaOfRank) {
+                                      const std::vector<int>& hostOfRank,
+                                      const std::vector<int32_t>& numaOfRank) {
   std::vector<RankPlace> places(hostOfRank.size());
   std::vector<int> seen;
   for (size_t r = 0; r < hostOfRank.size(); ++r) {
@@ -97,8 +96,8 @@ Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
                         const std::vector<int>& hostOfRank, topo::Topology* cluster,
                         std::vector<RankPlace>* places) {
   const int myHost = hostOfRank[rank];
-  const bool head = std::find(hostOfRank.begin(), hostOfRank.end(), myHost) - hostOfRank.begin() ==
-                    rank;
+  const bool head =
+      std::find(hostOfRank.begin(), hostOfRank.end(), myHost) - hostOfRank.begin() == rank;
   const std::string mine = head ? hostText(myHost) : std::string();
   std::vector<uint64_t> lengths(nranks, 0);
   lengths[rank] = mine.size();
@@ -111,8 +110,8 @@ Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
   const int nhosts = *std::max_element(hostOfRank.begin(), hostOfRank.end()) + 1;
   std::vector<topo::Topology> hosts(nhosts);
   for (int host = 0; host < nhosts; ++host) {
-    const int headRank = static_cast<int>(
-        std::find(hostOfRank.begin(), hostOfRank.end(), host) - hostOfRank.begin());
+    const int headRank = static_cast<int>(std::find(hostOfRank.begin(), hostOfRank.end(), host) -
+                                          hostOfRank.begin());
     const std::string text(texts.data() + slot * headRank, lengths[headRank]);
     Status parsed = text.empty() ? makeError(tuttiInternalError, "not detected")
                                  : topo::parse(text, &hosts[host]);
@@ -154,13 +153,12 @@ std::string describeCluster(const topo::Topology& cluster, const std::vector<int
     for (int nic : cluster.nodesOf(topo::NodeKind::kNic, host)) {
       const topo::Node& node = cluster.nodes[nic];
       nics += fmt::format("{}{} {} Gb/s", nics.empty() ? "" : ", ",
-                          node.netName.empty() ? node.name : node.netName,
-                          node.speedMbps / 1000.0);
+                          node.netName.empty() ? node.name : node.netName, node.speedMbps / 1000.0);
     }
-    text += fmt::format("host {}: ranks {}; {} NUMA node(s), {} PUs, {} GPU(s){}, NICs: {}\n", host,
-                        ranks, cluster.numaCount(host), cluster.puCount(host),
-                        cluster.gpuCount(host), cluster.hasNvlink(host) ? " with NVLink" : "",
-                        nics.empty() ? "none" : nics);
+    text +=
+        fmt::format("host {}: ranks {}; {} NUMA node(s), {} PUs, {} GPU(s){}, NICs: {}\n", host,
+                    ranks, cluster.numaCount(host), cluster.puCount(host), cluster.gpuCount(host),
+                    cluster.hasNvlink(host) ? " with NVLink" : "", nics.empty() ? "none" : nics);
   }
   for (size_t r = 0; r < places.size(); ++r) {
     const RankPlace& place = places[r];
@@ -168,14 +166,12 @@ std::string describeCluster(const topo::Topology& cluster, const std::vector<int
     if (place.nic >= 0) {
       const topo::Node& node = cluster.nodes[place.nic];
       nic = fmt::format("{} ({})", node.netName.empty() ? node.name : node.netName,
-                        topo::pathTypeName(
-                            topo::findPath(cluster, place.cpuNode, place.nic).type));
+                        topo::pathTypeName(topo::findPath(cluster, place.cpuNode, place.nic).type));
     }
-    text += fmt::format("rank {}: host {}, local rank {}, NUMA node {}, {}, nearest NIC {}\n", r,
-                        place.host, place.localRank,
-                        place.numa < 0 ? std::string("unknown") : std::to_string(place.numa),
-                        place.gpu < 0 ? std::string("CPU rank") : cluster.nodes[place.gpu].name,
-                        nic);
+    text += fmt::format(
+        "rank {}: host {}, local rank {}, NUMA node {}, {}, nearest NIC {}\n", r, place.host,
+        place.localRank, place.numa < 0 ? std::string("unknown") : std::to_string(place.numa),
+        place.gpu < 0 ? std::string("CPU rank") : cluster.nodes[place.gpu].name, nic);
   }
   return text;
 }

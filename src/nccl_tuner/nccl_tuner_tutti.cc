@@ -34,8 +34,8 @@
 #include "algo/select.h"
 #include "algo/topo_cost.h"
 #include "algo/tuner.h"
-#include "topo/topology_file.h"
 #include "nccl_tuner/nccl_tuner_abi.h"
+#include "topo/topology_file.h"
 
 namespace {
 

@@ -36,8 +36,7 @@ struct CudaApi {
 // does not load or lacks a function. Kept loaded: once cuInit has run the driver keeps
 // process-wide state that it is not made to tear down.
 std::unique_ptr<DynamicLibrary> loadDriver(CudaApi* api, std::string* why) {
-  auto library =
-      DynamicLibrary::open("libcuda.so.1", DynamicLibrary::Lifetime::kKeepLoaded, why);
+  auto library = DynamicLibrary::open("libcuda.so.1", DynamicLibrary::Lifetime::kKeepLoaded, why);
   if (!library) return library;
   const bool complete = library->resolve("cuInit", &api->init, why) &&
                         library->resolve("cuDeviceGetCount", &api->getCount, why) &&

@@ -7,8 +7,7 @@ namespace tutti::topo {
 
 std::unique_ptr<DynamicLibrary> DynamicLibrary::open(const char* soname, Lifetime lifetime,
                                                      std::string* why) {
-  const int flags =
-      RTLD_NOW | RTLD_LOCAL | (lifetime == Lifetime::kKeepLoaded ? RTLD_NODELETE : 0);
+  const int flags = RTLD_NOW | RTLD_LOCAL | (lifetime == Lifetime::kKeepLoaded ? RTLD_NODELETE : 0);
   void* handle = dlopen(soname, flags);
   if (handle == nullptr) {
     const char* error = dlerror();

@@ -52,8 +52,8 @@ class NvmlSession {
   NvmlSession& operator=(const NvmlSession&) = delete;
 
   bool open(std::string* why) {
-    library_ = DynamicLibrary::open("libnvidia-ml.so.1",
-                                    DynamicLibrary::Lifetime::kUnloadOnClose, why);
+    library_ =
+        DynamicLibrary::open("libnvidia-ml.so.1", DynamicLibrary::Lifetime::kUnloadOnClose, why);
     if (!library_) return false;
     const DynamicLibrary& l = *library_;
     const bool bound =

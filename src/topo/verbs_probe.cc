@@ -98,14 +98,13 @@ std::unique_ptr<DynamicLibrary> loadVerbs(VerbsApi* api, std::string* why) {
       DynamicLibrary::open("libibverbs.so.1", DynamicLibrary::Lifetime::kKeepLoaded, why);
   if (!library) return library;
   const char* v = kVerbsVersion;
-  const bool complete =
-      library->resolve("ibv_get_device_list", &api->getDeviceList, why, v) &&
-      library->resolve("ibv_free_device_list", &api->freeDeviceList, why, v) &&
-      library->resolve("ibv_get_device_name", &api->getDeviceName, why, v) &&
-      library->resolve("ibv_open_device", &api->openDevice, why, v) &&
-      library->resolve("ibv_close_device", &api->closeDevice, why, v) &&
-      library->resolve("ibv_query_device", &api->queryDevice, why, v) &&
-      library->resolve("ibv_query_port", &api->queryPort, why, v);
+  const bool complete = library->resolve("ibv_get_device_list", &api->getDeviceList, why, v) &&
+                        library->resolve("ibv_free_device_list", &api->freeDeviceList, why, v) &&
+                        library->resolve("ibv_get_device_name", &api->getDeviceName, why, v) &&
+                        library->resolve("ibv_open_device", &api->openDevice, why, v) &&
+                        library->resolve("ibv_close_device", &api->closeDevice, why, v) &&
+                        library->resolve("ibv_query_device", &api->queryDevice, why, v) &&
+                        library->resolve("ibv_query_port", &api->queryPort, why, v);
   if (!complete) return nullptr;
   std::string optional;  // absent from older libraries: no failure
   library->resolve("ibv_query_port_speed", &api->queryPortSpeed, &optional);

@@ -205,10 +205,9 @@ TEST(CostModelTest, TwoLevelsChargeEachRoundWhereItRuns) {
   EXPECT_EQ(ag->interRounds, 2);
   EXPECT_DOUBLE_EQ(ag->interWireBytes, 2 * 6000);
   // Uniform costs give what the one-level model gave.
-  EXPECT_DOUBLE_EQ(
-      *predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, uniformCost(intra),
-                 HostShape{2, 4}),
-      8 * 1.0 + (2000 * 0.1 + 1500 * 0.25) * 1e-3);
+  EXPECT_DOUBLE_EQ(*predictUs(Algorithm::kTree, Collective::kAllReduce, 8, 1000, uniformCost(intra),
+                              HostShape{2, 4}),
+                   8 * 1.0 + (2000 * 0.1 + 1500 * 0.25) * 1e-3);
   // Ring's linear rounds across many hosts make the tree win mid sizes there.
   Choice many = chooseAlgorithm(AlgoSpec(), Collective::kAllReduce, 512, 1 << 20, cost, nullptr,
                                 HostShape{64, 8});

@@ -20,8 +20,8 @@
 #include "algo/select.h"
 #include "algo/topo_cost.h"
 #include "core/comm.h"
-#include "topo/topology_file.h"
 #include "nccl_tuner/nccl_tuner_abi.h"
+#include "topo/topology_file.h"
 #include "tutti/tutti.h"
 
 namespace tutti {

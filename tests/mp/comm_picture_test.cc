@@ -47,18 +47,17 @@ TEST(CommPictureTest, EveryRankHoldsEveryHostsTopology) {
     CommInfo info;
     if (!getCommInfo(comm, &info).isOk()) return 2;
     std::fprintf(stderr, "rank %d sees:\n%s", rank, info.cluster.c_str());
-    const bool ok = info.nhosts == 2 &&
-                    info.cluster.find("host 0: ranks 0,1; 2 NUMA node(s)") != std::string::npos &&
-                    info.cluster.find("4 GPU(s)") != std::string::npos &&
-                    info.cluster.find("host 1: ranks 2,3; 2 NUMA node(s), 128 PUs, 0 GPU(s)") !=
-                        std::string::npos &&
-                    // Per rank: its place, and the one NIC of the CPU-only host, whichever NUMA
-                    // node it ran on.
-                    info.cluster.find("rank 1: host 0, local rank 1, NUMA node ") !=
-                        std::string::npos &&
-                    info.cluster.find("rank 3: host 1, local rank 1, NUMA node ") !=
-                        std::string::npos &&
-                    info.cluster.find(", CPU rank, nearest NIC eth0 (") != std::string::npos;
+    const bool ok =
+        info.nhosts == 2 &&
+        info.cluster.find("host 0: ranks 0,1; 2 NUMA node(s)") != std::string::npos &&
+        info.cluster.find("4 GPU(s)") != std::string::npos &&
+        info.cluster.find("host 1: ranks 2,3; 2 NUMA node(s), 128 PUs, 0 GPU(s)") !=
+            std::string::npos &&
+        // Per rank: its place, and the one NIC of the CPU-only host, whichever NUMA
+        // node it ran on.
+        info.cluster.find("rank 1: host 0, local rank 1, NUMA node ") != std::string::npos &&
+        info.cluster.find("rank 3: host 1, local rank 1, NUMA node ") != std::string::npos &&
+        info.cluster.find(", CPU rank, nearest NIC eth0 (") != std::string::npos;
     tuttiCommDestroy(comm);
     return ok ? 0 : 3;
   });
