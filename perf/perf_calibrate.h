@@ -8,7 +8,7 @@
 
 #include "algo/plan.h"
 #include "algo/select.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace tutti::perf {
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/params.h"
+#include "base/params.h"
 #include "exec/datatype.h"
 #include "perf/perf_membw.h"
 

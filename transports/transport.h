@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/bootstrap.h"
-#include "core/params.h"
-#include "core/status.h"
+#include "base/params.h"
+#include "base/status.h"
+#include "transports/setup_channel.h"
 
 namespace tutti {
 
@@ -67,12 +67,8 @@ class Transport {
 
   // Collective over all ranks of the bootstrap: each rank names the peers it needs (the sets are
   // symmetric: a names b iff b names a). out[i] connects to peers[i].
-  virtual Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+  virtual Status connect(SetupChannel& setup, const std::vector<int>& peers,
                          std::vector<std::unique_ptr<Connection>>* out) = 0;
 };
-
-// Transports by name ("tcp", "shm"); tuttiInvalidArgument for an unknown name.
-Status createTransport(const std::string& name, const Params& params,
-                       std::unique_ptr<Transport>* out);
 
 }  // namespace tutti

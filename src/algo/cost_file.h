@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "algo/select.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace tutti {
 

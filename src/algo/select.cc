@@ -8,7 +8,7 @@
 #include "algo/ring.h"
 #include "algo/tree.h"
 #include "algo/tuner.h"
-#include "core/log.h"
+#include "base/log.h"
 
 namespace tutti {
 namespace {

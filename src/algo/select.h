@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "algo/plan.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace tutti {
 

@@ -43,7 +43,7 @@
 #include <vector>
 
 #include "algo/select.h"
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/topology.h"
 
 namespace tutti {

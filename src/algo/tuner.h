@@ -13,7 +13,7 @@
 
 #include "algo/plan.h"
 #include "algo/select.h"
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 #include "tutti/tutti_tuner.h"
 
 namespace tutti {

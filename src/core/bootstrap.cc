@@ -7,8 +7,8 @@
 #include <cstring>
 #include <thread>
 
-#include "core/log.h"
-#include "core/net_iface.h"
+#include "base/log.h"
+#include "base/net_iface.h"
 
 namespace tutti {
 namespace {

@@ -11,10 +11,11 @@
 #include <memory>
 #include <vector>
 
-#include "core/params.h"
-#include "core/socket.h"
-#include "core/status.h"
-#include "core/unique_id.h"
+#include "base/params.h"
+#include "base/socket.h"
+#include "base/status.h"
+#include "base/unique_id.h"
+#include "transports/setup_channel.h"
 
 namespace tutti {
 
@@ -27,22 +28,23 @@ Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeo
 // loopback, else the interface chosen by TUTTI_SOCKET_IFNAME (and family).
 Status localAddressFor(const SockAddr& rootAddr, const Params& params, SockAddr* out);
 
-class Bootstrap {
+// The bootstrap network is the transports' setup channel.
+class Bootstrap : public SetupChannel {
  public:
   // Collective over nranks ranks: meets at the root, then connects the ring.
   static Status create(const UniqueIdContents& id, int rank, int nranks, const Params& params,
                        const std::atomic<bool>* abortFlag, std::unique_ptr<Bootstrap>* out);
 
-  int rank() const { return rank_; }
-  int nranks() const { return nranks_; }
+  int rank() const override { return rank_; }
+  int nranks() const override { return nranks_; }
   // The local address ranks of this communicator reach this rank at (port 0).
-  const SockAddr& localAddress() const { return local_; }
-  const uint8_t* secret() const { return secret_; }
+  const SockAddr& localAddress() const override { return local_; }
+  const uint8_t* secret() const override { return secret_; }
 
   // data holds nranks slots of bytesPerRank bytes; this rank's slot is filled on entry, all on
   // return. Ring algorithm: nranks-1 steps.
-  Status allGather(void* data, size_t bytesPerRank);
-  Status barrier();
+  Status allGather(void* data, size_t bytesPerRank) override;
+  Status barrier() override;
 
  private:
   Bootstrap() = default;

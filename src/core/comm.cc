@@ -12,10 +12,11 @@
 #include <unordered_set>
 
 #include "algo/select.h"
+#include "core/builtin_transports.h"
 #include "core/comm_cost.h"
 #include "core/comm_info.h"
 #include "core/comm_topology.h"
-#include "core/log.h"
+#include "base/log.h"
 #include "exec/datatype.h"
 
 namespace tutti {

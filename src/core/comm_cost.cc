@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/log.h"
+#include "base/log.h"
 
 namespace tutti {
 namespace {

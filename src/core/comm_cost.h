@@ -8,7 +8,7 @@
 #include "algo/cost_file.h"
 #include "algo/select.h"
 #include "core/bootstrap.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace tutti {
 

@@ -7,7 +7,7 @@
 
 #include "algo/plan.h"
 #include "algo/select.h"
-#include "core/status.h"
+#include "base/status.h"
 #include "tutti/tutti.h"
 
 namespace tutti {

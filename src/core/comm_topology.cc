@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "topo/paths.h"
 #include "topo/text_format.h"
 #include "topo/topology_file.h"

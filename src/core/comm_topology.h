@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/bootstrap.h"
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/topology.h"
 
 namespace tutti {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <deque>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "exec/datatype.h"
 #include "exec/reduce.h"
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "algo/plan.h"
-#include "core/params.h"
-#include "core/status.h"
+#include "base/params.h"
+#include "base/status.h"
 #include "transports/transport.h"
 
 namespace tutti {

@@ -8,7 +8,7 @@
 #include <cpuid.h>
 #endif
 
-#include "core/log.h"
+#include "base/log.h"
 #include "exec/datatype.h"
 #include "exec/reduce_kernels.h"
 

@@ -34,7 +34,7 @@
 #include "algo/select.h"
 #include "algo/topo_cost.h"
 #include "algo/tuner.h"
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 #include "topo/topology_file.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "topo/builder.h"
 #include "topo/hw_tree.h"
 #include "topo/hwloc_probe.h"

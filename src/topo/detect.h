@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/cuda_probe.h"
 #include "topo/sysfs_probe.h"
 #include "topo/topology.h"

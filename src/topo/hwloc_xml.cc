@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "topo/builder.h"
 #include "topo/hwloc_probe.h"
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/hw_tree.h"
 #include "topo/topology.h"
 #include "topo/xml_reader.h"

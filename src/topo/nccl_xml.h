@@ -4,7 +4,7 @@
 // and target bus id, gpu sm = compute capability x 10.
 #pragma once
 
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/topology.h"
 #include "topo/xml_reader.h"
 

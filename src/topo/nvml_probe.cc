@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "topo/builder.h"
-#include "topo/dynamic_library.h"
+#include "base/dynamic_library.h"
 
 namespace tutti::topo {
 namespace {

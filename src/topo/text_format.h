@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/status.h"
+#include "base/status.h"
 #include "topo/topology.h"
 
 namespace tutti::topo {

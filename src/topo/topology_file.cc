@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "topo/detect.h"
 #include "topo/hwloc_xml.h"
 #include "topo/nccl_xml.h"

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "topo/dynamic_library.h"
+#include "base/dynamic_library.h"
 
 #if TUTTI_HAVE_IBVERBS
 #include <infiniband/verbs.h>

@@ -20,7 +20,7 @@
 #include "algo/select.h"
 #include "algo/topo_cost.h"
 #include "core/comm.h"
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 #include "topo/topology_file.h"
 #include "tutti/tutti.h"
 

@@ -6,9 +6,9 @@
 #include <cstdlib>
 
 #include "core/launcher_env.h"
-#include "core/log.h"
-#include "core/net_iface.h"
-#include "core/params.h"
+#include "base/log.h"
+#include "base/net_iface.h"
+#include "base/params.h"
 
 namespace tutti {
 namespace {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "core/socket.h"
+#include "base/socket.h"
 #include "transports/transport.h"
 
 namespace tutti {

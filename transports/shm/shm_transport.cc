@@ -12,7 +12,7 @@
 #include <cstring>
 #include <map>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "transports/shm/shm_connection.h"
 
 namespace tutti {
@@ -71,7 +71,7 @@ sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
 }
 
 // Every rank calls it at the same point: true when all ranks report ok.
-Status agree(Bootstrap& bootstrap, bool ok, bool* all) {
+Status agree(SetupChannel& bootstrap, bool ok, bool* all) {
   std::vector<uint8_t> flags(bootstrap.nranks(), 0);
   flags[bootstrap.rank()] = ok ? 1 : 0;
   TUTTI_RETURN_IF_ERROR(bootstrap.allGather(flags.data(), 1));
@@ -82,7 +82,7 @@ Status agree(Bootstrap& bootstrap, bool ok, bool* all) {
 
 }  // namespace
 
-Status ShmTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
   const int rank = bootstrap.rank();
   const int slots = params_.shmSlots;

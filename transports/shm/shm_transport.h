@@ -17,7 +17,7 @@ class ShmTransport : public Transport {
   explicit ShmTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "shm"; }
   std::string description() const override { return cmaEnabled_ ? "shm/cma" : "shm"; }
-  Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+  Status connect(SetupChannel& bootstrap, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:

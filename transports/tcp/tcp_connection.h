@@ -9,7 +9,7 @@
 #include <deque>
 #include <vector>
 
-#include "core/socket.h"
+#include "base/socket.h"
 #include "transports/transport.h"
 
 namespace tutti {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <map>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
@@ -23,7 +23,7 @@ struct TcpHello {
 
 }  // namespace
 
-Status TcpTransport::connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+Status TcpTransport::connect(SetupChannel& bootstrap, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
   const int rank = bootstrap.rank();
   const int nsocks = params_.nSocksPerPeer;

@@ -12,7 +12,7 @@ class TcpTransport : public Transport {
  public:
   explicit TcpTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "tcp"; }
-  Status connect(Bootstrap& bootstrap, const std::vector<int>& peers,
+  Status connect(SetupChannel& bootstrap, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:

@@ -3,7 +3,7 @@
  * loader's fallback from ncclTunerPlugin_v5 to ncclTunerPlugin_v4. */
 #include <stddef.h>
 
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

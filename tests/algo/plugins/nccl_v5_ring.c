@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

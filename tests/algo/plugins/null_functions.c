@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <tutti/tutti_tuner.h>
 
-#include "nccl_tuner/nccl_tuner_abi.h"
+#include "algo/nccl_tuner_abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

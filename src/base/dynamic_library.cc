@@ -1,4 +1,4 @@
-#include "topo/dynamic_library.h"
+#include "base/dynamic_library.h"
 
 #include <dlfcn.h>
 #include <fmt/format.h>

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/deadline.h"
-#include "core/status.h"
+#include "base/deadline.h"
+#include "base/status.h"
 
 namespace tutti {
 

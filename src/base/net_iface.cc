@@ -1,4 +1,4 @@
-#include "core/net_iface.h"
+#include "base/net_iface.h"
 
 #include <ifaddrs.h>
 #include <net/if.h>

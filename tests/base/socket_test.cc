@@ -1,11 +1,11 @@
-#include "core/socket.h"
+#include "base/socket.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-#include "core/unique_id.h"
+#include "base/unique_id.h"
 
 namespace tutti {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/socket.h"
-#include "core/status.h"
+#include "base/socket.h"
+#include "base/status.h"
 #include "tutti/tutti.h"
 
 namespace tutti {

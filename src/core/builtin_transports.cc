@@ -1,4 +1,4 @@
-#include "transports/transport.h"
+#include "core/builtin_transports.h"
 
 #include "transports/shm/shm_transport.h"
 #include "transports/tcp/tcp_transport.h"

@@ -1,4 +1,4 @@
-#include "core/unique_id.h"
+#include "base/unique_id.h"
 
 #include <sys/random.h>
 

@@ -1,0 +1,1 @@
+#include "transports/setup_channel.h"

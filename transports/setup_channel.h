@@ -1,0 +1,35 @@
+// The narrow channel a transport sets itself up through: collective exchanges among the ranks of
+// a communicator, and the secret that proves a connection belongs to it. The communicator's
+// bootstrap network implements it; tests give a transport an in-memory one
+// (tests/transports/fake_setup_channel.h) so that its setup and data path run in one process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/socket.h"
+#include "base/status.h"
+#include "base/unique_id.h"
+
+namespace tutti {
+
+class SetupChannel {
+ public:
+  virtual ~SetupChannel() = default;
+
+  virtual int rank() const = 0;
+  virtual int nranks() const = 0;
+  // The address of the interface this rank's peers reach it at (port 0): transports that listen
+  // (tcp) listen there.
+  virtual const SockAddr& localAddress() const = 0;
+  // kSecretBytes bytes that every rank of the communicator holds and nobody else does.
+  virtual const uint8_t* secret() const = 0;
+
+  // Collective. data holds nranks() slots of bytesPerRank bytes; this rank's slot is filled on
+  // entry, every slot on return. Errors: the channel's (tuttiTimeout, tuttiRemoteError, ...).
+  virtual Status allGather(void* data, size_t bytesPerRank) = 0;
+  // Collective: returns once every rank entered.
+  virtual Status barrier() = 0;
+};
+
+}  // namespace tutti
