@@ -22,7 +22,7 @@ struct Params {
   int slicesInFlight = 4;            // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
   int spinUs = 1000;                 // TUTTI_SPIN_US: busy-poll time before blocking in poll()
   int yieldUs = 0;                   // TUTTI_YIELD_US: then poll with sched_yield() this long
-  std::string transport;             // TUTTI_TRANSPORT: "tcp" (every peer) or "shm"; empty = auto
+  std::string transport;             // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
   bool shmDisable = false;           // TUTTI_SHM_DISABLE=1: no shared memory between ranks
   int shmSlots = 8;                  // TUTTI_SHM_SLOTS: FIFO slots per direction and pair
   size_t shmSlotBytes = 256 << 10;   // TUTTI_SHM_SLOT_BYTES: bytes per FIFO slot

@@ -5,16 +5,21 @@
 
 namespace tutti {
 
-Status createTransport(const std::string& name, const Params& params,
-                       std::unique_ptr<Transport>* out) {
-  if (name == "tcp") {
-    *out = std::make_unique<TcpTransport>(params);
-  } else if (name == "shm") {
-    *out = std::make_unique<ShmTransport>(params);
-  } else {
-    return makeError(tuttiInvalidArgument, "no transport named '{}' (have: tcp, shm)", name);
-  }
-  return Status::ok();
+const TransportRegistry& builtinTransports() {
+  static const TransportRegistry registry({
+      {"shm",
+       [](const Params& params, const RankDescriptor& a, const RankDescriptor& b) {
+         return !params.shmDisable && a.hostHash == b.hostHash;
+       },
+       [](const Params& params) -> std::unique_ptr<Transport> {
+         return std::make_unique<ShmTransport>(params);
+       }},
+      {"tcp", [](const Params&, const RankDescriptor&, const RankDescriptor&) { return true; },
+       [](const Params& params) -> std::unique_ptr<Transport> {
+         return std::make_unique<TcpTransport>(params);
+       }},
+  });
+  return registry;
 }
 
 }  // namespace tutti

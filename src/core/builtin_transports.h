@@ -1,17 +1,12 @@
-// The transports built into this library, by name.
+// The transports built into this library, in their default preference order.
 #pragma once
 
-#include <memory>
-#include <string>
-
-#include "base/params.h"
-#include "base/status.h"
-#include "transports/transport.h"
+#include "transports/registry.h"
 
 namespace tutti {
 
-// Transports by name ("tcp", "shm"); tuttiInvalidArgument for an unknown name.
-Status createTransport(const std::string& name, const Params& params,
-                       std::unique_ptr<Transport>* out);
+// shm (same host), then tcp (any two ranks that reach each other over IP). Adding a transport
+// is one entry here and its own folder under transports/.
+const TransportRegistry& builtinTransports();
 
 }  // namespace tutti

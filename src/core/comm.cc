@@ -12,11 +12,11 @@
 #include <unordered_set>
 
 #include "algo/select.h"
+#include "base/log.h"
 #include "core/builtin_transports.h"
 #include "core/comm_cost.h"
 #include "core/comm_info.h"
 #include "core/comm_topology.h"
-#include "base/log.h"
 #include "exec/datatype.h"
 
 namespace tutti {
@@ -133,6 +133,75 @@ Status loadTuner(tuttiComm* comm, const UniqueIdContents& id, const std::vector<
   return Status::ok();
 }
 
+// Connects every needed peer over the first transport of the preference order that can connect
+// the pair (TUTTI_TRANSPORT narrows and orders it; tcp stays the last resort for pairs none of
+// the listed transports can connect). A transport whose collective setup fails hands its peers to
+// the next one that can take them, alike on every rank. The choice depends only on data every
+// rank holds (host identities, parameters set alike on every rank), so both ends of a pair
+// choose the same.
+Status connectPeers(tuttiComm* comm, const std::vector<PeerInfo>& peers,
+                    const std::vector<int>& needed) {
+  const TransportRegistry& registry = builtinTransports();
+  std::vector<const TransportEntry*> order;
+  TUTTI_RETURN_IF_ERROR(registry.preference(comm->params.transport, &order));
+  if (std::none_of(order.begin(), order.end(),
+                   [](const TransportEntry* entry) { return std::string(entry->name) == "tcp"; })) {
+    order.push_back(&registry.entries().back());
+  }
+  std::vector<RankDescriptor> ranks;
+  for (const PeerInfo& peer : peers) {
+    ranks.push_back(RankDescriptor{peer.hostHash, peer.machineHash, peer.pid, 0});
+  }
+  const RankDescriptor& self = ranks[comm->rank];
+  RankDescriptor elsewhere = self;
+  elsewhere.hostHash = ~self.hostHash;
+  std::vector<int> choice =
+      TransportRegistry::choosePerPeer(order, comm->params, ranks, comm->rank, needed);
+  comm->intraTransport.clear();
+  comm->interTransport.clear();
+  for (size_t t = 0; t < order.size(); ++t) {
+    std::vector<int> mine;
+    for (size_t i = 0; i < needed.size(); ++i) {
+      if (choice[i] == static_cast<int>(t)) mine.push_back(needed[i]);
+    }
+    std::unique_ptr<Transport> transport = order[t]->create(comm->params);
+    std::vector<std::unique_ptr<Connection>> connections;
+    // Collective: every rank calls every transport of the order, with or without peers.
+    Status status = transport->connect(*comm->bootstrap, mine, &connections);
+    if (!status.isOk()) {
+      bool handedOn = true;
+      for (size_t i = 0; i < needed.size(); ++i) {
+        if (choice[i] != static_cast<int>(t)) continue;
+        choice[i] = -1;
+        for (size_t next = t + 1; next < order.size() && choice[i] < 0; ++next) {
+          if (order[next]->canConnect(comm->params, self, ranks[needed[i]])) {
+            choice[i] = static_cast<int>(next);
+          }
+        }
+        handedOn = handedOn && choice[i] >= 0;
+      }
+      if (!handedOn || t + 1 == order.size()) return status;
+      TUTTI_WARN(kLogInit | kLogNet, "{} unavailable, falling back to {}: {}", order[t]->name,
+                 order[t + 1]->name, status.message());
+      continue;
+    }
+    // The cost file's keys: what pairs inside a host and between hosts travel over.
+    if (comm->intraTransport.empty() && order[t]->canConnect(comm->params, self, self)) {
+      comm->intraTransport = transport->description();
+    }
+    if (comm->interTransport.empty() && order[t]->canConnect(comm->params, self, elsewhere)) {
+      comm->interTransport = transport->description();
+    }
+    if (!mine.empty()) {
+      comm->transportNames += (comm->transportNames.empty() ? "" : "+") + transport->description();
+    }
+    for (auto& connection : connections) comm->ownedConnections.push_back(std::move(connection));
+    comm->transports.push_back(std::move(transport));
+  }
+  if (comm->transportNames.empty()) comm->transportNames = "self";
+  return Status::ok();
+}
+
 }  // namespace
 
 std::mutex& registryMutex() {
@@ -225,41 +294,7 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   std::vector<int> needed = neededPeers(comm->algoSpec, nranks, rank, comm->hostOfRank);
   comm->connectedPeers = needed;
   comm->initAlgo = comm->params.algo;
-  // Same-host peers talk over shared memory unless told otherwise; the rest over TCP. The
-  // choice depends only on data every rank has (host identities, parameters set alike on every
-  // rank), so both ends of a pair choose the same.
-  std::vector<int> shmPeers;
-  std::vector<int> tcpPeers;
-  const bool shmAllowed = comm->params.transport != "tcp" && !comm->params.shmDisable;
-  for (int peer : needed) {
-    bool sameHost = peers[peer].hostHash == self.hostHash;
-    (shmAllowed && sameHost ? shmPeers : tcpPeers).push_back(peer);
-  }
-  std::unique_ptr<Transport> shm;
-  TUTTI_RETURN_IF_ERROR(createTransport("shm", comm->params, &shm));
-  std::vector<std::unique_ptr<Connection>> shmConnections;
-  Status shmStatus = shm->connect(*comm->bootstrap, shmPeers, &shmConnections);
-  // Both collective outcomes: the same on every rank.
-  comm->intraTransport = shmAllowed && shmStatus.isOk() ? shm->description() : "tcp";
-  comm->interTransport = "tcp";
-  if (!shmStatus.isOk()) {
-    // Collective outcome: every rank falls back alike.
-    TUTTI_WARN(kLogInit | kLogNet, "shared memory unavailable, falling back to TCP: {}",
-               shmStatus.message());
-    tcpPeers.insert(tcpPeers.end(), shmPeers.begin(), shmPeers.end());
-    shmPeers.clear();
-    shmConnections.clear();
-  }
-  std::unique_ptr<Transport> tcp;
-  TUTTI_RETURN_IF_ERROR(createTransport("tcp", comm->params, &tcp));
-  std::vector<std::unique_ptr<Connection>> tcpConnections;
-  TUTTI_RETURN_IF_ERROR(tcp->connect(*comm->bootstrap, tcpPeers, &tcpConnections));
-  for (auto* list : {&shmConnections, &tcpConnections}) {
-    for (auto& connection : *list) comm->ownedConnections.push_back(std::move(connection));
-  }
-  if (!shmPeers.empty()) comm->transportNames = shm->description();
-  if (!tcpPeers.empty()) comm->transportNames += comm->transportNames.empty() ? "tcp" : "+tcp";
-  if (comm->transportNames.empty()) comm->transportNames = "self";
+  TUTTI_RETURN_IF_ERROR(connectPeers(comm.get(), peers, needed));
   const int cpuCount = cpus > 0 ? static_cast<int>(cpus) : 0;
   TUTTI_RETURN_IF_ERROR(resolveClusterCost(
       *comm->bootstrap, rank, nranks, CostKey{comm->intraTransport, comm->ranksOnMachine, cpuCount},
@@ -267,13 +302,14 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
       cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0, &comm->clusterCost,
       &comm->costSource));
   TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);
-  comm->transports.push_back(std::move(shm));
-  comm->transports.push_back(std::move(tcp));
   comm->connections.assign(nranks, nullptr);
   for (auto& connection : comm->ownedConnections) {
     comm->connections[connection->peer()] = connection.get();
   }
-  comm->executor = std::make_unique<Executor>(comm->params, &comm->aborted);
+  comm->engine = std::make_unique<ProgressEngine>(
+      WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
+      &comm->aborted);
+  comm->executor = std::make_unique<Executor>(comm->params, &comm->hostMover);
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);
@@ -312,7 +348,8 @@ Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuf
   TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
-  Status status = comm->executor->run(plan, sendbuff, recvbuff, type, op, comm->connections);
+  CallBuffers buffers{sendbuff, recvbuff, MemoryKind::kHost, -1};
+  Status status = comm->executor->run(plan, buffers, type, op, comm->connections, *comm->engine);
   if (!status.isOk()) {
     int expected = tuttiSuccess;
     comm->asyncError.compare_exchange_strong(expected, status.code());

@@ -20,7 +20,9 @@
 #include "base/status.h"
 #include "base/unique_id.h"
 #include "exec/executor.h"
+#include "exec/host_mover.h"
 #include "topo/topology.h"
+#include "transports/progress_engine.h"
 #include "transports/transport.h"
 
 struct tuttiComm {
@@ -71,6 +73,8 @@ struct tuttiComm {
   std::string transportNames;  // e.g. "shm", "tcp", "shm+tcp"
   std::vector<std::unique_ptr<tutti::Connection>> ownedConnections;
   std::vector<tutti::Connection*> connections;  // by peer rank; nullptr where none
+  tutti::HostMover hostMover;
+  std::unique_ptr<tutti::ProgressEngine> engine;  // drives the connections of the calling thread
   std::unique_ptr<tutti::Executor> executor;
 };
 

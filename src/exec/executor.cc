@@ -1,73 +1,98 @@
 #include "exec/executor.h"
 
-#include <sched.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <deque>
 
 #include "base/log.h"
 #include "exec/datatype.h"
-#include "exec/reduce.h"
 
 namespace tutti {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
-  return a < b + bBytes && b < a + aBytes;
+Status Executor::registerBuffers(const Plan& plan, const CallBuffers& buffers, size_t slotBytes,
+                                 const std::vector<Connection*>& connections) {
+  registrations_.clear();
+  const char* bases[3] = {static_cast<const char*>(buffers.send),
+                          static_cast<const char*>(buffers.recv), scratch_.data()};
+  for (Connection* connection : active_) {
+    MemoryDomain* domain = &connection->memoryDomain();
+    if (std::any_of(registrations_.begin(), registrations_.end(),
+                    [&](const DomainRegistrations& r) { return r.domain == domain; })) {
+      continue;
+    }
+    DomainRegistrations entry{domain, {nullptr, nullptr, nullptr}};
+    for (int b = 0; b < 3; ++b) {
+      const size_t extent = lowered_.extentBytes(static_cast<BufferId>(b));
+      if (extent == 0 || bases[b] == nullptr) continue;
+      // Scratch is host memory of the executor's; the call's buffers are the caller's kind.
+      Memory memory{const_cast<char*>(bases[b]), extent, b == 2 ? MemoryKind::kHost : buffers.kind,
+                    b == 2 ? -1 : buffers.device};
+      TUTTI_RETURN_IF_ERROR(domain->registerMemory(memory, &entry.buffers[b]));
+    }
+    registrations_.push_back(entry);
+  }
+  stagingRegistrations_.assign(connections.size(), nullptr);
+  for (int peer : plan.peers()) {
+    Staging& staging = staging_[peer];
+    Memory memory{staging.memory.data(), staging.memory.size(), MemoryKind::kHost, -1};
+    TUTTI_RETURN_IF_ERROR(
+        connections[peer]->memoryDomain().registerMemory(memory, &stagingRegistrations_[peer]));
+  }
+  return Status::ok();
 }
 
-}  // namespace
+// The registered slice of [data, data + bytes) for a post on `connection`: a range of one of the
+// call's buffers, or of the staging of `stagingPeer`.
+Slice Executor::sliceOf(Connection* connection, const char* data, size_t bytes,
+                        int stagingPeer) const {
+  MemoryDomain* domain = &connection->memoryDomain();
+  for (const DomainRegistrations& entry : registrations_) {
+    if (entry.domain != domain) continue;
+    for (const Registration* registration : entry.buffers) {
+      if (registration != nullptr && data >= registration->base() &&
+          data + bytes <= registration->base() + registration->memory.bytes) {
+        return Slice{registration, static_cast<size_t>(data - registration->base()), bytes};
+      }
+    }
+  }
+  const Registration* staging = stagingRegistrations_[stagingPeer];
+  return Slice{staging, static_cast<size_t>(data - staging->base()), bytes};
+}
 
-Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tuttiDataType_t type,
-                     tuttiRedOp_t op, const std::vector<Connection*>& connections) {
+std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
+  const std::vector<LoweredSlice>& ops = lowered_.slices();
+  if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
+    const LoweredSlice& slice = ops[nextDone];
+    return fmt::format(
+        "waiting for rank {} to send {} elements at offset {} of step {} ({}); is rank {} alive "
+        "and in the same call?",
+        slice.step->recvPeer, slice.count, slice.offset, slice.step - plan.steps.data(),
+        describeStep(*slice.step), slice.step->recvPeer);
+  }
+  return "waiting for peers to receive what this rank sent";
+}
+
+Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
+                     tuttiRedOp_t op, const std::vector<Connection*>& connections,
+                     ProgressEngine& engine) {
   if (plan.steps.empty()) return Status::ok();
   const size_t elemSize = dataTypeSize(type);
   if (scratch_.size() < plan.scratchCount * elemSize) scratch_.resize(plan.scratchCount * elemSize);
-  char* const bases[3] = {static_cast<char*>(const_cast<void*>(sendbuff)),
-                          static_cast<char*>(recvbuff), scratch_.data()};
-  auto pointer = [&](const Region& region, size_t elementOffset) {
-    return bases[static_cast<int>(region.buffer)] + (region.offset + elementOffset) * elemSize;
-  };
-  const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
-  // Whether a slice not yet completed will still read or write [p, p + bytes).
-  auto touches = [&](const SliceOp& slice, const char* p, size_t bytes) {
-    const size_t sliceBytes = slice.count * elemSize;
-    const Step& step = *slice.step;
-    return (stepReads(step.kind) &&
-            overlaps(pointer(step.src, slice.offset), sliceBytes, p, bytes)) ||
-           (stepWrites(step.kind) &&
-            overlaps(pointer(step.dst, slice.offset), sliceBytes, p, bytes));
-  };
-
+  char* const bases[3] = {static_cast<char*>(const_cast<void*>(buffers.send)),
+                          static_cast<char*>(buffers.recv), scratch_.data()};
   const size_t sliceElems = std::max<size_t>(1, params_.sliceBytes / elemSize);
   const size_t slotBytes = sliceElems * elemSize;
   const int slots = params_.slicesInFlight;
+  lowered_.lower(plan, bases, elemSize, sliceElems);
+  const std::vector<LoweredSlice>& ops = lowered_.slices();
+  const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
 
-  std::vector<SliceOp>& ops = ops_;
-  ops.clear();
-  for (const Step& step : plan.steps) {
-    // A local copy has nothing to pipeline with: one memcpy for the whole step (glibc streams
-    // large copies past the caches; slices would not).
-    const size_t unit = step.kind == StepKind::kCopy ? std::max<size_t>(step.count, 1) : sliceElems;
-    for (size_t offset = 0; offset < step.count; offset += unit) {
-      ops.push_back(SliceOp{&step, offset, std::min(unit, step.count - offset)});
-    }
-  }
-
-  std::vector<Connection*>& active = active_;
-  active.clear();
+  active_.clear();
   if (staging_.size() < connections.size()) staging_.resize(connections.size());
   for (int peer : plan.peers()) {
     if (peer >= static_cast<int>(connections.size()) || connections[peer] == nullptr) {
       return makeError(tuttiInternalError, "{} plan of rank {} needs rank {}, not connected",
                        plan.algorithm, plan.rank, peer);
     }
-    active.push_back(connections[peer]);
+    active_.push_back(connections[peer]);
     Staging& staging = staging_[peer];
     if (staging.memory.size() < static_cast<size_t>(slots) * slotBytes) {
       staging.memory.assign(static_cast<size_t>(slots) * slotBytes, 0);
@@ -75,69 +100,77 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
     staging.freeSlots.clear();
     for (int s = slots - 1; s >= 0; --s) staging.freeSlots.push_back(s);
   }
+  TUTTI_RETURN_IF_ERROR(registerBuffers(plan, buffers, slotBytes, connections));
+  engine.drive(active_);
 
-  std::vector<TransferRequest>& recvRequests = recvRequests_;
-  recvRequests.assign(ops.size(), TransferRequest{});
-  std::deque<PendingSend>& sends = sends_;
-  sends.clear();
+  states_.assign(ops.size(), SliceState{});
+  recvRequests_.assign(ops.size(), TransferRequest{});
+  sends_.clear();
   size_t nextPost = 0;
   size_t nextDone = 0;
-  Clock::time_point lastProgress = Clock::now();
-  Clock::time_point spinStart = lastProgress;
-  std::vector<pollfd>& fds = fds_;
 
-  while (nextDone < ops.size() || !sends.empty()) {
+  while (nextDone < ops.size() || !sends_.empty()) {
     bool progressed = false;
 
     // Post receives ahead of use, as far as staging slots allow.
     while (nextPost < ops.size()) {
-      SliceOp& slice = ops[nextPost];
-      if (!stepReceives(slice.step->kind)) {
+      const LoweredSlice& slice = ops[nextPost];
+      SliceState& state = states_[nextPost];
+      const Step& step = *slice.step;
+      if (!stepReceives(step.kind)) {
         ++nextPost;
         continue;
       }
-      Staging& staging = staging_[slice.step->recvPeer];
+      Staging& staging = staging_[step.recvPeer];
       if (staging.freeSlots.empty()) break;
-      const size_t bytes = slice.count * elemSize;
+      Connection* connection = connections[step.recvPeer];
+      const size_t bytes = lowered_.bytes(slice);
       char* target = nullptr;
-      if (slice.step->kind == StepKind::kRecv || slice.step->kind == StepKind::kRecvCopySend) {
+      if (step.kind == StepKind::kRecv || step.kind == StepKind::kRecvCopySend) {
         // Straight into the destination when nothing unfinished touches it: no staging copy.
-        char* dst = pointer(slice.step->dst, slice.offset);
-        bool busy = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
+        char* dst = lowered_.dst(slice);
+        bool busy = std::any_of(sends_.begin(), sends_.end(), [&](const PendingSend& send) {
           return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
         });
         for (size_t earlier = nextDone; !busy && earlier < nextPost; ++earlier) {
-          busy = touches(ops[earlier], dst, bytes);
+          busy = lowered_.touches(ops[earlier], dst, bytes);
         }
         if (!busy) {
           target = dst;
-          slice.direct = true;
+          state.direct = true;
         }
+      } else if (connection->stagesRecv(bytes)) {
+        state.staged = true;  // reduced straight out of the transport's memory
       }
-      // A direct receive holds a slot too, so that the receives posted ahead stay bounded.
-      slice.slot = staging.freeSlots.back();
+      // A direct or staged receive holds a slot too, so that the receives posted ahead stay
+      // bounded.
+      state.slot = staging.freeSlots.back();
       staging.freeSlots.pop_back();
-      if (target == nullptr) target = staging.memory.data() + slice.slot * slotBytes;
-      TUTTI_RETURN_IF_ERROR(
-          connections[slice.step->recvPeer]->postRecv(target, bytes, &recvRequests[nextPost]));
+      if (state.staged) {
+        TUTTI_RETURN_IF_ERROR(connection->postRecvStaged(bytes, &recvRequests_[nextPost]));
+      } else {
+        if (target == nullptr) target = staging.memory.data() + state.slot * slotBytes;
+        TUTTI_RETURN_IF_ERROR(connection->postRecv(
+            sliceOf(connection, target, bytes, step.recvPeer), &recvRequests_[nextPost]));
+      }
       ++nextPost;
     }
 
     // Complete slices in plan order.
     while (nextDone < ops.size()) {
-      SliceOp& slice = ops[nextDone];
+      const LoweredSlice& slice = ops[nextDone];
+      const SliceState& state = states_[nextDone];
       const Step& step = *slice.step;
       const bool receives = stepReceives(step.kind);
-      if (receives && (nextDone >= nextPost || !recvRequests[nextDone].done)) break;
-      const size_t bytes = slice.count * elemSize;
-      char* dst = stepWrites(step.kind) ? pointer(step.dst, slice.offset) : nullptr;
-      const char* src = stepReads(step.kind) ? pointer(step.src, slice.offset) : nullptr;
-      const bool direct = slice.direct;
+      if (receives && (nextDone >= nextPost || !recvRequests_[nextDone].done)) break;
+      const size_t bytes = lowered_.bytes(slice);
+      char* dst = lowered_.dst(slice);
+      const char* src = lowered_.src(slice);
+      const bool divide = step.finalize && avgDivisor > 0;
       // A copy onto itself (in-place all-gather's own block) writes nothing: no hazard.
-      const bool writesNothing =
-          step.kind == StepKind::kCopy && dst == src && !(step.finalize && avgDivisor > 0);
-      if (dst != nullptr && !direct && !writesNothing) {
-        bool hazard = std::any_of(sends.begin(), sends.end(), [&](const PendingSend& send) {
+      const bool writesNothing = step.kind == StepKind::kCopy && dst == src && !divide;
+      if (dst != nullptr && !state.direct && !writesNothing) {
+        bool hazard = std::any_of(sends_.begin(), sends_.end(), [&](const PendingSend& send) {
           return !send.request.done && overlaps(send.data, send.bytes, dst, bytes);
         });
         if (hazard) break;  // an earlier send still reads this memory
@@ -145,31 +178,16 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
       const char* in = nullptr;
       if (receives) {
         Staging& staging = staging_[step.recvPeer];
-        in = direct ? dst : staging.memory.data() + slice.slot * slotBytes;
-        staging.freeSlots.push_back(slice.slot);  // reusable once this slice is consumed below
+        in = state.direct   ? dst
+             : state.staged ? recvRequests_[nextDone].staged
+                            : staging.memory.data() + state.slot * slotBytes;
+        staging.freeSlots.push_back(state.slot);  // reusable once this slice is consumed below
       }
-      const bool divide = step.finalize && avgDivisor > 0;
-      // Forwarding steps write their result straight into the transport's send slot as well
-      // when it offers one (fused: no second pass over dst to send it).
-      char* slot = nullptr;
+      // Forwarding steps write their result straight into the transport's send staging as well
+      // when it offers some (fused: no second pass over dst to send it).
+      char* out = nullptr;
       if (step.kind == StepKind::kRecvReduceSend || step.kind == StepKind::kRecvCopySend) {
-        slot = connections[step.sendPeer]->sendBuffer(bytes);
-      }
-      if (slot != nullptr) {
-        if (step.kind == StepKind::kRecvReduceSend) {
-          reduceArraysTwoOutputs(dst, slot, src, in, slice.count, type, op,
-                                 divide ? avgDivisor : 0);
-        } else if (divide) {
-          divideArray(dst, in, slice.count, type, avgDivisor);
-          std::memcpy(slot, dst, bytes);
-        } else {
-          copyToTwo(dst, slot, in, bytes);
-        }
-        TransferRequest sent;
-        TUTTI_RETURN_IF_ERROR(connections[step.sendPeer]->commitSend(bytes, &sent));
-        ++nextDone;
-        progressed = true;
-        continue;
+        out = connections[step.sendPeer]->sendStaging(bytes);
       }
       switch (step.kind) {
         case StepKind::kSend:
@@ -177,85 +195,70 @@ Status Executor::run(const Plan& plan, const void* sendbuff, void* recvbuff, tut
         case StepKind::kRecv:
         case StepKind::kRecvCopySend:
           if (divide) {
-            divideArray(dst, in, slice.count, type, avgDivisor);
-          } else if (dst != in) {
-            std::memcpy(dst, in, bytes);
+            mover_->divide(dst, in, slice.count, type, avgDivisor);
+            if (out != nullptr) mover_->copy(out, dst, bytes);
+          } else if (out != nullptr) {
+            mover_->copyToTwo(dst, out, in, bytes);
+          } else {
+            mover_->copy(dst, in, bytes);
           }
           break;
         case StepKind::kRecvReduce:
         case StepKind::kRecvReduceSend:
-          reduceArrays(dst, src, in, slice.count, type, op, divide ? avgDivisor : 0);
+          if (out != nullptr) {
+            mover_->reduceTwoOutputs(dst, out, src, in, slice.count, type, op,
+                                     divide ? avgDivisor : 0);
+          } else {
+            mover_->reduce(dst, src, in, slice.count, type, op, divide ? avgDivisor : 0);
+          }
           break;
         case StepKind::kCopy:
           if (divide) {
-            divideArray(dst, src, slice.count, type, avgDivisor);
-          } else if (dst != src) {
-            std::memcpy(dst, src, bytes);
+            mover_->divide(dst, src, slice.count, type, avgDivisor);
+          } else {
+            mover_->copy(dst, src, bytes);
           }
           break;
       }
-      if (stepSends(step.kind)) {
+      if (state.staged) {
+        TUTTI_RETURN_IF_ERROR(connections[step.recvPeer]->releaseRecv(&recvRequests_[nextDone]));
+      }
+      if (out != nullptr) {
+        TransferRequest sent;
+        TUTTI_RETURN_IF_ERROR(connections[step.sendPeer]->commitSend(bytes, &sent));
+      } else if (stepSends(step.kind)) {
         const char* data = step.kind == StepKind::kSend ? src : dst;
-        sends.push_back(PendingSend{TransferRequest{}, data, bytes});
-        TUTTI_RETURN_IF_ERROR(
-            connections[step.sendPeer]->postSend(data, bytes, &sends.back().request));
+        sends_.push_back(PendingSend{TransferRequest{}, data, bytes});
+        Connection* connection = connections[step.sendPeer];
+        TUTTI_RETURN_IF_ERROR(connection->postSend(sliceOf(connection, data, bytes, step.sendPeer),
+                                                   &sends_.back().request));
       }
       ++nextDone;
       progressed = true;
     }
 
-    for (Connection* connection : active) {
-      TUTTI_RETURN_IF_ERROR(connection->progress(&progressed));
-    }
-    while (!sends.empty() && sends.front().request.done) sends.pop_front();
-    if (nextDone == ops.size() && sends.empty()) break;
+    TUTTI_RETURN_IF_ERROR(engine.poll(&progressed));
+    while (!sends_.empty() && sends_.front().request.done) sends_.pop_front();
+    if (nextDone == ops.size() && sends_.empty()) break;
+    if (progressed) continue;
 
-    Clock::time_point now = Clock::now();
-    if (progressed) {
-      lastProgress = now;
-      spinStart = now;
-      continue;
+    switch (engine.idle()) {
+      case ProgressEngine::Idle::kRetry:
+        break;
+      case ProgressEngine::Idle::kAborted:
+        return makeError(tuttiRemoteError, "{}: communicator aborted",
+                         collectiveName(plan.collective));
+      case ProgressEngine::Idle::kFailed:
+        return engine.failure();
+      case ProgressEngine::Idle::kTimedOut:
+        return makeError(tuttiTimeout,
+                         "{} ({}, {} ranks, count {}): no progress for {} ms "
+                         "(TUTTI_TIMEOUT_MS): {}",
+                         collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
+                         engine.idleMs(), describeWait(plan, nextDone));
     }
-    if (now - spinStart < std::chrono::microseconds(params_.spinUs)) continue;
-    if (now - spinStart < std::chrono::microseconds(params_.spinUs + params_.yieldUs)) {
-      sched_yield();
-      continue;
-    }
-
-    if (abortFlag_ != nullptr && abortFlag_->load(std::memory_order_relaxed)) {
-      return makeError(tuttiRemoteError, "{}: communicator aborted",
-                       collectiveName(plan.collective));
-    }
-    auto idleMs = std::chrono::duration_cast<std::chrono::milliseconds>(now - lastProgress).count();
-    if (idleMs >= params_.timeoutMs) {
-      std::string waiting;
-      if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
-        const SliceOp& slice = ops[nextDone];
-        waiting = fmt::format(
-            "waiting for rank {} to send {} elements at offset {} of step {} "
-            "({}); is rank {} alive and in the same call?",
-            slice.step->recvPeer, slice.count, slice.offset, slice.step - plan.steps.data(),
-            describeStep(*slice.step), slice.step->recvPeer);
-      } else {
-        waiting = "waiting for peers to receive what this rank sent";
-      }
-      return makeError(tuttiTimeout,
-                       "{} ({}, {} ranks, count {}): no progress for {} ms "
-                       "(TUTTI_TIMEOUT_MS): {}",
-                       collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
-                       idleMs, waiting);
-    }
-    fds.clear();
-    bool readyNow = false;
-    for (Connection* connection : active) readyNow |= connection->addPollFds(&fds);
-    if (readyNow) continue;
-    int waitMs = static_cast<int>(std::min<int64_t>(50, params_.timeoutMs - idleMs));
-    if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
-      return systemError("executor: poll", errno);
-    }
-    // Once blocked, keep blocking until something moves: no spinning between polls.
-    spinStart = Clock::time_point{};
   }
+  for (const DomainRegistrations& entry : registrations_) entry.domain->endCall();
   return Status::ok();
 }
 

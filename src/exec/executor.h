@@ -1,44 +1,51 @@
-// The executor: the only code that moves bytes. It runs one rank's plan over the connections
-// the communicator holds, without knowing the algorithm that made the plan or the transport
-// under a connection.
+// The executor: the only code that moves bytes. It runs one rank's lowered plan over the
+// connections the communicator holds, without knowing the algorithm that made the plan or the
+// transport under a connection; copies and reductions go through a DataMover (host or device).
 //
-// Each step is cut into slices of TUTTI_SLICE_BYTES. Receives are posted ahead, at most
-// TUTTI_SLICES_IN_FLIGHT per peer, so several slices are in flight on every connection while
-// earlier ones are reduced and forwarded. A receive that only stores (recv, recvCopySend) lands
-// straight in its destination when no unfinished send or earlier slice touches that memory;
-// otherwise, and for receives that reduce, it lands in a staging slot. Slices complete strictly
-// in plan order, and a slice that writes memory an unfinished send still reads waits for it.
-// Waiting spins for TUTTI_SPIN_US, then blocks in poll(); every wait ends after the
-// communicator's inactivity timeout.
+// Receives are posted ahead, at most TUTTI_SLICES_IN_FLIGHT per peer, so several slices are in
+// flight on every connection while earlier ones are reduced and forwarded. A receive that only
+// stores (recv, recvCopySend) lands straight in its destination when no unfinished send or
+// earlier slice touches that memory; a receive that reduces is read where the transport staged it
+// when the transport offers that (shm slots), else it lands in an executor staging slot. Slices
+// complete strictly in plan order, and a slice that writes memory an unfinished send still reads
+// waits for it. Waiting is the progress engine's, bounded by the communicator's timeout.
 #pragma once
 
-#include <atomic>
 #include <deque>
 #include <vector>
 
 #include "algo/plan.h"
 #include "base/params.h"
 #include "base/status.h"
+#include "exec/data_mover.h"
+#include "exec/lowering.h"
+#include "transports/memory.h"
+#include "transports/progress_engine.h"
 #include "transports/transport.h"
 
 namespace tutti {
 
+// The user's buffers of one call.
+struct CallBuffers {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  MemoryKind kind = MemoryKind::kHost;
+  int device = -1;
+};
+
 class Executor {
  public:
-  Executor(const Params& params, const std::atomic<bool>* abortFlag)
-      : params_(params), abortFlag_(abortFlag) {}
+  Executor(const Params& params, DataMover* mover) : params_(params), mover_(mover) {}
 
-  // connections[peer] for every peer the plan names.
-  Status run(const Plan& plan, const void* sendbuff, void* recvbuff, tuttiDataType_t type,
-             tuttiRedOp_t op, const std::vector<Connection*>& connections);
+  // connections[peer] for every peer the plan names; engine drives them and waits.
+  Status run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type, tuttiRedOp_t op,
+             const std::vector<Connection*>& connections, ProgressEngine& engine);
 
  private:
-  struct SliceOp {
-    const Step* step;
-    size_t offset;  // elements from the step's start
-    size_t count;
-    int slot = -1;        // staging slot holding its received data
-    bool direct = false;  // received straight into the destination; the slot only counts
+  struct SliceState {
+    int slot = -1;        // staging slot held (a direct or staged receive holds one too)
+    bool direct = false;  // received straight into the destination
+    bool staged = false;  // received in the transport's staging (request.staged)
   };
   struct PendingSend {
     TransferRequest request;
@@ -49,17 +56,29 @@ class Executor {
     std::vector<char> memory;
     std::vector<int> freeSlots;
   };
+  // The call's buffers registered with one transport's memory domain.
+  struct DomainRegistrations {
+    MemoryDomain* domain;
+    const Registration* buffers[3];  // by BufferId
+  };
+
+  Status registerBuffers(const Plan& plan, const CallBuffers& buffers, size_t slotBytes,
+                         const std::vector<Connection*>& connections);
+  Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
+  std::string describeWait(const Plan& plan, size_t nextDone) const;
 
   Params params_;
-  const std::atomic<bool>* abortFlag_;
+  DataMover* mover_;
   std::vector<Staging> staging_;  // by peer rank
   std::vector<char> scratch_;
   // Per-call state, kept between calls so that a small call allocates nothing.
-  std::vector<SliceOp> ops_;
+  LoweredPlan lowered_;
+  std::vector<SliceState> states_;
   std::vector<TransferRequest> recvRequests_;
   std::deque<PendingSend> sends_;
   std::vector<Connection*> active_;
-  std::vector<pollfd> fds_;
+  std::vector<DomainRegistrations> registrations_;
+  std::vector<const Registration*> stagingRegistrations_;  // by peer rank
 };
 
 }  // namespace tutti

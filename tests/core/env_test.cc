@@ -60,10 +60,6 @@ TEST(ParamsTest, BadValuesNameTheVariableOrField) {
     EXPECT_EQ(status.code(), tuttiInvalidArgument);
     EXPECT_NE(status.message().find("TUTTI_NSOCKS_PERPEER"), std::string::npos);
   }
-  {
-    ScopedEnv env("TUTTI_TRANSPORT", "carrier-pigeon");
-    EXPECT_EQ(loadParams(nullptr, &params).code(), tuttiInvalidArgument);
-  }
   tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
   config.timeoutMs = 0;
   Status status = loadParams(&config, &params);

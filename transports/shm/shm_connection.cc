@@ -1,11 +1,15 @@
 #include "transports/shm/shm_connection.h"
 
+#include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace tutti {
@@ -15,13 +19,13 @@ size_t alignUp(size_t value, size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
-// The top bit of a slot's length marks a rendezvous descriptor instead of data.
-constexpr uint64_t kRendezvousBit = uint64_t{1} << 63;
+// The top bit of a slot's length marks a single-copy message's marker instead of data: the
+// message itself was put into the receiver's memory before the marker was posted.
+constexpr uint64_t kMarkerBit = uint64_t{1} << 63;
 
-struct RendezvousDescriptor {
-  uint64_t address;  // of the message in the sender's address space
-  uint64_t bytes;
-};
+// How long a closing rank waits for a put into its memory that a peer already started: the put
+// is one system call, so this bounds a peer stuck inside the kernel, not a normal case.
+constexpr auto kPutDrainLimit = std::chrono::seconds(2);
 
 size_t fifoBytes(int slots, size_t slotBytes) {
   return alignUp(sizeof(ShmFifoControl), 64) + alignUp(slots * sizeof(uint64_t), 64) +
@@ -47,7 +51,7 @@ ShmFifo ShmConnection::fifoAt(void* segment, int direction, int slots, size_t sl
 
 ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in,
                              int slots, size_t slotBytes, Fd doorbell, int peerPid,
-                             size_t cmaMinBytes)
+                             size_t cmaMinBytes, std::shared_ptr<MemoryDomain> domain)
     : peer_(peer),
       segment_(segment),
       segmentLength_(segmentBytes),
@@ -57,34 +61,37 @@ ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFi
       slotBytes_(slotBytes),
       doorbell_(std::move(doorbell)),
       peerPid_(peerPid),
-      // A descriptor must fit in one slot.
-      cmaMinBytes_(slotBytes >= sizeof(RendezvousDescriptor) ? cmaMinBytes : 0) {}
+      cmaMinBytes_(cmaMinBytes),
+      domain_(std::move(domain)) {}
 
 ShmConnection::~ShmConnection() {
-  out_.control->senderClosed.store(1, std::memory_order_seq_cst);
+  shutdown();
   munmap(segment_, segmentLength_);
 }
 
-Status ShmConnection::postSend(const void* data, size_t bytes, TransferRequest* request) {
+Status ShmConnection::peerClosedError(const char* what, size_t bytes) const {
+  return makeError(tuttiRemoteError,
+                   "shm: rank {} closed the connection (its process exited or aborted) before a "
+                   "{} of {} bytes",
+                   peer_, what, bytes);
+}
+
+Status ShmConnection::postSend(const Slice& data, TransferRequest* request) {
   // Nobody will read what goes to a peer that has closed, even when it would fit in the FIFO:
   // fail as a socket would, so that a rank whose peer gave up fails too instead of finishing
   // with a lost send. (Checked before the copy: a peer may legitimately read this message,
   // finish and close before this call returns.)
   if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
-    return makeError(tuttiRemoteError,
-                     "shm: rank {} closed the connection (its process exited or aborted) before a "
-                     "send of {} bytes",
-                     peer_, bytes);
+    return peerClosedError("send", data.bytes);
   }
   request->done = false;
-  sends_.push_back(Transfer{request, static_cast<char*>(const_cast<void*>(data)), bytes});
-  bool progressed = false;
-  return progress(&progressed);
+  sends_.push_back(Transfer{request, data.data(), data.bytes});
+  bool moved = false;
+  return progressSends(&moved);
 }
 
-char* ShmConnection::sendBuffer(size_t bytes) {
-  if (closed_ || !sends_.empty() || bytes == 0 || bytes > slotBytes_ ||
-      (cmaMinBytes_ > 0 && bytes >= cmaMinBytes_)) {
+char* ShmConnection::sendStaging(size_t bytes) {
+  if (closed_ || !sends_.empty() || bytes == 0 || bytes > slotBytes_ || !isEager(bytes)) {
     return nullptr;
   }
   const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
@@ -94,10 +101,7 @@ char* ShmConnection::sendBuffer(size_t bytes) {
 
 Status ShmConnection::commitSend(size_t bytes, TransferRequest* request) {
   if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
-    return makeError(tuttiRemoteError,
-                     "shm: rank {} closed the connection (its process exited or aborted) before a "
-                     "send of {} bytes",
-                     peer_, bytes);
+    return peerClosedError("send", bytes);
   }
   const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
   out_.pieceBytes[head % slots_] = bytes;
@@ -107,10 +111,82 @@ Status ShmConnection::commitSend(size_t bytes, TransferRequest* request) {
   return Status::ok();
 }
 
-Status ShmConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
+Status ShmConnection::postRecv(const Slice& data, TransferRequest* request) {
   request->done = false;
-  recvs_.push_back(Transfer{request, static_cast<char*>(data), bytes});
+  recvs_.push_back(Transfer{request, data.data(), data.bytes});
+  if (!isEager(data.bytes)) {
+    ++unannounced_;
+    if (announceReceives() && in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
+  }
   return Status::ok();
+}
+
+Status ShmConnection::postRecvStaged(size_t bytes, TransferRequest* request) {
+  if (!stagesRecv(bytes)) {
+    return makeError(tuttiInternalError, "shm: a staged receive of {} bytes does not fit a slot",
+                     bytes);
+  }
+  request->done = false;
+  request->staged = nullptr;
+  Transfer transfer{request, nullptr, bytes};
+  transfer.staged = true;
+  recvs_.push_back(transfer);
+  return Status::ok();
+}
+
+Status ShmConnection::releaseRecv(TransferRequest* request) {
+  if (recvs_.empty() || !recvs_.front().delivered || recvs_.front().request != request) {
+    return makeError(tuttiInternalError, "shm: releaseRecv of a receive not delivered in place");
+  }
+  recvs_.pop_front();
+  in_.control->tail.fetch_add(1, std::memory_order_seq_cst);
+  if (in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
+  return Status::ok();
+}
+
+Status ShmConnection::exportMemory(const Registration& registration, RemoteMemory* out) {
+  if (registration.memory.kind != MemoryKind::kHost) {
+    return makeError(tuttiInvalidArgument, "shm: cannot export {} memory",
+                     memoryKindName(registration.memory.kind));
+  }
+  out->address = reinterpret_cast<uint64_t>(registration.memory.ptr);
+  out->bytes = registration.memory.bytes;
+  out->key[0] = static_cast<uint64_t>(getpid());
+  out->key[1] = 0;
+  return Status::ok();
+}
+
+Status ShmConnection::putWithSignal(const Slice& src, const RemoteMemory& dst, size_t dstOffset,
+                                    int signal, TransferRequest* request) {
+  if (!supportsPut()) {
+    return makeError(tuttiInvalidUsage,
+                     "shm: one-sided puts need cross-memory attach, which is off on this "
+                     "communicator (TUTTI_SHM_CMA=0, ptrace rules, or more ranks than CPUs)");
+  }
+  if (signal < 0 || signal >= kSignals) {
+    return makeError(tuttiInvalidArgument, "shm: signal {} is not in [0, {})", signal, kSignals);
+  }
+  if (dst.key[0] != static_cast<uint64_t>(peerPid_)) {
+    return makeError(tuttiInvalidArgument,
+                     "shm: the remote memory was exported by process {}, not by rank {} (pid {})",
+                     dst.key[0], peer_, peerPid_);
+  }
+  if (dstOffset > dst.bytes || src.bytes > dst.bytes - dstOffset) {
+    return makeError(tuttiInvalidArgument,
+                     "shm: a put of {} bytes at offset {} does not fit the {} bytes exported",
+                     src.bytes, dstOffset, dst.bytes);
+  }
+  request->done = false;
+  TUTTI_RETURN_IF_ERROR(writeToPeer(src.data(), dst.address + dstOffset, src.bytes));
+  out_.control->signals[signal].fetch_add(1, std::memory_order_seq_cst);
+  if (out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+  request->done = true;
+  return Status::ok();
+}
+
+uint64_t ShmConnection::readSignal(int signal) const {
+  if (signal < 0 || signal >= kSignals) return 0;
+  return in_.control->signals[signal].load(std::memory_order_acquire);
 }
 
 void ShmConnection::ring() const {
@@ -119,43 +195,157 @@ void ShmConnection::ring() const {
   (void)send(doorbell_.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-bool ShmConnection::sendReady() const {
-  uint64_t head = out_.control->head.load(std::memory_order_relaxed);
-  return !sends_.empty() && head - out_.control->tail.load(std::memory_order_seq_cst) < slots_;
-}
-
-bool ShmConnection::ackReady() const {
-  return !awaitingAck_.empty() && out_.control->rendezvousDone.load(std::memory_order_seq_cst) >=
-                                      awaitingAck_.front().rendezvousSeq;
-}
-
-Status ShmConnection::readFromPeer(Transfer* recv, uint64_t address, uint64_t bytes) {
-  if (recv->done != 0 || bytes != recv->bytes) {
-    return makeError(tuttiInternalError,
-                     "shm: rank {} sent a message of {} bytes where {} were expected (the ranks "
-                     "disagree on the call: count, type or order)",
-                     peer_, bytes, recv->bytes - recv->done);
+// Writes into the peer's memory. The peer waits for `putting` to clear before it closes (and
+// before its caller may reuse the memory), and this side checks that the peer is still open
+// after raising it: with both sides' accesses sequentially consistent, either the peer sees the
+// flag and waits, or this side sees the peer closed and writes nothing.
+Status ShmConnection::writeToPeer(const char* src, uint64_t address, size_t bytes) {
+  out_.control->putting.store(1, std::memory_order_seq_cst);
+  if (in_.control->senderClosed.load(std::memory_order_seq_cst)) {
+    out_.control->putting.store(0, std::memory_order_seq_cst);
+    return peerClosedError("single-copy write", bytes);
   }
-  while (recv->done < bytes) {
-    iovec local{recv->data + recv->done, bytes - recv->done};
-    iovec remote{reinterpret_cast<void*>(address + recv->done), bytes - recv->done};
-    ssize_t n = process_vm_readv(peerPid_, &local, 1, &remote, 1, 0);
+  size_t done = 0;
+  while (done < bytes) {
+    iovec local{const_cast<char*>(src) + done, bytes - done};
+    iovec remote{reinterpret_cast<void*>(address + done), bytes - done};
+    ssize_t n = process_vm_writev(peerPid_, &local, 1, &remote, 1, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      const int err = errno;
+      out_.control->putting.store(0, std::memory_order_seq_cst);
       // ESRCH: the peer exited; EFAULT: its memory went away while it was exiting.
-      const bool peerGone = n == 0 || errno == ESRCH || errno == EFAULT;
+      const bool peerGone = n == 0 || err == ESRCH || err == EFAULT;
       return makeError(peerGone ? tuttiRemoteError : tuttiSystemError,
-                       "shm: reading {} bytes from rank {} (pid {}) with process_vm_readv: {}",
-                       bytes, peer_, peerPid_, n < 0 ? std::strerror(errno) : "no bytes read");
+                       "shm: writing {} bytes to rank {} (pid {}) with process_vm_writev: {}",
+                       bytes, peer_, peerPid_, n < 0 ? std::strerror(err) : "no bytes written");
     }
-    recv->done += static_cast<size_t>(n);
+    done += static_cast<size_t>(n);
   }
+  out_.control->putting.store(0, std::memory_order_seq_cst);
   return Status::ok();
 }
 
+// Publishes ready-to-receive records for single-copy receives, in the order posted, as far as the
+// ring has room. Returns whether any was published.
+bool ShmConnection::announceReceives() {
+  bool published = false;
+  for (Transfer& recv : recvs_) {
+    if (unannounced_ == 0) break;
+    if (recv.announced || isEager(recv.bytes)) continue;
+    const uint64_t head = in_.control->readyHead.load(std::memory_order_relaxed);
+    if (head - in_.control->readyTail.load(std::memory_order_acquire) >=
+        ShmFifoControl::kReadySlots) {
+      break;
+    }
+    in_.control->ready[head % ShmFifoControl::kReadySlots] =
+        ShmReadyToReceive{reinterpret_cast<uint64_t>(recv.data), recv.bytes};
+    in_.control->readyHead.store(head + 1, std::memory_order_seq_cst);
+    recv.announced = true;
+    --unannounced_;
+    published = true;
+  }
+  return published;
+}
+
+bool ShmConnection::sendReady() const {
+  if (sends_.empty()) return false;
+  const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+  if (head - out_.control->tail.load(std::memory_order_seq_cst) >= slots_) return false;
+  return isEager(sends_.front().bytes) ||
+         out_.control->readyHead.load(std::memory_order_seq_cst) >
+             out_.control->readyTail.load(std::memory_order_relaxed);
+}
+
 bool ShmConnection::recvReady() const {
-  uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
-  return !recvs_.empty() && in_.control->head.load(std::memory_order_seq_cst) > tail;
+  const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
+  return !recvs_.empty() && !recvs_.front().delivered &&
+         in_.control->head.load(std::memory_order_seq_cst) > tail;
+}
+
+Status ShmConnection::progressSends(bool* moved) {
+  bool movedOut = false;
+  while (!sends_.empty()) {
+    Transfer& send = sends_.front();
+    const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
+    if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
+    const uint64_t slot = head % slots_;
+    if (!isEager(send.bytes)) {
+      const uint64_t readyTail = out_.control->readyTail.load(std::memory_order_relaxed);
+      if (out_.control->readyHead.load(std::memory_order_acquire) == readyTail) break;
+      const ShmReadyToReceive ready = out_.control->ready[readyTail % ShmFifoControl::kReadySlots];
+      if (ready.bytes != send.bytes) {
+        return makeError(tuttiInternalError,
+                         "shm: rank {} waits for a message of {} bytes where this rank sends {} "
+                         "(the ranks disagree on the call: count, type or order)",
+                         peer_, ready.bytes, send.bytes);
+      }
+      TUTTI_RETURN_IF_ERROR(writeToPeer(send.data, ready.address, send.bytes));
+      out_.control->readyTail.store(readyTail + 1, std::memory_order_seq_cst);
+      out_.pieceBytes[slot] = kMarkerBit | send.bytes;
+      out_.control->head.store(head + 1, std::memory_order_seq_cst);
+      send.request->done = true;
+      sends_.pop_front();
+      movedOut = true;
+      continue;
+    }
+    const size_t piece = std::min(slotBytes_, send.bytes - send.done);
+    std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
+    out_.pieceBytes[slot] = piece;
+    out_.control->head.store(head + 1, std::memory_order_seq_cst);
+    send.done += piece;
+    movedOut = true;
+    if (send.done == send.bytes) {
+      send.request->done = true;
+      sends_.pop_front();
+    }
+  }
+  if (movedOut && out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+  *moved |= movedOut;
+  return Status::ok();
+}
+
+Status ShmConnection::progressRecvs(bool* moved) {
+  bool movedIn = announceReceives();
+  while (!recvs_.empty() && !recvs_.front().delivered) {
+    Transfer& recv = recvs_.front();
+    const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
+    if (in_.control->head.load(std::memory_order_acquire) == tail) break;  // empty
+    const uint64_t slot = tail % slots_;
+    const uint64_t piece = in_.pieceBytes[slot];
+    const bool marker = (piece & kMarkerBit) != 0;
+    const uint64_t pieceBytes = piece & ~kMarkerBit;
+    if (marker != !isEager(recv.bytes) || (marker && pieceBytes != recv.bytes) ||
+        (!marker && pieceBytes != std::min(slotBytes_, recv.bytes - recv.done))) {
+      return makeError(tuttiInternalError,
+                       "shm: rank {} sent a {} of {} bytes where this rank expects {} bytes "
+                       "(the ranks disagree on the call: count, type or order)",
+                       peer_, marker ? "single-copy message" : "piece", pieceBytes,
+                       marker ? recv.bytes : std::min(slotBytes_, recv.bytes - recv.done));
+    }
+    movedIn = true;
+    if (recv.staged) {
+      // Read where it lies; the slot stays the caller's until releaseRecv.
+      recv.request->staged = in_.slots + slot * slotBytes_;
+      recv.request->done = true;
+      recv.delivered = true;
+      break;
+    }
+    if (!marker) {
+      std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, pieceBytes);
+      recv.done += pieceBytes;
+    } else {
+      recv.done = recv.bytes;  // the sender put it before posting the marker
+    }
+    in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
+    if (recv.done == recv.bytes) {
+      recv.request->done = true;
+      recvs_.pop_front();
+    }
+  }
+  if (movedIn && in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
+  *moved |= movedIn;
+  return Status::ok();
 }
 
 Status ShmConnection::progress(bool* progressed) {
@@ -164,89 +354,15 @@ Status ShmConnection::progress(bool* progressed) {
   }
   in_.control->readerSleeping.store(0, std::memory_order_relaxed);
   out_.control->writerSleeping.store(0, std::memory_order_relaxed);
-  bool movedOut = false;
-  while (!sends_.empty()) {
-    Transfer& send = sends_.front();
-    uint64_t head = out_.control->head.load(std::memory_order_relaxed);
-    if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
-    uint64_t slot = head % slots_;
-    if (cmaMinBytes_ > 0 && send.bytes >= cmaMinBytes_) {
-      RendezvousDescriptor descriptor{reinterpret_cast<uint64_t>(send.data), send.bytes};
-      std::memcpy(out_.slots + slot * slotBytes_, &descriptor, sizeof(descriptor));
-      out_.pieceBytes[slot] = kRendezvousBit | send.bytes;
-      out_.control->head.store(head + 1, std::memory_order_seq_cst);
-      send.rendezvousSeq = ++rendezvousPosted_;
-      awaitingAck_.push_back(send);
-      sends_.pop_front();
-      movedOut = true;
-      continue;
-    }
-    size_t piece = std::min(slotBytes_, send.bytes - send.done);
-    std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
-    out_.pieceBytes[slot] = piece;
-    out_.control->head.store(head + 1, std::memory_order_seq_cst);
-    send.done += piece;
-    send.started = true;
-    movedOut = true;
-    if (send.done == send.bytes) {
-      send.request->done = true;
-      sends_.pop_front();
-    }
-  }
-  if (movedOut && out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
-  while (ackReady()) {
-    awaitingAck_.front().request->done = true;
-    awaitingAck_.pop_front();
-    movedOut = true;
-  }
-
-  bool movedIn = false;
-  while (!recvs_.empty()) {
-    Transfer& recv = recvs_.front();
-    uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
-    if (in_.control->head.load(std::memory_order_acquire) == tail) break;  // empty
-    uint64_t slot = tail % slots_;
-    if (in_.pieceBytes[slot] & kRendezvousBit) {
-      RendezvousDescriptor descriptor;
-      std::memcpy(&descriptor, in_.slots + slot * slotBytes_, sizeof(descriptor));
-      TUTTI_RETURN_IF_ERROR(readFromPeer(&recv, descriptor.address, descriptor.bytes));
-      // A sender that gave up (error, abort) closes before its caller may reuse the buffer: if it
-      // is still open now, the buffer was intact for the whole read.
-      if (in_.control->senderClosed.load(std::memory_order_seq_cst)) {
-        return makeError(tuttiRemoteError,
-                         "shm: rank {} closed the connection while its message was being read",
-                         peer_);
-      }
-      in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
-      in_.control->rendezvousDone.fetch_add(1, std::memory_order_seq_cst);
-      movedIn = true;
-      recv.request->done = true;
-      recvs_.pop_front();
-      continue;
-    }
-    size_t expected = std::min(slotBytes_, recv.bytes - recv.done);
-    if (in_.pieceBytes[slot] != expected) {
-      return makeError(tuttiInternalError,
-                       "shm: rank {} sent a piece of {} bytes where {} were expected (the ranks "
-                       "disagree on the call: count, type or order)",
-                       peer_, in_.pieceBytes[slot], expected);
-    }
-    std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, expected);
-    in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
-    recv.done += expected;
-    movedIn = true;
-    if (recv.done == recv.bytes) {
-      recv.request->done = true;
-      recvs_.pop_front();
-    }
-  }
-  if (movedIn && in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
+  bool moved = false;
+  TUTTI_RETURN_IF_ERROR(progressSends(&moved));
+  TUTTI_RETURN_IF_ERROR(progressRecvs(&moved));
 
   // Drain the doorbell: its bytes only say "look again", and we just did. End of stream means
   // the peer closed the connection or exited; what it left in the FIFO is still good, so that is
   // an error only for work that can no longer complete.
   // A peer that shut down says so in the segment (no system call needed to see it); one that
-  // died without a word is seen as the doorbell's end of stream once the executor blocks on it.
+  // died without a word is seen as the doorbell's end of stream once the engine blocks on it.
   char sink[64];
   while (doorbellPolled_ && !peerClosed_) {
     ssize_t n = recv(doorbell_.get(), sink, sizeof(sink), MSG_DONTWAIT);
@@ -258,38 +374,44 @@ Status ShmConnection::progress(bool* progressed) {
   if (in_.control->senderClosed.load(std::memory_order_acquire)) peerClosed_ = true;
   // The peer may have written its last piece after the loops above looked and then closed: look
   // at the FIFO again before calling the work lost.
-  if (peerClosed_ && !movedIn && !movedOut &&
-      (!sends_.empty() || !recvs_.empty() || !awaitingAck_.empty()) && !recvReady() &&
-      !sendReady() && !ackReady()) {
+  if (peerClosed_ && !moved && busy() && !recvReady() && !sendReady()) {
     return makeError(tuttiRemoteError,
                      "shm: rank {} closed the connection (its process exited or aborted) with "
                      "work pending here: {} send(s), {} receive(s) of which the first has {} of "
-                     "{} bytes, {} single-copy send(s) unread",
+                     "{} bytes",
                      peer_, sends_.size(), recvs_.size(), recvs_.empty() ? 0 : recvs_[0].done,
-                     recvs_.empty() ? 0 : recvs_[0].bytes, awaitingAck_.size());
+                     recvs_.empty() ? 0 : recvs_[0].bytes);
   }
-  if (movedIn || movedOut) *progressed = true;
+  if (moved) *progressed = true;
   return Status::ok();
 }
 
-bool ShmConnection::addPollFds(std::vector<pollfd>* fds) const {
-  if (sends_.empty() && recvs_.empty() && awaitingAck_.empty()) return false;
+bool ShmConnection::busy() const {
+  return !sends_.empty() || std::any_of(recvs_.begin(), recvs_.end(),
+                                        [](const Transfer& recv) { return !recv.delivered; });
+}
+
+bool ShmConnection::armWait(std::vector<WaitSource>* sources) {
   // Announce sleep first, then look once more (the peer stores, then reads our flag): either we
-  // see its progress here, or it sees our flag and rings. A rendezvous read counts as the
-  // reader's progress, so a sender waiting for one sleeps as a writer.
+  // see its progress here, or it sees our flag and rings. A sender waiting for a ready-to-receive
+  // record sleeps as a writer: the receiver rings writers when it publishes one.
   if (!recvs_.empty()) in_.control->readerSleeping.store(1, std::memory_order_seq_cst);
-  if (!sends_.empty() || !awaitingAck_.empty()) {
-    out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
-  }
-  fds->push_back(pollfd{doorbell_.get(), POLLIN, 0});
+  if (!sends_.empty()) out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  sources->push_back(WaitSource{doorbell_.get(), POLLIN});
   doorbellPolled_ = true;
-  return recvReady() || sendReady() || ackReady();
+  return recvReady() || sendReady();
 }
 
 void ShmConnection::shutdown() {
   if (closed_) return;
   closed_ = true;
   out_.control->senderClosed.store(1, std::memory_order_seq_cst);
+  // A put the peer started before it saw us closed finishes before our caller may reuse memory.
+  const auto start = std::chrono::steady_clock::now();
+  while (in_.control->putting.load(std::memory_order_seq_cst) != 0 &&
+         std::chrono::steady_clock::now() - start < kPutDrainLimit) {
+    sched_yield();
+  }
   if (doorbell_.valid()) ::shutdown(doorbell_.get(), SHUT_RDWR);
 }
 

@@ -28,21 +28,23 @@ struct Nonce {
 };
 
 constexpr uint64_t kCmaProbeValue = 0x74757474692d636dull;  // "tutti-cm"
-const volatile uint64_t gCmaProbe = kCmaProbeValue;
+// Peers write kCmaProbeValue here (the value it already holds, so concurrent probes agree).
+volatile uint64_t gCmaProbe = kCmaProbeValue;
 
-// Whether this process may read each peer's memory with process_vm_readv. Ptrace rules decide
-// (Yama's ptrace_scope, a peer that is not dumpable, another user, a seccomp filter in a
-// container), so the only reliable test is to try. Returns the first refusal in *why.
+// Whether this process may write each peer's memory with process_vm_writev (the single-copy
+// path puts into the receiver's buffer). Ptrace rules decide (Yama's ptrace_scope, a peer that
+// is not dumpable, another user, a seccomp filter in a container), so the only reliable test is
+// to try. Returns the first refusal in *why.
 bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<int>& peers,
                             std::string* why) {
   for (int peer : peers) {
-    uint64_t value = 0;
+    uint64_t value = kCmaProbeValue;
     iovec local{&value, sizeof(value)};
     iovec remote{reinterpret_cast<void*>(nonces[peer].probeAddress), sizeof(value)};
-    ssize_t n = process_vm_readv(nonces[peer].pid, &local, 1, &remote, 1, 0);
-    if (n != static_cast<ssize_t>(sizeof(value)) || value != kCmaProbeValue) {
-      *why = fmt::format("process_vm_readv of rank {} (pid {}): {}", peer, nonces[peer].pid,
-                         n < 0 ? std::strerror(errno) : "wrong value");
+    ssize_t n = process_vm_writev(nonces[peer].pid, &local, 1, &remote, 1, 0);
+    if (n != static_cast<ssize_t>(sizeof(value))) {
+      *why = fmt::format("process_vm_writev to rank {} (pid {}): {}", peer, nonces[peer].pid,
+                         n < 0 ? std::strerror(errno) : "short write");
       return false;
     }
   }
@@ -92,8 +94,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
 
   std::vector<Nonce> nonces(bootstrap.nranks());
-  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1),
-                       reinterpret_cast<uint64_t>(const_cast<uint64_t*>(&gCmaProbe))};
+  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1), reinterpret_cast<uint64_t>(&gCmaProbe)};
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   socklen_t length = 0;
   sockaddr_un self = listenerAddress(nonces[rank], &length);
@@ -191,7 +192,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
                           : failure;
   }
 
-  // Single copy only if every rank may read its peers: the sender chooses rendezvous by size
+  // Single copy only if every rank may write its peers: both ends choose the path by size
   // alone, so both ends of every pair must agree, and one allgather makes that so.
   std::string cmaRefusal = "off by TUTTI_SHM_CMA=0 or for more ranks than CPUs on the host";
   bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
@@ -213,11 +214,12 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
     out->push_back(std::make_unique<ShmConnection>(
         peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
         ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
-        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? params_.shmCmaMinBytes : 0));
+        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? params_.shmCmaMinBytes : 0,
+        domain_));
   }
   TUTTI_INFO(kLogNet,
              "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way, single copy "
-             "(process_vm_readv) {}",
+             "(process_vm_writev) {}",
              rank, peers.size(), slots, slotBytes,
              cmaEnabled_ ? fmt::format("from {} bytes", params_.shmCmaMinBytes) : "off");
   return Status::ok();

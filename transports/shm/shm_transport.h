@@ -4,10 +4,14 @@
 // segment; after a barrier the higher rank maps it and connects the pair's doorbell socket; after
 // a second barrier the segments are unlinked (they live while mapped). If any rank fails, every
 // rank learns it from the last allgather and the communicator falls back to TCP. Last, every
-// rank probes whether it may read its peers' memory (process_vm_readv); only if all may do large
-// messages take the single-copy rendezvous path, otherwise everything goes through the FIFOs.
+// rank probes whether it may write its peers' memory (process_vm_writev); only if all may do large
+// messages take the single-copy path (put into the receiver's buffer), otherwise everything
+// goes through the FIFOs.
 #pragma once
 
+#include <memory>
+
+#include "base/params.h"
 #include "transports/transport.h"
 
 namespace tutti {
@@ -17,12 +21,13 @@ class ShmTransport : public Transport {
   explicit ShmTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "shm"; }
   std::string description() const override { return cmaEnabled_ ? "shm/cma" : "shm"; }
-  Status connect(SetupChannel& bootstrap, const std::vector<int>& peers,
+  Status connect(SetupChannel& setup, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
   Params params_;
   bool cmaEnabled_ = false;
+  std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
 };
 
 }  // namespace tutti

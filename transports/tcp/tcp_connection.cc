@@ -1,5 +1,6 @@
 #include "transports/tcp/tcp_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -10,8 +11,9 @@
 
 namespace tutti {
 
-TcpConnection::TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes)
-    : peer_(peer), minStripeBytes_(minStripeBytes) {
+TcpConnection::TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes,
+                             std::shared_ptr<MemoryDomain> domain)
+    : peer_(peer), domain_(std::move(domain)), minStripeBytes_(minStripeBytes) {
   sockets_.resize(sockets.size());
   for (size_t i = 0; i < sockets.size(); ++i) sockets_[i].fd = std::move(sockets[i]);
 }
@@ -41,22 +43,24 @@ void TcpConnection::enqueue(bool isSend, char* data, size_t bytes, uint32_t seq,
   }
 }
 
-Status TcpConnection::postSend(const void* data, size_t bytes, TransferRequest* request) {
+Status TcpConnection::postSend(const Slice& slice, TransferRequest* request) {
+  const size_t bytes = slice.bytes;
   if (bytes > std::numeric_limits<uint32_t>::max()) {
     return makeError(tuttiInternalError, "tcp: message of {} bytes exceeds the 4 GiB part limit",
                      bytes);
   }
-  enqueue(true, static_cast<char*>(const_cast<void*>(data)), bytes, sendSeq_++, request);
+  enqueue(true, slice.data(), bytes, sendSeq_++, request);
   bool progressed = false;
   return progress(&progressed);  // start moving at once: latency of small messages
 }
 
-Status TcpConnection::postRecv(void* data, size_t bytes, TransferRequest* request) {
+Status TcpConnection::postRecv(const Slice& slice, TransferRequest* request) {
+  const size_t bytes = slice.bytes;
   if (bytes > std::numeric_limits<uint32_t>::max()) {
     return makeError(tuttiInternalError, "tcp: message of {} bytes exceeds the 4 GiB part limit",
                      bytes);
   }
-  enqueue(false, static_cast<char*>(data), bytes, recvSeq_++, request);
+  enqueue(false, slice.data(), bytes, recvSeq_++, request);
   return Status::ok();
 }
 
@@ -149,12 +153,18 @@ Status TcpConnection::progress(bool* progressed) {
   return Status::ok();
 }
 
-bool TcpConnection::addPollFds(std::vector<pollfd>* fds) const {
+bool TcpConnection::busy() const {
+  return std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& socket) {
+    return !socket.sends.empty() || !socket.recvs.empty();
+  });
+}
+
+bool TcpConnection::armWait(std::vector<WaitSource>* sources) {
   for (const Socket& socket : sockets_) {
     short events = 0;
     if (!socket.sends.empty()) events |= POLLOUT;
     if (!socket.recvs.empty()) events |= POLLIN;
-    if (events != 0) fds->push_back(pollfd{socket.fd.get(), events, 0});
+    if (events != 0) sources->push_back(WaitSource{socket.fd.get(), events});
   }
   return false;  // the kernel's socket state is what poll() reports
 }

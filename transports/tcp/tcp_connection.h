@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "base/socket.h"
@@ -16,13 +17,17 @@ namespace tutti {
 
 class TcpConnection : public Connection {
  public:
-  TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes);
+  // domain: the transport's (host memory: registration records the range).
+  TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes,
+                std::shared_ptr<MemoryDomain> domain);
 
   int peer() const override { return peer_; }
-  Status postSend(const void* data, size_t bytes, TransferRequest* request) override;
-  Status postRecv(void* data, size_t bytes, TransferRequest* request) override;
+  MemoryDomain& memoryDomain() override { return *domain_; }
+  Status postSend(const Slice& data, TransferRequest* request) override;
+  Status postRecv(const Slice& data, TransferRequest* request) override;
   Status progress(bool* progressed) override;
-  bool addPollFds(std::vector<pollfd>* fds) const override;
+  bool busy() const override;
+  bool armWait(std::vector<WaitSource>* sources) override;
   void shutdown() override;
 
   // How a message of `bytes` is cut: parts and the socket of part 0 (exposed for tests).
@@ -53,6 +58,7 @@ class TcpConnection : public Connection {
   Status progressRecvs(Socket& socket, bool* progressed);
 
   int peer_;
+  std::shared_ptr<MemoryDomain> domain_;
   std::vector<Socket> sockets_;
   size_t minStripeBytes_;
   uint32_t sendSeq_ = 0;

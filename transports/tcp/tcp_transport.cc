@@ -87,8 +87,8 @@ Status TcpTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
 
   out->clear();
   for (int peer : peers) {
-    out->push_back(
-        std::make_unique<TcpConnection>(peer, std::move(sockets[peer]), params_.minStripeBytes));
+    out->push_back(std::make_unique<TcpConnection>(peer, std::move(sockets[peer]),
+                                                   params_.minStripeBytes, domain_));
   }
   TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}", rank,
              peers.size(), nsocks, listenAddr.toString());

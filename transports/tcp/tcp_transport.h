@@ -4,6 +4,9 @@
 // carrying the communicator's secret, the sender's rank and the socket's index.
 #pragma once
 
+#include <memory>
+
+#include "base/params.h"
 #include "transports/transport.h"
 
 namespace tutti {
@@ -12,11 +15,12 @@ class TcpTransport : public Transport {
  public:
   explicit TcpTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "tcp"; }
-  Status connect(SetupChannel& bootstrap, const std::vector<int>& peers,
+  Status connect(SetupChannel& setup, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
   Params params_;
+  std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
 };
 
 }  // namespace tutti

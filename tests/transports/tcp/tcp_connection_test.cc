@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <memory>
 #include <numeric>
 #include <vector>
+
+#include "transports/test_memory.h"
 
 namespace tutti {
 namespace {
@@ -25,8 +28,10 @@ Pair makePair(int nsocks, size_t minStripe) {
     left.emplace_back(fds[0]);
     right.emplace_back(fds[1]);
   }
-  return Pair{std::make_unique<TcpConnection>(1, std::move(left), minStripe),
-              std::make_unique<TcpConnection>(0, std::move(right), minStripe)};
+  return Pair{std::make_unique<TcpConnection>(1, std::move(left), minStripe,
+                                              std::make_shared<MemoryDomain>()),
+              std::make_unique<TcpConnection>(0, std::move(right), minStripe,
+                                              std::make_shared<MemoryDomain>())};
 }
 
 Status drive(Pair& pair, const std::vector<TransferRequest*>& requests) {
@@ -58,8 +63,8 @@ TEST(TcpConnectionTest, StripesLargeMessagesAndKeepsOrder) {
   std::vector<TransferRequest> recvs(messages.size());
   std::vector<TransferRequest*> all;
   for (size_t i = 0; i < messages.size(); ++i) {
-    ASSERT_TRUE(pair.b->postRecv(received[i].data(), received[i].size(), &recvs[i]).isOk());
-    ASSERT_TRUE(pair.a->postSend(messages[i].data(), messages[i].size(), &sends[i]).isOk());
+    ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), received[i].data(), received[i].size()), &recvs[i]).isOk());
+    ASSERT_TRUE(pair.a->postSend(hostSlice(pair.a->memoryDomain(), messages[i].data(), messages[i].size()), &sends[i]).isOk());
     all.push_back(&sends[i]);
     all.push_back(&recvs[i]);
   }
@@ -73,8 +78,8 @@ TEST(TcpConnectionTest, SizeMismatchIsAnErrorNotCorruption) {
   std::vector<char> in(50);
   TransferRequest send;
   TransferRequest recv;
-  ASSERT_TRUE(pair.a->postSend(out.data(), out.size(), &send).isOk());
-  ASSERT_TRUE(pair.b->postRecv(in.data(), in.size(), &recv).isOk());
+  ASSERT_TRUE(pair.a->postSend(hostSlice(pair.a->memoryDomain(), out.data(), out.size()), &send).isOk());
+  ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
   Status status = drive(pair, {&send, &recv});
   EXPECT_EQ(status.code(), tuttiInternalError);
   EXPECT_NE(status.message().find("disagree"), std::string::npos) << status.message();
@@ -84,7 +89,7 @@ TEST(TcpConnectionTest, ClosedPeerIsARemoteError) {
   Pair pair = makePair(2, 64);
   std::vector<char> in(10);
   TransferRequest recv;
-  ASSERT_TRUE(pair.b->postRecv(in.data(), in.size(), &recv).isOk());
+  ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
   pair.a.reset();  // the peer process exits
   bool progressed = false;
   Status status = pair.b->progress(&progressed);

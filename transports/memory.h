@@ -1,0 +1,89 @@
+// Memory as transports see it: named by (pointer, bytes, kind, device), registered through a
+// transport once and cached, and exported to a peer for one-sided puts.
+//
+// Registration is what a network or device transport must do before it can move a buffer (an
+// RDMA MR, a CUDA IPC mapping); host transports (tcp, shm) only record the range. The executor
+// registers each buffer of a call once per transport and posts slices by (registration,
+// offset, bytes), so a transport never looks a pointer up on the data path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+
+namespace tutti {
+
+enum class MemoryKind : uint8_t {
+  kHost = 0,    // pageable or pinned host memory of this process
+  kDevice = 1,  // memory of a GPU (`device` says which)
+};
+
+const char* memoryKindName(MemoryKind kind);
+
+struct Memory {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  MemoryKind kind = MemoryKind::kHost;
+  int device = -1;  // the device ordinal for kDevice; -1 for host memory
+};
+
+// A transport's registration of one buffer. Owned by the transport's MemoryDomain, valid until
+// the domain is destroyed or the registration is evicted (never while a call uses it: the cache
+// evicts only between calls, see MemoryDomain::endCall).
+struct Registration {
+  Memory memory;        // the whole registered range
+  uint64_t handle = 0;  // the transport's key for it (an MR's lkey, a mapping id); 0 for host
+  char* base() const { return static_cast<char*>(memory.ptr); }
+};
+
+// A range of registered memory: what data calls take.
+struct Slice {
+  const Registration* registration = nullptr;
+  size_t offset = 0;  // bytes from the registration's start
+  size_t bytes = 0;
+  char* data() const { return registration->base() + offset; }
+};
+
+// What a peer needs to put into memory this rank registered. Plain bytes, so it can travel over
+// any channel (a setup allgather, a message). Its meaning is the transport's: shm puts with
+// process_vm_writev at `address` of process `key[0]`; an RDMA transport would carry the rkey.
+struct RemoteMemory {
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+  uint64_t key[2] = {0, 0};
+};
+
+// Registers memory for one transport and caches the registrations: the same buffer (or a range
+// inside a registered one, of the same kind and device) is registered once. The cache holds at
+// most kCapacity registrations and evicts the least recently used between calls. Used by the
+// one thread that runs the communicator's operations.
+class MemoryDomain {
+ public:
+  static constexpr size_t kCapacity = 64;
+
+  virtual ~MemoryDomain();
+
+  // The registration covering `memory`, registering it on a miss. Errors: those of the
+  // transport's registration (tuttiInvalidArgument for a kind it cannot move, tuttiSystemError
+  // when pinning or mapping fails).
+  Status registerMemory(const Memory& memory, const Registration** out);
+  // Called between operations: trims the cache to its capacity.
+  void endCall();
+  size_t cachedCount() const { return entries_.size(); }
+  uint64_t registrationsMade() const { return made_; }
+
+ protected:
+  // Fills registration->handle (memory is already set). Host transports accept host memory.
+  virtual Status registerNew(Registration* registration);
+  // Undoes registerNew.
+  virtual void deregister(Registration* registration) {}
+
+ private:
+  std::vector<std::unique_ptr<Registration>> entries_;  // most recently used last
+  uint64_t made_ = 0;
+};
+
+}  // namespace tutti

@@ -1,0 +1,64 @@
+// The progress engine: drives a set of connections and decides how a rank waits when nothing
+// moves. It spins for `spinUs`, then yields the CPU for `yieldUs` (oversubscribed hosts: a
+// spinning rank would take the core its peer needs), then blocks in poll() on the wait sources
+// of the busy connections, in slices of at most 50 ms so that an abort is seen. The communicator
+// owns one per thread that runs operations; the executor calls it and never sees a descriptor.
+#pragma once
+
+#include <poll.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "transports/transport.h"
+
+namespace tutti {
+
+struct WaitPolicy {
+  int spinUs = 0;
+  int yieldUs = 0;
+  int timeoutMs = 600000;  // inactivity timeout of every wait
+};
+
+class ProgressEngine {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  enum class Idle {
+    kRetry,     // poll the connections again
+    kTimedOut,  // nothing moved for the timeout: the caller words the error (it knows the step)
+    kAborted,   // the abort flag was raised
+    kFailed,    // poll() itself failed: failure() says why
+  };
+
+  ProgressEngine(const WaitPolicy& policy, const std::atomic<bool>* abortFlag)
+      : policy_(policy), abortFlag_(abortFlag) {}
+
+  // The connections the next operation uses; resets the inactivity clock.
+  void drive(const std::vector<Connection*>& connections);
+  // One pass of progress() over the driven connections; the first error ends it. A pass that
+  // moved something, or a caller that did (*progressed already set: local work), restarts the
+  // spin and the inactivity clock.
+  Status poll(bool* progressed);
+  // Called after a pass that moved nothing: spins, yields or blocks as the policy and the time
+  // since the last progress say.
+  Idle idle();
+  // Milliseconds since something last moved.
+  int64_t idleMs() const;
+  const Status& failure() const { return failure_; }
+
+ private:
+  WaitPolicy policy_;
+  const std::atomic<bool>* abortFlag_;
+  std::vector<Connection*> connections_;
+  std::vector<WaitSource> sources_;
+  std::vector<pollfd> fds_;
+  Clock::time_point lastProgress_;
+  Clock::time_point spinStart_;
+  Status failure_ = Status::ok();
+};
+
+}  // namespace tutti

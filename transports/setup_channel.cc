@@ -1,1 +1,0 @@
-#include "transports/setup_channel.h"
