@@ -4,13 +4,13 @@
 #include <cstring>
 #include <string>
 
-#include "core/bootstrap.h"
-#include "core/comm.h"
-#include "core/launcher_env.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 #include "base/params.h"
 #include "base/unique_id.h"
+#include "core/bootstrap.h"
+#include "core/comm.h"
+#include "core/launcher_env.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
 
@@ -131,9 +131,28 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
                                      collectiveName(kind), previous)),
                   comm);
   }
-  status = runCollective(comm, kind, sendbuff, recvbuff, count, static_cast<tuttiDataType_t>(type),
-                         static_cast<tuttiRedOp_t>(op));
+  const CollectiveArgs args{kind,
+                            sendbuff,
+                            recvbuff,
+                            count,
+                            static_cast<tuttiDataType_t>(type),
+                            static_cast<tuttiRedOp_t>(op)};
+  if (pendingOperations(comm) == 0) {
+    status = runCollective(comm, args);
+    callLock.unlock();
+    return finish(status, comm);
+  }
+  // Asynchronous operations are still queued: this call runs after them, on the progress thread.
+  std::shared_ptr<Operation> operation;
+  status = issueCollective(comm, args, &operation);
   callLock.unlock();
+  // The operation ends by itself (each of its waits has the inactivity timeout); waiting in
+  // slices keeps this wait bounded too.
+  while (status.isOk()) {
+    status = operation->wait(comm->params.timeoutMs);
+    if (status.code() != tuttiTimeout || operation->done()) break;
+    status = Status::ok();
+  }
   return finish(status, comm);
 }
 

@@ -318,8 +318,16 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   return Status::ok();
 }
 
-Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
-                     size_t count, tuttiDataType_t type, tuttiRedOp_t op) {
+namespace {
+
+// One collective on one thread's executor and engine.
+Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
+             ProgressEngine& engine) {
+  const Collective collective = args.collective;
+  const size_t count = args.count;
+  const tuttiDataType_t type = args.type;
+  const tuttiRedOp_t op = args.op;
+  ++comm->operationsIssued;
   setLogRank(comm->rank);
   const size_t elemSize = dataTypeSize(type);
   tuttiComm::CachedPlan* cached = nullptr;
@@ -348,8 +356,8 @@ Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuf
   TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
-  CallBuffers buffers{sendbuff, recvbuff, MemoryKind::kHost, -1};
-  Status status = comm->executor->run(plan, buffers, type, op, comm->connections, *comm->engine);
+  CallBuffers buffers{args.send, args.recv, MemoryKind::kHost, -1};
+  Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
   if (!status.isOk()) {
     int expected = tuttiSuccess;
     comm->asyncError.compare_exchange_strong(expected, status.code());
@@ -357,6 +365,40 @@ Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuf
     TUTTI_WARN(kLogColl, "{}", status.message());
   }
   return status;
+}
+
+}  // namespace
+
+Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
+  return runOn(comm, args, *comm->executor, *comm->engine);
+}
+
+size_t pendingOperations(const tuttiComm* comm) {
+  return comm->progressThread ? comm->progressThread->pending() : 0;
+}
+
+Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
+                       std::shared_ptr<Operation>* out) {
+  if (!comm->progressThread) {
+    comm->asyncEngine = std::make_unique<ProgressEngine>(
+        WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
+        &comm->aborted);
+    comm->asyncExecutor = std::make_unique<Executor>(comm->params, &comm->hostMover);
+    comm->progressThread = std::make_unique<ProgressThread>([comm](const CollectiveArgs& queued) {
+      std::lock_guard<std::mutex> lock(comm->callMutex);
+      // An error of an earlier operation is sticky, as it is for blocking calls.
+      const int sticky = comm->asyncError.load();
+      if (sticky != tuttiSuccess) {
+        return Status(static_cast<tuttiResult_t>(sticky),
+                      fmt::format("{}: communicator is in error since an earlier call",
+                                  collectiveName(queued.collective)));
+      }
+      return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
+    });
+  }
+  *out = std::make_shared<Operation>(args, comm->operationsIssued + pendingOperations(comm) + 1);
+  comm->progressThread->enqueue(*out);
+  return Status::ok();
 }
 
 Status getCommInfo(tuttiComm_t comm, CommInfo* info) {

@@ -14,11 +14,13 @@
 #include "algo/plan.h"
 #include "algo/select.h"
 #include "algo/tuner.h"
-#include "core/bootstrap.h"
-#include "core/comm_topology.h"
 #include "base/params.h"
 #include "base/status.h"
 #include "base/unique_id.h"
+#include "core/bootstrap.h"
+#include "core/comm_topology.h"
+#include "core/operation.h"
+#include "core/progress_thread.h"
 #include "exec/executor.h"
 #include "exec/host_mover.h"
 #include "topo/topology.h"
@@ -74,8 +76,15 @@ struct tuttiComm {
   std::vector<std::unique_ptr<tutti::Connection>> ownedConnections;
   std::vector<tutti::Connection*> connections;  // by peer rank; nullptr where none
   tutti::HostMover hostMover;
-  std::unique_ptr<tutti::ProgressEngine> engine;  // drives the connections of the calling thread
+  // The calling thread's engine and executor (host calls with a NULL stream run there).
+  std::unique_ptr<tutti::ProgressEngine> engine;
   std::unique_ptr<tutti::Executor> executor;
+  // The progress thread's own, for asynchronous operations.
+  std::unique_ptr<tutti::ProgressEngine> asyncEngine;
+  std::unique_ptr<tutti::Executor> asyncExecutor;
+  uint64_t operationsIssued = 0;  // sequence numbers of operations, from 1
+  // Last member: destroyed first, so that an operation it is running still has the rest.
+  std::unique_ptr<tutti::ProgressThread> progressThread;
 };
 
 namespace tutti {
@@ -84,10 +93,19 @@ namespace tutti {
 Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
                   tuttiComm** out);
 
-// Runs one collective on host buffers (arguments already validated). A transport failure
-// makes the communicator's error sticky and closes its connections so peers fail fast too.
-Status runCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
-                     size_t count, tuttiDataType_t type, tuttiRedOp_t op);
+// Runs one collective on host buffers on the calling thread (arguments already validated; the
+// caller holds callMutex). A transport failure makes the communicator's error sticky and
+// closes its connections so peers fail fast too.
+Status runCollective(tuttiComm* comm, const CollectiveArgs& args);
+
+// Issues a collective to the communicator's progress thread (started on first use) and returns
+// at once; *out completes when it ran. Operations run in the order issued, after every
+// asynchronous one issued before. The caller holds callMutex.
+Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
+                       std::shared_ptr<Operation>* out);
+
+// Asynchronous operations issued and not complete (a blocking call must queue behind them).
+size_t pendingOperations(const tuttiComm* comm);
 
 // Closes connections so that peers see this rank lost.
 void closeConnections(tuttiComm* comm);

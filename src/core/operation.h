@@ -1,0 +1,51 @@
+// A collective call as an object: its arguments, the order it was issued in, and its completion.
+// Host calls with a NULL stream build one and run it on the calling thread at once; asynchronous
+// calls (the PyTorch backend's Work, stream-ordered device calls) queue it to the communicator's
+// progress thread (core/progress_thread.h) and wait on it later, so several can be in flight.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "algo/plan.h"
+#include "base/status.h"
+#include "tutti/tutti.h"
+
+namespace tutti {
+
+struct CollectiveArgs {
+  Collective collective = Collective::kAllReduce;
+  const void* send = nullptr;
+  void* recv = nullptr;
+  size_t count = 0;  // elements, as the C API counts them
+  tuttiDataType_t type = tuttiFloat32;
+  tuttiRedOp_t op = tuttiSum;
+};
+
+class Operation {
+ public:
+  Operation(const CollectiveArgs& args, uint64_t sequence) : args_(args), sequence_(sequence) {}
+
+  const CollectiveArgs& args() const { return args_; }
+  // Issue order within the communicator, from 1: every rank must issue the same sequence.
+  uint64_t sequence() const { return sequence_; }
+
+  bool done() const;
+  // Waits until the operation completed, at most timeoutMs: its result, or tuttiTimeout (the
+  // operation goes on; wait again or abort the communicator). Thread-safe.
+  Status wait(int timeoutMs) const;
+  // Records the result and wakes the waiters (the progress thread calls it once).
+  void complete(Status result);
+
+ private:
+  CollectiveArgs args_;
+  uint64_t sequence_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable completed_;
+  bool done_ = false;
+  Status result_ = Status::ok();
+};
+
+}  // namespace tutti
