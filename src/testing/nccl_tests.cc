@@ -21,4 +21,8 @@ double busBandwidthFactor(Collective collective, int nranks) {
   return collective == Collective::kAllReduce ? 2.0 * (n - 1) / n : (n - 1) / n;
 }
 
+const char* busBandwidthFactorText(Collective collective) {
+  return collective == Collective::kAllReduce ? "2(n-1)/n" : "(n-1)/n";
+}
+
 }  // namespace tutti::test

@@ -25,5 +25,7 @@ CallShape callShapeOf(Collective collective, size_t bytes, size_t typeSize, int 
 // busbw / algbw: 2(n-1)/n for all-reduce (each byte is reduced and then gathered), (n-1)/n for
 // all-gather and reduce-scatter; the fraction of S that crosses each rank's link on a ring.
 double busBandwidthFactor(Collective collective, int nranks);
+// The same factor as the tables' footers write it: "2(n-1)/n" or "(n-1)/n".
+const char* busBandwidthFactorText(Collective collective);
 
 }  // namespace tutti::test
