@@ -32,8 +32,9 @@ def size_arg(text):
     return int(text[:-1] if scale > 1 else text) * scale
 
 
-def busbw_factor(coll, n):
-    return 2.0 * (n - 1) / n if coll == "all_reduce" else (n - 1) / n
+# busbw / algbw per (collective, ranks), as tutti-perf's --json reports it: the factor has one
+# definition (src/testing/nccl_tests.h), which every library's busbw here is computed with.
+BUSBW_FACTOR = {}
 
 
 def run(cmd, env=None, timeout=900):
@@ -65,6 +66,7 @@ def tutti(build, coll, n, args, transport):
         if not text:
             return {}
         data = json.load(open(out.name))
+        BUSBW_FACTOR[(coll, n)] = data["busbw_factor"]
         # Out-of-place times: the peers' calls are out of place too.
         return {r["size"]: r["out_of_place"]["time_us"] for r in data["results"]}
 
@@ -167,7 +169,7 @@ def main():
                     sizes = set.intersection(*(set(r) for r in results)) if results else set()
                     median[name] = {s: statistics.median(r[s] for r in results) for s in sizes}
                 names = [name for name in libs if median[name]]
-                factor = busbw_factor(coll, n)
+                factor = BUSBW_FACTOR.get((coll, n))  # None when tutti-perf failed every round
                 report["tables"].append({"collective": coll, "ranks": n, "setting": setting,
                                          "busbw_factor": factor,
                                          "median_time_us": {name: {str(k): v for k, v in
@@ -216,6 +218,8 @@ def plot(report, path):
               "set logscale x 2", "set format x '%.0b%B'", "set xlabel 'size (bytes)'",
               "set ylabel 'busbw (GB/s)'", "set key top left", "set grid"]
     for i, table in enumerate(tables):
+        if table["busbw_factor"] is None:  # tutti-perf failed: no factor, no panel
+            continue
         script.append(f"set title '{table['collective']}, {table['ranks']} ranks, "
                       f"{table['setting']}' noenhanced")
         plots = []

@@ -1,5 +1,6 @@
 // Multi-process test harness: forks N ranks on this host that share a unique id made by the
-// parent, runs a body in each, and collects their exit status. Each child exits with the
+// parent, runs a body in each, and collects their exit status. The forking and waiting is
+// testing/rank_launcher.h, the one launcher tutti-perf -np uses too. Each child exits with the
 // body's return value (0 = success) without returning into GoogleTest.
 #pragma once
 

@@ -1,0 +1,275 @@
+#include "perf/bench/perf_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "perf/bench/perf_membw.h"
+#include "testing/exact_data.h"
+#include "testing/nccl_tests.h"
+
+namespace tutti::perf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+using test::CallShape;
+
+CallShape shapeOf(PerfCollective coll, size_t bytes, size_t typeSize, int nranks) {
+  return test::callShapeOf(collectiveOf(coll), bytes, typeSize, nranks);
+}
+
+bool report(tuttiResult_t rc, tuttiComm_t comm, const char* what) {
+  if (rc == tuttiSuccess) return true;
+  std::fprintf(stderr, "tutti-perf: %s: %s: %s\n", what, tuttiGetErrorString(rc),
+               tuttiGetLastError(comm));
+  return false;
+}
+
+class Buffers {
+ public:
+  Buffers(const CallShape& shape, size_t typeSize, int rank)
+      : typeSize_(typeSize),
+        rank_(rank),
+        shape_(shape),
+        send_(shape.sendCount * typeSize + 1),
+        recv_(shape.recvCount * typeSize + 1) {}
+
+  // The pointers of one call: in place as NCCL lays it out.
+  void pointers(PerfCollective coll, bool inPlace, const void** send, void** recv) {
+    const size_t mine = static_cast<size_t>(rank_) * shape_.callCount * typeSize_;
+    *send = send_.data();
+    *recv = recv_.data();
+    if (!inPlace) return;
+    switch (coll) {
+      case PerfCollective::kAllReduce:
+        *send = recv_.data();
+        break;
+      case PerfCollective::kAllGather:
+        *send = recv_.data() + mine;
+        break;
+      case PerfCollective::kReduceScatter:
+        *recv = send_.data() + mine;
+        break;
+    }
+  }
+  char* send() { return send_.data(); }
+  char* recv() { return recv_.data(); }
+
+ private:
+  size_t typeSize_;
+  int rank_;
+  CallShape shape_;
+  std::vector<char> send_;
+  std::vector<char> recv_;
+};
+
+tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t count,
+                       tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm) {
+  switch (coll) {
+    case PerfCollective::kAllReduce:
+      return tuttiAllReduce(send, recv, count, type, op, comm, nullptr);
+    case PerfCollective::kAllGather:
+      return tuttiAllGather(send, recv, count, type, comm, nullptr);
+    case PerfCollective::kReduceScatter:
+      return tuttiReduceScatter(send, recv, count, type, op, comm, nullptr);
+  }
+  return tuttiInvalidArgument;
+}
+
+// Fills inputs with exact data, runs once, and counts this rank's wrong output elements.
+bool checkOnce(tuttiComm_t comm, PerfCollective coll, const CallShape& shape, tuttiDataType_t type,
+               tuttiRedOp_t op, int rank, int nranks, bool inPlace, Buffers* buffers, long* wrong) {
+  const size_t size = test::typeSize(type);
+  std::memset(buffers->recv(), 0xA5, shape.recvCount * size);  // a missed write shows
+  const void* send = nullptr;
+  void* recv = nullptr;
+  buffers->pointers(coll, inPlace, &send, &recv);
+  std::vector<char> expected(shape.recvCount * size + 1);
+  if (coll == PerfCollective::kAllGather) {
+    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.callCount);
+    for (int r = 0; r < nranks; ++r) {
+      test::fillContributions(expected.data() + r * shape.callCount * size, type, op, nranks, r, 0,
+                              shape.callCount);
+    }
+  } else {
+    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.sendCount);
+    size_t base =
+        coll == PerfCollective::kReduceScatter ? static_cast<size_t>(rank) * shape.callCount : 0;
+    for (size_t i = 0; i < shape.recvCount; ++i) {
+      test::expectedReduction(expected.data() + i * size, type, op, nranks, base + i);
+    }
+  }
+  if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "check")) {
+    return false;
+  }
+  size_t first = 0;
+  *wrong = static_cast<long>(
+      test::countMismatches(recv, expected.data(), shape.recvCount, type, &first));
+  return true;
+}
+
+// Combines one value over ranks: 0 rank 0's, 1 mean, 2 min, 3 max.
+bool combine(tuttiComm_t comm, int how, int rank, int nranks, double* value) {
+  double mine = *value;
+  tuttiRedOp_t op = how == 2 ? tuttiMin : how == 3 ? tuttiMax : tuttiSum;
+  if (how == 0 && rank != 0) mine = 0;
+  if (!report(tuttiAllReduce(&mine, &mine, 1, tuttiFloat64, op, comm, nullptr), comm, "timing")) {
+    return false;
+  }
+  *value = how == 1 ? mine / nranks : mine;
+  return true;
+}
+
+}  // namespace
+
+Row describeRow(PerfCollective collective, tuttiDataType_t type, tuttiRedOp_t op, size_t bytes,
+                int nranks) {
+  const size_t size = test::typeSize(type);
+  const CallShape shape = shapeOf(collective, bytes, size, nranks);
+  Row row;
+  row.type = type;
+  row.op = op;
+  row.count = shape.largerCount();
+  row.bytes = row.count * size;
+  return row;
+}
+
+bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, tuttiRedOp_t op,
+            size_t bytes, Row* row, Placements placements) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  const size_t size = test::typeSize(type);
+  const PerfCollective coll = options.collective;
+  const CallShape shape = shapeOf(coll, bytes, size, nranks);
+  Buffers buffers(shape, size, rank);
+  *row = describeRow(coll, type, op, bytes, nranks);
+
+  for (bool inPlace : {false, true}) {
+    if (inPlace && placements == Placements::kOutOfPlace) break;
+    Measurement& m = inPlace ? row->inPlace : row->outOfPlace;
+    if (options.check) {
+      long wrong = 0;
+      if (!checkOnce(comm, coll, shape, type, op, rank, nranks, inPlace, &buffers, &wrong)) {
+        return false;
+      }
+      int64_t total = wrong;
+      if (!report(tuttiAllReduce(&total, &total, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                  "check")) {
+        return false;
+      }
+      m.wrong = static_cast<long>(total);
+    }
+    const void* send = nullptr;
+    void* recv = nullptr;
+    buffers.pointers(coll, inPlace, &send, &recv);
+    // Timed calls reuse the checked buffers; values may grow to infinity (never denormals,
+    // the one slow case of host float arithmetic).
+    for (int i = 0; i < options.warmupIters; ++i) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "warm-up")) {
+        return false;
+      }
+    }
+    int64_t barrier = 0;
+    if (!report(tuttiAllReduce(&barrier, &barrier, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                "barrier")) {
+      return false;
+    }
+    // Each iteration is timed from the end of the one before: their sum is the mean's total.
+    std::vector<double> iterUs(static_cast<size_t>(options.iters));
+    const auto start = Clock::now();
+    auto last = start;
+    for (int i = 0; i < options.iters; ++i) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "timed")) {
+        return false;
+      }
+      const auto now = Clock::now();
+      iterUs[i] = std::chrono::duration<double, std::micro>(now - last).count();
+      last = now;
+    }
+    double us = std::chrono::duration<double, std::micro>(last - start).count() / options.iters;
+    if (!combine(comm, options.average, rank, nranks, &us)) return false;
+    // An iteration takes as long as its slowest rank.
+    if (!report(tuttiAllReduce(iterUs.data(), iterUs.data(), iterUs.size(), tuttiFloat64, tuttiMax,
+                               comm, nullptr),
+                comm, "timing")) {
+      return false;
+    }
+    m.p50Us = nearestRankPercentile(iterUs, 50);
+    m.p99Us = nearestRankPercentile(iterUs, 99);
+    m.timeUs = us;
+    m.algbw = us > 0 ? static_cast<double>(row->bytes) / (us * 1e-6) / 1e9 : 0;
+    m.busbw = m.algbw * test::busBandwidthFactor(collectiveOf(coll), nranks);
+  }
+  return true;
+}
+
+bool measureBound(tuttiComm_t comm, const PerfOptions& options,
+                  const std::vector<std::string>& hostOfRank, BoundInfo* bound) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  *bound = BoundInfo();
+  bound->enabled = true;
+  bound->measured = options.memGBps <= 0;
+  // Hosts in the order of their lowest rank; that rank measures for its host.
+  std::vector<size_t> hostIndex(static_cast<size_t>(nranks));
+  std::vector<int> hostLeader;
+  for (int r = 0; r < nranks; ++r) {
+    size_t h = 0;
+    while (h < bound->hosts.size() && bound->hosts[h].host != hostOfRank[r]) ++h;
+    if (h == bound->hosts.size()) {
+      bound->hosts.push_back(HostMemory{hostOfRank[r], 0, 0, options.memGBps});
+      hostLeader.push_back(r);
+    }
+    ++bound->hosts[h].ranks;
+    hostIndex[r] = h;
+  }
+  if (bound->measured) {
+    // Every rank is in (or past) this barrier before a leader starts copying; the others then
+    // wait in the all-gather below, blocked in poll() after a short spin.
+    int64_t barrier = 0;
+    if (!report(tuttiAllReduce(&barrier, &barrier, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
+                "barrier")) {
+      return false;
+    }
+    HostMemory& mine = bound->hosts[hostIndex[rank]];
+    double measured[2] = {0, 0};  // GB/s, threads
+    if (hostLeader[hostIndex[rank]] == rank) {
+      const int threads = std::min(mine.ranks, onlineCpus());
+      measured[0] = measureMemcpyGBps(threads, kBoundCopyBytes, kBoundRepetitions);
+      measured[1] = threads;
+    }
+    std::vector<double> all(2 * static_cast<size_t>(nranks));
+    if (!report(tuttiAllGather(measured, all.data(), 2, tuttiFloat64, comm, nullptr), comm,
+                "memory bandwidth")) {
+      return false;
+    }
+    for (size_t h = 0; h < bound->hosts.size(); ++h) {
+      bound->hosts[h].gbps = all[2 * hostLeader[h]];
+      bound->hosts[h].threads = static_cast<int>(all[2 * hostLeader[h] + 1]);
+      if (!(bound->hosts[h].gbps > 0)) {
+        if (rank == 0) {
+          std::fprintf(stderr,
+                       "tutti-perf: --bound: cannot measure the memory bandwidth of %s (2 x %zu "
+                       "MiB per thread); give it with --mem-gbps\n",
+                       bound->hosts[h].host.c_str(), kBoundCopyBytes >> 20);
+        }
+        return false;
+      }
+    }
+  }
+  for (size_t h = 1; h < bound->hosts.size(); ++h) {
+    const HostMemory& a = bound->hosts[h];
+    const HostMemory& b = bound->hosts[bound->binding];
+    if (a.ranks / a.gbps > b.ranks / b.gbps) bound->binding = h;
+  }
+  return true;
+}
+
+}  // namespace tutti::perf
