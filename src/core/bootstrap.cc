@@ -7,36 +7,16 @@
 #include <cstring>
 #include <thread>
 
+#include "base/handshake.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 
 namespace tutti {
 namespace {
 
-constexpr uint32_t kRootHelloMagic = 0x54424831;  // "TBH1"
-constexpr uint32_t kPeerHelloMagic = 0x54425031;  // "TBP1"
-// How long the root waits for the hello of a connection it accepted: a stray connection that
-// says nothing must not stall the others.
-constexpr int kHelloTimeoutMs = 5000;
-
-struct RootHello {
-  uint32_t magic;
-  int32_t rank;
-  int32_t nranks;
-  uint32_t pad;
-  uint8_t secret[kSecretBytes];
-  WireAddr listen;
-};
-
 struct RootReply {
   int32_t result;  // tuttiResult_t
   char message[252];
-};
-
-struct PeerHello {
-  uint32_t magic;
-  int32_t rank;
-  uint8_t secret[kSecretBytes];
 };
 
 void replyError(int fd, tuttiResult_t code, const std::string& message) {
@@ -69,32 +49,34 @@ void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutM
       }
       return;
     }
-    RootHello hello{};
-    Deadline helloDeadline = Deadline::afterMs(kHelloTimeoutMs);
-    if (!recvAll(conn.get(), &hello, sizeof(hello), helloDeadline).isOk()) continue;
-    if (hello.magic != kRootHelloMagic || !secretsEqual(hello.secret, secret.data())) {
-      TUTTI_WARN(kLogBootstrap, "bootstrap root: rejected a connection with a wrong secret");
-      replyError(conn.get(), tuttiRemoteError, "bootstrap root: wrong secret (another job's id?)");
+    Hello hello;
+    Status heard = receiveHello(conn.get(), HelloKind::kBootstrapRoot, secret.data(), deadline,
+                                &hello);
+    if (heard.code() == tuttiTimeout) continue;  // a stranger that said nothing
+    if (!heard.isOk()) {
+      TUTTI_WARN(kLogBootstrap, "bootstrap root: rejected {}", heard.message());
+      replyError(conn.get(), tuttiRemoteError, "bootstrap root: rejected " + heard.message());
       continue;
     }
+
     if (nranks < 0) {
-      if (hello.nranks < 1) continue;
-      nranks = hello.nranks;
+      if (hello.count < 1) continue;
+      nranks = hello.count;
       conns.resize(nranks);
       table.resize(nranks);
     }
-    if (hello.nranks != nranks || hello.rank < 0 || hello.rank >= nranks ||
+    if (hello.count != nranks || hello.rank < 0 || hello.rank >= nranks ||
         conns[hello.rank].valid()) {
       replyError(conn.get(), tuttiInvalidArgument,
                  fmt::format("bootstrap root: rank {} of {} does not fit a communicator of {} "
                              "ranks whose rank {} has {}",
-                             hello.rank, hello.nranks, nranks, hello.rank,
+                             hello.rank, hello.count, nranks, hello.rank,
                              hello.rank >= 0 && hello.rank < nranks && conns[hello.rank].valid()
                                  ? "already arrived"
                                  : "another rank count"));
       continue;
     }
-    table[hello.rank] = hello.listen;
+    table[hello.rank] = hello.address;
     conns[hello.rank] = std::move(conn);
     ++arrived;
   }
@@ -173,13 +155,10 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   TUTTI_RETURN_IF_ERROR(connectTo(rootAddr, deadline, &rootConn, abortFlag)
                             .withContext(fmt::format("bootstrap: rank {} reaching the root at {}",
                                                      rank, rootAddr.toString())));
-  RootHello hello{};
-  hello.magic = kRootHelloMagic;
-  hello.rank = rank;
-  hello.nranks = nranks;
-  std::memcpy(hello.secret, id.secret, kSecretBytes);
-  hello.listen = toWire(listenAddr);
-  TUTTI_RETURN_IF_ERROR(sendAll(rootConn.get(), &hello, sizeof(hello), deadline, abortFlag)
+  Hello hello = makeHello(HelloKind::kBootstrapRoot, id.secret, rank);
+  hello.count = nranks;
+  hello.address = toWire(listenAddr);
+  TUTTI_RETURN_IF_ERROR(sendHello(rootConn.get(), hello, deadline, abortFlag)
                             .withContext("bootstrap: hello to root"));
   RootReply reply{};
   TUTTI_RETURN_IF_ERROR(recvAll(rootConn.get(), &reply, sizeof(reply), deadline, abortFlag)
@@ -206,25 +185,21 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   TUTTI_RETURN_IF_ERROR(fromWire(table[next], &nextAddr));
   TUTTI_RETURN_IF_ERROR(connectTo(nextAddr, deadline, &boot->next_, abortFlag)
                             .withContext(fmt::format("bootstrap: connecting to rank {}", next)));
-  PeerHello peerHello{};
-  peerHello.magic = kPeerHelloMagic;
-  peerHello.rank = rank;
-  std::memcpy(peerHello.secret, id.secret, kSecretBytes);
-  TUTTI_RETURN_IF_ERROR(
-      sendAll(boot->next_.get(), &peerHello, sizeof(peerHello), deadline, abortFlag));
+  TUTTI_RETURN_IF_ERROR(sendHello(boot->next_.get(),
+                                  makeHello(HelloKind::kBootstrapRing, id.secret, rank), deadline,
+                                  abortFlag));
   while (!boot->prev_.valid()) {
     Fd conn;
     TUTTI_RETURN_IF_ERROR(
         acceptFrom(listenFd.get(), deadline, &conn, abortFlag)
             .withContext(fmt::format("bootstrap: waiting for rank {} to connect", prev)));
-    PeerHello got{};
-    Deadline helloDeadline = Deadline::afterMs(kHelloTimeoutMs);
-    if (!recvAll(conn.get(), &got, sizeof(got), helloDeadline, abortFlag).isOk()) continue;
-    if (got.magic != kPeerHelloMagic || !secretsEqual(got.secret, id.secret) || got.rank != prev) {
-      TUTTI_WARN(kLogBootstrap,
-                 "bootstrap: rank {} rejected a connection (rank {}, bad secret or "
-                 "unexpected rank)",
-                 rank, got.rank);
+    Hello got;
+    Status heard =
+        receiveHello(conn.get(), HelloKind::kBootstrapRing, id.secret, deadline, &got, abortFlag);
+    if (!heard.isOk() || got.rank != prev) {
+      TUTTI_WARN(kLogBootstrap, "bootstrap: rank {} rejected a connection: {}", rank,
+                 heard.isOk() ? fmt::format("rank {} where rank {} was expected", got.rank, prev)
+                              : heard.message());
       continue;
     }
     boot->prev_ = std::move(conn);

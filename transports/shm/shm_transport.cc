@@ -12,14 +12,13 @@
 #include <cstring>
 #include <map>
 
+#include "base/handshake.h"
 #include "base/log.h"
 #include "transports/shm/shm_connection.h"
 
 namespace tutti {
 namespace {
 
-constexpr uint32_t kShmHelloMagic = 0x54534831;  // "TSH1"
-constexpr int kHelloTimeoutMs = 5000;
 
 struct Nonce {
   int32_t pid;
@@ -51,12 +50,6 @@ bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<
   return true;
 }
 
-struct ShmHello {
-  uint32_t magic;
-  int32_t rank;
-  uint8_t secret[kSecretBytes];
-};
-
 std::atomic<uint32_t> gCounter{0};
 
 std::string segmentName(const Nonce& creator, int lower, int higher) {
@@ -73,10 +66,10 @@ sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
 }
 
 // Every rank calls it at the same point: true when all ranks report ok.
-Status agree(SetupChannel& bootstrap, bool ok, bool* all) {
-  std::vector<uint8_t> flags(bootstrap.nranks(), 0);
-  flags[bootstrap.rank()] = ok ? 1 : 0;
-  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(flags.data(), 1));
+Status agree(SetupChannel& setup, bool ok, bool* all) {
+  std::vector<uint8_t> flags(setup.nranks(), 0);
+  flags[setup.rank()] = ok ? 1 : 0;
+  TUTTI_RETURN_IF_ERROR(setup.allGather(flags.data(), 1));
   *all = true;
   for (uint8_t flag : flags) *all = *all && flag == 1;
   return Status::ok();
@@ -84,16 +77,16 @@ Status agree(SetupChannel& bootstrap, bool ok, bool* all) {
 
 }  // namespace
 
-Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& peers,
+Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
-  const int rank = bootstrap.rank();
+  const int rank = setup.rank();
   const int slots = params_.shmSlots;
   const size_t slotBytes = params_.shmSlotBytes;
   const size_t bytes = ShmConnection::segmentBytes(slots, slotBytes);
   Deadline deadline = Deadline::afterMs(params_.timeoutMs);
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
 
-  std::vector<Nonce> nonces(bootstrap.nranks());
+  std::vector<Nonce> nonces(setup.nranks());
   nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1), reinterpret_cast<uint64_t>(&gCmaProbe)};
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   socklen_t length = 0;
@@ -103,7 +96,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
       ::listen(listener.get(), SOMAXCONN) != 0) {
     failure = systemError("shm: doorbell listener", errno);
   }
-  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(nonces.data(), sizeof(Nonce)));
+  TUTTI_RETURN_IF_ERROR(setup.allGather(nonces.data(), sizeof(Nonce)));
 
   // The lower rank of each pair creates and sizes the segment.
   std::map<int, void*> mapped;
@@ -127,7 +120,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
     mapped[peer] = map;
   }
   bool allOk = false;
-  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk));
 
   // The higher rank maps the segment and connects the pair's doorbell.
   std::map<int, Fd> doorbells;
@@ -151,10 +144,11 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
       failure = systemError(fmt::format("shm: doorbell to rank {}", peer), errno);
       continue;
     }
-    ShmHello hello{kShmHelloMagic, rank, {}};
-    std::memcpy(hello.secret, bootstrap.secret(), kSecretBytes);
     Status sent = setNonBlocking(sock.get());
-    if (sent.isOk()) sent = sendAll(sock.get(), &hello, sizeof(hello), deadline);
+    if (sent.isOk()) {
+      sent = sendHello(sock.get(), makeHello(HelloKind::kShmDoorbell, setup.secret(), rank),
+                       deadline);
+    }
     if (!sent.isOk()) {
       failure = sent;
       continue;
@@ -163,7 +157,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
   }
   // The higher ranks' connections wait in the listener's backlog; everyone agrees first, so that
   // no lower rank waits for a doorbell from a rank that failed.
-  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk));
   // The lower rank accepts one doorbell from each higher peer.
   size_t expected = 0;
   for (int peer : peers) expected += peer > rank ? 1 : 0;
@@ -175,16 +169,16 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
       failure = status.withContext("shm: waiting for doorbells");
       break;
     }
-    ShmHello hello{};
-    if (!recvAll(conn.get(), &hello, sizeof(hello), Deadline::afterMs(kHelloTimeoutMs)).isOk() ||
-        hello.magic != kShmHelloMagic || !secretsEqual(hello.secret, bootstrap.secret()) ||
+    Hello hello;
+    if (!receiveHello(conn.get(), HelloKind::kShmDoorbell, setup.secret(), deadline, &hello)
+             .isOk() ||
         hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
       continue;
     }
     doorbells[hello.rank] = std::move(conn);
     ++accepted;
   }
-  TUTTI_RETURN_IF_ERROR(agree(bootstrap, failure.isOk(), &allOk));
+  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk));
   for (const std::string& name : created) shm_unlink(name.c_str());
   if (!allOk) {
     for (auto& [peer, map] : mapped) munmap(map, bytes);
@@ -197,7 +191,7 @@ Status ShmTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
   std::string cmaRefusal = "off by TUTTI_SHM_CMA=0 or for more ranks than CPUs on the host";
   bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
   bool cmaEverywhere = false;
-  TUTTI_RETURN_IF_ERROR(agree(bootstrap, cmaHere, &cmaEverywhere));
+  TUTTI_RETURN_IF_ERROR(agree(setup, cmaHere, &cmaEverywhere));
   cmaEnabled_ = cmaEverywhere && !peers.empty();
   if (!cmaEverywhere) {
     TUTTI_INFO(kLogInit | kLogNet,

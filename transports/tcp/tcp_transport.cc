@@ -4,38 +4,28 @@
 #include <cstring>
 #include <map>
 
+#include "base/handshake.h"
 #include "base/log.h"
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
 namespace {
 
-constexpr uint32_t kTcpHelloMagic = 0x54544331;  // "TTC1"
-constexpr int kHelloTimeoutMs = 5000;
-
-struct TcpHello {
-  uint32_t magic;
-  int32_t rank;
-  int32_t socketIndex;
-  int32_t nsocks;
-  uint8_t secret[kSecretBytes];
-};
-
 }  // namespace
 
-Status TcpTransport::connect(SetupChannel& bootstrap, const std::vector<int>& peers,
+Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
-  const int rank = bootstrap.rank();
+  const int rank = setup.rank();
   const int nsocks = params_.nSocksPerPeer;
   Deadline deadline = Deadline::afterMs(params_.timeoutMs);
 
   Fd listenFd;
   SockAddr listenAddr;
   TUTTI_RETURN_IF_ERROR(
-      listenOn(bootstrap.localAddress(), &listenFd, &listenAddr).withContext("tcp transport"));
-  std::vector<WireAddr> table(bootstrap.nranks());
+      listenOn(setup.localAddress(), &listenFd, &listenAddr).withContext("tcp transport"));
+  std::vector<WireAddr> table(setup.nranks());
   table[rank] = toWire(listenAddr);
-  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(table.data(), sizeof(WireAddr)));
+  TUTTI_RETURN_IF_ERROR(setup.allGather(table.data(), sizeof(WireAddr)));
 
   std::map<int, std::vector<Fd>> sockets;
   int expectedIncoming = 0;
@@ -52,9 +42,10 @@ Status TcpTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
       TUTTI_RETURN_IF_ERROR(connectTo(peerAddr, deadline, &fd)
                                 .withContext(fmt::format("tcp: connecting to rank {} at {}", peer,
                                                          peerAddr.toString())));
-      TcpHello hello{kTcpHelloMagic, rank, i, nsocks, {}};
-      std::memcpy(hello.secret, bootstrap.secret(), kSecretBytes);
-      TUTTI_RETURN_IF_ERROR(sendAll(fd.get(), &hello, sizeof(hello), deadline));
+      Hello hello = makeHello(HelloKind::kTcpSocket, setup.secret(), rank);
+      hello.index = i;
+      hello.count = nsocks;
+      TUTTI_RETURN_IF_ERROR(sendHello(fd.get(), hello, deadline));
       sockets[peer][i] = std::move(fd);
     }
   }
@@ -63,25 +54,27 @@ Status TcpTransport::connect(SetupChannel& bootstrap, const std::vector<int>& pe
     TUTTI_RETURN_IF_ERROR(acceptFrom(listenFd.get(), deadline, &fd)
                               .withContext(fmt::format("tcp: rank {} waiting for {} connections",
                                                        rank, expectedIncoming)));
-    TcpHello hello{};
-    if (!recvAll(fd.get(), &hello, sizeof(hello), Deadline::afterMs(kHelloTimeoutMs)).isOk()) {
+    Hello hello;
+    Status heard = receiveHello(fd.get(), HelloKind::kTcpSocket, setup.secret(), deadline,
+                                &hello);
+    if (!heard.isOk()) {
+      TUTTI_WARN(kLogNet, "tcp: rank {} rejected {}", rank, heard.message());
       continue;
     }
     auto it = sockets.find(hello.rank);
-    if (hello.magic != kTcpHelloMagic || !secretsEqual(hello.secret, bootstrap.secret()) ||
-        it == sockets.end() || hello.rank > rank || hello.socketIndex < 0 ||
-        hello.socketIndex >= nsocks || it->second[hello.socketIndex].valid()) {
+    if (it == sockets.end() || hello.rank > rank || hello.index < 0 || hello.index >= nsocks ||
+        it->second[hello.index].valid()) {
       TUTTI_WARN(kLogNet, "tcp: rank {} rejected an unexpected connection (claims rank {})", rank,
                  hello.rank);
       continue;
     }
-    if (hello.nsocks != nsocks) {
+    if (hello.count != nsocks) {
       return makeError(tuttiInvalidArgument,
                        "tcp: rank {} uses {} sockets per peer, rank {} uses {}: set "
                        "TUTTI_NSOCKS_PERPEER alike on every rank",
-                       hello.rank, hello.nsocks, rank, nsocks);
+                       hello.rank, hello.count, rank, nsocks);
     }
-    it->second[hello.socketIndex] = std::move(fd);
+    it->second[hello.index] = std::move(fd);
     --expectedIncoming;
   }
 
