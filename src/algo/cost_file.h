@@ -1,6 +1,6 @@
 // The cost file: the cost model's constants measured on a machine (tutti-perf --calibrate), one
 // entry per machine shape, read by every communicator at init. Without an entry for the shape a
-// communicator uses the defaults (defaultLinkCost).
+// communicator uses the defaults (defaultLinkCost, cost_defaults.h).
 //
 // Format (text, `#` starts a comment, one entry per line, fields in any order):
 //   tutti-costs 1
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "algo/select.h"
+#include "algo/cost_model.h"
 #include "base/status.h"
 
 namespace tutti {

@@ -1,17 +1,12 @@
 #include "algo/recursive_doubling.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "algo/powers_of_two.h"
 
 namespace tutti {
 namespace {
-
-bool isPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
-
-int largestPowerOfTwoAtMost(int n) {
-  int p = 1;
-  while (p * 2 <= n) p *= 2;
-  return p;
-}
 
 // The fold for n that is not a power of two: of the first 2 * extra ranks, each odd rank hands
 // its input to the even rank below it and sits out; the remaining p ranks, renumbered 0..p-1,
@@ -140,7 +135,66 @@ void appendReduceScatter(Plan* plan) {
   }
 }
 
+CostTerms recursiveDoublingCostTerms(Collective collective, const CostShape& shape) {
+  const double n = shape.n;
+  const double s = shape.s;
+  const double log2p = floorLog2(shape.nranks);
+  // Partners at distance below the ranks per host (a power of two, hosts contiguous) stay on
+  // the host; the rest, and the fold's exchanges, cross. Every rank of a host crosses in the
+  // same rounds.
+  const double intraLevels =
+      shape.crossesHosts ? std::min<double>(log2p, floorLog2(std::max(1, shape.perHost))) : log2p;
+  const double interLevels = log2p - intraLevels;
+  CostTerms terms;
+  if (collective == Collective::kAllReduce) {
+    // In, then the result back out.
+    const double fold = shape.nranks > largestPowerOfTwoAtMost(shape.nranks) ? 1 : 0;
+    terms.intraRounds = intraLevels + (shape.crossesHosts ? 0 : 2 * fold);
+    terms.interRounds = interLevels + (shape.crossesHosts ? 2 * fold : 0);
+    terms.intraWireBytes = (log2p + 2 * fold) * s;
+    terms.interWireBytes = shape.crossesHosts ? shape.perHost * terms.interRounds * s : 0;
+    terms.reducedBytes = (log2p + fold) * s;
+    terms.messageBytes = s;
+  } else {
+    // All-gather doubles its message from S/n, reduce-scatter halves it from S/2: the rounds at
+    // distance >= m move (n - m)/n x S per rank either way.
+    const double m = std::pow(2.0, intraLevels);
+    terms.intraRounds = intraLevels;
+    terms.interRounds = interLevels;
+    terms.intraWireBytes = (n - 1) / n * s;
+    terms.interWireBytes = shape.crossesHosts ? shape.perHost * (n - m) / n * s : 0;
+    terms.reducedBytes = collective != Collective::kAllGather ? (n - 1) / n * s : 0;
+    terms.messageBytes = s / 2;  // from S/n in the first round to S/2 in the last
+  }
+  // The busiest rank's, as an average too: a fold's odd ranks send less, the rest alike.
+  terms.averageWireBytes = terms.intraWireBytes;
+  terms.averageReducedBytes = terms.reducedBytes;
+  return terms;
+}
+
+bool recursiveDoublingApplies(Collective collective, int nranks, const HostShape&) {
+  return recursiveDoublingSupports(collective, nranks);
+}
+
+std::optional<Plan> recursiveDoublingPlanOnLayout(Collective collective, int nranks, int rank,
+                                                  size_t count, const std::vector<int>&) {
+  return recursiveDoublingPlan(collective, nranks, rank, count);
+}
+
+std::vector<int> recursiveDoublingPeersOnLayout(int nranks, int rank, const std::vector<int>&) {
+  return recursiveDoublingPeers(nranks, rank);
+}
+
 }  // namespace
+
+const AlgorithmEntry kRecursiveDoublingAlgorithm = {
+    "rd",
+    "recursive_doubling",
+    &recursiveDoublingApplies,
+    &recursiveDoublingPlanOnLayout,
+    &recursiveDoublingPeersOnLayout,
+    &recursiveDoublingCostTerms,
+};
 
 bool recursiveDoublingSupports(Collective collective, int nranks) {
   if (nranks < 1) return false;

@@ -20,9 +20,13 @@
 #include <optional>
 #include <vector>
 
+#include "algo/algorithm.h"
 #include "algo/plan.h"
 
 namespace tutti {
+
+// Named "rd" (alias "recursive_doubling").
+extern const AlgorithmEntry kRecursiveDoublingAlgorithm;
 
 // All-reduce for any nranks >= 1; all-gather and reduce-scatter for powers of two.
 bool recursiveDoublingSupports(Collective collective, int nranks);

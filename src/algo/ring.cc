@@ -81,7 +81,46 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
   appendStep(plan, last);
 }
 
+CostTerms ringCostTerms(Collective collective, const CostShape& shape) {
+  // A rank's step waits only for its predecessor's, so the latency is that of the hops a chunk
+  // travels: n - 1 per pass around the ring, of which H - 1 leave a host (NCCL counts ring
+  // latency so: nInterSteps in ncclTopoTuneModel, src/graph/tuning.cc). One ring edge leaves
+  // each host, carrying what any edge carries.
+  const double n = shape.n;
+  const double s = shape.s;
+  const double passes = collective == Collective::kAllReduce ? 2 : 1;
+  const double rounds = passes * (n - 1);
+  const double wire = rounds / n * s;
+  CostTerms terms;
+  terms.interRounds = passes * (shape.nhosts - 1);
+  terms.intraRounds = rounds - terms.interRounds;
+  terms.intraWireBytes = wire;
+  terms.interWireBytes = shape.crossesHosts ? wire : 0;
+  terms.reducedBytes = collective != Collective::kAllGather ? (n - 1) / n * s : 0;
+  terms.messageBytes = s / n;
+  terms.averageWireBytes = wire;  // every rank alike
+  terms.averageReducedBytes = terms.reducedBytes;
+  return terms;
+}
+
+bool ringApplies(Collective, int, const HostShape&) { return true; }
+
+std::optional<Plan> ringPlanOnLayout(Collective collective, int nranks, int rank, size_t count,
+                                     const std::vector<int>&) {
+  return ringPlan(collective, nranks, rank, count);
+}
+
+// Its successor and predecessor.
+std::vector<int> ringPeers(int nranks, int rank, const std::vector<int>&) {
+  if (nranks < 2) return {};
+  return {(rank + 1) % nranks, (rank + nranks - 1) % nranks};
+}
+
 }  // namespace
+
+const AlgorithmEntry kRingAlgorithm = {
+    "ring", nullptr, &ringApplies, &ringPlanOnLayout, &ringPeers, &ringCostTerms,
+};
 
 Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
   Plan plan;

@@ -7,9 +7,13 @@
 // S being the larger buffer's size: the busbw factors of nccl-tests' PERFORMANCE.md.
 #pragma once
 
+#include "algo/algorithm.h"
 #include "algo/plan.h"
 
 namespace tutti {
+
+// Serves every collective at every rank count: the fallback (algorithm.h).
+extern const AlgorithmEntry kRingAlgorithm;
 
 Plan ringPlan(Collective collective, int nranks, int rank, size_t count);
 

@@ -1,16 +1,13 @@
 #include "algo/tree.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
+
+#include "algo/powers_of_two.h"
 
 namespace tutti {
 namespace {
-
-int largestPowerOfTwoAtMost(int n) {
-  int p = 1;
-  while (p <= n / 2) p *= 2;
-  return p;
-}
 
 // The in-order binary tree on positions 1..n: position p with lowest set bit b is a leaf when
 // p is odd; otherwise its left child is p - b/2 and its right child the position with the
@@ -170,7 +167,59 @@ void appendBroadcast(Plan* plan, const RankTree& tree, size_t offset, size_t cou
   }
 }
 
+CostTerms treeCostTerms(Collective collective, const CostShape& shape) {
+  const double n = shape.n;
+  const double s = shape.s;
+  const int perHost = shape.perHost;
+  // Reduce up a chain and a binary tree, then broadcast back down, both trees at once, each
+  // carrying half (tree.h), in chunks of 32 Ki elements (counted as 4-byte ones here). The
+  // latency is the first chunk's 2 x height hops; later chunks follow in the pipeline, their
+  // latency hidden behind the bytes (NCCL's tree latency has no per-chunk term:
+  // ncclTopoTuneModel, src/graph/tuning.cc).
+  const double chunks = std::min<double>(
+      kTreeMaxChunks, std::max<double>(1, std::ceil(s / 2 / (kTreeChunkElements * 4.0))));
+  CostTerms terms;
+  terms.intraRounds = 2.0 * (perHost - 1);
+  terms.interRounds = shape.crossesHosts ? 2.0 * floorLog2(shape.nhosts) : 0;
+  // Every tree edge carries S/2 up and S/2 down in each tree; every rank but a tree's root has
+  // its S/2 reduced once into its parent's: on average 2(n-1)/n S sent and (n-1)/n S reduced,
+  // what ring moves.
+  terms.averageWireBytes = 2 * (n - 1) / n * s;
+  terms.averageReducedBytes = (n - 1) / n * s;
+  // Per half, a chain member sends S/2 up and S/2 down (its tail only up): 2 S for a middle
+  // member, S with two ranks on the host; it reduces S/2 from its follower. A head sends S/2 to
+  // its tree parent and to each tree child and reduces S/2 from each tree child and its
+  // follower, summed over both trees; the busiest host counts.
+  terms.intraWireBytes = perHost > 2 ? 2 * s : perHost == 2 ? s : 0;
+  terms.reducedBytes = perHost > 1 ? s : 0;
+  const DoubleBinaryTree trees = doubleBinaryTree(shape.nhosts);
+  for (int host = 0; host < shape.nhosts; ++host) {
+    int sent = 0;
+    int reduced = perHost > 1 ? 2 : 0;
+    for (int t = 0; t < 2; ++t) {
+      const int children = static_cast<int>(trees.children[t][host].size());
+      sent += (trees.parent[t][host] >= 0 ? 1 : 0) + children;
+      reduced += children;
+    }
+    if (shape.crossesHosts) terms.interWireBytes = std::max(terms.interWireBytes, sent * s / 2);
+    terms.reducedBytes = std::max(terms.reducedBytes, reduced * s / 2);
+  }
+  terms.messageBytes = s / 2 / chunks;
+  return terms;
+}
+
+bool treeApplies(Collective collective, int, const HostShape&) { return treeSupports(collective); }
+
+std::optional<Plan> treePlanOnLayout(Collective collective, int nranks, int rank, size_t count,
+                                     const std::vector<int>& hostOfRank) {
+  return treePlan(collective, nranks, rank, count, hostOfRank);
+}
+
 }  // namespace
+
+const AlgorithmEntry kTreeAlgorithm = {
+    "tree", nullptr, &treeApplies, &treePlanOnLayout, &treePeers, &treeCostTerms,
+};
 
 DoubleBinaryTree doubleBinaryTree(int nhosts) {
   DoubleBinaryTree trees;

@@ -41,9 +41,13 @@
 #include <optional>
 #include <vector>
 
+#include "algo/algorithm.h"
 #include "algo/plan.h"
 
 namespace tutti {
+
+// Named "tree"; all-reduce only.
+extern const AlgorithmEntry kTreeAlgorithm;
 
 // The two binary trees over hosts 0..nhosts-1. parent[t][h] is host h's parent in tree t (-1 at
 // the root), children[t][h] its children (at most two, left then right).

@@ -112,11 +112,13 @@ ncclFunc_t ncclFuncOf(Collective collective) {
   }
 }
 
-// Index i names Algorithm i, whatever algorithms select.h grows.
+// Index i names Algorithm i, whatever algorithms the table (algorithms.cc) grows.
 const char* const* algorithmNames() {
   static const auto names = [] {
     std::array<const char*, kNumAlgorithms> out{};
-    for (int a = 0; a < kNumAlgorithms; ++a) out[a] = algorithmName(static_cast<Algorithm>(a));
+    for (const RegisteredAlgorithm& a : algorithmTable()) {
+      out[static_cast<int>(a.id)] = a.entry->name;
+    }
     return out;
   }();
   return names.data();
@@ -149,10 +151,7 @@ int ncclRowOf(Algorithm algorithm, Collective collective) {
   if (name == "rd") {
     if (!allReduce) return NCCL_ALGO_PAT;
     // NCCL's TREE row is a tree's once Tutti has one; until then rd stands for it.
-    for (int a = 0; a < kNumAlgorithms; ++a) {
-      if (std::strcmp(algorithmName(static_cast<Algorithm>(a)), "tree") == 0) return -1;
-    }
-    return NCCL_ALGO_TREE;
+    return parseAlgorithm("tree") ? -1 : NCCL_ALGO_TREE;
   }
   return -1;
 }

@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "algo/plan.h"
-#include "algo/select.h"
+#include "algo/algorithm.h"
 #include "algo/nccl_tuner_abi.h"
+#include "algo/plan.h"
 #include "tutti/tutti_tuner.h"
 
 namespace tutti {

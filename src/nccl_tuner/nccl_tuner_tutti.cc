@@ -19,11 +19,11 @@
 //
 // Costs: from the topology (TUTTI_TOPO_FILE, else detected: hwloc or sysfs, NVML) when this
 // host has GPUs: the host replicated over nNodes, nRanks placed host-major one per GPU, priced
-// by topo_cost.h (NVLink through NVSwitches summed per GPU, PCIe paths, the NICs local to the
+// by cost_topology.h (NVLink through NVSwitches summed per GPU, PCIe paths, the NICs local to the
 // GPUs; NCCL's figures). Where that fails (no GPUs, more ranks per node than GPUs) or
 // TUTTI_NCCL_TUNER_TRANSPORT names Tutti's host transport costs (shm/cma, shm, tcp;
-// defaultLinkCost in algo/select.cc), those are used instead, the same on both levels; default
-// shm/cma on one node, tcp on several.
+// defaultLinkCost in algo/cost_defaults.cc), those are used instead, the same on both levels;
+// default shm/cma on one node, tcp on several.
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -31,10 +31,11 @@
 #include <string>
 #include <vector>
 
-#include "algo/select.h"
-#include "algo/topo_cost.h"
-#include "algo/tuner.h"
+#include "algo/algorithm.h"
+#include "algo/cost_defaults.h"
+#include "algo/cost_topology.h"
 #include "algo/nccl_tuner_abi.h"
+#include "algo/tuner.h"
 #include "topo/topology_file.h"
 
 namespace {
@@ -165,8 +166,8 @@ ncclResult_t getCollInfo(void* context, ncclFunc_t collType, size_t nBytes, int 
 
   bool written[NCCL_NUM_ALGORITHMS] = {};
   bool any = false;
-  for (int a = 0; a < tutti::kNumAlgorithms; ++a) {
-    const Algorithm algorithm = static_cast<Algorithm>(a);
+  for (const tutti::RegisteredAlgorithm& registered : tutti::algorithmTable()) {
+    const Algorithm algorithm = registered.id;
     const int row = tutti::ncclRowOf(algorithm, collective);
     if (row < 0 || row >= numAlgo || row >= NCCL_NUM_ALGORITHMS) continue;
     float& simple = entry(row, NCCL_PROTO_SIMPLE);

@@ -1,4 +1,4 @@
-#include "algo/topo_cost.h"
+#include "algo/cost_topology.h"
 
 #include <fmt/format.h>
 
@@ -265,7 +265,7 @@ Status clusterCostFromTopology(const Topology& cluster, const std::vector<int>& 
       result.intraBasis = basis;
     }
   }
-  result.cost.intra.gammaNsPerByte = 0;  // fused into the copy (topo_cost.h)
+  result.cost.intra.gammaNsPerByte = 0;  // fused into the copy (cost_topology.h)
   if (intraGBps < 0) {
     result.intraBasis = "one rank per host: no traffic inside a host";
   } else {
@@ -373,10 +373,6 @@ Status placeRanks(const Topology& cluster, int nranks, std::vector<int>* hostOfR
     }
   }
   return Status::ok();
-}
-
-ClusterCost defaultCpuClusterCost() {
-  return ClusterCost{defaultLinkCost("shm/cma"), defaultLinkCost("tcp")};
 }
 
 std::string describeTopologyCost(const TopologyCost& cost, const std::string& linePrefix) {

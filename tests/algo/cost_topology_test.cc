@@ -1,7 +1,7 @@
 // clusterCostFromTopology and placeRanks on the shipped machine files (perf/topologies) and on
 // small hand-built ones: the NVSwitch sum, the PCIe-limited ring, NICs as a maximum flow, the
 // CPU fallback, and every error.
-#include "algo/topo_cost.h"
+#include "algo/cost_topology.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
