@@ -6,6 +6,7 @@
 #include "perf/bench/perf_algo.h"
 #include "perf/bench/perf_algo_report.h"
 #include "perf/bench/perf_bench.h"
+#include "base/params.h"
 
 namespace tutti::perf {
 namespace {
@@ -16,7 +17,7 @@ bool setSpec(tuttiComm_t comm, const std::string& name, const std::string& text,
   // Every rank sets the same spec and fails alike: one message is enough.
   if (printer) {
     std::fprintf(stderr, "tutti-perf: --algo %s: %s%s\n", name.c_str(), status.message().c_str(),
-                 std::getenv("TUTTI_ALGO") != nullptr ? " (unset TUTTI_ALGO for --algo)" : "");
+                 paramEnv("TUTTI_ALGO") != nullptr ? " (unset TUTTI_ALGO for --algo)" : "");
   }
   return false;
 }
@@ -28,7 +29,7 @@ int runAlgoComparison(tuttiComm_t comm, const PerfOptions& options, const CommIn
   const bool printer = info.rank == 0;
   // The communicator read TUTTI_ALGO at init (tutti-perf passes no config): the spec to go
   // back to, under which the model's choice is asked.
-  const char* env = std::getenv("TUTTI_ALGO");
+  const char* env = paramEnv("TUTTI_ALGO");
   const std::string ownSpec = env != nullptr ? env : "";
   // Refuse before measuring what the communicator cannot run (peers it did not connect).
   for (const std::string& name : options.algos) {

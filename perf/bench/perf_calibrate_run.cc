@@ -11,6 +11,7 @@
 #include "perf/bench/perf_calibrate.h"
 #include "perf/bench/perf_report.h"
 #include "perf/bench/perf_stats.h"
+#include "base/params.h"
 
 namespace tutti::perf {
 namespace {
@@ -50,7 +51,7 @@ bool setSpec(tuttiComm_t comm, const std::string& text, bool printer) {
   Status status = setAlgoSpec(comm, text);
   if (!status.isOk() && printer) {
     std::fprintf(stderr, "tutti-perf: --calibrate: %s%s\n", status.message().c_str(),
-                 std::getenv("TUTTI_ALGO") != nullptr ? " (unset TUTTI_ALGO for --calibrate)" : "");
+                 paramEnv("TUTTI_ALGO") != nullptr ? " (unset TUTTI_ALGO for --calibrate)" : "");
   }
   return status.isOk();
 }
@@ -194,7 +195,7 @@ int runCalibration(tuttiComm_t comm, const PerfOptions& options, const CommInfo&
     }
     return 2;
   }
-  const char* env = std::getenv("TUTTI_ALGO");
+  const char* env = paramEnv("TUTTI_ALGO");
   const std::string ownSpec = env != nullptr ? env : "";
   if (printer) {
     fmt::print(

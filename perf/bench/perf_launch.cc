@@ -11,6 +11,7 @@
 
 #include "core/launcher_env.h"
 #include "testing/rank_launcher.h"
+#include "base/params.h"
 
 namespace tutti::perf {
 namespace {
@@ -121,7 +122,7 @@ int launchRanks(int argc, char** argv, const PerfOptions& options, const RankMai
 #endif
   (void)argc;
   (void)argv;
-  if (std::getenv("TUTTI_COMM_ID") == nullptr) {
+  if (paramEnv("TUTTI_COMM_ID") == nullptr) {
     std::fprintf(stderr,
                  "tutti-perf: started by a launcher (%s) but TUTTI_COMM_ID is not set%s: set it "
                  "to host:port of rank 0\n",

@@ -1,4 +1,5 @@
 #include "algo/cost_file.h"
+#include "base/params.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -276,7 +277,7 @@ std::optional<LinkCost> findCost(const std::vector<CostEntry>& entries, const Co
 }
 
 std::string defaultCostFilePath() {
-  if (const char* file = std::getenv("TUTTI_COST_FILE")) return file;
+  if (const char* file = paramEnv("TUTTI_COST_FILE")) return file;
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
   if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/tutti/costs";
   const char* home = std::getenv("HOME");

@@ -31,9 +31,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
       {"TUTTI_SHM_SLOT_BYTES", "262144", "bytes per shared-memory FIFO slot"},
       {"TUTTI_SHM_CMA", "1",
-       "0: no single-copy path (process_vm_readv) for large shared-memory messages"},
+       "0: no single-copy path (process_vm_writev) for large shared-memory messages (0 when "
+       "oversubscribed)"},
       {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
-       "messages from this size on are read from the sender's memory in one copy"},
+       "messages from this size on are put into the receiver's memory in one copy"},
       {"TUTTI_ALGO", "(auto)",
        "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
       {"TUTTI_TUNER_PLUGIN", "(none)",
@@ -47,11 +48,36 @@ const std::vector<ParamInfo>& paramTable() {
        "the cost model's calibrated constants (tutti-perf --calibrate); absent: defaults"},
       {"TUTTI_REDUCE_ISA", "(best)",
        "host reduction kernels: generic or avx2 (AVX2 + F16C), read once per process"},
+      {"TUTTI_HOSTID", "(hostname + boot id)",
+       "pose as this host: ranks with equal ids count as one host (tests, tutti-perf --hosts)"},
+      {"TUTTI_COMM_ID", "(none)",
+       "host:port or [v6]:port of the bootstrap root for tuttiCommInitFromEnv (rank 0 listens)"},
+      {"TUTTI_NCCL_TUNER_TRANSPORT", "(topology)",
+       "libnccl-tuner-tutti.so: price NCCL's calls with this Tutti transport's costs (shm/cma, "
+       "shm, tcp) instead of the GPU topology's"},
+      {"TUTTI_NCCL_TUNER_EXCLUSIVE", "1",
+       "libnccl-tuner-tutti.so: 1 leaves NCCL only the model's choice, 0 keeps NCCL's own "
+       "entries beside it"},
       {"TUTTI_DEBUG", "(none)", "VERSION, WARN, INFO or TRACE"},
       {"TUTTI_DEBUG_SUBSYS", "INIT,ENV", "INIT,COLL,NET,BOOTSTRAP,ENV,ALLOC,ALL; ^ excludes"},
       {"TUTTI_DEBUG_FILE", "(stdout)", "log file; %h host, %p pid"},
   };
   return table;
+}
+
+const ParamInfo* findParam(const char* name) {
+  for (const ParamInfo& info : paramTable()) {
+    if (std::strcmp(info.env, name) == 0) return &info;
+  }
+  return nullptr;
+}
+
+const char* paramEnv(const char* name) {
+  if (findParam(name) == nullptr) {
+    TUTTI_WARN(kLogEnv, "{} is read but missing from the parameter table (a bug: please report)",
+               name);
+  }
+  return std::getenv(name);
 }
 
 Status envInt(const char* name, int64_t defaultValue, int64_t minValue, int64_t maxValue,

@@ -41,6 +41,15 @@ struct ParamInfo {
 // The documented table, for tools that print it (tutti-perf --params).
 const std::vector<ParamInfo>& paramTable();
 
+// The documented entry of a TUTTI_* variable, or nullptr when the table lacks it.
+const ParamInfo* findParam(const char* name);
+
+// The value of a TUTTI_* variable (nullptr when unset), for the knobs read outside loadParams
+// (process-wide ones such as TUTTI_REDUCE_ISA, and "was it set?" questions). Every TUTTI_*
+// variable is read through loadParams or here, never with getenv, so that every one is in the
+// table that tutti-perf --params prints (tests/base/params_table_test.cc checks the sources).
+const char* paramEnv(const char* name);
+
 // Reads the environment over the defaults, then applies config (may be NULL). Invalid values give
 // tuttiInvalidArgument naming the variable or field.
 Status loadParams(const tuttiConfig_t* config, Params* out);

@@ -217,7 +217,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
     return finish(makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL"));
   }
   *comm = nullptr;
-  const char* commId = std::getenv("TUTTI_COMM_ID");
+  const char* commId = paramEnv("TUTTI_COMM_ID");
   if (commId == nullptr || *commId == '\0') {
     return finish(makeError(tuttiInvalidArgument,
                             "TUTTI_COMM_ID is not set: set it to host:port where rank 0 listens"));

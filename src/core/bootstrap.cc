@@ -50,8 +50,8 @@ void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutM
       return;
     }
     Hello hello;
-    Status heard = receiveHello(conn.get(), HelloKind::kBootstrapRoot, secret.data(), deadline,
-                                &hello);
+    Status heard =
+        receiveHello(conn.get(), HelloKind::kBootstrapRoot, secret.data(), deadline, &hello);
     if (heard.code() == tuttiTimeout) continue;  // a stranger that said nothing
     if (!heard.isOk()) {
       TUTTI_WARN(kLogBootstrap, "bootstrap root: rejected {}", heard.message());

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "base/log.h"
+#include "base/params.h"
 #include "topo/paths.h"
 #include "topo/text_format.h"
 #include "topo/topology_file.h"
@@ -128,7 +129,7 @@ Status exchangeTopology(Bootstrap& bootstrap, int rank, int nranks,
   numaOfRank[rank] = currentNumaNode();
   TUTTI_RETURN_IF_ERROR(bootstrap.allGather(numaOfRank.data(), sizeof(int32_t)));
   *places = placeOnCluster(*cluster, hostOfRank, numaOfRank);
-  const char* dumpPath = std::getenv("TUTTI_TOPO_DUMP_FILE");
+  const char* dumpPath = paramEnv("TUTTI_TOPO_DUMP_FILE");
   if (rank == 0 && dumpPath != nullptr && *dumpPath != '\0') {
     Status dumped = topo::dumpTopologyFile(dumpPath, *cluster);
     if (dumped.isOk()) {

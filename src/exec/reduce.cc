@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "exec/datatype.h"
 #include "exec/reduce_kernels.h"
+#include "base/params.h"
 
 namespace tutti {
 
@@ -58,7 +59,7 @@ const ReduceKernelTable& bestKernels() {
 }
 
 const ReduceKernelTable& chooseKernels() {
-  const char* requested = std::getenv("TUTTI_REDUCE_ISA");
+  const char* requested = paramEnv("TUTTI_REDUCE_ISA");
   const ReduceKernelTable* chosen = kernelsFor(requested);
   if (chosen != nullptr) return *chosen;
   const ReduceKernelTable& best = bestKernels();

@@ -37,6 +37,7 @@
 #include "algo/nccl_tuner_abi.h"
 #include "algo/tuner.h"
 #include "topo/topology_file.h"
+#include "base/params.h"
 
 namespace {
 
@@ -100,7 +101,7 @@ ncclResult_t initContext(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunc
   ctx->nranks = static_cast<int>(nRanks);
   ctx->nnodes = static_cast<int>(nNodes);
   ctx->log = logFunction;
-  const char* transport = std::getenv("TUTTI_NCCL_TUNER_TRANSPORT");
+  const char* transport = tutti::paramEnv("TUTTI_NCCL_TUNER_TRANSPORT");
   if (transport == nullptr || *transport == '\0') {
     std::string reason;
     if (costFromTopology(ctx->nranks, ctx->nnodes, &ctx->cost, &ctx->costBasis, &reason)) {
@@ -118,7 +119,7 @@ ncclResult_t initContext(size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunc
     ctx->cost = tutti::uniformCost(tutti::defaultLinkCost(transport));
     ctx->costBasis = std::string("Tutti ") + transport + " costs";
   }
-  const char* exclusive = std::getenv("TUTTI_NCCL_TUNER_EXCLUSIVE");
+  const char* exclusive = tutti::paramEnv("TUTTI_NCCL_TUNER_EXCLUSIVE");
   ctx->exclusive = exclusive == nullptr || std::strcmp(exclusive, "0") != 0;
   if (logFunction != nullptr) {
     logFunction(NCCL_LOG_INFO, NCCL_INIT | NCCL_TUNING, __FILE__, __LINE__,

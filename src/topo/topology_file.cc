@@ -11,6 +11,7 @@
 #include "topo/nccl_xml.h"
 #include "topo/text_format.h"
 #include "topo/xml_reader.h"
+#include "base/params.h"
 
 namespace tutti::topo {
 namespace {
@@ -95,7 +96,7 @@ Status dumpTopologyFile(const std::string& path, const Topology& topology) {
 }
 
 Status loadOrDetectHostTopology(Topology* out) {
-  const char* path = std::getenv("TUTTI_TOPO_FILE");
+  const char* path = paramEnv("TUTTI_TOPO_FILE");
   if (path != nullptr && *path != '\0') {
     TUTTI_RETURN_IF_ERROR(loadTopologyFile(path, out));
     TUTTI_INFO(kLogInit | kLogEnv, "topology: loaded from TUTTI_TOPO_FILE={}", path);
@@ -107,7 +108,7 @@ Status loadOrDetectHostTopology(Topology* out) {
 Status loadOrDetectTopology(Topology* out) {
   Topology topology;
   TUTTI_RETURN_IF_ERROR(loadOrDetectHostTopology(&topology));
-  const char* dumpPath = std::getenv("TUTTI_TOPO_DUMP_FILE");
+  const char* dumpPath = paramEnv("TUTTI_TOPO_DUMP_FILE");
   if (dumpPath != nullptr && *dumpPath != '\0') {
     TUTTI_RETURN_IF_ERROR(dumpTopologyFile(dumpPath, topology));
     TUTTI_INFO(kLogInit | kLogEnv, "topology: written to TUTTI_TOPO_DUMP_FILE={}", dumpPath);

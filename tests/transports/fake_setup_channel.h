@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -17,7 +18,8 @@ class FakeSetupGroup {
  public:
   explicit FakeSetupGroup(int nranks) : nranks_(nranks) {
     for (size_t i = 0; i < kSecretBytes; ++i) secret_[i] = static_cast<uint8_t>(i * 7 + 3);
-    parseHostPort("127.0.0.1:0", &loopback_);
+    Status parsed = parseHostPort("127.0.0.1:0", &loopback_);
+    if (!parsed.isOk()) std::abort();  // a literal address always parses
   }
 
   // The channel of one rank; the group must outlive it.

@@ -19,7 +19,6 @@
 namespace tutti {
 namespace {
 
-
 struct Nonce {
   int32_t pid;
   uint32_t counter;
@@ -146,8 +145,8 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     }
     Status sent = setNonBlocking(sock.get());
     if (sent.isOk()) {
-      sent = sendHello(sock.get(), makeHello(HelloKind::kShmDoorbell, setup.secret(), rank),
-                       deadline);
+      sent =
+          sendHello(sock.get(), makeHello(HelloKind::kShmDoorbell, setup.secret(), rank), deadline);
     }
     if (!sent.isOk()) {
       failure = sent;

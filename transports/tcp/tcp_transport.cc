@@ -9,9 +9,7 @@
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
@@ -55,8 +53,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                               .withContext(fmt::format("tcp: rank {} waiting for {} connections",
                                                        rank, expectedIncoming)));
     Hello hello;
-    Status heard = receiveHello(fd.get(), HelloKind::kTcpSocket, setup.secret(), deadline,
-                                &hello);
+    Status heard = receiveHello(fd.get(), HelloKind::kTcpSocket, setup.secret(), deadline, &hello);
     if (!heard.isOk()) {
       TUTTI_WARN(kLogNet, "tcp: rank {} rejected {}", rank, heard.message());
       continue;

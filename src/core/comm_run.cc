@@ -1,0 +1,140 @@
+// Running collectives: the algorithm and plan for a call (cached), one collective on a thread's
+// executor and progress engine, and asynchronous operations on the progress thread.
+#include <algorithm>
+
+#include "algo/select.h"
+#include "base/log.h"
+#include "core/comm.h"
+#include "exec/datatype.h"
+
+namespace tutti {
+namespace {
+
+// The algorithm for a call of `bytes` per rank's buffer (the larger one for all-gather and
+// reduce-scatter, as nccl-tests counts size), logged at INFO the first time per size class.
+Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
+  const size_t bytes =
+      collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
+  Choice choice =
+      chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
+                      comm->tuner.get(), hostShapeOf(comm->hostOfRank));
+  int sizeClass = 0;
+  while (sizeClass < 63 && (size_t{2} << sizeClass) <= bytes) ++sizeClass;
+  if (comm->loggedChoices.insert({static_cast<int>(collective), sizeClass}).second) {
+    std::string candidates;
+    for (int a = 0; a < kNumAlgorithms; ++a) {
+      if (choice.predictedUs[a] < 0) continue;
+      candidates += fmt::format(" {} {:.1f} us", algorithmName(static_cast<Algorithm>(a)),
+                                choice.predictedUs[a]);
+    }
+    std::string source = choice.pinned ? "TUTTI_ALGO" : "cost model";
+    if (choice.tuned) {
+      source = choice.algorithm != choice.modelAlgorithm
+                   ? fmt::format("tuner '{}' changed the model's {}", comm->tuner->name(),
+                                 algorithmName(choice.modelAlgorithm))
+                   : fmt::format("cost model, tuner '{}' agreed", comm->tuner->name());
+      candidates += "; tuner:";
+      for (int a = 0; a < kNumAlgorithms; ++a) {
+        if (choice.predictedUs[a] < 0) continue;
+        candidates +=
+            fmt::format(" {} {}", algorithmName(static_cast<Algorithm>(a)),
+                        choice.tunedUs[a] < 0 ? std::string("ignored")
+                                              : fmt::format("{:.1f} us", choice.tunedUs[a]));
+      }
+    }
+    TUTTI_INFO(kLogColl, "{} {} bytes: {} ({}; predicted:{})", collectiveName(collective), bytes,
+               algorithmName(choice.algorithm), source, candidates);
+  }
+  return choice;
+}
+
+}  // namespace
+
+void closeConnections(tuttiComm* comm) {
+  for (auto& connection : comm->ownedConnections) connection->shutdown();
+}
+
+namespace {
+
+// One collective on one thread's executor and engine.
+Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
+             ProgressEngine& engine) {
+  const Collective collective = args.collective;
+  const size_t count = args.count;
+  const tuttiDataType_t type = args.type;
+  const tuttiRedOp_t op = args.op;
+  ++comm->operationsIssued;
+  setLogRank(comm->rank);
+  const size_t elemSize = dataTypeSize(type);
+  tuttiComm::CachedPlan* cached = nullptr;
+  for (tuttiComm::CachedPlan& entry : comm->planCache) {
+    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize) {
+      cached = &entry;
+      break;
+    }
+  }
+  if (cached == nullptr) {
+    constexpr size_t kPlanCacheEntries = 16;
+    Choice choice = chooseAndLog(comm, collective, count * elemSize);
+    tuttiComm::CachedPlan entry{
+        collective, count, elemSize, choice,
+        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count, comm->hostOfRank)};
+    if (comm->planCache.size() < kPlanCacheEntries) {
+      comm->planCache.push_back(std::move(entry));
+      cached = &comm->planCache.back();
+    } else {
+      cached = &comm->planCache[comm->planCacheNext];
+      *cached = std::move(entry);
+      comm->planCacheNext = (comm->planCacheNext + 1) % kPlanCacheEntries;
+    }
+  }
+  const Plan& plan = cached->plan;
+  TUTTI_TRACE(kLogColl, "{} count {} type {} op {}: {} plan, {} steps", collectiveName(collective),
+              count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
+              plan.steps.size());
+  CallBuffers buffers{args.send, args.recv, MemoryKind::kHost, -1};
+  Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
+  if (!status.isOk()) {
+    int expected = tuttiSuccess;
+    comm->asyncError.compare_exchange_strong(expected, status.code());
+    closeConnections(comm);
+    TUTTI_WARN(kLogColl, "{}", status.message());
+  }
+  return status;
+}
+
+}  // namespace
+
+Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
+  return runOn(comm, args, *comm->executor, *comm->engine);
+}
+
+size_t pendingOperations(const tuttiComm* comm) {
+  return comm->progressThread ? comm->progressThread->pending() : 0;
+}
+
+Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
+                       std::shared_ptr<Operation>* out) {
+  if (!comm->progressThread) {
+    comm->asyncEngine = std::make_unique<ProgressEngine>(
+        WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
+        &comm->aborted);
+    comm->asyncExecutor = std::make_unique<Executor>(comm->params, &comm->hostMover);
+    comm->progressThread = std::make_unique<ProgressThread>([comm](const CollectiveArgs& queued) {
+      std::lock_guard<std::mutex> lock(comm->callMutex);
+      // An error of an earlier operation is sticky, as it is for blocking calls.
+      const int sticky = comm->asyncError.load();
+      if (sticky != tuttiSuccess) {
+        return Status(static_cast<tuttiResult_t>(sticky),
+                      fmt::format("{}: communicator is in error since an earlier call",
+                                  collectiveName(queued.collective)));
+      }
+      return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
+    });
+  }
+  *out = std::make_shared<Operation>(args, comm->operationsIssued + pendingOperations(comm) + 1);
+  comm->progressThread->enqueue(*out);
+  return Status::ok();
+}
+
+}  // namespace tutti
