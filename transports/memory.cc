@@ -20,10 +20,8 @@ Status MemoryDomain::registerMemory(const Memory& memory, const Registration** o
     const char* haveBegin = static_cast<const char*>(have.ptr);
     if (have.kind == memory.kind && have.device == memory.device && begin >= haveBegin &&
         begin + memory.bytes <= haveBegin + have.bytes) {
-      if (i + 1 != entries_.size()) {
-        std::rotate(entries_.begin() + i, entries_.begin() + i + 1, entries_.end());
-      }
-      *out = entries_.back().get();
+      entries_[i]->lastUse = ++clock_;
+      *out = entries_[i].get();
       return Status::ok();
     }
   }
@@ -31,16 +29,20 @@ Status MemoryDomain::registerMemory(const Memory& memory, const Registration** o
   registration->memory = memory;
   TUTTI_RETURN_IF_ERROR(registerNew(registration.get()));
   ++made_;
+  registration->lastUse = ++clock_;
   entries_.push_back(std::move(registration));
   *out = entries_.back().get();
   return Status::ok();
 }
 
 void MemoryDomain::endCall() {
-  while (entries_.size() > kCapacity) {
-    deregister(entries_.front().get());
-    entries_.erase(entries_.begin());
-  }
+  if (entries_.size() <= kCapacity) return;
+  std::sort(entries_.begin(), entries_.end(),
+            [](const auto& a, const auto& b) { return a->lastUse < b->lastUse; });
+  const size_t evict = entries_.size() - kCapacity;
+  for (size_t i = 0; i < evict; ++i) deregister(entries_[i].get());
+  entries_.erase(entries_.begin(), entries_.begin() + evict);
+  ++generation_;
 }
 
 Status MemoryDomain::registerNew(Registration* registration) {

@@ -36,6 +36,7 @@ struct Memory {
 struct Registration {
   Memory memory;        // the whole registered range
   uint64_t handle = 0;  // the transport's key for it (an MR's lkey, a mapping id); 0 for host
+  uint64_t lastUse = 0;  // the domain's clock at the last lookup (least recently used goes)
   char* base() const { return static_cast<char*>(memory.ptr); }
 };
 
@@ -73,6 +74,9 @@ class MemoryDomain {
   // Called between operations: trims the cache to its capacity.
   void endCall();
   size_t cachedCount() const { return entries_.size(); }
+  // Changes whenever a registration is dropped: a caller may keep registrations it looked up
+  // for as long as the generation it saw stays the same.
+  uint64_t generation() const { return generation_; }
   uint64_t registrationsMade() const { return made_; }
 
  protected:
@@ -82,8 +86,10 @@ class MemoryDomain {
   virtual void deregister(Registration* registration) {}
 
  private:
-  std::vector<std::unique_ptr<Registration>> entries_;  // most recently used last
+  std::vector<std::unique_ptr<Registration>> entries_;  // newest last
   uint64_t made_ = 0;
+  uint64_t clock_ = 0;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace tutti

@@ -59,11 +59,21 @@ class Executor {
   // The call's buffers registered with one transport's memory domain.
   struct DomainRegistrations {
     MemoryDomain* domain;
+    uint64_t generation;             // the domain's when looked up
     const Registration* buffers[3];  // by BufferId
   };
+  // What the registrations of the previous call were made for: a training loop repeats the
+  // same buffers, and then the lookups are skipped.
+  struct RegisteredCall {
+    const void* bases[3] = {nullptr, nullptr, nullptr};
+    size_t extents[3] = {0, 0, 0};
+    std::vector<Connection*> connections;
+    std::vector<const Registration*> staging;
+  };
 
-  Status registerBuffers(const Plan& plan, const CallBuffers& buffers, size_t slotBytes,
-                         const std::vector<Connection*>& connections);
+  Status registerBuffers(const CallBuffers& buffers, const std::vector<Connection*>& connections);
+  bool sameRegistrationsAsLastCall(const char* const bases[3],
+                                   const std::vector<Connection*>& connections) const;
   Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
   std::string describeWait(const Plan& plan, size_t nextDone) const;
 
@@ -76,9 +86,11 @@ class Executor {
   std::vector<SliceState> states_;
   std::vector<TransferRequest> recvRequests_;
   std::deque<PendingSend> sends_;
+  std::vector<int> peers_;  // the plan's peers
   std::vector<Connection*> active_;
   std::vector<DomainRegistrations> registrations_;
   std::vector<const Registration*> stagingRegistrations_;  // by peer rank
+  RegisteredCall registeredCall_;
 };
 
 }  // namespace tutti

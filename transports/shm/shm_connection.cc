@@ -139,7 +139,8 @@ Status ShmConnection::releaseRecv(TransferRequest* request) {
     return makeError(tuttiInternalError, "shm: releaseRecv of a receive not delivered in place");
   }
   recvs_.pop_front();
-  in_.control->tail.fetch_add(1, std::memory_order_seq_cst);
+  const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);  // ours alone
+  in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
   if (in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
   return Status::ok();
 }
@@ -306,7 +307,7 @@ Status ShmConnection::progressSends(bool* moved) {
 }
 
 Status ShmConnection::progressRecvs(bool* moved) {
-  bool movedIn = announceReceives();
+  bool movedIn = unannounced_ > 0 && announceReceives();
   while (!recvs_.empty() && !recvs_.front().delivered) {
     Transfer& recv = recvs_.front();
     const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
