@@ -34,8 +34,8 @@ struct Memory {
 // the domain is destroyed or the registration is evicted (never while a call uses it: the cache
 // evicts only between calls, see MemoryDomain::endCall).
 struct Registration {
-  Memory memory;        // the whole registered range
-  uint64_t handle = 0;  // the transport's key for it (an MR's lkey, a mapping id); 0 for host
+  Memory memory;         // the whole registered range
+  uint64_t handle = 0;   // the transport's key for it (an MR's lkey, a mapping id); 0 for host
   uint64_t lastUse = 0;  // the domain's clock at the last lookup (least recently used goes)
   char* base() const { return static_cast<char*>(memory.ptr); }
 };

@@ -32,10 +32,13 @@
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
  *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer (default 2, max 16)
- *   TUTTI_TRANSPORT=tcp|shm               tcp: TCP for every peer; default: shared memory
- *                                         between ranks on one host, TCP otherwise
+ *   TUTTI_TRANSPORT=list                  transports in order of preference ("tcp",
+ *                                         "shm,tcp"); each pair of ranks uses the first that
+ *                                         can connect it, TCP when none can. Default "shm,tcp":
+ *                                         shared memory on one host, TCP otherwise. An unknown
+ *                                         name makes init fail with tuttiInvalidArgument
  *   TUTTI_SHM_DISABLE=1                   never use shared memory
- *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_readv) path for large
+ *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_writev) path for large
  *                                         shared-memory messages (default 1; 0 when a host has
  *                                         more ranks than CPUs)
  *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",

@@ -31,10 +31,9 @@ bool Executor::sameRegistrationsAsLastCall(const char* const bases[3],
       return false;
     }
   }
-  return std::all_of(registrations_.begin(), registrations_.end(),
-                     [](const DomainRegistrations& r) {
-                       return r.domain->generation() == r.generation;
-                     });
+  return std::all_of(
+      registrations_.begin(), registrations_.end(),
+      [](const DomainRegistrations& r) { return r.domain->generation() == r.generation; });
 }
 
 Status Executor::registerBuffers(const CallBuffers& buffers,

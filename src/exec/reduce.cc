@@ -9,9 +9,9 @@
 #endif
 
 #include "base/log.h"
+#include "base/params.h"
 #include "exec/datatype.h"
 #include "exec/reduce_kernels.h"
-#include "base/params.h"
 
 namespace tutti {
 

@@ -19,9 +19,13 @@ size_t alignUp(size_t value, size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
-// The top bit of a slot's length marks a single-copy message's marker instead of data: the
-// message itself was put into the receiver's memory before the marker was posted.
+// The top bit of a slot's length marks a single-copy descriptor instead of data.
 constexpr uint64_t kMarkerBit = uint64_t{1} << 63;
+
+struct RendezvousDescriptor {
+  uint64_t address;  // of the message in the sender's address space
+  uint64_t bytes;
+};
 
 // How long a closing rank waits for a put into its memory that a peer already started: the put
 // is one system call, so this bounds a peer stuck inside the kernel, not a normal case.
@@ -61,7 +65,8 @@ ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFi
       slotBytes_(slotBytes),
       doorbell_(std::move(doorbell)),
       peerPid_(peerPid),
-      cmaMinBytes_(cmaMinBytes),
+      // A descriptor must fit in one slot.
+      cmaMinBytes_(slotBytes >= sizeof(RendezvousDescriptor) ? cmaMinBytes : 0),
       domain_(std::move(domain)) {}
 
 ShmConnection::~ShmConnection() {
@@ -114,10 +119,6 @@ Status ShmConnection::commitSend(size_t bytes, TransferRequest* request) {
 Status ShmConnection::postRecv(const Slice& data, TransferRequest* request) {
   request->done = false;
   recvs_.push_back(Transfer{request, data.data(), data.bytes});
-  if (!isEager(data.bytes)) {
-    ++unannounced_;
-    if (announceReceives() && in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
-  }
   return Status::ok();
 }
 
@@ -227,35 +228,41 @@ Status ShmConnection::writeToPeer(const char* src, uint64_t address, size_t byte
   return Status::ok();
 }
 
-// Publishes ready-to-receive records for single-copy receives, in the order posted, as far as the
-// ring has room. Returns whether any was published.
-bool ShmConnection::announceReceives() {
-  bool published = false;
-  for (Transfer& recv : recvs_) {
-    if (unannounced_ == 0) break;
-    if (recv.announced || isEager(recv.bytes)) continue;
-    const uint64_t head = in_.control->readyHead.load(std::memory_order_relaxed);
-    if (head - in_.control->readyTail.load(std::memory_order_acquire) >=
-        ShmFifoControl::kReadySlots) {
-      break;
-    }
-    in_.control->ready[head % ShmFifoControl::kReadySlots] =
-        ShmReadyToReceive{reinterpret_cast<uint64_t>(recv.data), recv.bytes};
-    in_.control->readyHead.store(head + 1, std::memory_order_seq_cst);
-    recv.announced = true;
-    --unannounced_;
-    published = true;
+Status ShmConnection::readFromPeer(Transfer* recv, uint64_t address, uint64_t bytes) {
+  if (recv->done != 0 || bytes != recv->bytes) {
+    return makeError(tuttiInternalError,
+                     "shm: rank {} sent a single-copy message of {} bytes where this rank expects "
+                     "{} bytes (the ranks disagree on the call: count, type or order)",
+                     peer_, bytes, recv->bytes - recv->done);
   }
-  return published;
+  while (recv->done < bytes) {
+    iovec local{recv->data + recv->done, bytes - recv->done};
+    iovec remote{reinterpret_cast<void*>(address + recv->done), bytes - recv->done};
+    ssize_t n = process_vm_readv(peerPid_, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      // ESRCH: the peer exited; EFAULT: its memory went away while it was exiting.
+      const bool peerGone = n == 0 || err == ESRCH || err == EFAULT;
+      return makeError(peerGone ? tuttiRemoteError : tuttiSystemError,
+                       "shm: reading {} bytes from rank {} (pid {}) with process_vm_readv: {}",
+                       bytes, peer_, peerPid_, n < 0 ? std::strerror(err) : "no bytes read");
+    }
+    recv->done += static_cast<size_t>(n);
+  }
+  return Status::ok();
+}
+
+bool ShmConnection::ackReady() const {
+  return !awaitingAck_.empty() && out_.control->rendezvousDone.load(std::memory_order_seq_cst) >=
+                                      awaitingAck_.front().rendezvousSeq;
 }
 
 bool ShmConnection::sendReady() const {
   if (sends_.empty()) return false;
   const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
   if (head - out_.control->tail.load(std::memory_order_seq_cst) >= slots_) return false;
-  return isEager(sends_.front().bytes) ||
-         out_.control->readyHead.load(std::memory_order_seq_cst) >
-             out_.control->readyTail.load(std::memory_order_relaxed);
+  return true;
 }
 
 bool ShmConnection::recvReady() const {
@@ -272,20 +279,12 @@ Status ShmConnection::progressSends(bool* moved) {
     if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
     const uint64_t slot = head % slots_;
     if (!isEager(send.bytes)) {
-      const uint64_t readyTail = out_.control->readyTail.load(std::memory_order_relaxed);
-      if (out_.control->readyHead.load(std::memory_order_acquire) == readyTail) break;
-      const ShmReadyToReceive ready = out_.control->ready[readyTail % ShmFifoControl::kReadySlots];
-      if (ready.bytes != send.bytes) {
-        return makeError(tuttiInternalError,
-                         "shm: rank {} waits for a message of {} bytes where this rank sends {} "
-                         "(the ranks disagree on the call: count, type or order)",
-                         peer_, ready.bytes, send.bytes);
-      }
-      TUTTI_RETURN_IF_ERROR(writeToPeer(send.data, ready.address, send.bytes));
-      out_.control->readyTail.store(readyTail + 1, std::memory_order_seq_cst);
+      const RendezvousDescriptor descriptor{reinterpret_cast<uint64_t>(send.data), send.bytes};
+      std::memcpy(out_.slots + slot * slotBytes_, &descriptor, sizeof(descriptor));
       out_.pieceBytes[slot] = kMarkerBit | send.bytes;
       out_.control->head.store(head + 1, std::memory_order_seq_cst);
-      send.request->done = true;
+      send.rendezvousSeq = ++rendezvousPosted_;
+      awaitingAck_.push_back(send);
       sends_.pop_front();
       movedOut = true;
       continue;
@@ -302,12 +301,17 @@ Status ShmConnection::progressSends(bool* moved) {
     }
   }
   if (movedOut && out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
+  while (ackReady()) {
+    awaitingAck_.front().request->done = true;
+    awaitingAck_.pop_front();
+    movedOut = true;
+  }
   *moved |= movedOut;
   return Status::ok();
 }
 
 Status ShmConnection::progressRecvs(bool* moved) {
-  bool movedIn = unannounced_ > 0 && announceReceives();
+  bool movedIn = false;
   while (!recvs_.empty() && !recvs_.front().delivered) {
     Transfer& recv = recvs_.front();
     const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
@@ -335,10 +339,21 @@ Status ShmConnection::progressRecvs(bool* moved) {
     if (!marker) {
       std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, pieceBytes);
       recv.done += pieceBytes;
+      in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
     } else {
-      recv.done = recv.bytes;  // the sender put it before posting the marker
+      RendezvousDescriptor descriptor;
+      std::memcpy(&descriptor, in_.slots + slot * slotBytes_, sizeof(descriptor));
+      TUTTI_RETURN_IF_ERROR(readFromPeer(&recv, descriptor.address, descriptor.bytes));
+      // A sender that gave up (error, abort) closes before its caller may reuse the buffer: if it
+      // is still open now, the buffer was intact for the whole read.
+      if (in_.control->senderClosed.load(std::memory_order_seq_cst)) {
+        return makeError(tuttiRemoteError,
+                         "shm: rank {} closed the connection while its message was being read",
+                         peer_);
+      }
+      in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
+      in_.control->rendezvousDone.fetch_add(1, std::memory_order_seq_cst);
     }
-    in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
     if (recv.done == recv.bytes) {
       recv.request->done = true;
       recvs_.pop_front();
@@ -375,32 +390,35 @@ Status ShmConnection::progress(bool* progressed) {
   if (in_.control->senderClosed.load(std::memory_order_acquire)) peerClosed_ = true;
   // The peer may have written its last piece after the loops above looked and then closed: look
   // at the FIFO again before calling the work lost.
-  if (peerClosed_ && !moved && busy() && !recvReady() && !sendReady()) {
+  if (peerClosed_ && !moved && busy() && !recvReady() && !sendReady() && !ackReady()) {
     return makeError(tuttiRemoteError,
                      "shm: rank {} closed the connection (its process exited or aborted) with "
                      "work pending here: {} send(s), {} receive(s) of which the first has {} of "
-                     "{} bytes",
+                     "{} bytes, {} single-copy send(s) unread",
                      peer_, sends_.size(), recvs_.size(), recvs_.empty() ? 0 : recvs_[0].done,
-                     recvs_.empty() ? 0 : recvs_[0].bytes);
+                     recvs_.empty() ? 0 : recvs_[0].bytes, awaitingAck_.size());
   }
   if (moved) *progressed = true;
   return Status::ok();
 }
 
 bool ShmConnection::busy() const {
-  return !sends_.empty() || std::any_of(recvs_.begin(), recvs_.end(),
-                                        [](const Transfer& recv) { return !recv.delivered; });
+  return !sends_.empty() || !awaitingAck_.empty() ||
+         std::any_of(recvs_.begin(), recvs_.end(),
+                     [](const Transfer& recv) { return !recv.delivered; });
 }
 
 bool ShmConnection::armWait(std::vector<WaitSource>* sources) {
   // Announce sleep first, then look once more (the peer stores, then reads our flag): either we
-  // see its progress here, or it sees our flag and rings. A sender waiting for a ready-to-receive
-  // record sleeps as a writer: the receiver rings writers when it publishes one.
+  // see its progress here, or it sees our flag and rings. A single-copy read counts as the
+  // reader's progress, so a sender waiting for one sleeps as a writer.
   if (!recvs_.empty()) in_.control->readerSleeping.store(1, std::memory_order_seq_cst);
-  if (!sends_.empty()) out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  if (!sends_.empty() || !awaitingAck_.empty()) {
+    out_.control->writerSleeping.store(1, std::memory_order_seq_cst);
+  }
   sources->push_back(WaitSource{doorbell_.get(), POLLIN});
   doorbellPolled_ = true;
-  return recvReady() || sendReady();
+  return recvReady() || sendReady() || ackReady();
 }
 
 void ShmConnection::shutdown() {

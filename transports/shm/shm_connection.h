@@ -7,14 +7,18 @@
 // one of the two copies for data that is reduced or forwarded anyway.
 //
 // Single copy: a message of at least TUTTI_SHM_CMA_MIN_BYTES, when cross-memory attach is
-// permitted, is put by the sender straight into the receiver's buffer. The receiver announces each
-// such receive with a ready-to-receive record (address, length) in the segment; the sender writes
-// the message there with process_vm_writev (the one-sided put that putWithSignal also offers) and
-// then posts a marker in the FIFO, which completes the receive in order with the eager messages
-// and lets the receiver check the length.
+// permitted, goes as a descriptor of the sender's buffer (address, length) in one slot; the
+// receiver copies it straight from the sender's memory with process_vm_readv (a get) and counts
+// it in the FIFO's rendezvousDone word, which completes the send. The receiver does the copy
+// because it is the one that reads the data next: a put by the sender (process_vm_writev, which
+// putWithSignal offers) leaves the data in the sender's caches, and measured 1.3-1.9x slower for
+// 2-rank reduce-scatter at 256 KiB-2 MiB and all-gather at 32 MiB (docs/performance.md).
 //
-// Waiting: a rank about to block sets a "sleeping" flag; whoever then moves the FIFO or the
-// ready-to-receive ring rings the pair's doorbell (a byte on a Unix stream socket between the two
+// One-sided: putWithSignal writes into memory the peer exported, with process_vm_writev, then
+// raises a signal word in the segment.
+//
+// Waiting: a rank about to block sets a "sleeping" flag; whoever then moves the FIFO rings the
+// pair's doorbell (a byte on a Unix stream socket between the two
 // ranks), which the progress engine poll()s. A peer that dies closes the socket, which is seen at
 // once, as with TCP.
 #pragma once
@@ -29,25 +33,16 @@
 
 namespace tutti {
 
-// A receive announced to the sender: where the sender puts the message.
-struct ShmReadyToReceive {
-  uint64_t address;
-  uint64_t bytes;
-};
-
 // The control block of one direction (sender -> receiver) in the segment.
 struct ShmFifoControl {
-  static constexpr int kReadySlots = 64;
   alignas(64) std::atomic<uint64_t> head;  // pieces written (by the sender)
   alignas(64) std::atomic<uint64_t> tail;  // pieces read (by the receiver)
   alignas(64) std::atomic<uint32_t> readerSleeping;
   alignas(64) std::atomic<uint32_t> writerSleeping;
-  alignas(64) std::atomic<uint32_t> senderClosed;  // the sender shut down or was destroyed
-  alignas(64) std::atomic<uint32_t> putting;       // the sender is writing into receiver memory
-  alignas(64) std::atomic<uint64_t> readyHead;     // ready-to-receive records (by the receiver)
-  alignas(64) std::atomic<uint64_t> readyTail;     // records consumed (by the sender)
+  alignas(64) std::atomic<uint32_t> senderClosed;    // the sender shut down or was destroyed
+  alignas(64) std::atomic<uint32_t> putting;         // the sender is writing into receiver memory
+  alignas(64) std::atomic<uint64_t> rendezvousDone;  // single-copy messages read (by the receiver)
   alignas(64) std::atomic<uint64_t> signals[Connection::kSignals];  // raised by the sender's puts
-  ShmReadyToReceive ready[kReadySlots];  // written by the receiver, read by the sender
 };
 
 struct ShmFifo {
@@ -58,8 +53,9 @@ struct ShmFifo {
 
 class ShmConnection : public Connection {
  public:
-  // cmaMinBytes: messages of at least this size are put straight into the receiver's memory (0:
-  // never; this process must be able to write the peer's memory). peerPid: the peer's process.
+  // cmaMinBytes: messages of at least this size are read straight from the sender's memory (0:
+  // never; each process must be able to read and write the other's memory). peerPid: the peer's
+  // process.
   ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in, int slots,
                 size_t slotBytes, Fd doorbell, int peerPid, size_t cmaMinBytes,
                 std::shared_ptr<MemoryDomain> domain);
@@ -98,18 +94,19 @@ class ShmConnection : public Connection {
     char* data;
     size_t bytes;
     size_t done = 0;
-    bool staged = false;     // postRecvStaged: delivered in place, released by releaseRecv
-    bool delivered = false;  // staged and handed to the caller, not yet released
-    bool announced = false;  // single copy: its ready-to-receive record is in the segment
+    bool staged = false;         // postRecvStaged: delivered in place, released by releaseRecv
+    bool delivered = false;      // staged and handed to the caller, not yet released
+    uint64_t rendezvousSeq = 0;  // a single-copy send completes when rendezvousDone reaches it
   };
 
   bool isEager(size_t bytes) const { return cmaMinBytes_ == 0 || bytes < cmaMinBytes_; }
   Status peerClosedError(const char* what, size_t bytes) const;
   bool sendReady() const;
   bool recvReady() const;
+  bool ackReady() const;
   void ring() const;
   Status writeToPeer(const char* src, uint64_t address, size_t bytes);
-  bool announceReceives();
+  Status readFromPeer(Transfer* recv, uint64_t address, uint64_t bytes);
   Status progressSends(bool* moved);
   Status progressRecvs(bool* moved);
 
@@ -125,8 +122,9 @@ class ShmConnection : public Connection {
   size_t cmaMinBytes_;
   std::shared_ptr<MemoryDomain> domain_;
   std::deque<Transfer> sends_;
+  std::deque<Transfer> awaitingAck_;  // single-copy sends the peer has not read yet
   std::deque<Transfer> recvs_;
-  size_t unannounced_ = 0;   // single-copy receives whose record is not in the segment yet
+  uint64_t rendezvousPosted_ = 0;
   bool closed_ = false;      // this end shut down
   bool peerClosed_ = false;  // the peer said so, or the doorbell reached end of stream
   // Set when the engine poll()ed the doorbell: only then can it hold bytes or an end of stream

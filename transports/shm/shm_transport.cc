@@ -29,10 +29,10 @@ constexpr uint64_t kCmaProbeValue = 0x74757474692d636dull;  // "tutti-cm"
 // Peers write kCmaProbeValue here (the value it already holds, so concurrent probes agree).
 volatile uint64_t gCmaProbe = kCmaProbeValue;
 
-// Whether this process may write each peer's memory with process_vm_writev (the single-copy
-// path puts into the receiver's buffer). Ptrace rules decide (Yama's ptrace_scope, a peer that
-// is not dumpable, another user, a seccomp filter in a container), so the only reliable test is
-// to try. Returns the first refusal in *why.
+// Whether this process may read and write each peer's memory (process_vm_readv for the
+// single-copy path, process_vm_writev for one-sided puts). Ptrace rules decide (Yama's
+// ptrace_scope, a peer that is not dumpable, another user, a seccomp filter in a container), so the
+// only reliable test is to try. Returns the first refusal in *why.
 bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<int>& peers,
                             std::string* why) {
   for (int peer : peers) {
@@ -40,9 +40,13 @@ bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<
     iovec local{&value, sizeof(value)};
     iovec remote{reinterpret_cast<void*>(nonces[peer].probeAddress), sizeof(value)};
     ssize_t n = process_vm_writev(nonces[peer].pid, &local, 1, &remote, 1, 0);
-    if (n != static_cast<ssize_t>(sizeof(value))) {
-      *why = fmt::format("process_vm_writev to rank {} (pid {}): {}", peer, nonces[peer].pid,
-                         n < 0 ? std::strerror(errno) : "short write");
+    if (n == static_cast<ssize_t>(sizeof(value))) {
+      value = 0;
+      n = process_vm_readv(nonces[peer].pid, &local, 1, &remote, 1, 0);
+    }
+    if (n != static_cast<ssize_t>(sizeof(value)) || value != kCmaProbeValue) {
+      *why = fmt::format("cross-memory attach to rank {} (pid {}): {}", peer, nonces[peer].pid,
+                         n < 0 ? std::strerror(errno) : "short or wrong transfer");
       return false;
     }
   }
@@ -185,7 +189,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                           : failure;
   }
 
-  // Single copy only if every rank may write its peers: both ends choose the path by size
+  // Single copy only if every rank may read and write its peers: both ends choose the path by size
   // alone, so both ends of every pair must agree, and one allgather makes that so.
   std::string cmaRefusal = "off by TUTTI_SHM_CMA=0 or for more ranks than CPUs on the host";
   bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
@@ -212,7 +216,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   }
   TUTTI_INFO(kLogNet,
              "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way, single copy "
-             "(process_vm_writev) {}",
+             "(process_vm_readv) {}",
              rank, peers.size(), slots, slotBytes,
              cmaEnabled_ ? fmt::format("from {} bytes", params_.shmCmaMinBytes) : "off");
   return Status::ok();

@@ -4,9 +4,9 @@
 // segment; after a barrier the higher rank maps it and connects the pair's doorbell socket; after
 // a second barrier the segments are unlinked (they live while mapped). If any rank fails, every
 // rank learns it from the last allgather and the communicator falls back to TCP. Last, every
-// rank probes whether it may write its peers' memory (process_vm_writev); only if all may do large
-// messages take the single-copy path (put into the receiver's buffer), otherwise everything
-// goes through the FIFOs.
+// rank probes whether it may read and write its peers' memory (process_vm_readv/_writev); only
+// if all may do large messages take the single-copy path and one-sided puts work, otherwise
+// everything goes through the FIFOs.
 #pragma once
 
 #include <memory>
