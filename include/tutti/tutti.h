@@ -38,7 +38,7 @@
  *                                         shared memory on one host, TCP otherwise. An unknown
  *                                         name makes init fail with tuttiInvalidArgument
  *   TUTTI_SHM_DISABLE=1                   never use shared memory
- *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_writev) path for large
+ *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_readv) path for large
  *                                         shared-memory messages (default 1; 0 when a host has
  *                                         more ranks than CPUs)
  *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",

@@ -31,10 +31,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
       {"TUTTI_SHM_SLOT_BYTES", "262144", "bytes per shared-memory FIFO slot"},
       {"TUTTI_SHM_CMA", "1",
-       "0: no single-copy path (process_vm_writev) for large shared-memory messages (0 when "
+       "0: no single-copy path (process_vm_readv) for large shared-memory messages (0 when "
        "oversubscribed)"},
       {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
-       "messages from this size on are put into the receiver's memory in one copy"},
+       "messages from this size on are read from the sender's memory in one copy"},
       {"TUTTI_ALGO", "(auto)",
        "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
       {"TUTTI_TUNER_PLUGIN", "(none)",

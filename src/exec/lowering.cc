@@ -27,20 +27,4 @@ void LoweredPlan::lower(const Plan& plan, char* const bases[3], size_t elemSize,
   }
 }
 
-const char* LoweredPlan::src(const LoweredSlice& slice) const {
-  return stepReads(slice.step->kind) ? pointer(slice.step->src, slice.offset) : nullptr;
-}
-
-char* LoweredPlan::dst(const LoweredSlice& slice) const {
-  return stepWrites(slice.step->kind) ? pointer(slice.step->dst, slice.offset) : nullptr;
-}
-
-bool LoweredPlan::touches(const LoweredSlice& slice, const char* p, size_t bytes) const {
-  const size_t sliceBytes = this->bytes(slice);
-  const Step& step = *slice.step;
-  return (stepReads(step.kind) &&
-          overlaps(pointer(step.src, slice.offset), sliceBytes, p, bytes)) ||
-         (stepWrites(step.kind) && overlaps(pointer(step.dst, slice.offset), sliceBytes, p, bytes));
-}
-
 }  // namespace tutti

@@ -15,6 +15,10 @@
 
 namespace tutti {
 
+inline bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
+  return a < b + bBytes && b < a + aBytes;
+}
+
 struct LoweredSlice {
   const Step* step;
   size_t offset;  // elements from the step's start
@@ -31,14 +35,25 @@ class LoweredPlan {
   size_t bytes(const LoweredSlice& slice) const { return slice.count * elemSize_; }
   // Where the slice reads its local input and writes its output (nullptr where the step
   // does not).
-  const char* src(const LoweredSlice& slice) const;
-  char* dst(const LoweredSlice& slice) const;
+  const char* src(const LoweredSlice& slice) const {
+    return stepReads(slice.step->kind) ? pointer(slice.step->src, slice.offset) : nullptr;
+  }
+  char* dst(const LoweredSlice& slice) const {
+    return stepWrites(slice.step->kind) ? pointer(slice.step->dst, slice.offset) : nullptr;
+  }
   // Bytes of each buffer the plan touches (from its regions), so that buffers can be registered
   // whole.
   size_t extentBytes(BufferId buffer) const { return extents_[static_cast<int>(buffer)]; }
 
   // Whether a slice not yet completed will still read or write [p, p + bytes).
-  bool touches(const LoweredSlice& slice, const char* p, size_t bytes) const;
+  bool touches(const LoweredSlice& slice, const char* p, size_t bytes) const {
+    const size_t sliceBytes = this->bytes(slice);
+    const Step& step = *slice.step;
+    return (stepReads(step.kind) &&
+            overlaps(pointer(step.src, slice.offset), sliceBytes, p, bytes)) ||
+           (stepWrites(step.kind) &&
+            overlaps(pointer(step.dst, slice.offset), sliceBytes, p, bytes));
+  }
 
  private:
   char* pointer(const Region& region, size_t elementOffset) const {
@@ -50,9 +65,5 @@ class LoweredPlan {
   size_t extents_[3] = {0, 0, 0};
   size_t elemSize_ = 1;
 };
-
-inline bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
-  return a < b + bBytes && b < a + aBytes;
-}
 
 }  // namespace tutti
