@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/params.h"
 #include "perf/bench/perf_algo.h"
 #include "perf/bench/perf_algo_report.h"
 #include "perf/bench/perf_bench.h"
-#include "base/params.h"
 
 namespace tutti::perf {
 namespace {

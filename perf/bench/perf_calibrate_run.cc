@@ -7,11 +7,11 @@
 #include <ctime>
 
 #include "algo/cost_file.h"
+#include "base/params.h"
 #include "perf/bench/perf_bench.h"
 #include "perf/bench/perf_calibrate.h"
 #include "perf/bench/perf_report.h"
 #include "perf/bench/perf_stats.h"
-#include "base/params.h"
 
 namespace tutti::perf {
 namespace {

@@ -9,9 +9,9 @@
 #include <mpi.h>
 #endif
 
+#include "base/params.h"
 #include "core/launcher_env.h"
 #include "testing/rank_launcher.h"
-#include "base/params.h"
 
 namespace tutti::perf {
 namespace {

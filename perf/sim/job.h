@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "algo/cost_topology.h"
 #include "algo/select.h"
-#include "algo/topo_cost.h"
 #include "topo/topology.h"
 
 namespace tutti::sim {

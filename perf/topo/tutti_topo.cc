@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "algo/cost_topology.h"
 #include "algo/select.h"
-#include "algo/topo_cost.h"
 #include "topo/describe.h"
 #include "topo/detect.h"
 #include "topo/topology_file.h"

@@ -1,5 +1,4 @@
 #include "algo/cost_file.h"
-#include "base/params.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+
+#include "base/params.h"
 
 namespace tutti {
 namespace {

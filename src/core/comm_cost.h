@@ -7,8 +7,8 @@
 
 #include "algo/cost_file.h"
 #include "algo/select.h"
-#include "core/bootstrap.h"
 #include "base/status.h"
+#include "core/bootstrap.h"
 
 namespace tutti {
 

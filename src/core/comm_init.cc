@@ -99,9 +99,12 @@ Status connectPeers(tuttiComm* comm, const std::vector<PeerInfo>& peers,
   const TransportRegistry& registry = builtinTransports();
   std::vector<const TransportEntry*> order;
   TUTTI_RETURN_IF_ERROR(registry.preference(comm->params.transport, &order));
+  // tcp, the transport that reaches every rank, is the last resort of any list.
+  auto isTcp = [](const TransportEntry& entry) { return std::string(entry.name) == "tcp"; };
   if (std::none_of(order.begin(), order.end(),
-                   [](const TransportEntry* entry) { return std::string(entry->name) == "tcp"; })) {
-    order.push_back(&registry.entries().back());
+                   [&](const TransportEntry* e) { return isTcp(*e); })) {
+    const auto& entries = registry.entries();
+    order.push_back(&*std::find_if(entries.begin(), entries.end(), isTcp));
   }
   std::vector<RankDescriptor> ranks;
   for (const PeerInfo& peer : peers) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/bootstrap.h"
 #include "base/status.h"
+#include "core/bootstrap.h"
 #include "topo/topology.h"
 
 namespace tutti {

@@ -36,8 +36,8 @@
 #include "algo/cost_topology.h"
 #include "algo/nccl_tuner_abi.h"
 #include "algo/tuner.h"
-#include "topo/topology_file.h"
 #include "base/params.h"
+#include "topo/topology_file.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "topo/builder.h"
 #include "base/dynamic_library.h"
+#include "topo/builder.h"
 
 namespace tutti::topo {
 namespace {

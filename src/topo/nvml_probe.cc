@@ -5,8 +5,8 @@
 #include <map>
 #include <memory>
 
-#include "topo/builder.h"
 #include "base/dynamic_library.h"
+#include "topo/builder.h"
 
 namespace tutti::topo {
 namespace {

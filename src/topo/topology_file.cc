@@ -6,12 +6,12 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/params.h"
 #include "topo/detect.h"
 #include "topo/hwloc_xml.h"
 #include "topo/nccl_xml.h"
 #include "topo/text_format.h"
 #include "topo/xml_reader.h"
-#include "base/params.h"
 
 namespace tutti::topo {
 namespace {

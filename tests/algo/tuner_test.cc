@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "algo/select.h"
-#include "algo/topo_cost.h"
-#include "core/comm.h"
+#include "algo/cost_topology.h"
 #include "algo/nccl_tuner_abi.h"
+#include "algo/select.h"
+#include "core/comm.h"
 #include "topo/topology_file.h"
 #include "tutti/tutti.h"
 

@@ -5,10 +5,10 @@
 
 #include <cstdlib>
 
-#include "core/launcher_env.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 #include "base/params.h"
+#include "core/launcher_env.h"
 
 namespace tutti {
 namespace {

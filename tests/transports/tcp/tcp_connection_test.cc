@@ -63,8 +63,16 @@ TEST(TcpConnectionTest, StripesLargeMessagesAndKeepsOrder) {
   std::vector<TransferRequest> recvs(messages.size());
   std::vector<TransferRequest*> all;
   for (size_t i = 0; i < messages.size(); ++i) {
-    ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), received[i].data(), received[i].size()), &recvs[i]).isOk());
-    ASSERT_TRUE(pair.a->postSend(hostSlice(pair.a->memoryDomain(), messages[i].data(), messages[i].size()), &sends[i]).isOk());
+    ASSERT_TRUE(
+        pair.b
+            ->postRecv(hostSlice(pair.b->memoryDomain(), received[i].data(), received[i].size()),
+                       &recvs[i])
+            .isOk());
+    ASSERT_TRUE(
+        pair.a
+            ->postSend(hostSlice(pair.a->memoryDomain(), messages[i].data(), messages[i].size()),
+                       &sends[i])
+            .isOk());
     all.push_back(&sends[i]);
     all.push_back(&recvs[i]);
   }
@@ -78,8 +86,10 @@ TEST(TcpConnectionTest, SizeMismatchIsAnErrorNotCorruption) {
   std::vector<char> in(50);
   TransferRequest send;
   TransferRequest recv;
-  ASSERT_TRUE(pair.a->postSend(hostSlice(pair.a->memoryDomain(), out.data(), out.size()), &send).isOk());
-  ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
+  ASSERT_TRUE(
+      pair.a->postSend(hostSlice(pair.a->memoryDomain(), out.data(), out.size()), &send).isOk());
+  ASSERT_TRUE(
+      pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
   Status status = drive(pair, {&send, &recv});
   EXPECT_EQ(status.code(), tuttiInternalError);
   EXPECT_NE(status.message().find("disagree"), std::string::npos) << status.message();
@@ -89,7 +99,8 @@ TEST(TcpConnectionTest, ClosedPeerIsARemoteError) {
   Pair pair = makePair(2, 64);
   std::vector<char> in(10);
   TransferRequest recv;
-  ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
+  ASSERT_TRUE(
+      pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), in.size()), &recv).isOk());
   pair.a.reset();  // the peer process exits
   bool progressed = false;
   Status status = pair.b->progress(&progressed);
