@@ -9,8 +9,7 @@ namespace tutti {
 
 void ProgressEngine::drive(const std::vector<Connection*>& connections) {
   connections_ = connections;
-  lastProgress_ = Clock::now();
-  spinStart_ = lastProgress_;
+  progressUndated_ = true;
 }
 
 Status ProgressEngine::poll(bool* progressed) {
@@ -19,8 +18,7 @@ Status ProgressEngine::poll(bool* progressed) {
     TUTTI_RETURN_IF_ERROR(connection->progress(&moved));
   }
   if (moved || *progressed) {
-    lastProgress_ = Clock::now();
-    spinStart_ = lastProgress_;
+    progressUndated_ = true;
     *progressed = true;
   }
   return Status::ok();
@@ -33,6 +31,11 @@ int64_t ProgressEngine::idleMs() const {
 
 ProgressEngine::Idle ProgressEngine::idle() {
   const Clock::time_point now = Clock::now();
+  if (progressUndated_) {
+    lastProgress_ = now;
+    spinStart_ = now;
+    progressUndated_ = false;
+  }
   if (now - spinStart_ < std::chrono::microseconds(policy_.spinUs)) return Idle::kRetry;
   if (now - spinStart_ < std::chrono::microseconds(policy_.spinUs + policy_.yieldUs)) {
     sched_yield();

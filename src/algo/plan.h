@@ -56,6 +56,9 @@ struct Plan {
   size_t count = 0;         // the call's count argument
   size_t scratchCount = 0;  // elements of scratch the plan uses
   std::vector<Step> steps;
+  // Nonzero: names this plan's content for the life of the process (the communicator's plan
+  // cache sets it), so that the executor may reuse what it derived from the plan last time.
+  uint64_t id = 0;
 
   // Peers this plan exchanges messages with.
   std::vector<int> peers() const;

@@ -1,6 +1,7 @@
 // Running collectives: the algorithm and plan for a call (cached), one collective on a thread's
 // executor and progress engine, and asynchronous operations on the progress thread.
 #include <algorithm>
+#include <atomic>
 
 #include "algo/select.h"
 #include "base/log.h"
@@ -79,6 +80,9 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     tuttiComm::CachedPlan entry{
         collective, count, elemSize, choice,
         makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count, comm->hostOfRank)};
+    // Ids are unique in the process, so no executor mistakes a replacement for the plan it ran.
+    static std::atomic<uint64_t> lastPlanId{0};
+    entry.plan.id = ++lastPlanId;
     if (comm->planCache.size() < kPlanCacheEntries) {
       comm->planCache.push_back(std::move(entry));
       cached = &comm->planCache.back();

@@ -24,7 +24,7 @@ bool Executor::sameRegistrationsAsLastCall(const char* const bases[3],
     }
   }
   if (last.connections != connections) return false;
-  for (int peer : peers_) {
+  for (int peer : lowered_.peers()) {
     if (last.staging[peer] == nullptr ||
         last.staging[peer]->base() != staging_[peer].memory.data() ||
         last.staging[peer]->memory.bytes < staging_[peer].memory.size()) {
@@ -60,7 +60,7 @@ Status Executor::registerBuffers(const CallBuffers& buffers,
     registrations_.push_back(entry);
   }
   stagingRegistrations_.assign(connections.size(), nullptr);
-  for (int peer : peers_) {
+  for (int peer : lowered_.peers()) {
     Staging& staging = staging_[peer];
     Memory memory{staging.memory.data(), staging.memory.size(), MemoryKind::kHost, -1};
     TUTTI_RETURN_IF_ERROR(
@@ -124,18 +124,9 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
   const std::vector<LoweredSlice>& ops = lowered_.slices();
   const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
 
-  // The plan's peers, collected without allocating once the vectors have grown.
-  peers_.clear();
-  for (const Step& step : plan.steps) {
-    for (int peer : {step.recvPeer, step.sendPeer}) {
-      if (peer >= 0 && std::find(peers_.begin(), peers_.end(), peer) == peers_.end()) {
-        peers_.push_back(peer);
-      }
-    }
-  }
   active_.clear();
   if (staging_.size() < connections.size()) staging_.resize(connections.size());
-  for (int peer : peers_) {
+  for (int peer : lowered_.peers()) {
     if (peer >= static_cast<int>(connections.size()) || connections[peer] == nullptr) {
       return makeError(tuttiInternalError, "{} plan of rank {} needs rank {}, not connected",
                        plan.algorithm, plan.rank, peer);

@@ -86,7 +86,6 @@ class Executor {
   std::vector<SliceState> states_;
   std::vector<TransferRequest> recvRequests_;
   std::deque<PendingSend> sends_;
-  std::vector<int> peers_;  // the plan's peers
   std::vector<Connection*> active_;
   std::vector<DomainRegistrations> registrations_;
   std::vector<const Registration*> stagingRegistrations_;  // by peer rank

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "algo/plan.h"
@@ -27,10 +28,13 @@ struct LoweredSlice {
 
 class LoweredPlan {
  public:
-  // bases: the call's send buffer, recv buffer and scratch, indexed by BufferId.
+  // bases: the call's send buffer, recv buffer and scratch, indexed by BufferId. A plan with an
+  // id lowered last time with the same arguments is not lowered again (small calls repeat).
   void lower(const Plan& plan, char* const bases[3], size_t elemSize, size_t sliceElems);
 
   const std::vector<LoweredSlice>& slices() const { return slices_; }
+  // The plan's peers, each once, in the order its steps first name them.
+  const std::vector<int>& peers() const { return peers_; }
   size_t elemSize() const { return elemSize_; }
   size_t bytes(const LoweredSlice& slice) const { return slice.count * elemSize_; }
   // Where the slice reads its local input and writes its output (nullptr where the step
@@ -61,6 +65,9 @@ class LoweredPlan {
   }
 
   std::vector<LoweredSlice> slices_;
+  std::vector<int> peers_;
+  uint64_t planId_ = 0;  // the id of the plan lowered last (0: none, or one without an id)
+  size_t sliceElems_ = 0;
   char* bases_[3] = {nullptr, nullptr, nullptr};
   size_t extents_[3] = {0, 0, 0};
   size_t elemSize_ = 1;

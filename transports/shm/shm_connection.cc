@@ -368,8 +368,13 @@ Status ShmConnection::progress(bool* progressed) {
   if (closed_) {
     return makeError(tuttiRemoteError, "shm: connection to rank {} was shut down", peer_);
   }
-  in_.control->readerSleeping.store(0, std::memory_order_relaxed);
-  out_.control->writerSleeping.store(0, std::memory_order_relaxed);
+  // Cleared only where set: a store dirties a line the peer reads after each of its writes.
+  if (in_.control->readerSleeping.load(std::memory_order_relaxed) != 0) {
+    in_.control->readerSleeping.store(0, std::memory_order_relaxed);
+  }
+  if (out_.control->writerSleeping.load(std::memory_order_relaxed) != 0) {
+    out_.control->writerSleeping.store(0, std::memory_order_relaxed);
+  }
   bool moved = false;
   TUTTI_RETURN_IF_ERROR(progressSends(&moved));
   TUTTI_RETURN_IF_ERROR(progressRecvs(&moved));
