@@ -125,10 +125,6 @@ Status fitRelativeNonNegative(const std::vector<std::vector<double>>& rows,
   return Status::ok();
 }
 
-const char* costLevelName(CostLevel level) {
-  return level == CostLevel::kIntra ? "intra" : "inter";
-}
-
 Status fitLinkCost(const std::vector<CalibrationSample>& samples, CostLevel level, int nranks,
                    const HostShape& hosts, size_t rendezvousBytes, CalibrationFit* out) {
   // Columns: alpha (us per eager round), rendezvous alpha (us per round), beta and gamma (ns per
@@ -145,11 +141,8 @@ Status fitLinkCost(const std::vector<CalibrationSample>& samples, CostLevel leve
       return makeError(tuttiInvalidArgument, "{} does not apply to {} on {} ranks",
                        algorithmName(sample.algorithm), collectiveName(sample.collective), nranks);
     }
-    const double rounds = terms->intraRounds + terms->interRounds;
-    const bool large = rendezvous && terms->messageBytes >= static_cast<double>(rendezvousBytes);
-    const double wire = level == CostLevel::kIntra ? terms->intraWireBytes : terms->interWireBytes;
-    rows.push_back(
-        {large ? 0 : rounds, large ? rounds : 0, wire * 1e-3, terms->reducedBytes * 1e-3});
+    const LevelTerms linear = levelTerms(*terms, level, rendezvousBytes);
+    rows.push_back({linear.eagerRounds, linear.rendezvousRounds, linear.wireKb, linear.reducedKb});
     targets.push_back(sample.measuredUs);
   }
   // Without a rendezvous level its column is left out of the fit (and its constant is 0).

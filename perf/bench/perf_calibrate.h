@@ -25,11 +25,6 @@ struct NonNegativeFit {
 Status fitRelativeNonNegative(const std::vector<std::vector<double>>& rows,
                               const std::vector<double>& targets, NonNegativeFit* out);
 
-// The level of the cost model a calibration measures: between the ranks of one host, or
-// between hosts (each rank on its own).
-enum class CostLevel { kIntra, kInter };
-const char* costLevelName(CostLevel level);  // "intra", "inter"
-
 // One measured call: nccl-tests' size (the larger buffer) and the time (us).
 struct CalibrationSample {
   Algorithm algorithm = Algorithm::kRing;
@@ -45,11 +40,10 @@ struct CalibrationFit {
   std::vector<std::string> clamped;  // names of the constants fixed at 0 ("beta_ns_per_byte")
 };
 
-// Fits the level's LinkCost to the samples with the model of select.h: per sample
-//   t = eager rounds x alpha + rendezvous rounds x rendezvous_alpha + wire x beta + reduced x gamma
-// with rounds = intraRounds + interRounds of costTerms(nranks, hosts), rendezvous when the round's
-// message is at least rendezvousBytes (SIZE_MAX: no rendezvous unknown), wire the level's
-// intraWireBytes or interWireBytes and reduced reducedBytes. Errors name a constant that no
+// Fits the level's LinkCost (CostLevel: between the ranks of one host, or between hosts, each
+// rank on its own) to the samples with the model's own linear form of that level (levelTerms in
+// algo/cost_model.h) over each sample's costTerms(nranks, hosts); rendezvousBytes SIZE_MAX: no
+// rendezvous unknown. Errors name a constant that no
 // sample exercises (say, no message reached rendezvousBytes) or samples that cannot be fitted.
 Status fitLinkCost(const std::vector<CalibrationSample>& samples, CostLevel level, int nranks,
                    const HostShape& hosts, size_t rendezvousBytes, CalibrationFit* out);

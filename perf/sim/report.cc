@@ -18,13 +18,13 @@ void printSweep(const Job& job, const Sweep& sweep) {
       "(algbw x %s)\n",
       collectiveName(c), job.nranks, job.hosts, job.perHost, test::busBandwidthFactorText(c));
   std::string header = fmt::format("# {:>12} {:>12}", "size", "count");
-  for (Algorithm a : kShown) {
+  for (Algorithm a : shownAlgorithms()) {
     header += fmt::format(" {:>12} {:>8}", fmt::format("{} time", algorithmName(a)), "busbw");
   }
   std::printf("%s  %s\n", header.c_str(), "model");
   for (const Row& row : sweep.rows) {
     std::string line = fmt::format("  {:>12} {:>12}", row.call.bytes, row.call.count);
-    for (Algorithm a : kShown) {
+    for (Algorithm a : shownAlgorithms()) {
       const auto& us = row.us[static_cast<int>(a)];
       if (us) {
         line += fmt::format(" {:>12.2f} {:>8.2f}", *us,
@@ -124,7 +124,7 @@ Status writeJson(const std::string& path, const Job& job, const std::vector<Swee
       nlohmann::json json = {{"size", row.call.bytes},
                              {"count", row.call.count},
                              {"choice", algorithmName(row.choice)}};
-      for (Algorithm a : kShown) {
+      for (Algorithm a : shownAlgorithms()) {
         const auto& us = row.us[static_cast<int>(a)];
         if (!us) {
           json[algorithmName(a)] = nullptr;

@@ -8,6 +8,15 @@
 
 namespace tutti::sim {
 
+const std::vector<Algorithm>& shownAlgorithms() {
+  static const std::vector<Algorithm> algorithms = [] {
+    std::vector<Algorithm> ids;
+    for (const RegisteredAlgorithm& entry : algorithmTable()) ids.push_back(entry.id);
+    return ids;
+  }();
+  return algorithms;
+}
+
 Sweep sweep(const Job& job, const Sample& sample, Collective collective,
             const std::vector<size_t>& sizes, bool validate, Totals* totals) {
   Sweep result{collective, {}, 0};
@@ -25,7 +34,7 @@ Sweep sweep(const Job& job, const Sample& sample, Collective collective,
     }
     Row row;
     row.call = call;
-    for (Algorithm a : kShown) {
+    for (Algorithm a : shownAlgorithms()) {
       std::optional<CostTerms> terms = costTerms(a, collective, job.nranks, call.bytes, job.shape);
       if (!terms) continue;
       row.us[static_cast<int>(a)] = timeUs(*terms, job.cost.cost);
@@ -34,8 +43,7 @@ Sweep sweep(const Job& job, const Sample& sample, Collective collective,
       if (!validate) continue;
       const CallShape small = callShape(collective, verifyRanks, bytes);
       const double elements = double(verifyRanks) * verifyRanks * small.count;
-      const bool applies = a != Algorithm::kRecursiveDoubling ||
-                           costTerms(a, collective, verifyRanks, small.bytes).has_value();
+      const bool applies = costTerms(a, collective, verifyRanks, small.bytes).has_value();
       if (small.count > 0 && verifyRanks > 1 && elements <= kVerifyBudget && applies) {
         const std::string problem = verifyAll(a, collective, verifyLayout, small.count);
         ++totals->validation.verified;

@@ -16,8 +16,8 @@
 
 namespace tutti::sim {
 
-// Display order: the two bandwidth algorithms, then rd.
-constexpr Algorithm kShown[] = {Algorithm::kRing, Algorithm::kTree, Algorithm::kRecursiveDoubling};
+// Every algorithm of the table, in its order.
+const std::vector<Algorithm>& shownAlgorithms();
 constexpr Collective kCollectives[] = {Collective::kAllReduce, Collective::kAllGather,
                                        Collective::kReduceScatter};
 

@@ -52,8 +52,8 @@ int printAlgoTable(const tutti::topo::Topology& cluster, const std::string& sour
         "hosts), not from the topology's links\n");
   }
   std::printf("%s", describeTopologyCost(cost, "# ").c_str());
-  const Algorithm algorithms[] = {Algorithm::kRing, Algorithm::kTree,
-                                  Algorithm::kRecursiveDoubling};
+  std::vector<Algorithm> algorithms;  // the table's, in its order
+  for (const RegisteredAlgorithm& entry : algorithmTable()) algorithms.push_back(entry.id);
   for (Collective c :
        {Collective::kAllReduce, Collective::kAllGather, Collective::kReduceScatter}) {
     std::printf("#\n# %s: predicted time (us), '-' where an algorithm does not apply\n#%12s",

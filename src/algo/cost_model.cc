@@ -50,4 +50,21 @@ double timeUs(const CostTerms& terms, const ClusterCost& cost) {
          (wireNs + reducedBytes * cost.intra.gammaNsPerByte) * 1e-3;
 }
 
+const char* costLevelName(CostLevel level) {
+  return level == CostLevel::kIntra ? "intra" : "inter";
+}
+
+LevelTerms levelTerms(const CostTerms& terms, CostLevel level, size_t rendezvousBytes) {
+  // One level: the other's rounds and wire bytes are 0, so the sum of rounds and the level's
+  // wire bytes are what timeUs charges.
+  const double rounds = terms.intraRounds + terms.interRounds;
+  const bool rendezvous = terms.messageBytes >= static_cast<double>(rendezvousBytes);
+  LevelTerms out;
+  out.eagerRounds = rendezvous ? 0 : rounds;
+  out.rendezvousRounds = rendezvous ? rounds : 0;
+  out.wireKb = (level == CostLevel::kIntra ? terms.intraWireBytes : terms.interWireBytes) * 1e-3;
+  out.reducedKb = terms.reducedBytes * 1e-3;
+  return out;
+}
+
 }  // namespace tutti

@@ -68,6 +68,24 @@ struct CostTerms {
 
 double timeUs(const CostTerms& terms, const ClusterCost& cost);
 
+// The model at one level as a linear form in that level's four constants, for fitting them to
+// measured times (tutti-perf --calibrate): with every rank on one host (kIntra) or each on a host
+// of its own (kInter) and ranksPerCore <= 1,
+//   timeUs(terms, uniformCost(c)) = eagerRounds x c.alphaUs
+//                                   + rendezvousRounds x c.rendezvousAlphaUs
+//                                   + wireKb x c.betaNsPerByte + reducedKb x c.gammaNsPerByte
+// (Kb: thousands of bytes, so that ns per byte gives us). rendezvousBytes is the level's
+// threshold: a round whose message reaches it counts as a rendezvous round.
+enum class CostLevel { kIntra, kInter };
+const char* costLevelName(CostLevel level);  // "intra", "inter"
+struct LevelTerms {
+  double eagerRounds = 0;
+  double rendezvousRounds = 0;
+  double wireKb = 0;
+  double reducedKb = 0;
+};
+LevelTerms levelTerms(const CostTerms& terms, CostLevel level, size_t rendezvousBytes);
+
 // The host-level quantities every algorithm's terms start from, for a call moving `bytes` (the
 // larger buffer, as nccl-tests counts size) over nranks ranks, contiguous on their hosts.
 struct CostShape {

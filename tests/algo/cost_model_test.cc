@@ -140,5 +140,36 @@ TEST(CostModelTest, TiesKeepRing) {
   EXPECT_EQ(choice.algorithm, Algorithm::kRing);
 }
 
+// The calibration fits constants through levelTerms: it must be the model itself at one level,
+// for every algorithm, collective, size (both sides of the rendezvous threshold) and level.
+TEST(CostModelTest, LevelTermsAreTheModelAtOneLevel) {
+  const LinkCost link{3.0, 0.7, 0.3, 65536, 11.0};
+  for (CostLevel level : {CostLevel::kIntra, CostLevel::kInter}) {
+    for (int nranks : {2, 3, 8}) {
+      std::vector<int> hostOfRank(nranks, 0);
+      for (int r = 0; level == CostLevel::kInter && r < nranks; ++r) hostOfRank[r] = r;
+      const HostShape hosts = hostShapeOf(hostOfRank);
+      for (const RegisteredAlgorithm& algorithm : algorithmTable()) {
+        for (Collective collective :
+             {Collective::kAllReduce, Collective::kAllGather, Collective::kReduceScatter}) {
+          for (size_t bytes : {size_t{8}, size_t{4096}, size_t{1} << 20, size_t{64} << 20}) {
+            std::optional<CostTerms> terms =
+                costTerms(algorithm.id, collective, nranks, bytes, hosts);
+            if (!terms) continue;
+            const LevelTerms linear = levelTerms(*terms, level, link.rendezvousBytes);
+            const double fromForm = linear.eagerRounds * link.alphaUs +
+                                    linear.rendezvousRounds * link.rendezvousAlphaUs +
+                                    linear.wireKb * link.betaNsPerByte +
+                                    linear.reducedKb * link.gammaNsPerByte;
+            EXPECT_NEAR(fromForm, timeUs(*terms, uniformCost(link)), 1e-9 * fromForm + 1e-12)
+                << costLevelName(level) << " " << algorithmName(algorithm.id) << " "
+                << collectiveName(collective) << " " << nranks << " ranks, " << bytes << " bytes";
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tutti
