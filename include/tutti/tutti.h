@@ -6,9 +6,11 @@
  *
  * Counts are in elements of the given data type, never in bytes.
  *
- * Buffers and streams. `tuttiStream_t` is a `cudaStream_t` for device buffers or NULL for host
- * buffers. With host buffers and a NULL stream, every collective is blocking: it returns once this
- * rank's output buffer holds the final result (other ranks may still be finishing).
+ * Buffers and streams. `tuttiStream_t` is a `cudaStream_t` for device buffers (not in this build
+ * yet), or for host buffers either NULL or a Tutti host stream (tuttiHostStream_t, below). With
+ * host buffers and a NULL stream, every collective is blocking: it returns once this rank's output
+ * buffer holds the final result (other ranks may still be finishing). With a host stream it is
+ * queued and returns at once, as an NCCL call returns once enqueued on a CUDA stream.
  *
  * Thread-safety. A communicator is used by one thread at a time; calls on the same communicator
  * from several threads at once must be serialized by the caller (tuttiCommAbort is the exception:
@@ -69,7 +71,8 @@ extern "C" {
 
 /* A communicator: one rank's membership of a group of ranks. Opaque. */
 typedef struct tuttiComm* tuttiComm_t;
-/* A cudaStream_t for device buffers, or NULL for host buffers (blocking call). */
+/* A cudaStream_t for device buffers; for host buffers NULL (blocking call) or a
+ * tuttiHostStream_t (queued call). */
 typedef void* tuttiStream_t;
 
 /* The unique id names one communicator being created: the root's bootstrap address and a random
@@ -220,7 +223,8 @@ const char* tuttiGetLastError(tuttiComm_t comm);
  * bit-identical on every rank. Bus bandwidth factor 2(n-1)/n (nccl-tests PERFORMANCE.md).
  * Returns tuttiInvalidArgument (NULL or destroyed comm, datatype or op out of range, NULL
  * sendbuff or recvbuff with count > 0, buffers that overlap without being equal),
- * tuttiInvalidUsage (a stream with host buffers, or a communicator already in error),
+ * tuttiInvalidUsage (a stream that is neither NULL nor a live host stream, or a communicator
+ * already in error),
  * tuttiSystemError, tuttiRemoteError (a peer was lost), tuttiTimeout. */
 tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                              tuttiDataType_t datatype, tuttiRedOp_t op, tuttiComm_t comm,
@@ -240,6 +244,58 @@ tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendco
 tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
                                  tuttiDataType_t datatype, tuttiRedOp_t op, tuttiComm_t comm,
                                  tuttiStream_t stream);
+
+/* Host streams: queued (non-blocking) collectives on host buffers.
+ *
+ * A host stream is an ordered queue of collective calls on host buffers. Passed as the stream
+ * argument of a collective (cast to tuttiStream_t), the call checks its arguments, queues the
+ * collective on its communicator's progress thread and returns tuttiSuccess at once. Calls queued
+ * on one stream run in the order queued, across communicators too (a call waits for the previous
+ * call on its stream); the calls of one communicator run in the order issued, from any stream,
+ * and a blocking call runs after those issued before it, so every rank must issue a
+ * communicator's calls in the same order, as with NCCL. The buffers of a queued call must stay
+ * valid, its send buffer unchanged and its receive buffer unread, until the call completes.
+ *
+ * Completion: tuttiHostStreamSynchronize waits for every call queued so far; a host event
+ * recorded on a stream marks its last call so far, and tuttiHostEventQuery /
+ * tuttiHostEventSynchronize ask about or wait for that call (one event per call gives per-call
+ * completion, as the PyTorch backend's Work needs). A queued call that fails makes its
+ * communicator's error sticky, as a blocking call's would (tuttiCommGetAsyncError reports it).
+ *
+ * Thread-safety: streams and events may be used from several threads at once, except that
+ * destroying one while another thread uses it is an error of the caller (as with CUDA).
+ * Destroying a stream does not wait: its calls still run; destroying a communicator with calls
+ * still queued completes them with tuttiInvalidUsage. */
+typedef struct tuttiHostStream* tuttiHostStream_t;
+typedef struct tuttiHostEvent* tuttiHostEvent_t;
+
+/* Creates an empty host stream. tuttiInvalidArgument: stream is NULL. */
+tuttiResult_t tuttiHostStreamCreate(tuttiHostStream_t* stream);
+/* Waits until every call queued on the stream so far completed, at most timeoutMs milliseconds
+ * (< 0: until then; every call ends by its own inactivity timeout, TUTTI_TIMEOUT_MS). Returns
+ * tuttiSuccess, the error of the first call queued on the stream that failed (sticky: every later
+ * synchronize or query returns it too), tuttiTimeout (the calls go on), or
+ * tuttiInvalidArgument (not a live host stream). */
+tuttiResult_t tuttiHostStreamSynchronize(tuttiHostStream_t stream, int timeoutMs);
+/* Without waiting: tuttiSuccess when every queued call completed, tuttiInProgress when some have
+ * not, else as tuttiHostStreamSynchronize. */
+tuttiResult_t tuttiHostStreamQuery(tuttiHostStream_t stream);
+/* Destroys the handle; queued calls still run. tuttiInvalidArgument: not a live host stream. */
+tuttiResult_t tuttiHostStreamDestroy(tuttiHostStream_t stream);
+
+/* Creates a host event, complete until first recorded. tuttiInvalidArgument: event is NULL. */
+tuttiResult_t tuttiHostEventCreate(tuttiHostEvent_t* event);
+/* Marks the stream's last call queued so far (none: the event is complete at once); a later
+ * record moves the mark. tuttiInvalidArgument: a handle that is not live. */
+tuttiResult_t tuttiHostEventRecord(tuttiHostEvent_t event, tuttiHostStream_t stream);
+/* tuttiSuccess when the marked call completed successfully, its error when it failed,
+ * tuttiInProgress while it runs or waits; tuttiInvalidArgument: not a live host event. */
+tuttiResult_t tuttiHostEventQuery(tuttiHostEvent_t event);
+/* Waits for the marked call at most timeoutMs milliseconds (< 0: until it ends): its result, or
+ * tuttiTimeout (it goes on), or tuttiInvalidArgument (not a live host event). */
+tuttiResult_t tuttiHostEventSynchronize(tuttiHostEvent_t event, int timeoutMs);
+/* tuttiInvalidArgument: not a live host event. */
+tuttiResult_t tuttiHostEventDestroy(tuttiHostEvent_t event);
 
 #ifdef __cplusplus
 } /* extern "C" */

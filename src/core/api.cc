@@ -8,34 +8,16 @@
 #include "base/net_iface.h"
 #include "base/params.h"
 #include "base/unique_id.h"
+#include "core/api_result.h"
 #include "core/bootstrap.h"
 #include "core/comm.h"
+#include "core/host_stream.h"
 #include "core/launcher_env.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
 
-#define TUTTI_PUBLIC extern "C" __attribute__((visibility("default")))
-
 namespace tutti {
 namespace {
-
-thread_local std::string tLastError;
-
-// Records a failed call's message for tuttiGetLastError (thread, and comm when live).
-tuttiResult_t finish(const Status& status, tuttiComm* comm = nullptr) {
-  if (status.isOk()) return tuttiSuccess;
-  tLastError = status.message();
-  if (comm != nullptr) {
-    withLiveComm(comm, [&](tuttiComm* c) {
-      std::lock_guard<std::mutex> lock(c->errorMutex);
-      c->lastError = status.message();
-    });
-  }
-  if (status.code() == tuttiInvalidArgument || status.code() == tuttiInvalidUsage) {
-    TUTTI_WARN(kLogAll, "{}", status.message());
-  }
-  return status.code();
-}
 
 Status liveCommError(const tuttiComm* comm) {
   if (comm == nullptr) return makeError(tuttiInvalidArgument, "comm is NULL");
@@ -61,11 +43,12 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
     return makeError(tuttiInvalidArgument, "{}: op {} is not a tuttiRedOp_t (0..{})", name, op,
                      tuttiNumOps - 1);
   }
-  if (stream != nullptr) {
+  if (stream != nullptr && !isHostStream(stream)) {
     return makeError(tuttiInvalidUsage,
-                     "{}: stream is not NULL: this build runs collectives on host buffers with a "
-                     "NULL stream only (CUDA streams are not supported yet)",
-                     name);
+                     "{}: stream {} is not a live Tutti host stream: with host buffers the stream "
+                     "is NULL (blocking) or a tuttiHostStream_t (queued); this build has no CUDA "
+                     "streams yet",
+                     name, stream);
   }
   const size_t elemSize = dataTypeSize(static_cast<tuttiDataType_t>(type));
   const size_t n = static_cast<size_t>(comm->nranks);
@@ -137,6 +120,14 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
                             count,
                             static_cast<tuttiDataType_t>(type),
                             static_cast<tuttiRedOp_t>(op)};
+  if (stream != nullptr) {
+    // Queued behind the stream's last call (perhaps of another communicator); returns at once.
+    status = static_cast<HostStream*>(stream)->enqueue(
+        [&](const std::shared_ptr<Operation>& last, std::shared_ptr<Operation>* operation) {
+          return issueCollective(comm, args, operation, last);
+        });
+    return finish(status, comm);
+  }
   if (pendingOperations(comm) == 0) {
     status = runCollective(comm, args);
     callLock.unlock();
@@ -316,13 +307,13 @@ TUTTI_PUBLIC const char* tuttiGetErrorString(tuttiResult_t result) {
 }
 
 TUTTI_PUBLIC const char* tuttiGetLastError(tuttiComm_t comm) {
-  if (comm == nullptr) return tLastError.c_str();
+  if (comm == nullptr) return threadLastError();
   const char* message = nullptr;
   withLiveComm(comm, [&](tuttiComm* c) {
     std::lock_guard<std::mutex> lock(c->errorMutex);
     message = c->lastError.c_str();
   });
-  return message != nullptr ? message : tLastError.c_str();
+  return message != nullptr ? message : threadLastError();
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,

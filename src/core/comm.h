@@ -100,9 +100,10 @@ Status runCollective(tuttiComm* comm, const CollectiveArgs& args);
 
 // Issues a collective to the communicator's progress thread (started on first use) and returns
 // at once; *out completes when it ran. Operations run in the order issued, after every
-// asynchronous one issued before. The caller holds callMutex.
-Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
-                       std::shared_ptr<Operation>* out);
+// asynchronous one issued before, and after `after` (the previous call on the same host stream,
+// nullptr: none). The caller holds callMutex.
+Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_ptr<Operation>* out,
+                       std::shared_ptr<const Operation> after = nullptr);
 
 // Asynchronous operations issued and not complete (a blocking call must queue behind them).
 size_t pendingOperations(const tuttiComm* comm);

@@ -117,8 +117,8 @@ size_t pendingOperations(const tuttiComm* comm) {
   return comm->progressThread ? comm->progressThread->pending() : 0;
 }
 
-Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
-                       std::shared_ptr<Operation>* out) {
+Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_ptr<Operation>* out,
+                       std::shared_ptr<const Operation> after) {
   if (!comm->progressThread) {
     comm->asyncEngine = std::make_unique<ProgressEngine>(
         WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
@@ -136,7 +136,8 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args,
       return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
     });
   }
-  *out = std::make_shared<Operation>(args, comm->operationsIssued + pendingOperations(comm) + 1);
+  *out = std::make_shared<Operation>(args, comm->operationsIssued + pendingOperations(comm) + 1,
+                                     std::move(after));
   comm->progressThread->enqueue(*out);
   return Status::ok();
 }

@@ -2,11 +2,13 @@
 // Host calls with a NULL stream build one and run it on the calling thread at once; asynchronous
 // calls (the PyTorch backend's Work, stream-ordered device calls) queue it to the communicator's
 // progress thread (core/progress_thread.h) and wait on it later, so several can be in flight.
+// Calls on a host stream (core/host_stream.h) are asynchronous operations too.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "algo/plan.h"
@@ -26,9 +28,14 @@ struct CollectiveArgs {
 
 class Operation {
  public:
-  Operation(const CollectiveArgs& args, uint64_t sequence) : args_(args), sequence_(sequence) {}
+  // after: an operation that must complete first (the previous call on the same host stream,
+  // perhaps of another communicator); nullptr: none.
+  Operation(const CollectiveArgs& args, uint64_t sequence,
+            std::shared_ptr<const Operation> after = nullptr)
+      : args_(args), sequence_(sequence), after_(std::move(after)) {}
 
   const CollectiveArgs& args() const { return args_; }
+  const std::shared_ptr<const Operation>& after() const { return after_; }
   // Issue order within the communicator, from 1: every rank must issue the same sequence.
   uint64_t sequence() const { return sequence_; }
 
@@ -42,6 +49,7 @@ class Operation {
  private:
   CollectiveArgs args_;
   uint64_t sequence_;
+  std::shared_ptr<const Operation> after_;
   mutable std::mutex mutex_;
   mutable std::condition_variable completed_;
   bool done_ = false;

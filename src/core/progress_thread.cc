@@ -32,6 +32,24 @@ size_t ProgressThread::pending() const {
   return queue_.size() + (running_ ? 1 : 0);
 }
 
+Status ProgressThread::waitForPredecessor(const Operation& operation) {
+  const std::shared_ptr<const Operation>& after = operation.after();
+  if (after == nullptr) return Status::ok();
+  // The predecessor runs on another communicator's thread and ends by its own timeout; look at
+  // stop_ between slices so that destroying this communicator is not held up by it.
+  while (!after->done()) {
+    (void)after->wait(50);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_) {
+      return makeError(tuttiInvalidUsage,
+                       "{} #{}: the communicator was destroyed while the call waited for the "
+                       "previous call on its host stream",
+                       collectiveName(operation.args().collective), operation.sequence());
+    }
+  }
+  return Status::ok();
+}
+
 void ProgressThread::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
@@ -41,7 +59,8 @@ void ProgressThread::loop() {
     queue_.pop_front();
     running_ = true;
     lock.unlock();
-    Status result = runner_(operation->args());
+    Status result = waitForPredecessor(*operation);
+    if (result.isOk()) result = runner_(operation->args());
     lock.lock();
     running_ = false;
     operation->complete(std::move(result));

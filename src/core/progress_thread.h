@@ -1,6 +1,7 @@
 // The communicator's progress thread: runs its asynchronous operations one at a time, in the
 // order they were issued (every rank issues collectives in the same order, so running them in
 // that order on every rank matches them up), with an executor and a progress engine of its own.
+// An operation queued on a host stream first waits for the previous one on that stream.
 // Started by the first asynchronous operation; stopped when the communicator goes.
 #pragma once
 
@@ -31,6 +32,9 @@ class ProgressThread {
 
  private:
   void loop();
+  // Waits until the operation's predecessor on its host stream completed (its result does not
+  // matter: communicators are independent).
+  Status waitForPredecessor(const Operation& operation);
 
   Runner runner_;
   mutable std::mutex mutex_;
