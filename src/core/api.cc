@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/handshake.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 #include "base/params.h"
@@ -160,7 +161,9 @@ Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int 
                 tuttiConfig_t* config) {
   if (comm == nullptr) return makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL");
   *comm = nullptr;
-  if (nranks < 1) return makeError(tuttiInvalidArgument, "nranks = {} must be >= 1", nranks);
+  if (nranks < 1 || nranks > kMaxRanks) {
+    return makeError(tuttiInvalidArgument, "nranks = {} is outside [1, {}]", nranks, kMaxRanks);
+  }
   if (rank < 0 || rank >= nranks) {
     return makeError(tuttiInvalidArgument, "rank = {} is outside [0, nranks = {})", rank, nranks);
   }
@@ -192,7 +195,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiGetUniqueId(tuttiUniqueId* uniqueId) {
   status = randomBytes(contents.secret, kSecretBytes);
   if (!status.isOk()) return finish(status);
   SockAddr bound;
-  status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, &bound);
+  status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, 0, &bound);
   if (!status.isOk()) return finish(status);
   contents.root = toWire(bound);
   encodeUniqueId(contents, uniqueId);
@@ -245,7 +248,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
   id.root = toWire(rootAddr);
   if (launcher.rank == 0) {
     SockAddr bound;
-    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, &bound);
+    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound);
     if (!status.isOk()) return finish(status.withContext("TUTTI_COMM_ID"));
   }
   TUTTI_INFO(kLogInit, "init from environment: rank {} of {} ({}), root {}", launcher.rank,

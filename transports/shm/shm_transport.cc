@@ -13,6 +13,7 @@
 #include <map>
 
 #include "base/handshake.h"
+#include "base/hello_acceptor.h"
 #include "base/log.h"
 #include "transports/shm/shm_connection.h"
 
@@ -165,17 +166,22 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   size_t expected = 0;
   for (int peer : peers) expected += peer > rank ? 1 : 0;
   size_t accepted = 0;
+  // Any process of this network namespace can reach the abstract socket: hellos are read side by
+  // side, and only higher peers whose segment is mapped count.
+  HelloAcceptor acceptor(listener.get(), HelloKind::kShmDoorbell, setup.secret(),
+                         fmt::format("shm: rank {}", rank));
   while (allOk && failure.isOk() && accepted < expected) {
     Fd conn;
-    Status status = acceptFrom(listener.get(), deadline, &conn);
+    Hello hello;
+    Status status = acceptor.next(deadline, &conn, &hello);
     if (!status.isOk()) {
       failure = status.withContext("shm: waiting for doorbells");
       break;
     }
-    Hello hello;
-    if (!receiveHello(conn.get(), HelloKind::kShmDoorbell, setup.secret(), deadline, &hello)
-             .isOk() ||
-        hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
+    if (hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
+      acceptor.reject(
+          std::move(conn),
+          makeError(tuttiRemoteError, "an unexpected doorbell (claims rank {})", hello.rank));
       continue;
     }
     doorbells[hello.rank] = std::move(conn);
