@@ -260,8 +260,7 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);
-  *out = comm.release();
-  registerComm(*out);
+  *out = registerComm(comm.release());
   return Status::ok();
 }
 
