@@ -1,6 +1,7 @@
 // The shared-memory transport's fallbacks, forced for real: ptrace rules that forbid reading a
-// peer's memory (the single-copy path turns off, the FIFOs carry everything), and a rank that
-// cannot open its peer's segment (every rank falls back to TCP alike). Results stay exact.
+// peer's memory (the single-copy path turns off, the FIFOs carry everything), a rank that cannot
+// open its peer's segment (every rank falls back to TCP alike), and a /dev/shm too small for the
+// segments (the same fallback, found at setup). Results stay exact.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -17,6 +18,7 @@
 #include "core/comm_info.h"
 #include "mp/exact_round.h"
 #include "mp/harness.h"
+#include "testing/small_dev_shm.h"
 
 namespace tutti::test {
 namespace {
@@ -115,6 +117,25 @@ TEST(ShmFallbackTest, RankThatCannotOpenTheSegmentMakesEveryRankUseTcp) {
     return exactOver("tcp", rank, nranks, id);
   });
   EXPECT_TRUE(result.ok) << result.failure;
+}
+
+// A container's /dev/shm (64 MiB by default) that cannot hold the segments: each is checked to be
+// backed at setup, and every rank falls back to tcp with exact results. Without the check, ranks
+// died of SIGBUS at the first large collective.
+TEST(ShmFallbackTest, TooLittleDevShmFallsBackToTcpInsteadOfSigbus) {
+  std::string why;
+  int code = runWithSmallDevShm(
+      "1m",
+      [] {
+        LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+          return exactOver("tcp", rank, nranks, id);
+        });
+        if (!result.ok) std::fprintf(stderr, "%s\n", result.failure.c_str());
+        return result.ok ? 0 : 1;
+      },
+      &why);
+  if (code < 0) GTEST_SKIP() << why;
+  EXPECT_EQ(code, 0);
 }
 
 }  // namespace

@@ -69,6 +69,22 @@ sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
   return addr;
 }
 
+// Reserves the segment's memory now (as NCCL does): a size set with ftruncate alone is a promise
+// tmpfs may not keep, and a full /dev/shm would then kill the rank with SIGBUS at its first
+// touch of a page, in the middle of a collective. An error here makes the pair fall back to tcp.
+Status backSegment(int fd, const std::string& name, size_t bytes) {
+  int err = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (err == 0) return Status::ok();
+  if (err == ENOSPC || err == EFBIG) {
+    return makeError(tuttiSystemError,
+                     "shm: /dev/shm has no room for the {} KiB segment {} ({}): enlarge it "
+                     "(docker run --shm-size=1g, a larger tmpfs on /dev/shm), use fewer or smaller "
+                     "slots (TUTTI_SHM_SLOTS, TUTTI_SHM_SLOT_BYTES), or TUTTI_TRANSPORT=tcp",
+                     bytes / 1024, name, std::strerror(err));
+  }
+  return systemError("shm: reserving " + name + " in /dev/shm", err);
+}
+
 // Every rank calls it at the same point: true when all ranks report ok.
 Status agree(SetupChannel& setup, bool ok, bool* all) {
   std::vector<uint8_t> flags(setup.nranks(), 0);
@@ -115,6 +131,12 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       continue;
     }
     created.push_back(name);
+    Status backed = backSegment(fd, name, bytes);
+    if (!backed.isOk()) {
+      failure = backed;
+      close(fd);
+      continue;
+    }
     void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
