@@ -85,13 +85,19 @@ Status backSegment(int fd, const std::string& name, size_t bytes) {
   return systemError("shm: reserving " + name + " in /dev/shm", err);
 }
 
-// Every rank calls it at the same point: true when all ranks report ok.
-Status agree(SetupChannel& setup, bool ok, bool* all) {
+// Every rank calls it at the same point: true when all ranks report ok. firstFailed (optional)
+// gets the lowest rank that did not, or -1.
+Status agree(SetupChannel& setup, bool ok, bool* all, int* firstFailed = nullptr) {
   std::vector<uint8_t> flags(setup.nranks(), 0);
   flags[setup.rank()] = ok ? 1 : 0;
   TUTTI_RETURN_IF_ERROR(setup.allGather(flags.data(), 1));
   *all = true;
-  for (uint8_t flag : flags) *all = *all && flag == 1;
+  if (firstFailed != nullptr) *firstFailed = -1;
+  for (size_t r = 0; r < flags.size(); ++r) {
+    if (flags[r] == 1) continue;
+    if (*all && firstFailed != nullptr) *firstFailed = static_cast<int>(r);
+    *all = false;
+  }
   return Status::ok();
 }
 
@@ -209,11 +215,15 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     doorbells[hello.rank] = std::move(conn);
     ++accepted;
   }
-  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk));
+  int failedRank = -1;
+  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk, &failedRank));
   for (const std::string& name : created) shm_unlink(name.c_str());
   if (!allOk) {
     for (auto& [peer, map] : mapped) munmap(map, bytes);
-    return failure.isOk() ? makeError(tuttiSystemError, "shm: setup failed on another rank")
+    return failure.isOk() ? makeError(tuttiSystemError,
+                                      "shm: setup failed on rank {} (its log says why: room in "
+                                      "/dev/shm, permissions, descriptors)",
+                                      failedRank)
                           : failure;
   }
 
