@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -230,6 +231,10 @@ Flooder::Flooder(pid_t watched, const uint8_t* secret, int maxOpen) {
   }
   ::close(pair[0]);
   const int control = pair[1];
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    maxOpen = std::min<int>(maxOpen, static_cast<int>(limit.rlim_cur) - 64);
+  }
   Counts counts;
   std::set<std::string> reached;
   std::deque<Fd> open;

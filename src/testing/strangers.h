@@ -43,7 +43,9 @@ std::vector<ListenerAddress> listenersOf(const std::vector<pid_t>& pids);
 
 // A forked process that, until stopped, connects strangers of every kind in turn to every
 // listening socket of the watched processes: the parent (pid given) and its children other than
-// the flooder. It keeps up to maxOpen connections open, closing the oldest.
+// the flooder. It keeps up to maxOpen connections open (fewer when its file descriptor limit is
+// lower), closing the oldest: long enough that a listener waiting on one stranger at a time
+// would wait seconds.
 class Flooder {
  public:
   struct Counts {
@@ -52,7 +54,7 @@ class Flooder {
     int64_t unixListeners = 0;
   };
   // secret: see connectStranger (may be nullptr).
-  Flooder(pid_t watched, const uint8_t* secret, int maxOpen = 200);
+  Flooder(pid_t watched, const uint8_t* secret, int maxOpen = 1000);
   ~Flooder();
   Flooder(const Flooder&) = delete;
   Flooder& operator=(const Flooder&) = delete;
