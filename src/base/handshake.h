@@ -18,9 +18,13 @@ namespace tutti {
 constexpr uint32_t kHelloMagic = 0x49545554;  // "TUTI" in a little-endian dump
 // Bumped whenever a hello or what follows it on any connection changes.
 constexpr uint16_t kHelloVersion = 2;
-// How long a listener waits for the hello of a connection it accepted: a stray connection that
-// says nothing must not stall the ranks that are legitimately connecting.
+// How long a listener keeps a connection it accepted that has not finished its hello. Listeners
+// read hellos concurrently (base/hello_acceptor.h), so a stranger that says nothing costs the
+// ranks that are legitimately connecting nothing; this only bounds what strangers hold.
 constexpr int kHelloTimeoutMs = 5000;
+// The most ranks a communicator may have. Every rank count read from the wire (the root's hello)
+// is checked against it before it sizes anything.
+constexpr int kMaxRanks = 1 << 20;
 
 enum class HelloKind : uint16_t {
   kBootstrapRoot = 1,  // a rank meeting the bootstrap root
@@ -46,6 +50,12 @@ Hello makeHello(HelloKind kind, const uint8_t* secret, int rank);
 
 Status sendHello(int fd, const Hello& hello, const Deadline& deadline,
                  const std::atomic<bool>* abortFlag = nullptr);
+
+// Checks the first `bytes` bytes of a hello as they arrive (its magic, then its version), so that
+// a stranger speaking another protocol is turned away before it sends a whole hello.
+Status checkHelloPrefix(const void* data, size_t bytes);
+// Checks a complete hello: magic, version, secret, kind. Errors: tuttiRemoteError saying which.
+Status checkHello(const Hello& hello, HelloKind expected, const uint8_t* secret);
 
 // Receives a hello within kHelloTimeoutMs (or `deadline`, if sooner) and checks its magic,
 // version, kind and secret. Errors: tuttiTimeout when nothing complete arrived in time,

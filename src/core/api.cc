@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/handshake.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 #include "base/params.h"
@@ -19,11 +20,11 @@
 namespace tutti {
 namespace {
 
-Status liveCommError(const tuttiComm* comm) {
-  if (comm == nullptr) return makeError(tuttiInvalidArgument, "comm is NULL");
+Status liveCommError(tuttiComm_t handle) {
+  if (handle == nullptr) return makeError(tuttiInvalidArgument, "comm is NULL");
   return makeError(tuttiInvalidArgument,
                    "comm {} is not a live communicator (destroyed, aborted or never created)",
-                   static_cast<const void*>(comm));
+                   static_cast<const void*>(handle));
 }
 
 bool rangesOverlap(const void* a, size_t aBytes, const void* b, size_t bBytes) {
@@ -93,14 +94,17 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
 }
 
 tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, size_t count,
-                         int type, int op, tuttiComm_t comm, tuttiStream_t stream) {
+                         int type, int op, tuttiComm_t handle, tuttiStream_t stream) {
   // Hold the registry lock while taking the call lock, so abort cannot free comm in between.
   std::unique_lock<std::mutex> callLock;
-  bool live = withLiveComm(
-      comm, [&](tuttiComm* c) { callLock = std::unique_lock<std::mutex>(c->callMutex); });
-  if (!live) return finish(liveCommError(comm));
+  tuttiComm* comm = nullptr;
+  bool live = withLiveComm(handle, [&](tuttiComm* c) {
+    callLock = std::unique_lock<std::mutex>(c->callMutex);
+    comm = c;
+  });
+  if (!live) return finish(liveCommError(handle));
   Status status = checkCollective(comm, kind, sendbuff, recvbuff, count, type, op, stream);
-  if (!status.isOk()) return finish(status, comm);
+  if (!status.isOk()) return finish(status, handle);
   int sticky = comm->asyncError.load();
   if (sticky != tuttiSuccess) {
     std::string previous;
@@ -112,7 +116,7 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
                          fmt::format("{}: communicator is in error since an earlier call ({}); "
                                      "destroy or abort it",
                                      collectiveName(kind), previous)),
-                  comm);
+                  handle);
   }
   const CollectiveArgs args{kind,
                             sendbuff,
@@ -126,32 +130,36 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
         [&](const std::shared_ptr<Operation>& last, std::shared_ptr<Operation>* operation) {
           return issueCollective(comm, args, operation, last);
         });
-    return finish(status, comm);
+    callLock.unlock();
+    return finish(status, handle);
   }
   if (pendingOperations(comm) == 0) {
     status = runCollective(comm, args);
     callLock.unlock();
-    return finish(status, comm);
+    return finish(status, handle);
   }
   // Asynchronous operations are still queued: this call runs after them, on the progress thread.
   std::shared_ptr<Operation> operation;
   status = issueCollective(comm, args, &operation);
+  const int timeoutMs = comm->params.timeoutMs;
   callLock.unlock();
   // The operation ends by itself (each of its waits has the inactivity timeout); waiting in
   // slices keeps this wait bounded too.
   while (status.isOk()) {
-    status = operation->wait(comm->params.timeoutMs);
+    status = operation->wait(timeoutMs);
     if (status.code() != tuttiTimeout || operation->done()) break;
     status = Status::ok();
   }
-  return finish(status, comm);
+  return finish(status, handle);
 }
 
 Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int rank,
                 tuttiConfig_t* config) {
   if (comm == nullptr) return makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL");
   *comm = nullptr;
-  if (nranks < 1) return makeError(tuttiInvalidArgument, "nranks = {} must be >= 1", nranks);
+  if (nranks < 1 || nranks > kMaxRanks) {
+    return makeError(tuttiInvalidArgument, "nranks = {} is outside [1, {}]", nranks, kMaxRanks);
+  }
   if (rank < 0 || rank >= nranks) {
     return makeError(tuttiInvalidArgument, "rank = {} is outside [0, nranks = {})", rank, nranks);
   }
@@ -183,7 +191,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiGetUniqueId(tuttiUniqueId* uniqueId) {
   status = randomBytes(contents.secret, kSecretBytes);
   if (!status.isOk()) return finish(status);
   SockAddr bound;
-  status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, &bound);
+  status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, 0, &bound);
   if (!status.isOk()) return finish(status);
   contents.root = toWire(bound);
   encodeUniqueId(contents, uniqueId);
@@ -236,7 +244,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
   id.root = toWire(rootAddr);
   if (launcher.rank == 0) {
     SockAddr bound;
-    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, &bound);
+    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound);
     if (!status.isOk()) return finish(status.withContext("TUTTI_COMM_ID"));
   }
   TUTTI_INFO(kLogInit, "init from environment: rank {} of {} ({}), root {}", launcher.rank,
@@ -244,15 +252,17 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
   return finish(createComm(id, launcher.size, launcher.rank, nullptr, comm));
 }
 
-TUTTI_PUBLIC tuttiResult_t tuttiCommDestroy(tuttiComm_t comm) {
-  if (!unregisterComm(comm)) return finish(liveCommError(comm));
+TUTTI_PUBLIC tuttiResult_t tuttiCommDestroy(tuttiComm_t handle) {
+  tuttiComm* comm = unregisterComm(handle);
+  if (comm == nullptr) return finish(liveCommError(handle));
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // a call in progress ends first
   delete comm;
   return tuttiSuccess;
 }
 
-TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t comm) {
-  if (!unregisterComm(comm)) return finish(liveCommError(comm));
+TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
+  tuttiComm* comm = unregisterComm(handle);
+  if (comm == nullptr) return finish(liveCommError(handle));
   comm->aborted.store(true);
   closeConnections(comm);
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first

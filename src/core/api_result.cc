@@ -11,7 +11,7 @@ thread_local std::string tLastError;
 
 }  // namespace
 
-tuttiResult_t finish(const Status& status, tuttiComm* comm) {
+tuttiResult_t finish(const Status& status, tuttiComm_t comm) {
   if (status.isOk()) return tuttiSuccess;
   tLastError = status.message();
   if (comm != nullptr) {

@@ -10,7 +10,7 @@
 
 namespace tutti {
 
-tuttiResult_t finish(const Status& status, tuttiComm* comm = nullptr);
+tuttiResult_t finish(const Status& status, tuttiComm_t comm = nullptr);
 
 // The message of the calling thread's last failed call ("" when none).
 const char* threadLastError();

@@ -5,9 +5,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "base/handshake.h"
+#include "base/hello_acceptor.h"
 #include "base/log.h"
 #include "base/net_iface.h"
 
@@ -19,84 +21,127 @@ struct RootReply {
   char message[252];
 };
 
-void replyError(int fd, tuttiResult_t code, const std::string& message) {
+// Best effort: a stranger need not read it, and the rank it is for may be gone.
+void replyError(int fd, tuttiResult_t code, const std::string& message, const Deadline& deadline) {
   RootReply reply{};
   reply.result = code;
   std::snprintf(reply.message, sizeof(reply.message), "%s", message.c_str());
-  (void)sendAll(fd, &reply, sizeof(reply), Deadline::afterMs(kHelloTimeoutMs));
+  (void)sendAll(fd, &reply, sizeof(reply), deadline);
 }
 
-void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutMs) {
+// "0,1,5" for at most kListed ranks, then how many more.
+std::string missingRanks(int nranks, const std::map<int, Fd>& arrived) {
+  constexpr int kListed = 32;
+  std::string text;
+  int listed = 0;
+  int more = 0;
+  for (int r = 0; r < nranks; ++r) {
+    if (arrived.count(r) != 0) continue;
+    if (listed++ < kListed) {
+      text += (text.empty() ? "" : ",") + std::to_string(r);
+    } else {
+      ++more;
+    }
+  }
+  if (more > 0) text += fmt::format(" and {} more", more);
+  return text.empty() ? "all" : text;
+}
+
+// Whether a hello that passed the handshake fits the communicator the root gathers: nranks is 0
+// until the first rank says (a unique id), or the rank count rank 0 was given (TUTTI_COMM_ID).
+Status checkArrival(const Hello& hello, int nranks, const std::map<int, Fd>& arrived) {
+  // The count comes from the wire: bounded before it sizes the root's tables.
+  if (hello.count < 1 || hello.count > kMaxRanks) {
+    return makeError(tuttiInvalidArgument,
+                     "bootstrap root: a hello with rank count {}, outside [1, {}]", hello.count,
+                     kMaxRanks);
+  }
+  if (nranks != 0 && hello.count != nranks) {
+    return makeError(tuttiInvalidArgument,
+                     "bootstrap root: rank {} says the communicator has {} ranks, the root "
+                     "gathers {}",
+                     hello.rank, hello.count, nranks);
+  }
+  if (hello.rank < 0 || hello.rank >= hello.count) {
+    return makeError(tuttiInvalidArgument, "bootstrap root: rank {} is outside [0, {})", hello.rank,
+                     hello.count);
+  }
+  if (arrived.count(hello.rank) != 0) {
+    return makeError(tuttiInvalidArgument, "bootstrap root: rank {} of {} already arrived",
+                     hello.rank, hello.count);
+  }
+  return Status::ok();
+}
+
+void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedRanks) {
   Deadline deadline = Deadline::afterMs(timeoutMs);
-  int nranks = -1;
-  std::vector<Fd> conns;
-  std::vector<WireAddr> table;
-  int arrived = 0;
-  while (nranks < 0 || arrived < nranks) {
+  // A connection turned away learns why (a rank with a wrong secret, a count that does not fit);
+  // one send attempt, so that a stranger that does not read cannot hold the root.
+  HelloAcceptor acceptor(listenFd, HelloKind::kBootstrapRoot, secret, "bootstrap root",
+                         [](int fd, const Status& why) {
+                           replyError(fd, why.code(), "bootstrap root: rejected " + why.message(),
+                                      Deadline::afterMs(0));
+                         });
+  int nranks = expectedRanks;
+  std::map<int, Fd> arrived;
+  std::map<int, WireAddr> addresses;
+  while (nranks == 0 || static_cast<int>(arrived.size()) < nranks) {
     Fd conn;
-    Status status = acceptFrom(listenFd.get(), deadline, &conn);
+    Hello hello;
+    Status status = acceptor.next(deadline, &conn, &hello);
     if (!status.isOk()) {
-      std::string missing;
-      for (int r = 0; r < nranks; ++r) {
-        if (!conns[r].valid()) missing += (missing.empty() ? "" : ",") + std::to_string(r);
-      }
-      std::string message = fmt::format(
-          "bootstrap root: {} of {} ranks arrived before the timeout ({} ms); missing ranks: {}",
-          arrived, nranks < 0 ? 0 : nranks, timeoutMs, missing.empty() ? "all" : missing);
+      std::string message =
+          status.code() == tuttiTimeout
+              ? fmt::format(
+                    "bootstrap root: {} of {} ranks arrived before the timeout ({} ms); missing "
+                    "ranks: {} ({} stray connection(s) turned away)",
+                    arrived.size(), nranks, timeoutMs, missingRanks(nranks, arrived),
+                    acceptor.turnedAway())
+              : status.message();
       TUTTI_WARN(kLogBootstrap, "{}", message);
-      for (Fd& fd : conns) {
-        if (fd.valid()) replyError(fd.get(), tuttiTimeout, message);
+      for (auto& [rank, fd] : arrived) {
+        replyError(fd.get(), status.code(), message, Deadline::afterMs(kHelloTimeoutMs));
       }
       return;
     }
-    Hello hello;
-    Status heard =
-        receiveHello(conn.get(), HelloKind::kBootstrapRoot, secret.data(), deadline, &hello);
-    if (heard.code() == tuttiTimeout) continue;  // a stranger that said nothing
-    if (!heard.isOk()) {
-      TUTTI_WARN(kLogBootstrap, "bootstrap root: rejected {}", heard.message());
-      replyError(conn.get(), tuttiRemoteError, "bootstrap root: rejected " + heard.message());
+    Status fits = checkArrival(hello, nranks, arrived);
+    if (!fits.isOk()) {
+      acceptor.reject(std::move(conn), fits);
       continue;
     }
-
-    if (nranks < 0) {
-      if (hello.count < 1) continue;
-      nranks = hello.count;
-      conns.resize(nranks);
-      table.resize(nranks);
-    }
-    if (hello.count != nranks || hello.rank < 0 || hello.rank >= nranks ||
-        conns[hello.rank].valid()) {
-      replyError(conn.get(), tuttiInvalidArgument,
-                 fmt::format("bootstrap root: rank {} of {} does not fit a communicator of {} "
-                             "ranks whose rank {} has {}",
-                             hello.rank, hello.count, nranks, hello.rank,
-                             hello.rank >= 0 && hello.rank < nranks && conns[hello.rank].valid()
-                                 ? "already arrived"
-                                 : "another rank count"));
-      continue;
-    }
-    table[hello.rank] = hello.address;
-    conns[hello.rank] = std::move(conn);
-    ++arrived;
+    nranks = hello.count;
+    addresses[hello.rank] = hello.address;
+    arrived[hello.rank] = std::move(conn);
   }
-  for (int r = 0; r < nranks; ++r) {
+  std::vector<WireAddr> table(nranks);
+  for (auto& [rank, address] : addresses) table[rank] = address;
+  for (auto& [rank, fd] : arrived) {
     RootReply reply{};
     reply.result = tuttiSuccess;
     Deadline sendDeadline = Deadline::afterMs(kHelloTimeoutMs);
-    if (!sendAll(conns[r].get(), &reply, sizeof(reply), sendDeadline).isOk() ||
-        !sendAll(conns[r].get(), table.data(), table.size() * sizeof(WireAddr), sendDeadline)
-             .isOk()) {
-      TUTTI_WARN(kLogBootstrap, "bootstrap root: could not answer rank {}", r);
+    if (!sendAll(fd.get(), &reply, sizeof(reply), sendDeadline).isOk() ||
+        !sendAll(fd.get(), table.data(), table.size() * sizeof(WireAddr), sendDeadline).isOk()) {
+      TUTTI_WARN(kLogBootstrap, "bootstrap root: could not answer rank {}", rank);
     }
   }
-  TUTTI_INFO(kLogBootstrap, "bootstrap root: all {} ranks met", nranks);
+  TUTTI_INFO(kLogBootstrap, "bootstrap root: all {} ranks met ({} stray connection(s) turned away)",
+             nranks, acceptor.turnedAway());
+}
+
+// The root's thread: nothing may escape it (an exception would end the whole process).
+void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutMs,
+             int expectedRanks) {
+  try {
+    serveRoot(listenFd.get(), secret.data(), timeoutMs, expectedRanks);
+  } catch (const std::exception& e) {
+    TUTTI_WARN(kLogBootstrap, "bootstrap root stopped: {}", e.what());
+  }
 }
 
 }  // namespace
 
 Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeoutMs,
-                          SockAddr* bound) {
+                          int expectedRanks, SockAddr* bound) {
   Fd listenFd;
   Status status = listenOn(addr, &listenFd, bound);
   if (!status.isOk() && errno == EADDRNOTAVAIL) {
@@ -111,7 +156,7 @@ Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeo
   std::array<uint8_t, kSecretBytes> key;
   std::memcpy(key.data(), secret, kSecretBytes);
   TUTTI_INFO(kLogBootstrap, "bootstrap root listening on {}", bound->toString());
-  std::thread(runRoot, std::move(listenFd), key, timeoutMs).detach();
+  std::thread(runRoot, std::move(listenFd), key, timeoutMs, expectedRanks).detach();
   return Status::ok();
 }
 
@@ -188,18 +233,19 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   TUTTI_RETURN_IF_ERROR(sendHello(boot->next_.get(),
                                   makeHello(HelloKind::kBootstrapRing, id.secret, rank), deadline,
                                   abortFlag));
+  // Strangers may reach this port too: hellos are read side by side, and only rank prev's counts.
+  HelloAcceptor acceptor(listenFd.get(), HelloKind::kBootstrapRing, id.secret,
+                         fmt::format("bootstrap: rank {}", rank));
   while (!boot->prev_.valid()) {
     Fd conn;
-    TUTTI_RETURN_IF_ERROR(
-        acceptFrom(listenFd.get(), deadline, &conn, abortFlag)
-            .withContext(fmt::format("bootstrap: waiting for rank {} to connect", prev)));
     Hello got;
-    Status heard =
-        receiveHello(conn.get(), HelloKind::kBootstrapRing, id.secret, deadline, &got, abortFlag);
-    if (!heard.isOk() || got.rank != prev) {
-      TUTTI_WARN(kLogBootstrap, "bootstrap: rank {} rejected a connection: {}", rank,
-                 heard.isOk() ? fmt::format("rank {} where rank {} was expected", got.rank, prev)
-                              : heard.message());
+    TUTTI_RETURN_IF_ERROR(
+        acceptor.next(deadline, &conn, &got, abortFlag)
+            .withContext(fmt::format("bootstrap: waiting for rank {} to connect", prev)));
+    if (got.rank != prev) {
+      acceptor.reject(
+          std::move(conn),
+          makeError(tuttiRemoteError, "rank {} where rank {} was expected", got.rank, prev));
       continue;
     }
     boot->prev_ = std::move(conn);

@@ -20,9 +20,13 @@
 namespace tutti {
 
 // Starts the root in a detached thread listening on addr (port 0: any); *bound gets the
-// address it listens on. The thread exits once nranks ranks met, or after timeoutMs.
+// address it listens on. expectedRanks: the rank count when the caller knows it (TUTTI_COMM_ID,
+// whose secret anyone who knows the string can derive), or 0 to take the first rank's. The
+// thread exits once every rank met, or after timeoutMs. Connections that are not ranks of this
+// communicator (strangers, wrong secrets or versions, counts that do not fit) are turned away
+// without delaying the ranks (base/hello_acceptor.h).
 Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeoutMs,
-                          SockAddr* bound);
+                          int expectedRanks, SockAddr* bound);
 
 // The address this host listens on for a root at rootAddr: loopback when the root is on
 // loopback, else the interface chosen by TUTTI_SOCKET_IFNAME (and family).

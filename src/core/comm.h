@@ -1,7 +1,7 @@
 // The communicator: one rank's membership of a group, owning its bootstrap, transport
 // connections and executor. Created collectively by createComm; collectives enter through
-// runCollective. The live-communicator registry lets the C API reject destroyed handles instead
-// of dereferencing freed memory.
+// runCollective. The live-communicator registry gives the C API handles that are numbers, not
+// addresses, so a destroyed handle is an error even once a new communicator has the address.
 #pragma once
 
 #include <atomic>
@@ -89,7 +89,8 @@ struct tuttiComm {
 
 namespace tutti {
 
-// Collective: every rank of the id calls it. Registers the new communicator as live.
+// Collective: every rank of the id calls it. Registers the new communicator as live; *out gets
+// its handle.
 Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
                   tuttiComm** out);
 
@@ -111,21 +112,27 @@ size_t pendingOperations(const tuttiComm* comm);
 // Closes connections so that peers see this rank lost.
 void closeConnections(tuttiComm* comm);
 
-// Registry of live communicators.
-void registerComm(tuttiComm* comm);
-// Removes comm; false when it was not live.
-bool unregisterComm(tuttiComm* comm);
-// Under the registry lock: false when comm is not live; else runs fn(comm) and returns true.
+// Registry of live communicators (core/comm_registry.cc). The C API's tuttiComm_t is a handle,
+// not the address of a tuttiComm: resolve it here before touching the communicator.
+// Registers comm as live and returns its handle, never the same as an earlier communicator's.
+tuttiComm_t registerComm(tuttiComm* comm);
+// Removes the handle's communicator and returns it; nullptr when the handle is not live.
+tuttiComm* unregisterComm(tuttiComm_t handle);
+// Under the registry lock: false when the handle is not live; else runs fn(comm) and returns
+// true. Whatever keeps comm alive after fn returns is fn's business (the C API takes callMutex).
 template <typename Fn>
-bool withLiveComm(const tuttiComm* comm, Fn&& fn);
+bool withLiveComm(tuttiComm_t handle, Fn&& fn);
 std::mutex& registryMutex();
-bool isLiveLocked(const tuttiComm* comm);
+tuttiComm* resolveLocked(tuttiComm_t handle);
+// The communicator of a live handle, or nullptr; for tests and tools that know it stays alive.
+tuttiComm* liveComm(tuttiComm_t handle);
 
 template <typename Fn>
-bool withLiveComm(const tuttiComm* comm, Fn&& fn) {
+bool withLiveComm(tuttiComm_t handle, Fn&& fn) {
   std::lock_guard<std::mutex> lock(registryMutex());
-  if (!isLiveLocked(comm)) return false;
-  fn(const_cast<tuttiComm*>(comm));
+  tuttiComm* comm = resolveLocked(handle);
+  if (comm == nullptr) return false;
+  fn(comm);
   return true;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <new>
+#include <stdexcept>
 
 #include "algo/select.h"
 #include "base/log.h"
@@ -204,10 +206,8 @@ void adaptToOversubscription(tuttiComm* comm, long cpus) {
   if (paramEnv("TUTTI_SHM_CMA") == nullptr) comm->params.shmCma = false;
 }
 
-}  // namespace
-
-Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
-                  tuttiComm** out) {
+Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
+                       const tuttiConfig_t* config, tuttiComm** out) {
   auto comm = std::make_unique<tuttiComm>();
   comm->rank = rank;
   comm->nranks = nranks;
@@ -260,9 +260,24 @@ Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiC
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);
-  *out = comm.release();
-  registerComm(*out);
+  *out = registerComm(comm.release());
   return Status::ok();
+}
+
+}  // namespace
+
+Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
+                  tuttiComm** out) {
+  // No exception may cross the C API: one that escapes init (memory exhausted) is an error.
+  try {
+    return createCommSteps(id, nranks, rank, config, out);
+  } catch (const std::bad_alloc&) {
+    return makeError(tuttiSystemError,
+                     "rank {}: out of memory while creating a communicator of {} ranks", rank,
+                     nranks);
+  } catch (const std::exception& e) {
+    return makeError(tuttiInternalError, "rank {}: creating a communicator: {}", rank, e.what());
+  }
 }
 
 }  // namespace tutti

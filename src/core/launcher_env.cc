@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "base/handshake.h"
+
 namespace tutti {
 namespace {
 
@@ -41,6 +43,10 @@ Status rankFromLauncher(LauncherRank* out, bool* found) {
     LauncherRank result;
     TUTTI_RETURN_IF_ERROR(parseNonNegative(pair.rank, rankText, &result.rank));
     TUTTI_RETURN_IF_ERROR(parseNonNegative(pair.size, sizeText, &result.size));
+    if (result.size > kMaxRanks) {
+      return makeError(tuttiInvalidArgument, "{}={} is more ranks than Tutti supports ({})",
+                       pair.size, result.size, kMaxRanks);
+    }
     if (result.size < 1 || result.rank >= result.size) {
       return makeError(tuttiInvalidArgument, "{}={} is not a rank of {}={}", pair.rank, result.rank,
                        pair.size, result.size);

@@ -403,20 +403,20 @@ TEST_F(TunerCommTest, CommunicatorUsesAndClosesThePlugin) {
   ScopedEnv rules("TUTTI_TUNER_RULES", writeRules("allreduce 0 - rd\n"));
   tuttiComm_t comm = makeComm();
   ASSERT_NE(comm, nullptr);
-  ASSERT_NE(comm->tuner, nullptr);
-  EXPECT_EQ(comm->tuner->name(), "rules");
+  ASSERT_NE(liveComm(comm)->tuner, nullptr);
+  EXPECT_EQ(liveComm(comm)->tuner->name(), "rules");
   std::vector<float> send(16, 3.0f);
   std::vector<float> recv(16, 0.0f);
   ASSERT_EQ(
       tuttiAllReduce(send.data(), recv.data(), send.size(), tuttiFloat32, tuttiSum, comm, nullptr),
       tuttiSuccess);
   EXPECT_EQ(recv, send);
-  ASSERT_EQ(comm->planCache.size(), 1u);
-  const Choice& choice = comm->planCache[0].choice;
+  ASSERT_EQ(liveComm(comm)->planCache.size(), 1u);
+  const Choice& choice = liveComm(comm)->planCache[0].choice;
   EXPECT_EQ(choice.modelAlgorithm, Algorithm::kRing);  // 1 rank: a tie, which ring keeps
   EXPECT_EQ(choice.algorithm, Algorithm::kRecursiveDoubling);
   EXPECT_TRUE(choice.tuned);
-  EXPECT_EQ(comm->planCache[0].plan.algorithm, "rd");
+  EXPECT_EQ(liveComm(comm)->planCache[0].plan.algorithm, "rd");
   ASSERT_EQ(tuttiCommDestroy(comm), tuttiSuccess);
   // Destroyed with the communicator: nothing holds the library any more.
   void* stillLoaded = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
@@ -428,7 +428,7 @@ TEST_F(TunerCommTest, UnloadablePluginDoesNotStopCreation) {
   ScopedEnv plugin("TUTTI_TUNER_PLUGIN", "/nonexistent/libtutti-tuner-x.so");
   tuttiComm_t comm = makeComm();
   ASSERT_NE(comm, nullptr);
-  EXPECT_EQ(comm->tuner, nullptr);
+  EXPECT_EQ(liveComm(comm)->tuner, nullptr);
   EXPECT_EQ(tuttiCommDestroy(comm), tuttiSuccess);
 }
 

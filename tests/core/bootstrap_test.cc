@@ -4,48 +4,61 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "base/handshake.h"
+#include "testing/strangers.h"
 
 namespace tutti {
 namespace {
 
-UniqueIdContents startRoot(int timeoutMs) {
+using test::connectStranger;
+using test::kStrangerKinds;
+using test::ListenerAddress;
+using test::StrangerKind;
+
+UniqueIdContents startRoot(int timeoutMs, int expectedRanks = 0) {
   UniqueIdContents id;
   EXPECT_TRUE(randomBytes(id.secret, kSecretBytes).isOk());
   SockAddr addr;
   EXPECT_TRUE(parseHostPort("127.0.0.1:0", &addr).isOk());
   SockAddr bound;
-  EXPECT_TRUE(startBootstrapRoot(addr, id.secret, timeoutMs, &bound).isOk());
+  EXPECT_TRUE(startBootstrapRoot(addr, id.secret, timeoutMs, expectedRanks, &bound).isOk());
   id.root = toWire(bound);
   return id;
 }
 
-TEST(BootstrapTest, RanksMeetAndAllGather) {
-  for (int nranks : {1, 2, 3, 5}) {
-    UniqueIdContents id = startRoot(10000);
-    Params params;
-    params.timeoutMs = 10000;
-    std::vector<std::vector<int>> gathered(nranks);
-    std::vector<std::thread> threads;
-    std::vector<Status> results(nranks);
-    for (int rank = 0; rank < nranks; ++rank) {
-      threads.emplace_back([&, rank] {
-        std::unique_ptr<Bootstrap> boot;
-        results[rank] = Bootstrap::create(id, rank, nranks, params, nullptr, &boot);
-        if (!results[rank].isOk()) return;
-        gathered[rank].assign(nranks, -1);
-        gathered[rank][rank] = rank * 10;
-        results[rank] = boot->allGather(gathered[rank].data(), sizeof(int));
-        if (results[rank].isOk()) results[rank] = boot->barrier();
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    for (int rank = 0; rank < nranks; ++rank) {
-      ASSERT_TRUE(results[rank].isOk()) << results[rank].message();
-      for (int r = 0; r < nranks; ++r) EXPECT_EQ(gathered[rank][r], r * 10);
-    }
+// nranks threads meet at the root and allgather; EXPECTs every rank's slot everywhere.
+void meetAndAllGather(const UniqueIdContents& id, int nranks) {
+  Params params;
+  params.timeoutMs = 10000;
+  std::vector<std::vector<int>> gathered(nranks);
+  std::vector<std::thread> threads;
+  std::vector<Status> results(nranks);
+  for (int rank = 0; rank < nranks; ++rank) {
+    threads.emplace_back([&, rank] {
+      std::unique_ptr<Bootstrap> boot;
+      results[rank] = Bootstrap::create(id, rank, nranks, params, nullptr, &boot);
+      if (!results[rank].isOk()) return;
+      gathered[rank].assign(nranks, -1);
+      gathered[rank][rank] = rank * 10;
+      results[rank] = boot->allGather(gathered[rank].data(), sizeof(int));
+      if (results[rank].isOk()) results[rank] = boot->barrier();
+    });
   }
+  for (auto& thread : threads) thread.join();
+  for (int rank = 0; rank < nranks; ++rank) {
+    ASSERT_TRUE(results[rank].isOk()) << results[rank].message();
+    for (int r = 0; r < nranks; ++r) EXPECT_EQ(gathered[rank][r], r * 10);
+  }
+}
+
+TEST(BootstrapTest, RanksMeetAndAllGather) {
+  for (int nranks : {1, 2, 3, 5}) meetAndAllGather(startRoot(10000), nranks);
 }
 
 TEST(BootstrapTest, WrongSecretIsRejected) {
@@ -71,6 +84,94 @@ TEST(BootstrapTest, MissingRankTimesOutWithItsNumber) {
   EXPECT_EQ(status.code(), tuttiTimeout);
   EXPECT_NE(status.message().find("missing ranks: 1"), std::string::npos) << status.message();
   EXPECT_LT(elapsed, std::chrono::seconds(4));
+}
+
+ListenerAddress rootListener(const UniqueIdContents& id) {
+  ListenerAddress listener;
+  EXPECT_TRUE(fromWire(id.root, &listener.tcp).isOk());
+  return listener;
+}
+
+// What the root answers a connection it turns away (RootReply in bootstrap.cc).
+struct Answer {
+  int32_t result = -1;
+  char message[252] = {0};
+};
+
+Answer answerTo(const Fd& conn) {
+  Answer answer;
+  EXPECT_TRUE(recvAll(conn.get(), &answer, sizeof(answer), Deadline::afterMs(3000)).isOk());
+  answer.message[sizeof(answer.message) - 1] = '\0';
+  return answer;
+}
+
+// A well-formed hello, with the right secret, claiming 2^31-1 ranks, used to make the root
+// allocate for them and abort on std::bad_alloc; it is an error for that connection alone.
+TEST(BootstrapTest, AbsurdRankCountIsAnErrorForThatConnectionNotACrash) {
+  UniqueIdContents id = startRoot(10000);
+  Fd absurd = connectStranger(rootListener(id), StrangerKind::kAbsurdCount, id.secret);
+  ASSERT_TRUE(absurd.valid());
+  Answer answer = answerTo(absurd);
+  EXPECT_EQ(answer.result, tuttiInvalidArgument);
+  EXPECT_NE(std::string(answer.message).find("rank count 2147483647"), std::string::npos)
+      << answer.message;
+  meetAndAllGather(id, 3);
+}
+
+// TUTTI_COMM_ID: anyone who knows the string can derive its secret, so rank 0 tells the root
+// the rank count, and a hello with another one is turned away even when it comes first.
+TEST(BootstrapTest, RootThatKnowsTheRankCountRefusesAnother) {
+  UniqueIdContents id = startRoot(10000, 2);
+  Fd other = connectStranger(rootListener(id), StrangerKind::kSilent, nullptr);
+  Hello hello = makeHello(HelloKind::kBootstrapRoot, id.secret, 0);
+  hello.count = 5;
+  ASSERT_TRUE(sendHello(other.get(), hello, Deadline::afterMs(1000)).isOk());
+  Answer answer = answerTo(other);
+  EXPECT_EQ(answer.result, tuttiInvalidArgument);
+  EXPECT_NE(std::string(answer.message).find("gathers 2"), std::string::npos) << answer.message;
+  meetAndAllGather(id, 2);
+}
+
+// Strangers of every kind, connected to the root before any rank, cost the ranks nothing: each
+// silent one used to hold the root for 5 s.
+TEST(BootstrapTest, StrangersOfEveryKindDoNotDelayTheRanks) {
+  UniqueIdContents id = startRoot(10000);
+  std::vector<Fd> strangers;
+  for (int round = 0; round < 10; ++round) {
+    for (int kind = 0; kind < kStrangerKinds; ++kind) {
+      strangers.push_back(
+          connectStranger(rootListener(id), static_cast<StrangerKind>(kind), id.secret));
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  meetAndAllGather(id, 3);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 1.0);
+}
+
+// Strangers that keep coming do not keep the root past its timeout.
+TEST(BootstrapTest, TimeoutHoldsWhileStrangersKeepComing) {
+  UniqueIdContents id = startRoot(1000);
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    std::vector<Fd> strangers;
+    for (int i = 0; !stop.load() && i < 1000; ++i) {
+      strangers.push_back(connectStranger(rootListener(id), StrangerKind::kSilent, nullptr));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  Params params;
+  params.timeoutMs = 8000;
+  std::unique_ptr<Bootstrap> boot;
+  const auto start = std::chrono::steady_clock::now();
+  Status status = Bootstrap::create(id, 0, 2, params, nullptr, &boot);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  stop.store(true);
+  flood.join();
+  EXPECT_EQ(status.code(), tuttiTimeout) << status.message();
+  EXPECT_NE(status.message().find("missing ranks: 1"), std::string::npos) << status.message();
+  EXPECT_LT(elapsed, std::chrono::milliseconds(2500));
 }
 
 }  // namespace

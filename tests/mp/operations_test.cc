@@ -27,12 +27,13 @@ TEST(OperationsTest, AsynchronousCollectivesRunInIssueOrderWithExactResults) {
   LaunchResult result = runRanks(3, [&](int rank, int nranks, const tuttiUniqueId& id) {
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 1;
+    tuttiComm* internal = liveComm(comm);
     // Counts of every class: 0, 1, a prime, one not divisible by the ranks, a large one.
     const std::vector<size_t> counts = {0, 1, 131, 1000, 300007, 5};
     std::vector<std::vector<int32_t>> send(counts.size()), recv(counts.size());
     std::vector<std::shared_ptr<Operation>> operations;
     {
-      std::lock_guard<std::mutex> lock(comm->callMutex);
+      std::lock_guard<std::mutex> lock(internal->callMutex);
       for (size_t c = 0; c < counts.size(); ++c) {
         send[c].resize(counts[c]);
         recv[c].assign(counts[c], -1);
@@ -44,7 +45,7 @@ TEST(OperationsTest, AsynchronousCollectivesRunInIssueOrderWithExactResults) {
                             counts[c],
                             tuttiInt32,
                             tuttiSum};
-        if (!issueCollective(comm, args, &operation).isOk()) return 2;
+        if (!issueCollective(internal, args, &operation).isOk()) return 2;
         operations.push_back(operation);
       }
     }
@@ -73,10 +74,10 @@ TEST(OperationsTest, AsynchronousCollectivesRunInIssueOrderWithExactResults) {
     // Issue more and destroy without waiting: destroy lets the running one finish.
     std::shared_ptr<Operation> last;
     {
-      std::lock_guard<std::mutex> lock(comm->callMutex);
+      std::lock_guard<std::mutex> lock(internal->callMutex);
       CollectiveArgs args{
           Collective::kAllReduce, send[2].data(), recv[2].data(), counts[2], tuttiInt32, tuttiSum};
-      if (!issueCollective(comm, args, &last).isOk()) return 9;
+      if (!issueCollective(internal, args, &last).isOk()) return 9;
     }
     if (!last->wait(60000).isOk()) return 10;
     return tuttiCommDestroy(comm) == tuttiSuccess ? 0 : 11;
@@ -88,6 +89,7 @@ TEST(OperationsTest, AFailedOperationMakesLaterOnesFailToo) {
   LaunchResult result = runRanks(2, [&](int rank, int nranks, const tuttiUniqueId& id) {
     tuttiComm_t comm = initComm(rank, nranks, id, /*timeoutMs=*/2000);
     if (comm == nullptr) return 1;
+    tuttiComm* internal = liveComm(comm);
     std::vector<int32_t> data(1000, rank);
     std::vector<std::shared_ptr<Operation>> operations(2);
     if (rank == 1) {
@@ -98,11 +100,11 @@ TEST(OperationsTest, AFailedOperationMakesLaterOnesFailToo) {
       return 0;
     }
     {
-      std::lock_guard<std::mutex> lock(comm->callMutex);
+      std::lock_guard<std::mutex> lock(internal->callMutex);
       for (auto& operation : operations) {
         CollectiveArgs args{
             Collective::kAllReduce, data.data(), data.data(), data.size(), tuttiInt32, tuttiSum};
-        if (!issueCollective(comm, args, &operation).isOk()) return 2;
+        if (!issueCollective(internal, args, &operation).isOk()) return 2;
       }
     }
     Status first = operations[0]->wait(10000);

@@ -1,6 +1,7 @@
 // The shared-memory transport's fallbacks, forced for real: ptrace rules that forbid reading a
-// peer's memory (the single-copy path turns off, the FIFOs carry everything), and a rank that
-// cannot open its peer's segment (every rank falls back to TCP alike). Results stay exact.
+// peer's memory (the single-copy path turns off, the FIFOs carry everything), a rank that cannot
+// open its peer's segment (every rank falls back to TCP alike), and a /dev/shm too small for the
+// segments (the same fallback, found at setup). Results stay exact.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -15,8 +16,9 @@
 #include <vector>
 
 #include "core/comm_info.h"
+#include "mp/exact_round.h"
 #include "mp/harness.h"
-#include "testing/exact_data.h"
+#include "testing/small_dev_shm.h"
 
 namespace tutti::test {
 namespace {
@@ -51,65 +53,31 @@ bool crossMemoryAttachWorks() {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-// All-reduce, all-gather and reduce-scatter of a few MiB (large enough for the single-copy path)
-// and of a few elements, checked exactly; prints and returns the number of wrong elements or -1.
-long exactRound(tuttiComm_t comm, int rank, int nranks) {
-  long wrong = 0;
-  for (size_t count : {size_t{5}, size_t{(1u << 20) + 7}}) {
-    std::vector<float> send(count * nranks), recv(count * nranks), expected(count * nranks);
-    fillContributions(send.data(), tuttiFloat32, tuttiSum, nranks, rank, 0, send.size());
-    for (size_t i = 0; i < count; ++i) {
-      expectedReduction(&expected[i], tuttiFloat32, tuttiSum, nranks, i);
-    }
-    if (tuttiAllReduce(send.data(), recv.data(), count, tuttiFloat32, tuttiSum, comm, nullptr) !=
-        tuttiSuccess) {
-      std::fprintf(stderr, "rank %d: all-reduce failed: %s\n", rank, tuttiGetLastError(comm));
-      return -1;
-    }
-    wrong += static_cast<long>(
-        countMismatches(recv.data(), expected.data(), count, tuttiFloat32, nullptr));
-    if (tuttiReduceScatter(send.data(), recv.data(), count, tuttiFloat32, tuttiSum, comm,
-                           nullptr) != tuttiSuccess) {
-      return -1;
-    }
-    for (size_t i = 0; i < count; ++i) {
-      expectedReduction(&expected[i], tuttiFloat32, tuttiSum, nranks, rank * count + i);
-    }
-    wrong += static_cast<long>(
-        countMismatches(recv.data(), expected.data(), count, tuttiFloat32, nullptr));
-    if (tuttiAllGather(send.data(), recv.data(), count, tuttiFloat32, comm, nullptr) !=
-        tuttiSuccess) {
-      return -1;
-    }
-    for (int r = 0; r < nranks; ++r) {
-      fillContributions(&expected[r * count], tuttiFloat32, tuttiSum, nranks, r, 0, count);
-    }
-    wrong += static_cast<long>(
-        countMismatches(recv.data(), expected.data(), count * nranks, tuttiFloat32, nullptr));
-  }
-  if (wrong != 0) std::fprintf(stderr, "rank %d: %ld wrong elements\n", rank, wrong);
-  return wrong;
-}
-
 std::string transportOf(tuttiComm_t comm) {
   CommInfo info;
   return getCommInfo(comm, &info).isOk() ? info.transport : "?";
+}
+
+// A rank's body: creates a communicator, checks that it runs over `expected` (shm/cma, shm or
+// tcp) and that a round of collectives is exact. 0 when all holds.
+int exactOver(const char* expected, int rank, int nranks, const tuttiUniqueId& id) {
+  tuttiComm_t comm = initComm(rank, nranks, id);
+  if (comm == nullptr) return 2;
+  std::string transport = transportOf(comm);
+  if (transport != expected) {
+    std::fprintf(stderr, "rank %d: transport %s, expected %s\n", rank, transport.c_str(), expected);
+    return 1;
+  }
+  long wrong = exactRound(comm, rank, nranks);
+  tuttiCommDestroy(comm);
+  return wrong == 0 ? 0 : 1;
 }
 
 TEST(ShmFallbackTest, SingleCopyIsUsedWhereCrossMemoryAttachWorks) {
   if (!crossMemoryAttachWorks()) GTEST_SKIP() << "process_vm_readv is not permitted here";
   LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
     setenv("TUTTI_SHM_CMA", "1", 1);  // on even where the ranks outnumber the CPUs
-    tuttiComm_t comm = initComm(rank, nranks, id);
-    if (comm == nullptr) return 2;
-    std::string transport = transportOf(comm);
-    if (transport != "shm/cma") {
-      std::fprintf(stderr, "rank %d: transport %s, expected shm/cma\n", rank, transport.c_str());
-      return 1;
-    }
-    long wrong = exactRound(comm, rank, nranks);
-    tuttiCommDestroy(comm);
-    return wrong == 0 ? 0 : 1;
+    return exactOver("shm/cma", rank, nranks, id);
   });
   EXPECT_TRUE(result.ok) << result.failure;
 }
@@ -124,17 +92,7 @@ TEST(ShmFallbackTest, PtraceRulesThatForbidReadingPeersTurnSingleCopyOff) {
         std::fprintf(stderr, "rank %d: could not drop CAP_SYS_PTRACE\n", rank);
         return 2;
       }
-      tuttiComm_t comm = initComm(rank, nranks, id);
-      if (comm == nullptr) return 2;
-      std::string transport = transportOf(comm);
-      if (transport != "shm") {
-        std::fprintf(stderr, "rank %d: transport %s, expected shm without cma\n", rank,
-                     transport.c_str());
-        return 1;
-      }
-      long wrong = exactRound(comm, rank, nranks);
-      tuttiCommDestroy(comm);
-      return wrong == 0 ? 0 : 1;
+      return exactOver("shm", rank, nranks, id);  // without cma
     });
     EXPECT_TRUE(result.ok) << (onlyRank1 ? "rank 1: " : "all ranks: ") << result.failure;
   }
@@ -143,12 +101,7 @@ TEST(ShmFallbackTest, PtraceRulesThatForbidReadingPeersTurnSingleCopyOff) {
 TEST(ShmFallbackTest, CmaDisabledByEnvironment) {
   LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
     setenv("TUTTI_SHM_CMA", "0", 1);
-    tuttiComm_t comm = initComm(rank, nranks, id);
-    if (comm == nullptr) return 2;
-    if (transportOf(comm) != "shm") return 1;
-    long wrong = exactRound(comm, rank, nranks);
-    tuttiCommDestroy(comm);
-    return wrong == 0 ? 0 : 1;
+    return exactOver("shm", rank, nranks, id);
   });
   EXPECT_TRUE(result.ok) << result.failure;
 }
@@ -160,19 +113,29 @@ TEST(ShmFallbackTest, RankThatCannotOpenTheSegmentMakesEveryRankUseTcp) {
     if (rank == 2 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) != 0) {
       return 2;
     }
-    tuttiComm_t comm = initComm(rank, nranks, id);
-    if (comm == nullptr) return 2;
-    std::string transport = transportOf(comm);
     // Ranks 0 and 1 could share memory with each other, but the choice is collective.
-    if (transport != "tcp") {
-      std::fprintf(stderr, "rank %d: transport %s, expected tcp\n", rank, transport.c_str());
-      return 1;
-    }
-    long wrong = exactRound(comm, rank, nranks);
-    tuttiCommDestroy(comm);
-    return wrong == 0 ? 0 : 1;
+    return exactOver("tcp", rank, nranks, id);
   });
   EXPECT_TRUE(result.ok) << result.failure;
+}
+
+// A container's /dev/shm (64 MiB by default) that cannot hold the segments: each is checked to be
+// backed at setup, and every rank falls back to tcp with exact results. Without the check, ranks
+// died of SIGBUS at the first large collective.
+TEST(ShmFallbackTest, TooLittleDevShmFallsBackToTcpInsteadOfSigbus) {
+  std::string why;
+  int code = runWithSmallDevShm(
+      "1m",
+      [] {
+        LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+          return exactOver("tcp", rank, nranks, id);
+        });
+        if (!result.ok) std::fprintf(stderr, "%s\n", result.failure.c_str());
+        return result.ok ? 0 : 1;
+      },
+      &why);
+  if (code < 0) GTEST_SKIP() << why;
+  EXPECT_EQ(code, 0);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "base/handshake.h"
+#include "base/hello_acceptor.h"
 #include "base/log.h"
 #include "transports/shm/shm_connection.h"
 
@@ -68,13 +69,35 @@ sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
   return addr;
 }
 
-// Every rank calls it at the same point: true when all ranks report ok.
-Status agree(SetupChannel& setup, bool ok, bool* all) {
+// Reserves the segment's memory now (as NCCL does): a size set with ftruncate alone is a promise
+// tmpfs may not keep, and a full /dev/shm would then kill the rank with SIGBUS at its first
+// touch of a page, in the middle of a collective. An error here makes the pair fall back to tcp.
+Status backSegment(int fd, const std::string& name, size_t bytes) {
+  int err = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (err == 0) return Status::ok();
+  if (err == ENOSPC || err == EFBIG) {
+    return makeError(tuttiSystemError,
+                     "shm: /dev/shm has no room for the {} KiB segment {} ({}): enlarge it "
+                     "(docker run --shm-size=1g, a larger tmpfs on /dev/shm), use fewer or smaller "
+                     "slots (TUTTI_SHM_SLOTS, TUTTI_SHM_SLOT_BYTES), or TUTTI_TRANSPORT=tcp",
+                     bytes / 1024, name, std::strerror(err));
+  }
+  return systemError("shm: reserving " + name + " in /dev/shm", err);
+}
+
+// Every rank calls it at the same point: true when all ranks report ok. firstFailed (optional)
+// gets the lowest rank that did not, or -1.
+Status agree(SetupChannel& setup, bool ok, bool* all, int* firstFailed = nullptr) {
   std::vector<uint8_t> flags(setup.nranks(), 0);
   flags[setup.rank()] = ok ? 1 : 0;
   TUTTI_RETURN_IF_ERROR(setup.allGather(flags.data(), 1));
   *all = true;
-  for (uint8_t flag : flags) *all = *all && flag == 1;
+  if (firstFailed != nullptr) *firstFailed = -1;
+  for (size_t r = 0; r < flags.size(); ++r) {
+    if (flags[r] == 1) continue;
+    if (*all && firstFailed != nullptr) *firstFailed = static_cast<int>(r);
+    *all = false;
+  }
   return Status::ok();
 }
 
@@ -114,6 +137,12 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       continue;
     }
     created.push_back(name);
+    Status backed = backSegment(fd, name, bytes);
+    if (!backed.isOk()) {
+      failure = backed;
+      close(fd);
+      continue;
+    }
     void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
@@ -165,27 +194,36 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   size_t expected = 0;
   for (int peer : peers) expected += peer > rank ? 1 : 0;
   size_t accepted = 0;
+  // Any process of this network namespace can reach the abstract socket: hellos are read side by
+  // side, and only higher peers whose segment is mapped count.
+  HelloAcceptor acceptor(listener.get(), HelloKind::kShmDoorbell, setup.secret(),
+                         fmt::format("shm: rank {}", rank));
   while (allOk && failure.isOk() && accepted < expected) {
     Fd conn;
-    Status status = acceptFrom(listener.get(), deadline, &conn);
+    Hello hello;
+    Status status = acceptor.next(deadline, &conn, &hello);
     if (!status.isOk()) {
       failure = status.withContext("shm: waiting for doorbells");
       break;
     }
-    Hello hello;
-    if (!receiveHello(conn.get(), HelloKind::kShmDoorbell, setup.secret(), deadline, &hello)
-             .isOk() ||
-        hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
+    if (hello.rank <= rank || doorbells.count(hello.rank) || !mapped.count(hello.rank)) {
+      acceptor.reject(
+          std::move(conn),
+          makeError(tuttiRemoteError, "an unexpected doorbell (claims rank {})", hello.rank));
       continue;
     }
     doorbells[hello.rank] = std::move(conn);
     ++accepted;
   }
-  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk));
+  int failedRank = -1;
+  TUTTI_RETURN_IF_ERROR(agree(setup, failure.isOk(), &allOk, &failedRank));
   for (const std::string& name : created) shm_unlink(name.c_str());
   if (!allOk) {
     for (auto& [peer, map] : mapped) munmap(map, bytes);
-    return failure.isOk() ? makeError(tuttiSystemError, "shm: setup failed on another rank")
+    return failure.isOk() ? makeError(tuttiSystemError,
+                                      "shm: setup failed on rank {} (its log says why: room in "
+                                      "/dev/shm, permissions, descriptors)",
+                                      failedRank)
                           : failure;
   }
 

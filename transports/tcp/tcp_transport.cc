@@ -5,11 +5,11 @@
 #include <map>
 
 #include "base/handshake.h"
+#include "base/hello_acceptor.h"
 #include "base/log.h"
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
-namespace {}  // namespace
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
@@ -47,22 +47,22 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       sockets[peer][i] = std::move(fd);
     }
   }
+  // Strangers may reach this port too: hellos are read side by side, and only peers' count.
+  HelloAcceptor acceptor(listenFd.get(), HelloKind::kTcpSocket, setup.secret(),
+                         fmt::format("tcp: rank {}", rank));
   while (expectedIncoming > 0) {
     Fd fd;
-    TUTTI_RETURN_IF_ERROR(acceptFrom(listenFd.get(), deadline, &fd)
+    Hello hello;
+    TUTTI_RETURN_IF_ERROR(acceptor.next(deadline, &fd, &hello)
                               .withContext(fmt::format("tcp: rank {} waiting for {} connections",
                                                        rank, expectedIncoming)));
-    Hello hello;
-    Status heard = receiveHello(fd.get(), HelloKind::kTcpSocket, setup.secret(), deadline, &hello);
-    if (!heard.isOk()) {
-      TUTTI_WARN(kLogNet, "tcp: rank {} rejected {}", rank, heard.message());
-      continue;
-    }
     auto it = sockets.find(hello.rank);
     if (it == sockets.end() || hello.rank > rank || hello.index < 0 || hello.index >= nsocks ||
         it->second[hello.index].valid()) {
-      TUTTI_WARN(kLogNet, "tcp: rank {} rejected an unexpected connection (claims rank {})", rank,
-                 hello.rank);
+      acceptor.reject(
+          std::move(fd),
+          makeError(tuttiRemoteError, "an unexpected connection (claims rank {}, socket {})",
+                    hello.rank, hello.index));
       continue;
     }
     if (hello.count != nsocks) {
