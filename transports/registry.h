@@ -26,9 +26,14 @@ struct RankDescriptor {
 
 struct TransportEntry {
   const char* name;
+  // The transport's own parameters (documented; tutti-perf --params lists them).
+  const std::vector<ParamInfo>& (*paramTable)();
+  // Reads them for a communicator: tuttiInvalidArgument naming a bad value. Checked at init for
+  // every built-in transport, so a bad value is an error even where the transport goes unused.
+  Status (*checkParams)(const Params& params);
   // Symmetric: canConnect(params, a, b) == canConnect(params, b, a).
   bool (*canConnect)(const Params& params, const RankDescriptor& a, const RankDescriptor& b);
-  std::unique_ptr<Transport> (*create)(const Params& params);
+  Status (*create)(const Params& params, std::unique_ptr<Transport>* out);
 };
 
 class TransportRegistry {

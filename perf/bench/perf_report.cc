@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/params.h"
+#include "core/builtin_transports.h"
 #include "exec/datatype.h"
 #include "perf/bench/perf_membw.h"
 #include "testing/json_file.h"
@@ -189,7 +190,8 @@ void printWrongCount(const PerfOptions& options, long wrong) {
 
 void printParams() {
   fmt::print("# {:<24s}{:<12s}{}\n", "variable", "default", "meaning");
-  for (const ParamInfo& param : paramTable()) {
+  builtinTransports();  // registers the transports' tables
+  for (const ParamInfo& param : everyParam()) {
     fmt::print("{:<26s}{:<12s}{}\n", param.env, param.defaultValue, param.doc);
   }
 }

@@ -2,9 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "base/log.h"
 
@@ -16,8 +18,6 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SOCKET_IFNAME", "(auto)",
        "interfaces, NCCL syntax: prefix list, ^ excludes, = exact"},
       {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},
-      {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer, 1..16"},
-      {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
       {"TUTTI_SPIN_US", "1000", "busy-poll time before blocking, us (0 when oversubscribed)"},
@@ -27,14 +27,6 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_TRANSPORT", "(auto: shm,tcp)",
        "transports in order of preference, e.g. tcp or shm,tcp; each pair of ranks uses the first "
        "that can connect it, tcp when none can"},
-      {"TUTTI_SHM_DISABLE", "0", "1: never use shared memory"},
-      {"TUTTI_SHM_SLOTS", "8", "shared-memory FIFO slots per direction and pair"},
-      {"TUTTI_SHM_SLOT_BYTES", "262144", "bytes per shared-memory FIFO slot"},
-      {"TUTTI_SHM_CMA", "1",
-       "0: no single-copy path (process_vm_readv) for large shared-memory messages (0 when "
-       "oversubscribed)"},
-      {"TUTTI_SHM_CMA_MIN_BYTES", "65536",
-       "messages from this size on are read from the sender's memory in one copy"},
       {"TUTTI_ALGO", "(auto)",
        "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
       {"TUTTI_TUNER_PLUGIN", "(none)",
@@ -65,9 +57,43 @@ const std::vector<ParamInfo>& paramTable() {
   return table;
 }
 
+namespace {
+
+std::mutex& tablesMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::vector<const std::vector<ParamInfo>*>& registeredTables() {
+  static std::vector<const std::vector<ParamInfo>*> tables;
+  return tables;
+}
+
+}  // namespace
+
+void registerParamTable(const std::vector<ParamInfo>& table) {
+  std::lock_guard<std::mutex> lock(tablesMutex());
+  auto& tables = registeredTables();
+  if (std::find(tables.begin(), tables.end(), &table) == tables.end()) tables.push_back(&table);
+}
+
+std::vector<ParamInfo> everyParam() {
+  std::vector<ParamInfo> every = paramTable();
+  std::lock_guard<std::mutex> lock(tablesMutex());
+  for (const auto* table : registeredTables())
+    every.insert(every.end(), table->begin(), table->end());
+  return every;
+}
+
 const ParamInfo* findParam(const char* name) {
   for (const ParamInfo& info : paramTable()) {
     if (std::strcmp(info.env, name) == 0) return &info;
+  }
+  std::lock_guard<std::mutex> lock(tablesMutex());
+  for (const auto* table : registeredTables()) {
+    for (const ParamInfo& info : *table) {
+      if (std::strcmp(info.env, name) == 0) return &info;
+    }
   }
   return nullptr;
 }
@@ -99,6 +125,24 @@ Status envInt(const char* name, int64_t defaultValue, int64_t minValue, int64_t 
   return Status::ok();
 }
 
+Status paramInt(const Params& params, const char* name, int64_t defaultValue, int64_t minValue,
+                int64_t maxValue, int64_t* out) {
+  auto set = params.settings.find(name);
+  if (set == params.settings.end()) return envInt(name, defaultValue, minValue, maxValue, out);
+  const std::string& text = set->second;
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || value < minValue || value > maxValue) {
+    return makeError(tuttiInvalidArgument,
+                     "{} set to '{}' by the program is not an integer in "
+                     "[{}, {}]",
+                     name, text, minValue, maxValue);
+  }
+  *out = value;
+  return Status::ok();
+}
+
 namespace {
 
 std::string envString(const char* name) {
@@ -115,11 +159,6 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   int64_t value = 0;
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_TIMEOUT_MS", p.timeoutMs, 1, INT32_MAX, &value));
   p.timeoutMs = static_cast<int>(value);
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_NSOCKS_PERPEER", p.nSocksPerPeer, 1, 16, &value));
-  p.nSocksPerPeer = static_cast<int>(value);
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_MIN_STRIPE_BYTES", static_cast<int64_t>(p.minStripeBytes), 1,
-                               int64_t{1} << 30, &value));
-  p.minStripeBytes = static_cast<size_t>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SLICE_BYTES", static_cast<int64_t>(p.sliceBytes), 64,
                                int64_t{1} << 30, &value));
   p.sliceBytes = static_cast<size_t>(value);
@@ -129,18 +168,6 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   p.spinUs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));
   p.yieldUs = static_cast<int>(value);
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_DISABLE", 0, 0, 1, &value));
-  p.shmDisable = value == 1;
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOTS", p.shmSlots, 2, 1024, &value));
-  p.shmSlots = static_cast<int>(value);
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_SLOT_BYTES", static_cast<int64_t>(p.shmSlotBytes), 64,
-                               int64_t{1} << 26, &value));
-  p.shmSlotBytes = static_cast<size_t>(value);
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_CMA", 1, 0, 1, &value));
-  p.shmCma = value == 1;
-  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SHM_CMA_MIN_BYTES", static_cast<int64_t>(p.shmCmaMinBytes), 1,
-                               int64_t{1} << 40, &value));
-  p.shmCmaMinBytes = static_cast<size_t>(value);
   p.socketIfname = envString("TUTTI_SOCKET_IFNAME");
   std::string family = envString("TUTTI_SOCKET_FAMILY");
   if (family == "AF_INET" || family == "4") {
@@ -175,7 +202,7 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
         return makeError(tuttiInvalidArgument, "config->nSocksPerPeer={} must be in [1, 16]",
                          config->nSocksPerPeer);
       }
-      p.nSocksPerPeer = config->nSocksPerPeer;
+      p.settings["TUTTI_NSOCKS_PERPEER"] = std::to_string(config->nSocksPerPeer);
     }
   }
   *out = p;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,23 +14,20 @@
 namespace tutti {
 
 struct Params {
-  int timeoutMs = 600000;            // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
-  std::string socketIfname;          // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
-  int socketFamily = 0;              // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
-  int nSocksPerPeer = 2;             // TUTTI_NSOCKS_PERPEER: TCP sockets per peer (1..16)
-  size_t minStripeBytes = 64 << 10;  // TUTTI_MIN_STRIPE_BYTES: smallest part striped on a socket
-  size_t sliceBytes = 512 << 10;     // TUTTI_SLICE_BYTES: unit of pipelining in the executor
-  int slicesInFlight = 4;            // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
-  int spinUs = 1000;                 // TUTTI_SPIN_US: busy-poll time before blocking in poll()
-  int yieldUs = 0;                   // TUTTI_YIELD_US: then poll with sched_yield() this long
-  std::string transport;             // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
-  bool shmDisable = false;           // TUTTI_SHM_DISABLE=1: no shared memory between ranks
-  int shmSlots = 8;                  // TUTTI_SHM_SLOTS: FIFO slots per direction and pair
-  size_t shmSlotBytes = 256 << 10;   // TUTTI_SHM_SLOT_BYTES: bytes per FIFO slot
-  bool shmCma = true;                // TUTTI_SHM_CMA=0: never read peers' memory directly
-  size_t shmCmaMinBytes = 64 << 10;  // TUTTI_SHM_CMA_MIN_BYTES: smallest single-copy message
-  std::string algo;                  // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
-  std::string tunerPlugin;           // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
+  int timeoutMs = 600000;         // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
+  std::string socketIfname;       // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
+  int socketFamily = 0;           // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
+  size_t sliceBytes = 512 << 10;  // TUTTI_SLICE_BYTES: unit of pipelining in the executor
+  int slicesInFlight = 4;         // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
+  int spinUs = 1000;              // TUTTI_SPIN_US: busy-poll time before blocking in poll()
+  int yieldUs = 0;                // TUTTI_YIELD_US: then poll with sched_yield() this long
+  std::string transport;          // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
+  std::string algo;               // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
+  std::string tunerPlugin;        // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
+  // Values the program set rather than the environment, by variable name: tuttiConfig_t fields
+  // and the communicator's adaptation to its host. They win over the environment. Transports
+  // read their own parameters (transports/*/..._params.h) through paramInt.
+  std::map<std::string, std::string> settings;
 };
 
 struct ParamInfo {
@@ -38,10 +36,18 @@ struct ParamInfo {
   const char* doc;
 };
 
-// The documented table, for tools that print it (tutti-perf --params).
+// The communicator's own documented table.
 const std::vector<ParamInfo>& paramTable();
 
-// The documented entry of a TUTTI_* variable, or nullptr when the table lacks it.
+// Adds a component's table (a transport's): findParam and everyParam see it from then on. The
+// table must outlive the process (a function-local static); adding one twice adds it once.
+void registerParamTable(const std::vector<ParamInfo>& table);
+
+// Every documented variable: paramTable(), then each registered table in registration order
+// (tutti-perf --params).
+std::vector<ParamInfo> everyParam();
+
+// The documented entry of a TUTTI_* variable in any table, or nullptr when none has it.
 const ParamInfo* findParam(const char* name);
 
 // The value of a TUTTI_* variable (nullptr when unset), for the knobs read outside loadParams
@@ -57,5 +63,9 @@ Status loadParams(const tuttiConfig_t* config, Params* out);
 // Integer environment variable with a default; a malformed value is an error naming it.
 Status envInt(const char* name, int64_t defaultValue, int64_t minValue, int64_t maxValue,
               int64_t* out);
+
+// The same, with params.settings[name] winning over the environment.
+Status paramInt(const Params& params, const char* name, int64_t defaultValue, int64_t minValue,
+                int64_t maxValue, int64_t* out);
 
 }  // namespace tutti

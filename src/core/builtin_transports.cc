@@ -1,24 +1,55 @@
 #include "core/builtin_transports.h"
 
+#include "transports/shm/shm_params.h"
 #include "transports/shm/shm_transport.h"
+#include "transports/tcp/tcp_params.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace tutti {
+namespace {
+
+Status checkShm(const Params& params) {
+  ShmParams shm;
+  return loadShmParams(params, &shm);
+}
+
+bool shmCanConnect(const Params& params, const RankDescriptor& a, const RankDescriptor& b) {
+  ShmParams shm;
+  return a.hostHash == b.hostHash && loadShmParams(params, &shm).isOk() && !shm.disable;
+}
+
+Status createShm(const Params& params, std::unique_ptr<Transport>* out) {
+  ShmParams shm;
+  TUTTI_RETURN_IF_ERROR(loadShmParams(params, &shm));
+  *out = std::make_unique<ShmTransport>(params, shm);
+  return Status::ok();
+}
+
+Status checkTcp(const Params& params) {
+  TcpParams tcp;
+  return loadTcpParams(params, &tcp);
+}
+
+Status createTcp(const Params& params, std::unique_ptr<Transport>* out) {
+  TcpParams tcp;
+  TUTTI_RETURN_IF_ERROR(loadTcpParams(params, &tcp));
+  *out = std::make_unique<TcpTransport>(params, tcp);
+  return Status::ok();
+}
+
+}  // namespace
 
 const TransportRegistry& builtinTransports() {
-  static const TransportRegistry registry({
-      {"shm",
-       [](const Params& params, const RankDescriptor& a, const RankDescriptor& b) {
-         return !params.shmDisable && a.hostHash == b.hostHash;
-       },
-       [](const Params& params) -> std::unique_ptr<Transport> {
-         return std::make_unique<ShmTransport>(params);
-       }},
-      {"tcp", [](const Params&, const RankDescriptor&, const RankDescriptor&) { return true; },
-       [](const Params& params) -> std::unique_ptr<Transport> {
-         return std::make_unique<TcpTransport>(params);
-       }},
-  });
+  static const TransportRegistry registry = [] {
+    std::vector<TransportEntry> entries = {
+        {"shm", shmParamTable, checkShm, shmCanConnect, createShm},
+        {"tcp", tcpParamTable, checkTcp,
+         [](const Params&, const RankDescriptor&, const RankDescriptor&) { return true; },
+         createTcp},
+    };
+    for (const TransportEntry& entry : entries) registerParamTable(entry.paramTable());
+    return TransportRegistry(std::move(entries));
+  }();
   return registry;
 }
 

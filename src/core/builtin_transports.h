@@ -7,6 +7,7 @@ namespace tutti {
 
 // shm (same host), then tcp (any two ranks that reach each other over IP). Adding a transport
 // is one entry here and its own folder under transports/.
+// The first use registers each transport's parameter table (base/params.h).
 const TransportRegistry& builtinTransports();
 
 }  // namespace tutti

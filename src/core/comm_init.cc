@@ -18,6 +18,7 @@
 #include "core/comm.h"
 #include "core/comm_cost.h"
 #include "core/comm_topology.h"
+#include "transports/shm/shm_params.h"
 
 namespace tutti {
 namespace {
@@ -124,7 +125,8 @@ Status connectPeers(tuttiComm* comm, const std::vector<PeerInfo>& peers,
     for (size_t i = 0; i < needed.size(); ++i) {
       if (choice[i] == static_cast<int>(t)) mine.push_back(needed[i]);
     }
-    std::unique_ptr<Transport> transport = order[t]->create(comm->params);
+    std::unique_ptr<Transport> transport;
+    TUTTI_RETURN_IF_ERROR(order[t]->create(comm->params, &transport));
     std::vector<std::unique_ptr<Connection>> connections;
     // Collective: every rank calls every transport of the order, with or without peers.
     Status status = transport->connect(*comm->bootstrap, mine, &connections);
@@ -203,7 +205,7 @@ void adaptToOversubscription(tuttiComm* comm, long cpus) {
   if (paramEnv("TUTTI_YIELD_US") == nullptr) comm->params.yieldUs = 2000;
   // A single-copy send waits until its receiver runs; through the FIFOs the sender goes on
   // while its peer waits for a core (2 MiB all-reduce on 4 ranks, 2 cores: 2.1 -> 1.5 ms).
-  if (paramEnv("TUTTI_SHM_CMA") == nullptr) comm->params.shmCma = false;
+  if (paramEnv("TUTTI_SHM_CMA") == nullptr) comm->params.settings["TUTTI_SHM_CMA"] = "0";
 }
 
 Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
@@ -213,6 +215,9 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
   comm->nranks = nranks;
   setLogRank(rank);
   TUTTI_RETURN_IF_ERROR(loadParams(config, &comm->params));
+  for (const TransportEntry& entry : builtinTransports().entries()) {
+    TUTTI_RETURN_IF_ERROR(entry.checkParams(comm->params));
+  }
   TUTTI_RETURN_IF_ERROR(AlgoSpec::parse(comm->params.algo, &comm->algoSpec));
   if (config != nullptr && config->commName != nullptr) comm->name = config->commName;
 
@@ -243,9 +248,11 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
   comm->initAlgo = comm->params.algo;
   TUTTI_RETURN_IF_ERROR(connectPeers(comm.get(), peers, needed));
   const int cpuCount = cpus > 0 ? static_cast<int>(cpus) : 0;
+  ShmParams shm;  // the single-copy threshold prices the rendezvous level of the cost model
+  TUTTI_RETURN_IF_ERROR(loadShmParams(comm->params, &shm));
   TUTTI_RETURN_IF_ERROR(resolveClusterCost(
       *comm->bootstrap, rank, nranks, CostKey{comm->intraTransport, comm->ranksOnMachine, cpuCount},
-      CostKey{comm->interTransport, comm->ranksOnMachine, cpuCount}, comm->params.shmCmaMinBytes,
+      CostKey{comm->interTransport, comm->ranksOnMachine, cpuCount}, shm.cmaMinBytes,
       cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0, &comm->clusterCost,
       &comm->costSource));
   TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);

@@ -9,6 +9,7 @@
 #include "core/comm_info.h"
 #include "core/comm_topology.h"
 #include "exec/datatype.h"
+#include "transports/tcp/tcp_params.h"
 
 namespace tutti {
 
@@ -26,7 +27,9 @@ Status getCommInfo(tuttiComm_t comm, CommInfo* info) {
       if (!c->algoSpec.mayUse(a)) continue;
       info->algorithm += (info->algorithm.empty() ? "" : ",") + std::string(algorithmName(a));
     }
-    info->nSocksPerPeer = c->params.nSocksPerPeer;
+    TcpParams tcp;  // checked at init: loads
+    (void)loadTcpParams(c->params, &tcp);
+    info->nSocksPerPeer = tcp.socketsPerPeer;
     info->timeoutMs = c->params.timeoutMs;
     info->intraTransport = c->intraTransport;
     info->interTransport = c->interTransport;

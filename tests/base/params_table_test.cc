@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/params.h"
+#include "core/builtin_transports.h"
 
 namespace tutti {
 namespace {
@@ -26,7 +27,7 @@ TEST(ParamsTableTest, EveryTuttiVariableIsReadThroughTheTable) {
   const fs::path root = TUTTI_SOURCE_DIR;
   const std::regex getenvCall(R"(getenv\("TUTTI_)");
   const std::regex readCall(
-      R"((paramEnv|envInt|envString|envBool|envBytes)\("(TUTTI_[A-Z0-9_]+)\")");
+      R"((paramEnv|envInt|envString|envBool|envBytes)\("(TUTTI_[A-Z0-9_]+)\"|paramInt\(\w+, "(TUTTI_[A-Z0-9_]+)\")");
   std::set<std::string> read;
   size_t files = 0;
   for (const char* folder : {"src", "transports", "perf"}) {
@@ -43,12 +44,15 @@ TEST(ParamsTableTest, EveryTuttiVariableIsReadThroughTheTable) {
       }
       for (auto it = std::sregex_iterator(text.begin(), text.end(), readCall);
            it != std::sregex_iterator(); ++it) {
-        read.insert((*it)[2]);
+        read.insert((*it)[2].matched ? (*it)[2].str() : (*it)[3].str());
       }
     }
   }
   EXPECT_GT(files, 50u);
   EXPECT_GT(read.size(), 20u);
+  EXPECT_TRUE(read.count("TUTTI_SHM_SLOTS") && read.count("TUTTI_NSOCKS_PERPEER"))
+      << "the transports' own reads are seen";
+  builtinTransports();  // registers the transports' tables
   for (const std::string& name : read) {
     EXPECT_NE(findParam(name.c_str()), nullptr) << name << " is read but not in paramTable()";
   }

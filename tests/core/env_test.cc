@@ -9,6 +9,7 @@
 #include "base/net_iface.h"
 #include "base/params.h"
 #include "core/launcher_env.h"
+#include "transports/tcp/tcp_params.h"
 
 namespace tutti {
 namespace {
@@ -40,7 +41,20 @@ TEST(ParamsTest, DefaultsEnvironmentAndConfig) {
   Params params;
   ASSERT_TRUE(loadParams(nullptr, &params).isOk());
   EXPECT_EQ(params.timeoutMs, 600000);
-  EXPECT_EQ(params.nSocksPerPeer, 2);
+  TcpParams tcp;
+  ASSERT_TRUE(loadTcpParams(params, &tcp).isOk());
+  EXPECT_EQ(tcp.socketsPerPeer, 2);
+  tuttiConfig_t sockets = TUTTI_CONFIG_INITIALIZER;
+  sockets.nSocksPerPeer = 5;
+  {
+    ScopedEnv env("TUTTI_NSOCKS_PERPEER", "3");
+    ASSERT_TRUE(loadParams(nullptr, &params).isOk());
+    ASSERT_TRUE(loadTcpParams(params, &tcp).isOk());
+    EXPECT_EQ(tcp.socketsPerPeer, 3);  // the transport's own table, from the environment
+    ASSERT_TRUE(loadParams(&sockets, &params).isOk());
+    ASSERT_TRUE(loadTcpParams(params, &tcp).isOk());
+    EXPECT_EQ(tcp.socketsPerPeer, 5);  // config beats environment
+  }
   {
     ScopedEnv env("TUTTI_TIMEOUT_MS", "1234");
     ASSERT_TRUE(loadParams(nullptr, &params).isOk());
@@ -56,7 +70,9 @@ TEST(ParamsTest, BadValuesNameTheVariableOrField) {
   Params params;
   {
     ScopedEnv env("TUTTI_NSOCKS_PERPEER", "lots");
-    Status status = loadParams(nullptr, &params);
+    ASSERT_TRUE(loadParams(nullptr, &params).isOk());
+    TcpParams tcp;
+    Status status = loadTcpParams(params, &tcp);
     EXPECT_EQ(status.code(), tuttiInvalidArgument);
     EXPECT_NE(status.message().find("TUTTI_NSOCKS_PERPEER"), std::string::npos);
   }

@@ -47,10 +47,10 @@ TEST(TransportRegistryTest, EachPairTakesTheFirstTransportThatCanConnectIt) {
                 TransportRegistry::choosePerPeer(order, params, ranks, b, {a}));
     }
   }
-  params.shmDisable = true;
+  params.settings["TUTTI_SHM_DISABLE"] = "1";
   EXPECT_EQ(TransportRegistry::choosePerPeer(order, params, ranks, 0, {1, 2}),
             (std::vector<int>{1, 1}));
-  params.shmDisable = false;
+  params.settings.erase("TUTTI_SHM_DISABLE");
   ASSERT_TRUE(registry.preference("shm", &order).isOk());
   EXPECT_EQ(TransportRegistry::choosePerPeer(order, params, ranks, 0, {1, 2}),
             (std::vector<int>{0, -1}));  // no listed transport reaches host B

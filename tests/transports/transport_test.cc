@@ -35,9 +35,9 @@ struct Rank {
 void runRanks(const std::string& name, const std::function<void(Rank&)>& body) {
   FakeSetupGroup group(kRanks);
   Params params;
-  params.shmSlots = 4;
-  params.shmSlotBytes = 4096;
-  params.shmCmaMinBytes = 16384;
+  params.settings["TUTTI_SHM_SLOTS"] = "4";
+  params.settings["TUTTI_SHM_SLOT_BYTES"] = "4096";
+  params.settings["TUTTI_SHM_CMA_MIN_BYTES"] = "16384";
   params.timeoutMs = 20000;
   std::vector<std::thread> threads;
   for (int r = 0; r < kRanks; ++r) {
@@ -45,7 +45,7 @@ void runRanks(const std::string& name, const std::function<void(Rank&)>& body) {
       Rank rank;
       rank.setup = group.channel(r);
       for (const TransportEntry& entry : builtinTransports().entries()) {
-        if (name == entry.name) rank.transport = entry.create(params);
+        if (name == entry.name) ASSERT_TRUE(entry.create(params, &rank.transport).isOk());
       }
       ASSERT_NE(rank.transport, nullptr);
       std::vector<int> peers;

@@ -106,8 +106,8 @@ Status agree(SetupChannel& setup, bool ok, bool* all, int* firstFailed = nullptr
 Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
   const int rank = setup.rank();
-  const int slots = params_.shmSlots;
-  const size_t slotBytes = params_.shmSlotBytes;
+  const int slots = shm_.slots;
+  const size_t slotBytes = shm_.slotBytes;
   const size_t bytes = ShmConnection::segmentBytes(slots, slotBytes);
   Deadline deadline = Deadline::afterMs(params_.timeoutMs);
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
@@ -230,7 +230,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   // Single copy only if every rank may read and write its peers: both ends choose the path by size
   // alone, so both ends of every pair must agree, and one allgather makes that so.
   std::string cmaRefusal = "off by TUTTI_SHM_CMA=0 or for more ranks than CPUs on the host";
-  bool cmaHere = params_.shmCma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
+  bool cmaHere = shm_.cma && probeCrossMemoryAttach(nonces, peers, &cmaRefusal);
   bool cmaEverywhere = false;
   TUTTI_RETURN_IF_ERROR(agree(setup, cmaHere, &cmaEverywhere));
   cmaEnabled_ = cmaEverywhere && !peers.empty();
@@ -249,14 +249,14 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     out->push_back(std::make_unique<ShmConnection>(
         peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
         ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
-        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? params_.shmCmaMinBytes : 0,
+        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? shm_.cmaMinBytes : 0,
         domain_));
   }
   TUTTI_INFO(kLogNet,
              "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way, single copy "
              "(process_vm_readv) {}",
              rank, peers.size(), slots, slotBytes,
-             cmaEnabled_ ? fmt::format("from {} bytes", params_.shmCmaMinBytes) : "off");
+             cmaEnabled_ ? fmt::format("from {} bytes", shm_.cmaMinBytes) : "off");
   return Status::ok();
 }
 

@@ -12,13 +12,14 @@
 #include <memory>
 
 #include "base/params.h"
+#include "transports/shm/shm_params.h"
 #include "transports/transport.h"
 
 namespace tutti {
 
 class ShmTransport : public Transport {
  public:
-  explicit ShmTransport(const Params& params) : params_(params) {}
+  ShmTransport(const Params& params, const ShmParams& shm) : params_(params), shm_(shm) {}
   const char* name() const override { return "shm"; }
   std::string description() const override { return cmaEnabled_ ? "shm/cma" : "shm"; }
   Status connect(SetupChannel& setup, const std::vector<int>& peers,
@@ -26,6 +27,7 @@ class ShmTransport : public Transport {
 
  private:
   Params params_;
+  ShmParams shm_;
   bool cmaEnabled_ = false;
   std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
 };

@@ -14,7 +14,7 @@ namespace tutti {
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
   const int rank = setup.rank();
-  const int nsocks = params_.nSocksPerPeer;
+  const int nsocks = tcp_.socketsPerPeer;
   Deadline deadline = Deadline::afterMs(params_.timeoutMs);
 
   Fd listenFd;
@@ -78,7 +78,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   out->clear();
   for (int peer : peers) {
     out->push_back(std::make_unique<TcpConnection>(peer, std::move(sockets[peer]),
-                                                   params_.minStripeBytes, domain_));
+                                                   tcp_.minStripeBytes, domain_));
   }
   TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}", rank,
              peers.size(), nsocks, listenAddr.toString());

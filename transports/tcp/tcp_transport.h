@@ -7,19 +7,21 @@
 #include <memory>
 
 #include "base/params.h"
+#include "transports/tcp/tcp_params.h"
 #include "transports/transport.h"
 
 namespace tutti {
 
 class TcpTransport : public Transport {
  public:
-  explicit TcpTransport(const Params& params) : params_(params) {}
+  TcpTransport(const Params& params, const TcpParams& tcp) : params_(params), tcp_(tcp) {}
   const char* name() const override { return "tcp"; }
   Status connect(SetupChannel& setup, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
   Params params_;
+  TcpParams tcp_;
   std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
 };
 

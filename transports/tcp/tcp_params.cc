@@ -1,0 +1,26 @@
+#include "transports/tcp/tcp_params.h"
+
+namespace tutti {
+
+const std::vector<ParamInfo>& tcpParamTable() {
+  static const std::vector<ParamInfo> table = {
+      {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer, 1..16"},
+      {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
+  };
+  return table;
+}
+
+Status loadTcpParams(const Params& params, TcpParams* out) {
+  TcpParams p;
+  int64_t value = 0;
+  TUTTI_RETURN_IF_ERROR(paramInt(params, "TUTTI_NSOCKS_PERPEER", p.socketsPerPeer, 1, 16, &value));
+  p.socketsPerPeer = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(paramInt(params, "TUTTI_MIN_STRIPE_BYTES",
+                                 static_cast<int64_t>(p.minStripeBytes), 1, int64_t{1} << 30,
+                                 &value));
+  p.minStripeBytes = static_cast<size_t>(value);
+  *out = p;
+  return Status::ok();
+}
+
+}  // namespace tutti
