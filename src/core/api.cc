@@ -50,16 +50,37 @@ bool rangesOverlap(const void* a, size_t aBytes, const void* b, size_t bBytes) {
   return aBytes > 0 && bBytes > 0 && x < y + bBytes && y < x + aBytes;
 }
 
-Status checkCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
-                       size_t count, int type, int op, tuttiStream_t stream) {
+// The name of the count argument in the collective's signature, for messages.
+const char* countName(Collective collective) {
+  switch (collective) {
+    case Collective::kAllGather:
+      return "sendcount";
+    case Collective::kReduceScatter:
+      return "recvcount";
+    default:
+      return "count";
+  }
+}
+
+Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_t stream) {
+  const Collective collective = args.collective;
   const char* name = collectiveName(collective);
+  const int type = static_cast<int>(args.type);
+  const int op = static_cast<int>(args.op);
+  const size_t count = args.count;
   if (!isValidDataType(type)) {
     return makeError(tuttiInvalidArgument, "{}: datatype {} is not a tuttiDataType_t (0..{})", name,
                      type, tuttiNumTypes - 1);
   }
-  if (collective != Collective::kAllGather && !isValidRedOp(op)) {
+  if (isReduction(collective) && !isValidRedOp(op)) {
     return makeError(tuttiInvalidArgument, "{}: op {} is not a tuttiRedOp_t (0..{})", name, op,
                      tuttiNumOps - 1);
+  }
+  if (isRooted(collective) && (args.root < 0 || args.root >= comm->nranks)) {
+    return makeError(tuttiInvalidArgument,
+                     "{}: root {} is outside [0, nranks = {}): it must name a rank of the "
+                     "communicator",
+                     name, args.root, comm->nranks);
   }
   if (stream != nullptr) {
     return makeError(tuttiInvalidUsage,
@@ -73,31 +94,37 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
     return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
   }
   if (count == 0) return Status::ok();
-  const char* countName = collective == Collective::kAllReduce   ? "count"
-                          : collective == Collective::kAllGather ? "sendcount"
-                                                                 : "recvcount";
-  if (sendbuff == nullptr) {
-    return makeError(tuttiInvalidArgument, "{}: sendbuff is NULL with {} = {}", name, countName,
-                     count);
+  // A buffer the rank does not use (off the root) is ignored, NULL or not.
+  const bool isRoot = !isRooted(collective) || comm->rank == args.root;
+  const size_t sendBytes = sendBufferCount(collective, comm->nranks, count, isRoot) * elemSize;
+  const size_t recvBytes = recvBufferCount(collective, comm->nranks, count, isRoot) * elemSize;
+  const char* role = isRooted(collective) ? (isRoot ? " on the root" : " off the root") : "";
+  if (sendBytes > 0 && args.send == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: sendbuff is NULL{} with {} = {}", name, role,
+                     countName(collective), count);
   }
-  if (recvbuff == nullptr) {
-    return makeError(tuttiInvalidArgument, "{}: recvbuff is NULL with {} = {}", name, countName,
-                     count);
+  if (recvBytes > 0 && args.recv == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: recvbuff is NULL{} with {} = {}", name, role,
+                     countName(collective), count);
   }
-  const size_t sendBytes = sendBufferCount(collective, comm->nranks, count) * elemSize;
-  const size_t recvBytes = recvBufferCount(collective, comm->nranks, count) * elemSize;
-  const char* send = static_cast<const char*>(sendbuff);
-  const char* recv = static_cast<const char*>(recvbuff);
+  if (sendBytes == 0 || recvBytes == 0) return Status::ok();
+  const char* send = static_cast<const char*>(args.send);
+  const char* recv = static_cast<const char*>(args.recv);
   const size_t rankOffset = static_cast<size_t>(comm->rank) * count * elemSize;
   bool inPlace = false;
   switch (collective) {
     case Collective::kAllReduce:
+    case Collective::kBroadcast:
+    case Collective::kReduce:
+    case Collective::kAllToAll:
       inPlace = send == recv;
       break;
     case Collective::kAllGather:
+    case Collective::kGather:
       inPlace = send == recv + rankOffset;
       break;
     case Collective::kReduceScatter:
+    case Collective::kScatter:
       inPlace = recv == send + rankOffset;
       break;
   }
@@ -109,14 +136,14 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
   return Status::ok();
 }
 
-tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, size_t count,
-                         int type, int op, tuttiComm_t comm, tuttiStream_t stream) {
+tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t comm, tuttiStream_t stream) {
+  const Collective kind = args.collective;
   // Hold the registry lock while taking the call lock, so abort cannot free comm in between.
   std::unique_lock<std::mutex> callLock;
   bool live = withLiveComm(
       comm, [&](tuttiComm* c) { callLock = std::unique_lock<std::mutex>(c->callMutex); });
   if (!live) return finish(liveCommError(comm));
-  Status status = checkCollective(comm, kind, sendbuff, recvbuff, count, type, op, stream);
+  Status status = checkCollective(comm, args, stream);
   if (!status.isOk()) return finish(status, comm);
   int sticky = comm->asyncError.load();
   if (sticky != tuttiSuccess) {
@@ -131,12 +158,6 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
                                      collectiveName(kind), previous)),
                   comm);
   }
-  const CollectiveArgs args{kind,
-                            sendbuff,
-                            recvbuff,
-                            count,
-                            static_cast<tuttiDataType_t>(type),
-                            static_cast<tuttiRedOp_t>(op)};
   if (pendingOperations(comm) == 0) {
     status = runCollective(comm, args);
     callLock.unlock();
@@ -328,20 +349,56 @@ TUTTI_PUBLIC const char* tuttiGetLastError(tuttiComm_t comm) {
 TUTTI_PUBLIC tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                                           tuttiDataType_t datatype, tuttiRedOp_t op,
                                           tuttiComm_t comm, tuttiStream_t stream) {
-  return collective(Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op, comm, stream);
+  return collective({Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op}, comm,
+                    stream);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
                                           tuttiDataType_t datatype, tuttiComm_t comm,
                                           tuttiStream_t stream) {
-  return collective(Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum, comm,
-                    stream);
+  return collective({Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum},
+                    comm, stream);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff,
                                               size_t recvcount, tuttiDataType_t datatype,
                                               tuttiRedOp_t op, tuttiComm_t comm,
                                               tuttiStream_t stream) {
-  return collective(Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op, comm,
+  return collective({Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op}, comm,
                     stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                                          tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                          tuttiStream_t stream) {
+  return collective({Collective::kBroadcast, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiReduce(const void* sendbuff, void* recvbuff, size_t count,
+                                       tuttiDataType_t datatype, tuttiRedOp_t op, int root,
+                                       tuttiComm_t comm, tuttiStream_t stream) {
+  return collective({Collective::kReduce, sendbuff, recvbuff, count, datatype, op, root}, comm,
+                    stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
+                                         tuttiDataType_t datatype, tuttiComm_t comm,
+                                         tuttiStream_t stream) {
+  return collective({Collective::kAllToAll, sendbuff, recvbuff, count, datatype, tuttiSum}, comm,
+                    stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGather(const void* sendbuff, void* recvbuff, size_t count,
+                                       tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                       tuttiStream_t stream) {
+  return collective({Collective::kGather, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
+                                        tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                        tuttiStream_t stream) {
+  return collective({Collective::kScatter, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
 }

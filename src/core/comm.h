@@ -57,6 +57,7 @@ struct tuttiComm {
     tutti::Collective collective;
     size_t count;
     size_t elemSize;
+    int root;
     tutti::Choice choice;
     tutti::Plan plan;
   };

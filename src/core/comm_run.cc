@@ -10,11 +10,10 @@
 namespace tutti {
 namespace {
 
-// The algorithm for a call of `bytes` per rank's buffer (the larger one for all-gather and
-// reduce-scatter, as nccl-tests counts size), logged at INFO the first time per size class.
-Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
-  const size_t bytes =
-      collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
+// The algorithm for a call of `count` elements (its size as nccl-tests counts it: callBytes),
+// logged at INFO the first time per size class.
+Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t count, size_t elemSize) {
+  const size_t bytes = callBytes(collective, comm->nranks, count, elemSize);
   Choice choice =
       chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
                       comm->tuner.get(), hostShapeOf(comm->hostOfRank));
@@ -68,17 +67,24 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   const size_t elemSize = dataTypeSize(type);
   tuttiComm::CachedPlan* cached = nullptr;
   for (tuttiComm::CachedPlan& entry : comm->planCache) {
-    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize) {
+    // Everything a plan depends on: the collective, count, element size and root (the rank
+    // count, rank and layout are the communicator's).
+    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize &&
+        entry.root == args.root) {
       cached = &entry;
       break;
     }
   }
   if (cached == nullptr) {
     constexpr size_t kPlanCacheEntries = 16;
-    Choice choice = chooseAndLog(comm, collective, count * elemSize);
-    tuttiComm::CachedPlan entry{
-        collective, count, elemSize, choice,
-        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count, comm->hostOfRank)};
+    Choice choice = chooseAndLog(comm, collective, count, elemSize);
+    tuttiComm::CachedPlan entry{collective,
+                                count,
+                                elemSize,
+                                args.root,
+                                choice,
+                                makePlan(choice.algorithm, collective, comm->nranks, comm->rank,
+                                         count, comm->hostOfRank, args.root)};
     if (comm->planCache.size() < kPlanCacheEntries) {
       comm->planCache.push_back(std::move(entry));
       cached = &comm->planCache.back();
@@ -93,6 +99,14 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
   CallBuffers buffers{args.send, args.recv, MemoryKind::kHost, -1};
+  // An all-to-all plan may receive block j before it sent block j (algo/direct.h): in place,
+  // it runs from a copy of the input.
+  std::vector<char> inputCopy;
+  if (collective == Collective::kAllToAll && args.send == args.recv && count > 0) {
+    const char* input = static_cast<const char*>(args.send);
+    inputCopy.assign(input, input + callBytes(collective, comm->nranks, count, elemSize));
+    buffers.send = inputCopy.data();
+  }
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
   if (!status.isOk()) {
     int expected = tuttiSuccess;
