@@ -11,8 +11,19 @@
 
 namespace tutti::perf {
 
-enum class PerfCollective { kAllReduce, kAllGather, kReduceScatter };
+enum class PerfCollective {
+  kAllReduce,
+  kAllGather,
+  kReduceScatter,
+  kBroadcast,
+  kReduce,
+  kAllToAll,
+  kGather,
+  kScatter,
+};
 Collective collectiveOf(PerfCollective collective);
+// The root of tutti-perf's rooted calls: rank 0, as nccl-tests' default (-r 0).
+constexpr int kPerfRoot = 0;
 
 struct PerfOptions {
   PerfCollective collective = PerfCollective::kAllReduce;
