@@ -15,11 +15,6 @@
 
 namespace tutti::perf {
 
-// The enumerators are Collective's, in its order.
-Collective collectiveOf(PerfCollective collective) { return static_cast<Collective>(collective); }
-static_assert(static_cast<int>(PerfCollective::kScatter) == static_cast<int>(Collective::kScatter));
-static_assert(kNumCollectives == 8, "a collective tutti-perf does not run");
-
 namespace {
 
 // "all_reduce", ..., "scatter": the subcommands, as collectiveName spells them.
