@@ -27,8 +27,10 @@ extern const AlgorithmEntry kDirectAlgorithm;
 bool directSupports(Collective collective);  // all-to-all, gather, scatter
 
 // Rank `rank`'s plan (root for gather and scatter). nullopt for other collectives or a rank or
-// root outside [0, nranks). All-to-all plans read a block after its receive may have written
-// it: the core runs an in-place all-to-all from a copy of the input.
+// root outside [0, nranks). In place, an all-to-all's receive of block j would have to wait
+// for its own send of block j to finish, which waits for the peer's receive, which may wait the
+// same way for a third rank: a cycle once messages span several slices. So the core runs an
+// in-place all-to-all from a copy of the input, and its plans are never run aliased.
 std::optional<Plan> directPlan(Collective collective, int nranks, int rank, size_t count,
                                int root = 0);
 

@@ -99,8 +99,8 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
   CallBuffers buffers{args.send, args.recv, MemoryKind::kHost, -1};
-  // An all-to-all plan may receive block j before it sent block j (algo/direct.h): in place,
-  // it runs from a copy of the input.
+  // In place, an all-to-all's receives would wait on its own sends of the same blocks, which
+  // can wait on each other around the ranks (algo/direct.h): it runs from a copy of the input.
   std::vector<char> inputCopy;
   if (collective == Collective::kAllToAll && args.send == args.recv && count > 0) {
     const char* input = static_cast<const char*>(args.send);
