@@ -297,6 +297,38 @@ tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
                            tuttiDataType_t datatype, int root, tuttiComm_t comm,
                            tuttiStream_t stream);
 
+/* Point-to-point, NCCL's shape. tuttiSend sends count elements of sendbuff to rank peer;
+ * tuttiRecv receives count elements from rank peer into recvbuff. Both ends must name each
+ * other with the same count and datatype size; several messages between two ranks are matched
+ * in the order each end issues them. Outside a group each call is a group of its own: it
+ * returns once its transfer is complete (so two ranks that both send first, outside a group,
+ * may wait for each other, as in NCCL). Bytes move unchanged.
+ *
+ * Groups. tuttiGroupStart opens a group; tuttiSend and tuttiRecv inside it only check their
+ * arguments and are recorded; the outermost tuttiGroupEnd runs them, all of one communicator's
+ * together (every send and receive in flight at once), so grouped sends and receives of any
+ * sizes to any peers, the rank itself included, form an all-to-all-v without deadlock. Groups
+ * nest: inner tuttiGroupEnd calls only close a level. An empty group succeeds. Collectives
+ * called inside a group run when called, not at tuttiGroupEnd. Calls on several communicators
+ * in one group run one communicator after the other, in the order each first appears (make
+ * each communicator's calls complete on their own). A group belongs to the calling thread.
+ *
+ * tuttiSend and tuttiRecv return tuttiInvalidArgument (NULL or destroyed comm, datatype out of
+ * range, peer outside [0, nranks), a NULL buffer with count > 0; nothing is recorded) and
+ * tuttiInvalidUsage (a stream with host buffers); outside a group also what tuttiGroupEnd
+ * returns. tuttiGroupEnd returns tuttiInvalidUsage without a matching tuttiGroupStart, when a
+ * rank's sends to itself and receives from itself do not pair up (as many, the same sizes in
+ * order), or when asynchronous operations are queued on the communicator; else tuttiSuccess or
+ * the first communicator's failure (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as
+ * for collectives; a message count or size that differs between the ends is
+ * tuttiInternalError). The recorded calls are dropped either way. */
+tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype, int peer,
+                        tuttiComm_t comm, tuttiStream_t stream);
+tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype, int peer,
+                        tuttiComm_t comm, tuttiStream_t stream);
+tuttiResult_t tuttiGroupStart(void);
+tuttiResult_t tuttiGroupEnd(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

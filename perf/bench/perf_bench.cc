@@ -48,6 +48,7 @@ class Buffers {
       case PerfCollective::kBroadcast:
       case PerfCollective::kReduce:
       case PerfCollective::kAllToAll:
+      case PerfCollective::kSendRecv:
         *send = recv_.data();
         break;
       case PerfCollective::kAllGather:
@@ -71,6 +72,21 @@ class Buffers {
   std::vector<char> recv_;
 };
 
+// nccl-tests' sendrecv: every rank sends to rank + 1 and receives from rank - 1, grouped.
+tuttiResult_t sendRecvOnce(const void* send, void* recv, size_t count, tuttiDataType_t type,
+                           tuttiComm_t comm) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  tuttiGroupStart();
+  const tuttiResult_t sent = tuttiSend(send, count, type, (rank + 1) % nranks, comm, nullptr);
+  const tuttiResult_t received =
+      tuttiRecv(recv, count, type, (rank + nranks - 1) % nranks, comm, nullptr);
+  const tuttiResult_t ran = tuttiGroupEnd();
+  return sent != tuttiSuccess ? sent : received != tuttiSuccess ? received : ran;
+}
+
 tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t count,
                        tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm) {
   switch (coll) {
@@ -90,6 +106,8 @@ tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t
       return tuttiGather(send, recv, count, type, kPerfRoot, comm, nullptr);
     case PerfCollective::kScatter:
       return tuttiScatter(send, recv, count, type, kPerfRoot, comm, nullptr);
+    case PerfCollective::kSendRecv:
+      return sendRecvOnce(send, recv, count, type, comm);
   }
   return tuttiInvalidArgument;
 }
@@ -128,6 +146,9 @@ size_t expectedOutput(PerfCollective coll, const CallShape& shape, tuttiDataType
         break;
       case PerfCollective::kScatter:
         test::fillContributions(out, type, op, nranks, kPerfRoot, mine + i, 1);
+        break;
+      case PerfCollective::kSendRecv:
+        test::fillContributions(out, type, op, nranks, (rank + nranks - 1) % nranks, i, 1);
         break;
     }
   }

@@ -78,7 +78,8 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   opText = "sum";
   app.add_option("collective", options->collectiveName,
                  "all_reduce | all_gather | reduce_scatter | broadcast | reduce | alltoall | "
-                 "gather | scatter (rooted ones at root 0)")
+                 "gather | scatter | sendrecv (rooted ones at root 0; sendrecv: to rank + 1, "
+                 "from rank - 1, grouped)")
       ->check(CLI::IsMember(collectiveNames()));
   app.add_option("-b,--minbytes", minText, "smallest size in bytes (K/M/G suffixes)");
   app.add_option("-e,--maxbytes", maxText, "largest size in bytes");
@@ -224,7 +225,7 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   if (options->collectiveName.empty()) {
     std::fprintf(stderr,
                  "tutti-perf: name a collective: all_reduce, all_gather, reduce_scatter, "
-                 "broadcast, reduce, alltoall, gather or scatter\n"
+                 "broadcast, reduce, alltoall, gather, scatter or sendrecv\n"
                  "Run with --help for more information.\n");
     *exitCode = 2;
     return false;

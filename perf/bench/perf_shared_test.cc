@@ -66,6 +66,7 @@ TEST(NcclTests, BusbwFactors) {
   EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kScatter, 2), 0.5);
   EXPECT_STREQ(busBandwidthFactorText(Collective::kBroadcast), "1");
   EXPECT_STREQ(busBandwidthFactorText(Collective::kAllToAll), "(n-1)/n");
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kSendRecv, 4), 1);
 }
 
 TEST(NcclTests, SizesOfTheRootedCollectivesAndAllToAll) {

@@ -24,6 +24,8 @@ const char* collectiveName(Collective coll) {
       return "gather";
     case Collective::kScatter:
       return "scatter";
+    case Collective::kSendRecv:
+      return "sendrecv";
   }
   return "unknown";
 }

@@ -19,10 +19,11 @@ enum class Collective : uint8_t {
   kAllToAll,
   kGather,
   kScatter,
+  kSendRecv,  // a group's point-to-point sends and receives (algo/peer_exchange.h)
 };
-constexpr int kNumCollectives = 8;
+constexpr int kNumCollectives = 9;
 // "all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "alltoall", "gather",
-// "scatter" (nccl-tests' binary names).
+// "scatter", "sendrecv" (nccl-tests' binary names).
 const char* collectiveName(Collective coll);
 // Whether the call has a root rank (broadcast, reduce, gather, scatter).
 bool isRooted(Collective coll);

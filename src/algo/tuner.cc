@@ -108,6 +108,7 @@ tuttiTunerFunc_t tuttiFuncOf(Collective collective) {
     case Collective::kScatter:
       return tuttiTunerScatter;
     case Collective::kAllReduce:
+    case Collective::kSendRecv:  // never tuned: no algorithm of the table serves it
       break;
   }
   return tuttiTunerAllReduce;

@@ -1,8 +1,11 @@
 // The C API: argument checks, conversion of internal Status to tuttiResult_t, and the
 // last-error strings. Everything else is delegated.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/log.h"
 #include "base/net_iface.h"
@@ -127,6 +130,8 @@ Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_
     case Collective::kScatter:
       inPlace = recv == send + rankOffset;
       break;
+    case Collective::kSendRecv:
+      break;  // tuttiSend and tuttiRecv are checked by checkPeerCall
   }
   if (!inPlace && rangesOverlap(send, sendBytes, recv, recvBytes)) {
     return makeError(tuttiInvalidArgument,
@@ -134,6 +139,21 @@ Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_
                      name);
   }
   return Status::ok();
+}
+
+// The communicator's sticky error as the status of a call named `what`, or ok.
+Status stickyError(tuttiComm* comm, const char* what) {
+  const int sticky = comm->asyncError.load();
+  if (sticky == tuttiSuccess) return Status::ok();
+  std::string previous;
+  {
+    std::lock_guard<std::mutex> lock(comm->errorMutex);
+    previous = comm->lastError;
+  }
+  return Status(static_cast<tuttiResult_t>(sticky),
+                fmt::format("{}: communicator is in error since an earlier call ({}); "
+                            "destroy or abort it",
+                            what, previous));
 }
 
 tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t comm, tuttiStream_t stream) {
@@ -145,19 +165,8 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t comm, tuttiStre
   if (!live) return finish(liveCommError(comm));
   Status status = checkCollective(comm, args, stream);
   if (!status.isOk()) return finish(status, comm);
-  int sticky = comm->asyncError.load();
-  if (sticky != tuttiSuccess) {
-    std::string previous;
-    {
-      std::lock_guard<std::mutex> lock(comm->errorMutex);
-      previous = comm->lastError;
-    }
-    return finish(Status(static_cast<tuttiResult_t>(sticky),
-                         fmt::format("{}: communicator is in error since an earlier call ({}); "
-                                     "destroy or abort it",
-                                     collectiveName(kind), previous)),
-                  comm);
-  }
+  status = stickyError(comm, collectiveName(kind));
+  if (!status.isOk()) return finish(status, comm);
   if (pendingOperations(comm) == 0) {
     status = runCollective(comm, args);
     callLock.unlock();
@@ -175,6 +184,72 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t comm, tuttiStre
     status = Status::ok();
   }
   return finish(status, comm);
+}
+
+// The calling thread's group: tuttiGroupStart nesting depth, and the point-to-point calls
+// recorded since the outermost tuttiGroupStart with their communicators, in issue order.
+struct Group {
+  int depth = 0;
+  std::vector<std::pair<tuttiComm*, PeerCall>> calls;
+};
+thread_local Group tGroup;
+
+Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_t count, int type,
+                     int peer, tuttiStream_t stream) {
+  const char* name = send ? "send" : "recv";
+  if (!isValidDataType(type)) {
+    return makeError(tuttiInvalidArgument, "{}: datatype {} is not a tuttiDataType_t (0..{})", name,
+                     type, tuttiNumTypes - 1);
+  }
+  if (peer < 0 || peer >= comm->nranks) {
+    return makeError(tuttiInvalidArgument, "{}: peer {} is outside [0, nranks = {})", name, peer,
+                     comm->nranks);
+  }
+  if (stream != nullptr) {
+    return makeError(tuttiInvalidUsage,
+                     "{}: stream is not NULL: this build runs on host buffers with a NULL stream "
+                     "only (CUDA streams are not supported yet)",
+                     name);
+  }
+  if (count > SIZE_MAX / dataTypeSize(static_cast<tuttiDataType_t>(type))) {
+    return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
+  }
+  if (count > 0 && buffer == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: {} is NULL with count = {}", name,
+                     send ? "sendbuff" : "recvbuff", count);
+  }
+  return Status::ok();
+}
+
+// Runs one communicator's calls of a group under its call lock.
+Status runGroupOn(tuttiComm_t comm, const std::vector<PeerCall>& calls) {
+  std::unique_lock<std::mutex> callLock;
+  bool live = withLiveComm(
+      comm, [&](tuttiComm* c) { callLock = std::unique_lock<std::mutex>(c->callMutex); });
+  if (!live) return liveCommError(comm);
+  TUTTI_RETURN_IF_ERROR(stickyError(comm, "sendrecv"));
+  if (pendingOperations(comm) > 0) {
+    return makeError(tuttiInvalidUsage,
+                     "sendrecv: asynchronous operations are still queued on this communicator; "
+                     "point-to-point calls cannot run behind them yet");
+  }
+  return runPeerCalls(comm, calls);
+}
+
+tuttiResult_t peerCall(bool send, const void* buffer, size_t count, tuttiDataType_t type, int peer,
+                       tuttiComm_t comm, tuttiStream_t stream) {
+  Status status = Status::ok();
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    status = checkPeerCall(c, send, buffer, count, static_cast<int>(type), peer, stream);
+  });
+  if (!live) return finish(liveCommError(comm));
+  if (!status.isOk()) return finish(status, comm);
+  const PeerCall call{send, buffer, count * dataTypeSize(type), peer};
+  if (tGroup.depth > 0) {
+    tGroup.calls.emplace_back(comm, call);
+    return tuttiSuccess;
+  }
+  return finish(runGroupOn(comm, {call}), comm);
 }
 
 Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int rank,
@@ -401,4 +476,43 @@ TUTTI_PUBLIC tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, si
                                         tuttiStream_t stream) {
   return collective({Collective::kScatter, sendbuff, recvbuff, count, datatype, tuttiSum, root},
                     comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype,
+                                     int peer, tuttiComm_t comm, tuttiStream_t stream) {
+  return peerCall(/*send=*/true, sendbuff, count, datatype, peer, comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype,
+                                     int peer, tuttiComm_t comm, tuttiStream_t stream) {
+  return peerCall(/*send=*/false, recvbuff, count, datatype, peer, comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGroupStart(void) {
+  ++tGroup.depth;
+  return tuttiSuccess;
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGroupEnd(void) {
+  if (tGroup.depth == 0) {
+    return finish(makeError(tuttiInvalidUsage, "tuttiGroupEnd without tuttiGroupStart"));
+  }
+  if (--tGroup.depth > 0) return tuttiSuccess;  // nested: the outermost end runs the group
+  std::vector<std::pair<tuttiComm*, PeerCall>> recorded = std::move(tGroup.calls);
+  tGroup.calls.clear();
+  // One batch per communicator, in the order each first appears.
+  std::vector<tuttiComm*> comms;
+  for (const auto& [comm, call] : recorded) {
+    if (std::find(comms.begin(), comms.end(), comm) == comms.end()) comms.push_back(comm);
+  }
+  tuttiResult_t result = tuttiSuccess;
+  for (tuttiComm* comm : comms) {
+    std::vector<PeerCall> calls;
+    for (const auto& [owner, call] : recorded) {
+      if (owner == comm) calls.push_back(call);
+    }
+    const tuttiResult_t rc = finish(runGroupOn(comm, calls), comm);
+    if (result == tuttiSuccess) result = rc;
+  }
+  return result;
 }

@@ -1,7 +1,9 @@
 // Running collectives: the algorithm and plan for a call (cached), one collective on a thread's
 // executor and progress engine, and asynchronous operations on the progress thread.
 #include <algorithm>
+#include <cstring>
 
+#include "algo/peer_exchange.h"
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
@@ -54,6 +56,16 @@ void closeConnections(tuttiComm* comm) {
 }
 
 namespace {
+
+// A failed run makes the communicator's error sticky and closes its connections, so that its
+// peers fail at once too.
+void recordFailure(tuttiComm* comm, const Status& status) {
+  if (status.isOk()) return;
+  int expected = tuttiSuccess;
+  comm->asyncError.compare_exchange_strong(expected, status.code());
+  closeConnections(comm);
+  TUTTI_WARN(kLogColl, "{}", status.message());
+}
 
 // One collective on one thread's executor and engine.
 Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
@@ -108,12 +120,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     buffers.send = inputCopy.data();
   }
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
-  if (!status.isOk()) {
-    int expected = tuttiSuccess;
-    comm->asyncError.compare_exchange_strong(expected, status.code());
-    closeConnections(comm);
-    TUTTI_WARN(kLogColl, "{}", status.message());
-  }
+  recordFailure(comm, status);
   return status;
 }
 
@@ -121,6 +128,43 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
 
 Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
   return runOn(comm, args, *comm->executor, *comm->engine);
+}
+
+Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
+  setLogRank(comm->rank);
+  std::vector<PeerTransfer> transfers;
+  size_t sendBytes = 0;
+  size_t recvBytes = 0;
+  for (const PeerCall& call : calls) {
+    size_t& packed = call.send ? sendBytes : recvBytes;
+    transfers.push_back(PeerTransfer{call.send, call.peer, packed, call.bytes});
+    packed += call.bytes;
+  }
+  std::string problem;
+  std::optional<Plan> plan = peerExchangePlan(comm->nranks, comm->rank, transfers, &problem);
+  if (!plan) return makeError(tuttiInvalidUsage, "tuttiGroupEnd: {}", problem);
+  std::vector<char> sendPack(sendBytes);
+  std::vector<char> recvPack(recvBytes);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].send && calls[i].bytes > 0) {
+      std::memcpy(sendPack.data() + transfers[i].offset, calls[i].buffer, calls[i].bytes);
+    }
+  }
+  TUTTI_TRACE(kLogColl, "sendrecv: {} calls, {} bytes out, {} bytes in, {} steps", calls.size(),
+              sendBytes, recvBytes, plan->steps.size());
+  // Bytes: copies move every bit pattern as it is, whatever the calls' types.
+  CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
+  Status status =
+      comm->executor->run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, *comm->engine);
+  recordFailure(comm, status);
+  if (!status.isOk()) return status;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (!calls[i].send && calls[i].bytes > 0) {
+      std::memcpy(const_cast<void*>(calls[i].buffer), recvPack.data() + transfers[i].offset,
+                  calls[i].bytes);
+    }
+  }
+  return Status::ok();
 }
 
 size_t pendingOperations(const tuttiComm* comm) {

@@ -15,6 +15,7 @@ CallShape callShapeOf(Collective collective, size_t bytes, size_t typeSize, int 
       return {total / n, total / n * n, total / n};
     case Collective::kBroadcast:
     case Collective::kReduce:
+    case Collective::kSendRecv:
       return {total, total, total};
     case Collective::kAllToAll:
       return {total / n, total / n * n, total / n * n};
@@ -31,6 +32,7 @@ double busBandwidthFactor(Collective collective, int nranks) {
       return 2.0 * (n - 1) / n;
     case Collective::kBroadcast:
     case Collective::kReduce:
+    case Collective::kSendRecv:
       return 1.0;
     default:
       return (n - 1) / n;
@@ -43,6 +45,7 @@ const char* busBandwidthFactorText(Collective collective) {
       return "2(n-1)/n";
     case Collective::kBroadcast:
     case Collective::kReduce:
+    case Collective::kSendRecv:
       return "1";
     default:
       return "(n-1)/n";
