@@ -44,7 +44,8 @@
  *                                         shared-memory messages (default 1; 0 when a host has
  *                                         more ranks than CPUs)
  *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",
- *                                         "^rd", "allreduce:0-64K:rd,64K-:ring" (ring, rd, tree)
+ *                                         "^rd", "allreduce:0-64K:rd,64K-:ring" (ring, rd, tree,
+ *                                         binomial, direct)
  *   TUTTI_TUNER_PLUGIN=path|name          tuner plugin (tutti_tuner.h, or NCCL's v5/v4 ABI)
  *   TUTTI_TOPO_FILE=path                  a host's topology from this file instead of detecting
  *   TUTTI_COST_FILE=path                  the cost model's calibrated constants
@@ -244,6 +245,94 @@ tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendco
 tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
                                  tuttiDataType_t datatype, tuttiRedOp_t op, tuttiComm_t comm,
                                  tuttiStream_t stream);
+
+/* Rooted collectives (broadcast, reduce, gather, scatter) and all-to-all follow NCCL 2.28's
+ * signatures and rules. A buffer a rank does not use is ignored and may be NULL: broadcast's and
+ * scatter's sendbuff off the root, reduce's and gather's recvbuff off the root; every buffer may
+ * be NULL when count is 0. Send buffers are never written (a rank off the root that passes
+ * sendbuff == recvbuff to tuttiReduce keeps its input). Copies move every bit pattern unchanged
+ * (NaN payloads, infinities, subnormals). All ranks must call with the same count, datatype, op
+ * and root. Each returns tuttiInvalidArgument (NULL or destroyed comm; datatype, or op where
+ * there is one, out of range; root outside [0, nranks); a NULL buffer the rank uses with
+ * count > 0; buffers that overlap without being the in-place layout named below),
+ * tuttiInvalidUsage (a stream that is neither NULL nor a live host stream, or a communicator
+ * already in error), tuttiSystemError, tuttiRemoteError (a peer was lost) or tuttiTimeout, like
+ * tuttiAllReduce.
+ * Thread-safety as every call on a communicator: one thread at a time (top of this file). */
+
+/* Broadcast: every rank's recvbuff[i] = the root's sendbuff[i] for i in [0, count). sendbuff
+ * (count elements) is read on the root only; recvbuff holds count elements on every rank; in
+ * place when sendbuff == recvbuff on the root. Algorithm: a pipelined chain along the ring
+ * ("ring") or a binomial tree ("binomial"), chosen by the cost model (docs/algorithms.md).
+ * Bus bandwidth factor 1 (nccl-tests PERFORMANCE.md). */
+tuttiResult_t tuttiBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                             tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                             tuttiStream_t stream);
+
+/* Reduce: the root's recvbuff[i] = op over ranks r of rank r's sendbuff[i], for i in
+ * [0, count). sendbuff holds count elements on every rank; recvbuff count elements, written on
+ * the root only; in place when sendbuff == recvbuff. Avg as tuttiRedOp_t says. Algorithm: a
+ * pipelined chain ("ring") or a binomial tree ("binomial"), chosen by the cost model. Bus
+ * bandwidth factor 1. */
+tuttiResult_t tuttiReduce(const void* sendbuff, void* recvbuff, size_t count,
+                          tuttiDataType_t datatype, tuttiRedOp_t op, int root, tuttiComm_t comm,
+                          tuttiStream_t stream);
+
+/* All-to-all: recvbuff[j*count + i] = rank j's sendbuff[rank*count + i] for every rank j and
+ * i in [0, count): count elements per peer, as NCCL 2.28's ncclAlltoAll. sendbuff and recvbuff
+ * hold nranks*count elements; in place when sendbuff == recvbuff (the input is then copied aside
+ * first, nranks*count elements of temporary memory). Algorithm "direct" (every pair exchanges
+ * directly, in pairwise-exchange order). Bus bandwidth factor (n-1)/n. */
+tuttiResult_t tuttiAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
+                            tuttiDataType_t datatype, tuttiComm_t comm, tuttiStream_t stream);
+
+/* Gather: the root's recvbuff[r*count + i] = rank r's sendbuff[i] for every rank r and i in
+ * [0, count). sendbuff holds count elements on every rank; recvbuff nranks*count elements,
+ * written on the root only; in place when sendbuff == recvbuff + root*count on the root.
+ * Algorithm "direct". Bus bandwidth factor (n-1)/n. */
+tuttiResult_t tuttiGather(const void* sendbuff, void* recvbuff, size_t count,
+                          tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                          tuttiStream_t stream);
+
+/* Scatter: every rank's recvbuff[i] = the root's sendbuff[rank*count + i] for i in [0, count).
+ * sendbuff holds nranks*count elements, read on the root only; recvbuff count elements on every
+ * rank; in place when recvbuff == sendbuff + root*count on the root. Algorithm "direct". Bus
+ * bandwidth factor (n-1)/n. */
+tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
+                           tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                           tuttiStream_t stream);
+
+/* Point-to-point, NCCL's shape. tuttiSend sends count elements of sendbuff to rank peer;
+ * tuttiRecv receives count elements from rank peer into recvbuff. Both ends must name each
+ * other with the same count and datatype size; several messages between two ranks are matched
+ * in the order each end issues them. Outside a group each call is a group of its own: it
+ * returns once its transfer is complete (so two ranks that both send first, outside a group,
+ * may wait for each other, as in NCCL). Bytes move unchanged.
+ *
+ * Groups. tuttiGroupStart opens a group; tuttiSend and tuttiRecv inside it only check their
+ * arguments and are recorded; the outermost tuttiGroupEnd runs them, all of one communicator's
+ * together (every send and receive in flight at once), so grouped sends and receives of any
+ * sizes to any peers, the rank itself included, form an all-to-all-v without deadlock. Groups
+ * nest: inner tuttiGroupEnd calls only close a level. An empty group succeeds. Collectives
+ * called inside a group run when called, not at tuttiGroupEnd. Calls on several communicators
+ * in one group run one communicator after the other, in the order each first appears (make
+ * each communicator's calls complete on their own). A group belongs to the calling thread.
+ *
+ * tuttiSend and tuttiRecv return tuttiInvalidArgument (NULL or destroyed comm, datatype out of
+ * range, peer outside [0, nranks), a NULL buffer with count > 0; nothing is recorded) and
+ * tuttiInvalidUsage (a stream with host buffers); outside a group also what tuttiGroupEnd
+ * returns. tuttiGroupEnd returns tuttiInvalidUsage without a matching tuttiGroupStart, when a
+ * rank's sends to itself and receives from itself do not pair up (as many, the same sizes in
+ * order), or when asynchronous operations are queued on the communicator; else tuttiSuccess or
+ * the first communicator's failure (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as
+ * for collectives; a message count or size that differs between the ends is
+ * tuttiInternalError). The recorded calls are dropped either way. */
+tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype, int peer,
+                        tuttiComm_t comm, tuttiStream_t stream);
+tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype, int peer,
+                        tuttiComm_t comm, tuttiStream_t stream);
+tuttiResult_t tuttiGroupStart(void);
+tuttiResult_t tuttiGroupEnd(void);
 
 /* Host streams: queued (non-blocking) collectives on host buffers.
  *

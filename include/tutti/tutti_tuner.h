@@ -61,9 +61,14 @@ extern "C" {
 
 /* Collectives, numbered as NCCL's ncclFunc_t (so a plugin serving both ABIs can share code). */
 typedef enum {
+  tuttiTunerBroadcast = 0,
+  tuttiTunerReduce = 1,
   tuttiTunerAllGather = 2,
   tuttiTunerReduceScatter = 3,
-  tuttiTunerAllReduce = 4
+  tuttiTunerAllReduce = 4,
+  tuttiTunerAlltoAll = 8,
+  tuttiTunerScatter = 9,
+  tuttiTunerGather = 10
 } tuttiTunerFunc_t;
 
 /* Log levels, numbered as TUTTI_DEBUG's: a message shows when TUTTI_DEBUG is at least its level
@@ -102,10 +107,13 @@ typedef struct {
    *   context         what init wrote
    *   collective      which collective
    *   bytes           the size nccl-tests reports: count x element size for all-reduce,
-   *                   nranks x count x element size for all-gather and reduce-scatter
-   *   numAlgorithms   entries in algorithmNames and costUs (2 in this version)
+   *                   broadcast and reduce, nranks x count x element size for all-gather,
+   *                   reduce-scatter, all-to-all, gather and scatter
+   *   numAlgorithms   entries in algorithmNames and costUs (5 in this version)
    *   algorithmNames  algorithmNames[i] names algorithm i: "ring", "rd" (recursive doubling and
-   *                   halving); look algorithms up by name, later versions may add some
+   *                   halving), "tree" (double binary tree), "binomial" (binomial tree:
+   *                   broadcast and reduce), "direct" (all-to-all, gather, scatter); look
+   *                   algorithms up by name, later versions may add some
    *   costUs          in/out: costUs[i] is Tutti's predicted time of algorithm i for this call,
    *                   in microseconds, or TUTTI_TUNER_IGNORE when it is not a candidate. Write
    *                   a time (>= 0) to re-rank, or TUTTI_TUNER_IGNORE to remove a candidate

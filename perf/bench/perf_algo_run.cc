@@ -7,6 +7,8 @@
 #include "perf/bench/perf_algo.h"
 #include "perf/bench/perf_algo_report.h"
 #include "perf/bench/perf_bench.h"
+#include "testing/exact_data.h"
+#include "testing/nccl_tests.h"
 
 namespace tutti::perf {
 namespace {
@@ -74,7 +76,7 @@ int runAlgoComparison(tuttiComm_t comm, const PerfOptions& options, const CommIn
         }
         if (!setSpec(comm, "(restoring TUTTI_ALGO)", ownSpec, printer)) return 1;
         const size_t callCount =
-            collective == Collective::kAllReduce ? row.count : row.count / info.nranks;
+            test::callShapeOf(collective, row.bytes, test::typeSize(type), info.nranks).callCount;
         Choice choice;
         Status status = explainChoice(comm, collective, callCount, type, &choice);
         if (!status.isOk()) {

@@ -45,12 +45,18 @@ class Buffers {
     if (!inPlace) return;
     switch (coll) {
       case PerfCollective::kAllReduce:
+      case PerfCollective::kBroadcast:
+      case PerfCollective::kReduce:
+      case PerfCollective::kAllToAll:
+      case PerfCollective::kSendRecv:
         *send = recv_.data();
         break;
       case PerfCollective::kAllGather:
+      case PerfCollective::kGather:
         *send = recv_.data() + mine;
         break;
       case PerfCollective::kReduceScatter:
+      case PerfCollective::kScatter:
         *recv = send_.data() + mine;
         break;
     }
@@ -66,6 +72,21 @@ class Buffers {
   std::vector<char> recv_;
 };
 
+// nccl-tests' sendrecv: every rank sends to rank + 1 and receives from rank - 1, grouped.
+tuttiResult_t sendRecvOnce(const void* send, void* recv, size_t count, tuttiDataType_t type,
+                           tuttiComm_t comm) {
+  int rank = 0;
+  int nranks = 1;
+  tuttiCommUserRank(comm, &rank);
+  tuttiCommCount(comm, &nranks);
+  tuttiGroupStart();
+  const tuttiResult_t sent = tuttiSend(send, count, type, (rank + 1) % nranks, comm, nullptr);
+  const tuttiResult_t received =
+      tuttiRecv(recv, count, type, (rank + nranks - 1) % nranks, comm, nullptr);
+  const tuttiResult_t ran = tuttiGroupEnd();
+  return sent != tuttiSuccess ? sent : received != tuttiSuccess ? received : ran;
+}
+
 tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t count,
                        tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm) {
   switch (coll) {
@@ -75,8 +96,63 @@ tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t
       return tuttiAllGather(send, recv, count, type, comm, nullptr);
     case PerfCollective::kReduceScatter:
       return tuttiReduceScatter(send, recv, count, type, op, comm, nullptr);
+    case PerfCollective::kBroadcast:
+      return tuttiBroadcast(send, recv, count, type, kPerfRoot, comm, nullptr);
+    case PerfCollective::kReduce:
+      return tuttiReduce(send, recv, count, type, op, kPerfRoot, comm, nullptr);
+    case PerfCollective::kAllToAll:
+      return tuttiAlltoAll(send, recv, count, type, comm, nullptr);
+    case PerfCollective::kGather:
+      return tuttiGather(send, recv, count, type, kPerfRoot, comm, nullptr);
+    case PerfCollective::kScatter:
+      return tuttiScatter(send, recv, count, type, kPerfRoot, comm, nullptr);
+    case PerfCollective::kSendRecv:
+      return sendRecvOnce(send, recv, count, type, comm);
   }
   return tuttiInvalidArgument;
+}
+
+// The exact output of this rank into expected (recvCount elements); returns how many elements
+// this rank checks (none off the root for reduce and gather, whose recvbuff is unused there).
+// Rank r's input element k is contribution(r, k).
+size_t expectedOutput(PerfCollective coll, const CallShape& shape, tuttiDataType_t type,
+                      tuttiRedOp_t op, int rank, int nranks, char* expected) {
+  const size_t size = test::typeSize(type);
+  const size_t count = shape.callCount;
+  const size_t mine = static_cast<size_t>(rank) * count;
+  const bool root = rank == kPerfRoot;
+  if ((coll == PerfCollective::kReduce || coll == PerfCollective::kGather) && !root) return 0;
+  for (size_t i = 0; i < shape.recvCount; ++i) {
+    char* out = expected + i * size;
+    const int block = count == 0 ? 0 : static_cast<int>(i / count);
+    const size_t inBlock = count == 0 ? 0 : i % count;
+    switch (coll) {
+      case PerfCollective::kAllReduce:
+      case PerfCollective::kReduce:
+        test::expectedReduction(out, type, op, nranks, i);
+        break;
+      case PerfCollective::kReduceScatter:
+        test::expectedReduction(out, type, op, nranks, mine + i);
+        break;
+      case PerfCollective::kAllGather:
+      case PerfCollective::kGather:
+        test::fillContributions(out, type, op, nranks, block, inBlock, 1);
+        break;
+      case PerfCollective::kBroadcast:
+        test::fillContributions(out, type, op, nranks, kPerfRoot, i, 1);
+        break;
+      case PerfCollective::kAllToAll:
+        test::fillContributions(out, type, op, nranks, block, mine + inBlock, 1);
+        break;
+      case PerfCollective::kScatter:
+        test::fillContributions(out, type, op, nranks, kPerfRoot, mine + i, 1);
+        break;
+      case PerfCollective::kSendRecv:
+        test::fillContributions(out, type, op, nranks, (rank + nranks - 1) % nranks, i, 1);
+        break;
+    }
+  }
+  return shape.recvCount;
 }
 
 // Fills inputs with exact data, runs once, and counts this rank's wrong output elements.
@@ -88,26 +164,13 @@ bool checkOnce(tuttiComm_t comm, PerfCollective coll, const CallShape& shape, tu
   void* recv = nullptr;
   buffers->pointers(coll, inPlace, &send, &recv);
   std::vector<char> expected(shape.recvCount * size + 1);
-  if (coll == PerfCollective::kAllGather) {
-    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.callCount);
-    for (int r = 0; r < nranks; ++r) {
-      test::fillContributions(expected.data() + r * shape.callCount * size, type, op, nranks, r, 0,
-                              shape.callCount);
-    }
-  } else {
-    test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.sendCount);
-    size_t base =
-        coll == PerfCollective::kReduceScatter ? static_cast<size_t>(rank) * shape.callCount : 0;
-    for (size_t i = 0; i < shape.recvCount; ++i) {
-      test::expectedReduction(expected.data() + i * size, type, op, nranks, base + i);
-    }
-  }
+  test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.sendCount);
+  const size_t checked = expectedOutput(coll, shape, type, op, rank, nranks, expected.data());
   if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "check")) {
     return false;
   }
   size_t first = 0;
-  *wrong = static_cast<long>(
-      test::countMismatches(recv, expected.data(), shape.recvCount, type, &first));
+  *wrong = static_cast<long>(test::countMismatches(recv, expected.data(), checked, type, &first));
   return true;
 }
 

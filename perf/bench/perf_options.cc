@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -10,20 +11,22 @@
 #include "algo/cost_file.h"
 #include "exec/datatype.h"
 #include "perf/bench/perf_algo.h"
+#include "perf/bench/perf_stats.h"
 
 namespace tutti::perf {
 
-Collective collectiveOf(PerfCollective collective) {
-  switch (collective) {
-    case PerfCollective::kAllReduce:
-      return Collective::kAllReduce;
-    case PerfCollective::kAllGather:
-      return Collective::kAllGather;
-    case PerfCollective::kReduceScatter:
-      return Collective::kReduceScatter;
+namespace {
+
+// "all_reduce", ..., "scatter": the subcommands, as collectiveName spells them.
+std::vector<std::string> collectiveNames() {
+  std::vector<std::string> names;
+  for (int c = 0; c < kNumCollectives; ++c) {
+    names.push_back(collectiveName(static_cast<Collective>(c)));
   }
-  return Collective::kAllReduce;
+  return names;
 }
+
+}  // namespace
 
 bool parseSize(const std::string& text, size_t* out) {
   if (text.empty()) return false;
@@ -73,8 +76,11 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   std::string& opText = options->opText;
   typeText = "float";
   opText = "sum";
-  app.add_option("collective", options->collectiveName, "all_reduce | all_gather | reduce_scatter")
-      ->check(CLI::IsMember({"all_reduce", "all_gather", "reduce_scatter"}));
+  app.add_option("collective", options->collectiveName,
+                 "all_reduce | all_gather | reduce_scatter | broadcast | reduce | alltoall | "
+                 "gather | scatter | sendrecv (rooted ones at root 0; sendrecv: to rank + 1, "
+                 "from rank - 1, grouped)")
+      ->check(CLI::IsMember(collectiveNames()));
   app.add_option("-b,--minbytes", minText, "smallest size in bytes (K/M/G suffixes)");
   app.add_option("-e,--maxbytes", maxText, "largest size in bytes");
   CLI::Option* stepBytes = app.add_option("-i,--stepbytes", stepText,
@@ -182,7 +188,8 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
       }
     }
     const std::string& path = options->calibratePath;
-    if (path == "all_reduce" || path == "all_gather" || path == "reduce_scatter") {
+    const std::vector<std::string> names = collectiveNames();
+    if (std::find(names.begin(), names.end(), path) != names.end()) {
       return usageError(fmt::format(
           "--calibrate {0}: {0} is a collective, not a cost file; --calibrate measures the "
           "collectives itself (name a FILE or none)",
@@ -217,7 +224,8 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   }
   if (options->collectiveName.empty()) {
     std::fprintf(stderr,
-                 "tutti-perf: name a collective: all_reduce, all_gather or reduce_scatter\n"
+                 "tutti-perf: name a collective: all_reduce, all_gather, reduce_scatter, "
+                 "broadcast, reduce, alltoall, gather, scatter or sendrecv\n"
                  "Run with --help for more information.\n");
     *exitCode = 2;
     return false;
@@ -237,9 +245,17 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     *exitCode = 2;
     return false;
   }
-  if (options->collectiveName == "all_gather") options->collective = PerfCollective::kAllGather;
-  if (options->collectiveName == "reduce_scatter") {
-    options->collective = PerfCollective::kReduceScatter;
+  for (int c = 0; c < kNumCollectives; ++c) {
+    if (options->collectiveName == collectiveName(static_cast<Collective>(c))) {
+      options->collective = static_cast<PerfCollective>(c);
+    }
+  }
+  if (options->bound && !boundCovers(options->collective)) {
+    std::fprintf(stderr,
+                 "tutti-perf: --bound covers all_reduce, all_gather and reduce_scatter, not %s\n",
+                 options->collectiveName.c_str());
+    *exitCode = 2;
+    return false;
   }
   options->types.clear();
   if (typeText == "all") {
@@ -255,8 +271,8 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     options->types.push_back(type);
   }
   options->ops.clear();
-  if (options->collective == PerfCollective::kAllGather) {
-    options->ops.push_back(tuttiSum);  // unused: all-gather has no op
+  if (!isReduction(collectiveOf(options->collective))) {
+    options->ops.push_back(tuttiSum);  // unused: no op
   } else if (opText == "all") {
     for (int o = 0; o < tuttiNumOps; ++o) options->ops.push_back(static_cast<tuttiRedOp_t>(o));
   } else {

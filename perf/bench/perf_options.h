@@ -11,8 +11,11 @@
 
 namespace tutti::perf {
 
-enum class PerfCollective { kAllReduce, kAllGather, kReduceScatter };
-Collective collectiveOf(PerfCollective collective);
+// tutti-perf's collectives are the library's; the subcommands are collectiveName's spellings.
+using PerfCollective = Collective;
+inline Collective collectiveOf(PerfCollective collective) { return collective; }
+// The root of tutti-perf's rooted calls: rank 0, as nccl-tests' default (-r 0).
+constexpr int kPerfRoot = 0;
 
 struct PerfOptions {
   PerfCollective collective = PerfCollective::kAllReduce;

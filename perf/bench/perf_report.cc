@@ -45,7 +45,7 @@ std::string wrongText(const Measurement& m) {
 }  // namespace
 
 const char* opName(const PerfOptions& options, tuttiRedOp_t op) {
-  return options.collective == PerfCollective::kAllGather ? "none" : redOpName(op);
+  return isReduction(collectiveOf(options.collective)) ? redOpName(op) : "none";
 }
 
 std::string linkCostText(const LinkCost& cost) {
@@ -142,11 +142,12 @@ void printRow(const PerfOptions& options, const Row& row, int nranks, const Boun
   std::string line = fmt::format(
       "{:12d}  {:12d}  {:>8s}  {:>6s}  {:6d}  {}  {:6.2f}  {:6.2f}  {}  {}  {:6.2f}  "
       "{:6.2f}  {}  {}  {}  {}  {}",
-      row.bytes, row.count, dataTypeName(row.type), opName(options, row.op), -1,
-      timeText(row.outOfPlace.timeUs), row.outOfPlace.algbw, row.outOfPlace.busbw,
-      wrongText(row.outOfPlace), timeText(row.inPlace.timeUs), row.inPlace.algbw, row.inPlace.busbw,
-      wrongText(row.inPlace), timeText(row.outOfPlace.p50Us), timeText(row.outOfPlace.p99Us),
-      timeText(row.inPlace.p50Us), timeText(row.inPlace.p99Us));
+      row.bytes, row.count, dataTypeName(row.type), opName(options, row.op),
+      isRooted(collectiveOf(options.collective)) ? kPerfRoot : -1, timeText(row.outOfPlace.timeUs),
+      row.outOfPlace.algbw, row.outOfPlace.busbw, wrongText(row.outOfPlace),
+      timeText(row.inPlace.timeUs), row.inPlace.algbw, row.inPlace.busbw, wrongText(row.inPlace),
+      timeText(row.outOfPlace.p50Us), timeText(row.outOfPlace.p99Us), timeText(row.inPlace.p50Us),
+      timeText(row.inPlace.p99Us));
   if (bound.enabled) {
     const double boundUs = boundTimeUs(bound, options.collective, row.bytes, nranks);
     line += fmt::format("  {}  {:6.3f}  {:6.3f}", timeText(boundUs),
@@ -213,7 +214,7 @@ nlohmann::json runJson(const PerfOptions& options, const CommInfo& info) {
   out["transport"] = info.transport;
   out["algorithm"] = info.algorithm;
   out["datatype"] = options.typeText;  // a type name or "all"
-  out["op"] = options.collective == PerfCollective::kAllGather ? "none" : options.opText;
+  out["op"] = isReduction(collectiveOf(options.collective)) ? options.opText : "none";
   out["iters"] = options.iters;
   out["warmup_iters"] = options.warmupIters;
   out["bandwidth_unit"] = "GB/s (1e9 bytes/s)";

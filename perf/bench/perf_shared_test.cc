@@ -58,6 +58,32 @@ TEST(NcclTests, BusbwFactors) {
   EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kAllReduce, 1), 0);
   EXPECT_STREQ(busBandwidthFactorText(Collective::kAllReduce), "2(n-1)/n");
   EXPECT_STREQ(busBandwidthFactorText(Collective::kReduceScatter), "(n-1)/n");
+  // nccl-tests: broadcast and reduce 1, all-to-all, gather and scatter (n-1)/n.
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kBroadcast, 4), 1);
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kReduce, 8), 1);
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kAllToAll, 4), 0.75);
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kGather, 4), 0.75);
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kScatter, 2), 0.5);
+  EXPECT_STREQ(busBandwidthFactorText(Collective::kBroadcast), "1");
+  EXPECT_STREQ(busBandwidthFactorText(Collective::kAllToAll), "(n-1)/n");
+  EXPECT_DOUBLE_EQ(busBandwidthFactor(Collective::kSendRecv, 4), 1);
+}
+
+TEST(NcclTests, SizesOfTheRootedCollectivesAndAllToAll) {
+  // 100 B of floats on 3 ranks: 25 elements, 8 per rank where the size is per rank.
+  const CallShape bc = callShapeOf(Collective::kBroadcast, 100, 4, 3);
+  EXPECT_EQ(bc.callCount, 25u);
+  EXPECT_EQ(bc.largerCount(), 25u);
+  const CallShape a2a = callShapeOf(Collective::kAllToAll, 100, 4, 3);
+  EXPECT_EQ(a2a.callCount, 8u);
+  EXPECT_EQ(a2a.sendCount, 24u);
+  EXPECT_EQ(a2a.recvCount, 24u);
+  const CallShape gather = callShapeOf(Collective::kGather, 100, 4, 3);
+  EXPECT_EQ(gather.sendCount, 8u);
+  EXPECT_EQ(gather.recvCount, 24u);
+  const CallShape scatter = callShapeOf(Collective::kScatter, 100, 4, 3);
+  EXPECT_EQ(scatter.sendCount, 24u);
+  EXPECT_EQ(scatter.recvCount, 8u);
 }
 
 TEST(NcclTests, SizesRoundDownToWholeElementsPerRank) {

@@ -46,8 +46,14 @@ double boundBytesPerRank(PerfCollective collective, double sizeBytes, int nranks
       return 2 * s;
     case PerfCollective::kReduceScatter:
       return (3 * n - 1) / n * s;
+    default:
+      return 0;  // boundCovers: none
   }
-  return 0;
+}
+
+bool boundCovers(PerfCollective collective) {
+  return collective == PerfCollective::kAllReduce || collective == PerfCollective::kAllGather ||
+         collective == PerfCollective::kReduceScatter;
 }
 
 std::string boundFormulaText(PerfCollective collective) {
@@ -58,8 +64,9 @@ std::string boundFormulaText(PerfCollective collective) {
       return "2 x size";
     case PerfCollective::kReduceScatter:
       return "(3n-1)/n x size";
+    default:
+      return "";
   }
-  return "";
 }
 
 double boundTimeUs(PerfCollective collective, double sizeBytes, int nranks, int hostRanks,

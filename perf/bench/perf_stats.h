@@ -36,6 +36,8 @@ double nearestRankPercentile(std::vector<double> values, double p);
 // Bytes of memory traffic (read + written) that one rank's share of a single-copy host algorithm
 // moves for one call of a collective whose nccl-tests size is sizeBytes, with nranks ranks.
 double boundBytesPerRank(PerfCollective collective, double sizeBytes, int nranks);
+// Whether the bound has a formula for the collective (all-reduce, all-gather, reduce-scatter).
+bool boundCovers(PerfCollective collective);
 
 // The formula of boundBytesPerRank as text, for the header: "(5n-3)/n x size".
 std::string boundFormulaText(PerfCollective collective);

@@ -6,8 +6,10 @@
 namespace tutti {
 namespace {
 
-constexpr Collective kAllCollectives[] = {Collective::kAllReduce, Collective::kAllGather,
-                                          Collective::kReduceScatter};
+constexpr Collective kAllCollectives[] = {Collective::kAllReduce,     Collective::kAllGather,
+                                          Collective::kReduceScatter, Collective::kBroadcast,
+                                          Collective::kReduce,        Collective::kAllToAll,
+                                          Collective::kGather,        Collective::kScatter};
 
 std::string lowered(const std::string& text) {
   std::string out;
@@ -40,6 +42,9 @@ int parseCollective(const std::string& name) {
   if (name == "allgather" || name == "all_gather") return static_cast<int>(Collective::kAllGather);
   if (name == "reducescatter" || name == "reduce_scatter") {
     return static_cast<int>(Collective::kReduceScatter);
+  }
+  for (Collective collective : kAllCollectives) {
+    if (name == collectiveName(collective)) return static_cast<int>(collective);
   }
   return -1;
 }
@@ -111,7 +116,7 @@ Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
       if (collective < 0) {
         return makeError(tuttiInvalidArgument,
                          "TUTTI_ALGO='{}': unknown collective '{}' (have: allreduce, allgather, "
-                         "reducescatter)",
+                         "reducescatter, broadcast, reduce, alltoall, gather, scatter)",
                          text, head[0]);
       }
       rest = clause.substr(head[0].size() + 1);

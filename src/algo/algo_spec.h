@@ -15,7 +15,8 @@ namespace tutti {
 // Syntax (NCCL_ALGO's, plus size ranges):
 //   "ring"                         every collective uses ring where it applies
 //   "^rd"                          never rd
-//   "allreduce:rd;allgather:ring"  per collective (allreduce, allgather, reducescatter)
+//   "allreduce:rd;allgather:ring"  per collective (allreduce, allgather, reducescatter,
+//                                  broadcast, reduce, alltoall, gather, scatter)
 //   "allreduce:0-64K:rd,64K-:ring" per size range of the call's bytes, [lo, hi), K/M/G = 2^10..
 // Unnamed collectives and uncovered sizes choose by the model among the allowed algorithms.
 // Algorithm names are the table's (algorithms.cc), with their aliases.

@@ -1,5 +1,6 @@
 // What an algorithm is to the rest of Tutti: one entry of the algorithm table (algorithms.cc),
-// defined in the algorithm's own file (ring.cc, recursive_doubling.cc, tree.cc). The choice,
+// defined in the algorithm's own file (ring.cc, recursive_doubling.cc, tree.cc,
+// binomial_tree.cc, direct.cc). The choice,
 // plans, the peers connected at init, TUTTI_ALGO's names and the tuner plugins all go through
 // this table, so an algorithm is added by its own file and one line there.
 #pragma once
@@ -17,25 +18,28 @@ namespace tutti {
 
 // The table's order: chooseAlgorithm keeps the earlier algorithm on a tie, and tuner plugins
 // see index i as Algorithm i (include/tutti/tutti_tuner.h).
-enum class Algorithm : uint8_t { kRing, kRecursiveDoubling, kTree };
-constexpr int kNumAlgorithms = 3;
+enum class Algorithm : uint8_t { kRing, kRecursiveDoubling, kTree, kBinomialTree, kDirect };
+constexpr int kNumAlgorithms = 5;
 
-// Serves every call the chosen algorithm cannot (chooseAlgorithm, makePlan), so its peers are
-// always connected (neededPeers).
+// Serves every call of its collectives the chosen algorithm cannot (chooseAlgorithm, makePlan),
+// so its peers are always connected (neededPeers): ring for the collectives it serves, direct
+// for all-to-all, gather and scatter (which ring does not serve).
 constexpr Algorithm kFallbackAlgorithm = Algorithm::kRing;
+Algorithm fallbackAlgorithm(Collective collective);
 
 struct AlgorithmEntry {
   const char* name;   // as TUTTI_ALGO, logs and tuner plugins spell it
   const char* alias;  // a second spelling TUTTI_ALGO accepts; nullptr: none
   // Whether the algorithm serves (collective, nranks >= 1) on hosts shaped so.
   bool (*applies)(Collective collective, int nranks, const HostShape& hosts);
-  // Rank `rank`'s plan (same buffer shapes as every algorithm's) where it applies; hostOfRank
-  // holds every rank's host (one host: all 0). nullopt: cannot serve this call (a layout that
-  // does not describe nranks ranks); the fallback serves it.
-  std::optional<Plan> (*plan)(Collective collective, int nranks, int rank, size_t count,
+  // Rank `rank`'s plan (same buffer shapes as every algorithm's) where it applies; root is the
+  // call's root (rooted collectives; 0 otherwise), hostOfRank holds every rank's host (one host:
+  // all 0). nullopt: cannot serve this call (a layout that does not describe nranks ranks); the
+  // fallback serves it.
+  std::optional<Plan> (*plan)(Collective collective, int nranks, int rank, size_t count, int root,
                               const std::vector<int>& hostOfRank);
-  // Every peer any of its plans of `rank` may exchange messages with, for any collective and
-  // count, on this layout. Symmetric: a lists b iff b lists a.
+  // Every peer any of its plans of `rank` may exchange messages with, for any collective, root
+  // and count, on this layout. Symmetric: a lists b iff b lists a.
   std::vector<int> (*peers)(int nranks, int rank, const std::vector<int>& hostOfRank);
   // Its cost model terms (cost_model.h) where it applies.
   CostTerms (*costTerms)(Collective collective, const CostShape& shape);
@@ -68,9 +72,10 @@ inline std::optional<double> predictUs(Algorithm algorithm, Collective collectiv
 }
 
 // The plan for a choice (the fallback's where the chosen algorithm cannot make one).
-// hostOfRank: host index per rank (tree follows it); empty = every rank on one host.
+// hostOfRank: host index per rank (tree follows it); empty = every rank on one host. root: the
+// call's root, in [0, nranks), for rooted collectives (ignored by the others).
 Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count,
-              const std::vector<int>& hostOfRank = {});
+              const std::vector<int>& hostOfRank = {}, int root = 0);
 
 class AlgoSpec;  // algo/algo_spec.h
 

@@ -10,6 +10,8 @@
 
 #include "algo/algo_spec.h"
 #include "algo/algorithm.h"
+#include "algo/binomial_tree.h"
+#include "algo/direct.h"
 #include "algo/recursive_doubling.h"
 #include "algo/ring.h"
 #include "algo/tree.h"
@@ -21,6 +23,8 @@ constexpr std::array<RegisteredAlgorithm, kNumAlgorithms> kAlgorithms = {{
     {Algorithm::kRing, &kRingAlgorithm},
     {Algorithm::kRecursiveDoubling, &kRecursiveDoublingAlgorithm},
     {Algorithm::kTree, &kTreeAlgorithm},
+    {Algorithm::kBinomialTree, &kBinomialTreeAlgorithm},
+    {Algorithm::kDirect, &kDirectAlgorithm},
 }};
 
 // Lookups index the table by Algorithm; a line missing or out of place fails the build.
@@ -43,6 +47,12 @@ const std::array<RegisteredAlgorithm, kNumAlgorithms>& algorithmTable() { return
 
 const AlgorithmEntry& algorithmEntry(Algorithm algorithm) {
   return *kAlgorithms[static_cast<int>(algorithm)].entry;
+}
+
+Algorithm fallbackAlgorithm(Collective collective) {
+  const bool ringServes = collective != Collective::kAllToAll &&
+                          collective != Collective::kGather && collective != Collective::kScatter;
+  return ringServes ? kFallbackAlgorithm : Algorithm::kDirect;
 }
 
 const char* algorithmName(Algorithm algorithm) {
@@ -75,16 +85,18 @@ std::optional<double> predictUs(Algorithm algorithm, Collective collective, int 
 }
 
 Plan makePlan(Algorithm algorithm, Collective collective, int nranks, int rank, size_t count,
-              const std::vector<int>& hostOfRank) {
+              const std::vector<int>& hostOfRank, int root) {
   const std::vector<int> layout = layoutOf(nranks, hostOfRank);
   const AlgorithmEntry& chosen = algorithmEntry(algorithm);
   if (chosen.applies(collective, nranks, hostShapeOf(layout))) {
-    if (std::optional<Plan> plan = chosen.plan(collective, nranks, rank, count, layout)) {
+    if (std::optional<Plan> plan = chosen.plan(collective, nranks, rank, count, root, layout)) {
       return std::move(*plan);
     }
   }
-  // The fallback applies everywhere and always plans (AlgorithmTableTest checks it).
-  return *algorithmEntry(kFallbackAlgorithm).plan(collective, nranks, rank, count, layout);
+  // The fallback applies to its collectives everywhere and always plans (AlgorithmTableTest
+  // checks it).
+  return *algorithmEntry(fallbackAlgorithm(collective))
+              .plan(collective, nranks, rank, count, root, layout);
 }
 
 std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank,
@@ -92,7 +104,11 @@ std::vector<int> neededPeers(const AlgoSpec& spec, int nranks, int rank,
   const std::vector<int> layout = layoutOf(nranks, hostOfRank);
   std::vector<int> peers;
   for (const RegisteredAlgorithm& a : kAlgorithms) {
-    if (a.id != kFallbackAlgorithm && !spec.mayUse(a.id)) continue;
+    // Both fallbacks are always connected: every collective can be called. Direct connects
+    // every pair (all-to-all needs it), so every communicator is a full mesh
+    // (docs/architecture.md says why and what it costs).
+    const bool fallback = a.id == kFallbackAlgorithm || a.id == Algorithm::kDirect;
+    if (!fallback && !spec.mayUse(a.id)) continue;
     for (int peer : a.entry->peers(nranks, rank, layout)) peers.push_back(peer);
   }
   std::sort(peers.begin(), peers.end());

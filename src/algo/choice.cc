@@ -11,6 +11,7 @@ namespace tutti {
 Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, size_t bytes,
                        const ClusterCost& cost, Tuner* tuner, const HostShape& hosts) {
   Choice choice;
+  choice.algorithm = fallbackAlgorithm(collective);
   std::vector<Algorithm> candidates = spec.allowed(collective, bytes);
   choice.pinned = !candidates.empty();
   if (candidates.empty()) {
@@ -32,7 +33,7 @@ Choice chooseAlgorithm(const AlgoSpec& spec, Collective collective, int nranks, 
       choice.algorithm = a;
     }
   }
-  if (best < 0) choice.algorithm = kFallbackAlgorithm;  // nothing allowed applies here
+  if (best < 0) choice.algorithm = fallbackAlgorithm(collective);  // nothing allowed applies
   choice.modelAlgorithm = choice.algorithm;
   if (tuner == nullptr || choice.pinned || best < 0) return choice;
   double costs[kNumAlgorithms];

@@ -24,7 +24,8 @@ struct Choice {
 
 class Tuner;  // algo/tuner.h
 
-// The cheapest allowed algorithm that applies; the fallback (ring) when nothing else does. With
+// The cheapest allowed algorithm that applies; the collective's fallback (fallbackAlgorithm:
+// ring, or direct for all-to-all, gather and scatter) when nothing else does. With
 // a tuner, the model's predictions go through the tuner plugin first (Tuner::adjust) and the
 // cheapest of its costs wins; TUTTI_ALGO pins win over the tuner (it is not consulted where a
 // rule covers the call), and the tuner can only re-rank or remove the allowed candidates, never

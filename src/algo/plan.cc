@@ -14,8 +14,30 @@ const char* collectiveName(Collective coll) {
       return "all_gather";
     case Collective::kReduceScatter:
       return "reduce_scatter";
+    case Collective::kBroadcast:
+      return "broadcast";
+    case Collective::kReduce:
+      return "reduce";
+    case Collective::kAllToAll:
+      return "alltoall";
+    case Collective::kGather:
+      return "gather";
+    case Collective::kScatter:
+      return "scatter";
+    case Collective::kSendRecv:
+      return "sendrecv";
   }
   return "unknown";
+}
+
+bool isRooted(Collective coll) {
+  return coll == Collective::kBroadcast || coll == Collective::kReduce ||
+         coll == Collective::kGather || coll == Collective::kScatter;
+}
+
+bool isReduction(Collective coll) {
+  return coll == Collective::kAllReduce || coll == Collective::kReduceScatter ||
+         coll == Collective::kReduce;
 }
 
 const char* stepKindName(StepKind kind) {
@@ -57,12 +79,40 @@ void appendStep(Plan* plan, const Step& step) {
   if (step.count > 0) plan->steps.push_back(step);
 }
 
+void appendSend(Plan* plan, int peer, Region src, size_t count) {
+  Step step;
+  step.kind = StepKind::kSend;
+  step.sendPeer = peer;
+  step.src = src;
+  step.count = count;
+  appendStep(plan, step);
+}
+
+void appendRecv(Plan* plan, int peer, Region dst, size_t count) {
+  Step step;
+  step.kind = StepKind::kRecv;
+  step.recvPeer = peer;
+  step.dst = dst;
+  step.count = count;
+  appendStep(plan, step);
+}
+
+void appendCopy(Plan* plan, Region src, Region dst, size_t count) {
+  Step step;
+  step.kind = StepKind::kCopy;
+  step.src = src;
+  step.dst = dst;
+  step.count = count;
+  appendStep(plan, step);
+}
+
 bool startPlan(Plan* plan, Collective collective, const char* algorithm, int nranks, int rank,
-               size_t count) {
+               size_t count, int root) {
   plan->collective = collective;
   plan->algorithm = algorithm;
   plan->nranks = nranks;
   plan->rank = rank;
+  plan->root = root;
   plan->count = count;
   if (count == 0) return true;
   if (nranks != 1) return false;
@@ -71,7 +121,7 @@ bool startPlan(Plan* plan, Collective collective, const char* algorithm, int nra
   copy.src = Region{BufferId::kSend, 0};
   copy.dst = Region{BufferId::kRecv, 0};
   copy.count = count;
-  copy.finalize = collective != Collective::kAllGather;
+  copy.finalize = isReduction(collective);
   plan->steps.push_back(copy);
   return true;
 }
@@ -87,12 +137,39 @@ std::vector<int> Plan::peers() const {
   return result;
 }
 
-size_t sendBufferCount(Collective coll, int nranks, size_t count) {
-  return coll == Collective::kReduceScatter ? count * static_cast<size_t>(nranks) : count;
+size_t sendBufferCount(Collective coll, int nranks, size_t count, bool isRoot) {
+  const size_t all = count * static_cast<size_t>(nranks);
+  switch (coll) {
+    case Collective::kReduceScatter:
+    case Collective::kAllToAll:
+      return all;
+    case Collective::kBroadcast:
+      return isRoot ? count : 0;
+    case Collective::kScatter:
+      return isRoot ? all : 0;
+    default:
+      return count;
+  }
 }
 
-size_t recvBufferCount(Collective coll, int nranks, size_t count) {
-  return coll == Collective::kAllGather ? count * static_cast<size_t>(nranks) : count;
+size_t recvBufferCount(Collective coll, int nranks, size_t count, bool isRoot) {
+  const size_t all = count * static_cast<size_t>(nranks);
+  switch (coll) {
+    case Collective::kAllGather:
+    case Collective::kAllToAll:
+      return all;
+    case Collective::kReduce:
+      return isRoot ? count : 0;
+    case Collective::kGather:
+      return isRoot ? all : 0;
+    default:
+      return count;
+  }
+}
+
+size_t callBytes(Collective coll, int nranks, size_t count, size_t elemSize) {
+  return std::max(sendBufferCount(coll, nranks, count), recvBufferCount(coll, nranks, count)) *
+         elemSize;
 }
 
 size_t chunkOffset(size_t count, int parts, int index) {

@@ -78,51 +78,74 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
   if (n == 0) return fail("no plans");
   const Collective coll = plans[0].collective;
   const size_t count = plans[0].count;
-  const size_t sendCount = sendBufferCount(coll, n, count);
-  const size_t recvCount = recvBufferCount(coll, n, count);
+  const int root = plans[0].root;
+  if (isRooted(coll) && (root < 0 || root >= n)) return fail(fmt::format("root {}", root));
+  // A group's transfers promise what its calls say, not a collective's outputs: the
+  // multi-process tests check them (tests/mp/peer_exchange_test.cc).
+  if (coll == Collective::kSendRecv) return fail("sendrecv plans have no collective outputs");
 
   std::vector<RankMemory> memory(n);
   for (int r = 0; r < n; ++r) {
     const Plan& plan = plans[r];
-    if (plan.nranks != n || plan.rank != r || plan.collective != coll || plan.count != count) {
-      return fail(fmt::format("plan {} describes rank {} of {} ({}, count {})", r, plan.rank,
-                              plan.nranks, collectiveName(plan.collective), plan.count));
+    if (plan.nranks != n || plan.rank != r || plan.collective != coll || plan.count != count ||
+        plan.root != root) {
+      return fail(fmt::format("plan {} describes rank {} of {} ({}, count {}, root {})", r,
+                              plan.rank, plan.nranks, collectiveName(plan.collective), plan.count,
+                              plan.root));
     }
     RankMemory& mem = memory[r];
+    const size_t sendCount = sendBufferCount(coll, n, count, r == root);
+    const size_t recvCount = recvBufferCount(coll, n, count, r == root);
     Sym poison;
     poison.poison = true;
     std::vector<Sym> send(sendCount);
     for (size_t i = 0; i < sendCount; ++i) send[i] = leaf(tag(r, i));
     std::vector<Sym> recv(recvCount, poison);
     std::vector<Sym> scratch(plan.scratchCount, poison);
-    size_t recvInSend = 0;
-    bool aliased = inPlace;
-    if (inPlace) {
+    const size_t rankOffset = static_cast<size_t>(r) * count;
+    // NCCL's in-place layouts: recv inside send (offset), send inside recv, or neither.
+    enum class Alias { kNone, kRecvInSend, kSendInRecv } alias = Alias::kNone;
+    size_t aliasOffset = 0;
+    if (inPlace && sendCount > 0 && recvCount > 0) {
       switch (coll) {
         case Collective::kAllReduce:
-          recvInSend = 0;
-          break;
-        case Collective::kAllGather:
-          // send lies inside recv: keep recv as the storage and put rank's data there.
-          for (size_t i = 0; i < count; ++i) recv[r * count + i] = send[i];
+        case Collective::kBroadcast:
+        case Collective::kReduce:
+          alias = Alias::kRecvInSend;
           break;
         case Collective::kReduceScatter:
-          recvInSend = static_cast<size_t>(r) * count;
+        case Collective::kScatter:
+          alias = Alias::kRecvInSend;
+          aliasOffset = rankOffset;
           break;
+        case Collective::kAllGather:
+        case Collective::kGather:
+          alias = Alias::kSendInRecv;
+          aliasOffset = rankOffset;
+          break;
+        case Collective::kAllToAll:
+        case Collective::kSendRecv:
+          break;  // the core copies the input aside (direct.h); refused above
       }
     }
-    if (!aliased) {
-      mem.arrays = {send, recv, scratch};
-      mem.views[0] = {0, 0, sendCount};
-      mem.views[1] = {1, 0, recvCount};
-    } else if (coll == Collective::kAllGather) {
-      mem.arrays = {recv, {}, scratch};
-      mem.views[0] = {0, static_cast<size_t>(r) * count, sendCount};
-      mem.views[1] = {0, 0, recvCount};
-    } else {
-      mem.arrays = {send, {}, scratch};
-      mem.views[0] = {0, 0, sendCount};
-      mem.views[1] = {0, recvInSend, recvCount};
+    switch (alias) {
+      case Alias::kNone:
+        mem.arrays = {send, recv, scratch};
+        mem.views[0] = {0, 0, sendCount};
+        mem.views[1] = {1, 0, recvCount};
+        break;
+      case Alias::kRecvInSend:
+        mem.arrays = {send, {}, scratch};
+        mem.views[0] = {0, 0, sendCount};
+        mem.views[1] = {0, aliasOffset, recvCount};
+        break;
+      case Alias::kSendInRecv:
+        // recv is the storage; the rank's input lies in it.
+        for (size_t i = 0; i < sendCount; ++i) recv[aliasOffset + i] = send[i];
+        mem.arrays = {recv, {}, scratch};
+        mem.views[0] = {0, aliasOffset, sendCount};
+        mem.views[1] = {0, 0, recvCount};
+        break;
     }
     mem.views[2] = {2, 0, plan.scratchCount};
   }
@@ -228,19 +251,40 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
     }
   }
 
-  const int wantFinals = coll == Collective::kAllGather ? 0 : 1;
+  const int wantFinals = isReduction(coll) ? 1 : 0;
   for (int q = 0; q < n; ++q) {
     std::vector<Sym>* out = nullptr;
     size_t start = 0;
+    const size_t recvCount = recvBufferCount(coll, n, count, q == root);
     at(q, Region{BufferId::kRecv, 0}, recvCount, &out, &start);
     for (size_t i = 0; i < recvCount; ++i) {
       const Sym& got = (*out)[start + i];
       std::vector<uint64_t> want;
-      if (coll == Collective::kAllGather) {
-        want = {tag(static_cast<int>(i / count), i % count)};
-      } else {
-        size_t index = coll == Collective::kAllReduce ? i : static_cast<size_t>(q) * count + i;
-        for (int r = 0; r < n; ++r) want.push_back(tag(r, index));
+      const int block = count == 0 ? 0 : static_cast<int>(i / count);
+      const size_t inBlock = count == 0 ? 0 : i % count;
+      switch (coll) {
+        case Collective::kAllGather:
+        case Collective::kGather:
+          want = {tag(block, inBlock)};
+          break;
+        case Collective::kBroadcast:
+          want = {tag(root, i)};
+          break;
+        case Collective::kScatter:
+          want = {tag(root, static_cast<size_t>(q) * count + i)};
+          break;
+        case Collective::kAllToAll:
+          want = {tag(block, static_cast<size_t>(q) * count + inBlock)};
+          break;
+        case Collective::kAllReduce:
+        case Collective::kReduce:
+          for (int r = 0; r < n; ++r) want.push_back(tag(r, i));
+          break;
+        case Collective::kReduceScatter:
+          for (int r = 0; r < n; ++r) want.push_back(tag(r, static_cast<size_t>(q) * count + i));
+          break;
+        case Collective::kSendRecv:
+          break;  // refused above
       }
       if (got.poison || got.parts != want || got.finals != wantFinals) {
         return fail(
@@ -260,6 +304,21 @@ VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace) {
               "would differ in the last bits",
               q, i));
         }
+      }
+    }
+    // Inputs stay as they were, except where an in-place output overwrote them (a non-root
+    // rank's in-place reduce keeps its input: its recv buffer is not an output).
+    const RankMemory::View& sendView = memory[q].views[0];
+    const RankMemory::View& recvView = memory[q].views[1];
+    const std::vector<Sym>& storage = memory[q].arrays[sendView.array];
+    for (size_t i = 0; i < sendView.size; ++i) {
+      const size_t position = sendView.base + i;
+      const bool output = recvView.array == sendView.array && position >= recvView.base &&
+                          position < recvView.base + recvView.size;
+      if (output) continue;
+      const Sym& got = storage[position];
+      if (got.poison || got.finals != 0 || got.parts != std::vector<uint64_t>{tag(q, i)}) {
+        return fail(fmt::format("rank {} send buffer element {} was modified", q, i));
       }
     }
   }

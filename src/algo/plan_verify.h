@@ -20,9 +20,13 @@ struct VerifyResult {
   std::string problem;  // the first problem found
 };
 
-// plans[r] is rank r's plan for the same call. inPlace aliases buffers as NCCL's in-place calls
-// do (all-reduce: send == recv; all-gather: send == recv + rank*count; reduce-scatter:
-// recv == send + rank*count).
+// plans[r] is rank r's plan for the same call (the same root for rooted collectives). Every
+// rank's buffers have NCCL's shapes for its role (recvBufferCount, sendBufferCount: empty where
+// it does not use one), and besides the outputs, the verifier checks that no send buffer
+// element changes unless an in-place output lies on it. inPlace aliases buffers as NCCL's
+// in-place calls do: all-reduce, broadcast and reduce: send == recv (where the rank has both);
+// all-gather and gather: send == recv + rank*count; reduce-scatter and scatter: recv == send +
+// rank*count. All-to-all is never aliased (the core runs it in place from a copy).
 VerifyResult verifyPlans(const std::vector<Plan>& plans, bool inPlace);
 
 }  // namespace tutti

@@ -22,24 +22,6 @@ struct Fold {
   int realRank(int core) const { return core < extra ? core * 2 : core + extra; }
 };
 
-void addSend(Plan* plan, int peer, Region src, size_t count) {
-  Step step;
-  step.kind = StepKind::kSend;
-  step.sendPeer = peer;
-  step.src = src;
-  step.count = count;
-  appendStep(plan, step);
-}
-
-void addRecv(Plan* plan, int peer, Region dst, size_t count) {
-  Step step;
-  step.kind = StepKind::kRecv;
-  step.recvPeer = peer;
-  step.dst = dst;
-  step.count = count;
-  appendStep(plan, step);
-}
-
 void addRecvReduce(Plan* plan, int peer, Region src, Region dst, size_t count, bool finalize) {
   Step step;
   step.kind = StepKind::kRecvReduce;
@@ -58,8 +40,8 @@ void appendAllReduce(Plan* plan) {
   const Region input{BufferId::kSend, 0};
   const Region output{BufferId::kRecv, 0};
   if (fold.foldedOut(rank)) {
-    addSend(plan, rank - 1, input, count);
-    addRecv(plan, rank - 1, output, count);  // already finalized by the partner
+    appendSend(plan, rank - 1, input, count);
+    appendRecv(plan, rank - 1, output, count);  // already finalized by the partner
     return;
   }
   // The first reduction reads the input where it is: no copy into recv for out-of-place calls.
@@ -71,11 +53,11 @@ void appendAllReduce(Plan* plan) {
   const int core = fold.coreRank(rank);
   for (int mask = 1; mask < fold.p; mask *= 2) {
     const int partner = fold.realRank(core ^ mask);
-    addSend(plan, partner, current, count);
+    appendSend(plan, partner, current, count);
     addRecvReduce(plan, partner, current, output, count, /*finalize=*/mask * 2 == fold.p);
     current = output;
   }
-  if (fold.inPair(rank)) addSend(plan, rank + 1, output, count);
+  if (fold.inPair(rank)) appendSend(plan, rank + 1, output, count);
 }
 
 // Chunk c of the recv buffer is rank c's contribution. Before round `mask` a rank holds the
@@ -97,9 +79,9 @@ void appendAllGather(Plan* plan) {
     const size_t blockCount = static_cast<size_t>(mask) * count;
     // The first round sends the own block from the send buffer and copies it into place after,
     // so that the partner's transfer overlaps the local copy.
-    addSend(plan, partner, mask == 1 ? copy.src : block(rank & ~(mask - 1)), blockCount);
+    appendSend(plan, partner, mask == 1 ? copy.src : block(rank & ~(mask - 1)), blockCount);
     if (mask == 1) appendStep(plan, copy);
-    addRecv(plan, partner, block(partner & ~(mask - 1)), blockCount);
+    appendRecv(plan, partner, block(partner & ~(mask - 1)), blockCount);
   }
 }
 
@@ -127,7 +109,7 @@ void appendReduceScatter(Plan* plan) {
     const int give = (rank & mask) != 0 ? live : live + mask;
     const size_t rangeCount = static_cast<size_t>(mask) * count;
     const bool last = mask == 1;
-    addSend(plan, partner, firstRound ? input(give) : partial(give), rangeCount);
+    appendSend(plan, partner, firstRound ? input(give) : partial(give), rangeCount);
     addRecvReduce(plan, partner, firstRound ? input(keep) : partial(keep),
                   last ? Region{BufferId::kRecv, 0} : partial(keep), rangeCount, last);
     live = keep;
@@ -177,7 +159,7 @@ bool recursiveDoublingApplies(Collective collective, int nranks, const HostShape
 }
 
 std::optional<Plan> recursiveDoublingPlanOnLayout(Collective collective, int nranks, int rank,
-                                                  size_t count, const std::vector<int>&) {
+                                                  size_t count, int, const std::vector<int>&) {
   return recursiveDoublingPlan(collective, nranks, rank, count);
 }
 
@@ -198,7 +180,10 @@ const AlgorithmEntry kRecursiveDoublingAlgorithm = {
 
 bool recursiveDoublingSupports(Collective collective, int nranks) {
   if (nranks < 1) return false;
-  return collective == Collective::kAllReduce || isPowerOfTwo(nranks);
+  if (collective == Collective::kAllReduce) return true;
+  const bool gatherOrScatter =
+      collective == Collective::kAllGather || collective == Collective::kReduceScatter;
+  return gatherOrScatter && isPowerOfTwo(nranks);
 }
 
 std::optional<Plan> recursiveDoublingPlan(Collective collective, int nranks, int rank,
@@ -217,6 +202,8 @@ std::optional<Plan> recursiveDoublingPlan(Collective collective, int nranks, int
     case Collective::kReduceScatter:
       appendReduceScatter(&plan);
       break;
+    default:
+      break;  // recursiveDoublingSupports refused it above
   }
   return plan;
 }

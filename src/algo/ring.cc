@@ -81,7 +81,88 @@ void appendAllGather(Plan* plan, const RegionOf& dst, const CountOf& count,
   appendStep(plan, last);
 }
 
+// Broadcast down the chain root, root+1, ..., root-1: each rank stores what its predecessor
+// sends and forwards it; the executor forwards slice by slice, so the chain pipelines.
+void appendChainBroadcast(Plan* plan) {
+  const int n = plan->nranks;
+  const int r = plan->rank;
+  const int position = wrap(r - plan->root, n);
+  Step step;
+  step.count = plan->count;
+  step.dst = Region{BufferId::kRecv, 0};
+  if (position == 0) {
+    step.kind = StepKind::kSend;
+    step.sendPeer = wrap(r + 1, n);
+    step.src = Region{BufferId::kSend, 0};
+    appendStep(plan, step);
+    // After the send, so that the successor's transfer overlaps the local copy (a no-op in
+    // place).
+    appendCopy(plan, Region{BufferId::kSend, 0}, Region{BufferId::kRecv, 0}, plan->count);
+    return;
+  }
+  step.recvPeer = wrap(r - 1, n);
+  if (position < n - 1) {
+    step.kind = StepKind::kRecvCopySend;
+    step.sendPeer = wrap(r + 1, n);
+  } else {
+    step.kind = StepKind::kRecv;
+  }
+  appendStep(plan, step);
+}
+
+// Reduce up the chain root-1, root-2, ..., root: each rank folds its input into its
+// successor's partial result and passes it on; partial results live in scratch, so a rank off
+// the root never writes its recv buffer (NULL there, or its input when in place).
+void appendChainReduce(Plan* plan) {
+  const int n = plan->nranks;
+  const int r = plan->rank;
+  const int position = wrap(r - plan->root, n);
+  Step step;
+  step.count = plan->count;
+  step.src = Region{BufferId::kSend, 0};
+  if (position == n - 1) {
+    step.kind = StepKind::kSend;
+    step.sendPeer = wrap(r - 1, n);
+    appendStep(plan, step);
+    return;
+  }
+  step.recvPeer = wrap(r + 1, n);
+  if (position == 0) {
+    step.kind = StepKind::kRecvReduce;
+    step.dst = Region{BufferId::kRecv, 0};
+    step.finalize = true;
+  } else {
+    plan->scratchCount = plan->count;
+    step.kind = StepKind::kRecvReduceSend;
+    step.sendPeer = wrap(r - 1, n);
+    step.dst = Region{BufferId::kScratch, 0};
+  }
+  appendStep(plan, step);
+}
+
+// Broadcast and reduce along the chain: one pass of n - 1 hops, the whole buffer over every
+// link; the executor's slices pipeline it, so the bytes cost S once and the latency is the
+// first slice's n - 1 hops (NCCL's ring broadcast and reduce, nccl-tests' busbw factor 1).
+CostTerms chainCostTerms(Collective collective, const CostShape& shape) {
+  const double n = shape.n;
+  const double s = shape.s;
+  CostTerms terms;
+  terms.interRounds = shape.nhosts - 1;
+  terms.intraRounds = (n - 1) - terms.interRounds;
+  terms.intraWireBytes = s;
+  terms.interWireBytes = shape.crossesHosts ? s : 0;
+  terms.reducedBytes = collective == Collective::kReduce ? s : 0;
+  terms.messageBytes = s;
+  // The chain's last rank sends nothing (broadcast), the root nothing (reduce).
+  terms.averageWireBytes = (n - 1) / n * s;
+  terms.averageReducedBytes = collective == Collective::kReduce ? (n - 1) / n * s : 0;
+  return terms;
+}
+
 CostTerms ringCostTerms(Collective collective, const CostShape& shape) {
+  if (collective == Collective::kBroadcast || collective == Collective::kReduce) {
+    return chainCostTerms(collective, shape);
+  }
   // A rank's step waits only for its predecessor's, so the latency is that of the hops a chunk
   // travels: n - 1 per pass around the ring, of which H - 1 leave a host (NCCL counts ring
   // latency so: nInterSteps in ncclTopoTuneModel, src/graph/tuning.cc). One ring edge leaves
@@ -103,11 +184,12 @@ CostTerms ringCostTerms(Collective collective, const CostShape& shape) {
   return terms;
 }
 
-bool ringApplies(Collective, int, const HostShape&) { return true; }
+bool ringApplies(Collective collective, int, const HostShape&) { return ringSupports(collective); }
 
 std::optional<Plan> ringPlanOnLayout(Collective collective, int nranks, int rank, size_t count,
-                                     const std::vector<int>&) {
-  return ringPlan(collective, nranks, rank, count);
+                                     int root, const std::vector<int>&) {
+  if (!ringSupports(collective)) return std::nullopt;
+  return ringPlan(collective, nranks, rank, count, root);
 }
 
 // Its successor and predecessor.
@@ -122,9 +204,15 @@ const AlgorithmEntry kRingAlgorithm = {
     "ring", nullptr, &ringApplies, &ringPlanOnLayout, &ringPeers, &ringCostTerms,
 };
 
-Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
+bool ringSupports(Collective collective) {
+  return collective == Collective::kAllReduce || collective == Collective::kAllGather ||
+         collective == Collective::kReduceScatter || collective == Collective::kBroadcast ||
+         collective == Collective::kReduce;
+}
+
+Plan ringPlan(Collective collective, int nranks, int rank, size_t count, int root) {
   Plan plan;
-  if (startPlan(&plan, collective, "ring", nranks, rank, count)) return plan;
+  if (startPlan(&plan, collective, "ring", nranks, rank, count, root)) return plan;
 
   const int n = nranks;
   switch (collective) {
@@ -158,6 +246,14 @@ Plan ringPlan(Collective collective, int nranks, int rank, size_t count) {
       appendReduceScatter(&plan, src, partial, Region{BufferId::kRecv, 0}, size);
       break;
     }
+    case Collective::kBroadcast:
+      appendChainBroadcast(&plan);
+      break;
+    case Collective::kReduce:
+      appendChainReduce(&plan);
+      break;
+    default:
+      break;  // ringSupports: not served
   }
   return plan;
 }

@@ -210,7 +210,7 @@ CostTerms treeCostTerms(Collective collective, const CostShape& shape) {
 
 bool treeApplies(Collective collective, int, const HostShape&) { return treeSupports(collective); }
 
-std::optional<Plan> treePlanOnLayout(Collective collective, int nranks, int rank, size_t count,
+std::optional<Plan> treePlanOnLayout(Collective collective, int nranks, int rank, size_t count, int,
                                      const std::vector<int>& hostOfRank) {
   return treePlan(collective, nranks, rank, count, hostOfRank);
 }

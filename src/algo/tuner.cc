@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "base/log.h"
@@ -96,19 +97,40 @@ tuttiTunerFunc_t tuttiFuncOf(Collective collective) {
       return tuttiTunerAllGather;
     case Collective::kReduceScatter:
       return tuttiTunerReduceScatter;
-    default:
-      return tuttiTunerAllReduce;
+    case Collective::kBroadcast:
+      return tuttiTunerBroadcast;
+    case Collective::kReduce:
+      return tuttiTunerReduce;
+    case Collective::kAllToAll:
+      return tuttiTunerAlltoAll;
+    case Collective::kGather:
+      return tuttiTunerGather;
+    case Collective::kScatter:
+      return tuttiTunerScatter;
+    case Collective::kAllReduce:
+    case Collective::kSendRecv:  // never tuned: no algorithm of the table serves it
+      break;
   }
+  return tuttiTunerAllReduce;
 }
 
-ncclFunc_t ncclFuncOf(Collective collective) {
+// NCCL tunes the five collectives below NCCL_NUM_FUNCTIONS; its all-to-all, gather and scatter
+// (ncclFunc_t 8, 10, 9 since 2.28) are never priced (ncclTuningCompute is not called for them),
+// so an NCCL plugin is not asked about them either: nullopt.
+std::optional<ncclFunc_t> ncclFuncOf(Collective collective) {
   switch (collective) {
     case Collective::kAllGather:
       return ncclFuncAllGather;
     case Collective::kReduceScatter:
       return ncclFuncReduceScatter;
-    default:
+    case Collective::kAllReduce:
       return ncclFuncAllReduce;
+    case Collective::kBroadcast:
+      return ncclFuncBroadcast;
+    case Collective::kReduce:
+      return ncclFuncReduce;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -149,7 +171,9 @@ int ncclRowOf(Algorithm algorithm, Collective collective) {
   if (name == "ring") return NCCL_ALGO_RING;
   if (name == "tree") return allReduce ? NCCL_ALGO_TREE : -1;
   if (name == "rd") {
-    if (!allReduce) return NCCL_ALGO_PAT;
+    const bool gatherOrScatter =
+        collective == Collective::kAllGather || collective == Collective::kReduceScatter;
+    if (!allReduce) return gatherOrScatter ? NCCL_ALGO_PAT : -1;
     // NCCL's TREE row is a tree's once Tutti has one; until then rd stands for it.
     return parseAlgorithm("tree") ? -1 : NCCL_ALGO_TREE;
   }
@@ -342,6 +366,8 @@ bool Tuner::adjust(Collective collective, size_t bytes, double costUs[kNumAlgori
 // executor moves whole slices without flags, which is what SIMPLE does), every other entry
 // ignored. Only that column is read back: ignored entries stay ignored, as NCCL requires.
 bool Tuner::adjustNccl(Collective collective, size_t bytes, double costUs[kNumAlgorithms]) {
+  const std::optional<ncclFunc_t> func = ncclFuncOf(collective);
+  if (!func) return false;
   float table[NCCL_NUM_ALGORITHMS][NCCL_NUM_PROTOCOLS];
   for (auto& row : table) {
     for (float& entry : row) entry = NCCL_ALGO_PROTO_IGNORE;
@@ -357,10 +383,10 @@ bool Tuner::adjustNccl(Collective collective, size_t bytes, double costUs[kNumAl
   float** tableArg = reinterpret_cast<float**>(table);
   const int rc = guarded([&] {
     return abi_ == Abi::kNcclV5
-               ? ncclV5_->getCollInfo(context_, ncclFuncOf(collective), bytes, 1, tableArg,
-                                      NCCL_NUM_ALGORITHMS, NCCL_NUM_PROTOCOLS, 0, &nChannels)
-               : ncclV4_->getCollInfo(context_, ncclFuncOf(collective), bytes, 1, tableArg,
-                                      NCCL_NUM_ALGORITHMS, NCCL_NUM_PROTOCOLS, 0, &nChannels);
+               ? ncclV5_->getCollInfo(context_, *func, bytes, 1, tableArg, NCCL_NUM_ALGORITHMS,
+                                      NCCL_NUM_PROTOCOLS, 0, &nChannels)
+               : ncclV4_->getCollInfo(context_, *func, bytes, 1, tableArg, NCCL_NUM_ALGORITHMS,
+                                      NCCL_NUM_PROTOCOLS, 0, &nChannels);
   });
   if (rc != ncclSuccess) {
     reportFailure(fmt::format("getCollInfo({}, {} bytes) returned error {}",

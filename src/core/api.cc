@@ -1,8 +1,11 @@
 // The C API: argument checks, conversion of internal Status to tuttiResult_t, and the
 // last-error strings. Everything else is delegated.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/handshake.h"
 #include "base/log.h"
@@ -33,16 +36,37 @@ bool rangesOverlap(const void* a, size_t aBytes, const void* b, size_t bBytes) {
   return aBytes > 0 && bBytes > 0 && x < y + bBytes && y < x + aBytes;
 }
 
-Status checkCollective(tuttiComm* comm, Collective collective, const void* sendbuff, void* recvbuff,
-                       size_t count, int type, int op, tuttiStream_t stream) {
+// The name of the count argument in the collective's signature, for messages.
+const char* countName(Collective collective) {
+  switch (collective) {
+    case Collective::kAllGather:
+      return "sendcount";
+    case Collective::kReduceScatter:
+      return "recvcount";
+    default:
+      return "count";
+  }
+}
+
+Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_t stream) {
+  const Collective collective = args.collective;
   const char* name = collectiveName(collective);
+  const int type = static_cast<int>(args.type);
+  const int op = static_cast<int>(args.op);
+  const size_t count = args.count;
   if (!isValidDataType(type)) {
     return makeError(tuttiInvalidArgument, "{}: datatype {} is not a tuttiDataType_t (0..{})", name,
                      type, tuttiNumTypes - 1);
   }
-  if (collective != Collective::kAllGather && !isValidRedOp(op)) {
+  if (isReduction(collective) && !isValidRedOp(op)) {
     return makeError(tuttiInvalidArgument, "{}: op {} is not a tuttiRedOp_t (0..{})", name, op,
                      tuttiNumOps - 1);
+  }
+  if (isRooted(collective) && (args.root < 0 || args.root >= comm->nranks)) {
+    return makeError(tuttiInvalidArgument,
+                     "{}: root {} is outside [0, nranks = {}): it must name a rank of the "
+                     "communicator",
+                     name, args.root, comm->nranks);
   }
   if (stream != nullptr && !isHostStream(stream)) {
     return makeError(tuttiInvalidUsage,
@@ -57,33 +81,41 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
     return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
   }
   if (count == 0) return Status::ok();
-  const char* countName = collective == Collective::kAllReduce   ? "count"
-                          : collective == Collective::kAllGather ? "sendcount"
-                                                                 : "recvcount";
-  if (sendbuff == nullptr) {
-    return makeError(tuttiInvalidArgument, "{}: sendbuff is NULL with {} = {}", name, countName,
-                     count);
+  // A buffer the rank does not use (off the root) is ignored, NULL or not.
+  const bool isRoot = !isRooted(collective) || comm->rank == args.root;
+  const size_t sendBytes = sendBufferCount(collective, comm->nranks, count, isRoot) * elemSize;
+  const size_t recvBytes = recvBufferCount(collective, comm->nranks, count, isRoot) * elemSize;
+  const char* role = isRooted(collective) ? (isRoot ? " on the root" : " off the root") : "";
+  if (sendBytes > 0 && args.send == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: sendbuff is NULL{} with {} = {}", name, role,
+                     countName(collective), count);
   }
-  if (recvbuff == nullptr) {
-    return makeError(tuttiInvalidArgument, "{}: recvbuff is NULL with {} = {}", name, countName,
-                     count);
+  if (recvBytes > 0 && args.recv == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: recvbuff is NULL{} with {} = {}", name, role,
+                     countName(collective), count);
   }
-  const size_t sendBytes = sendBufferCount(collective, comm->nranks, count) * elemSize;
-  const size_t recvBytes = recvBufferCount(collective, comm->nranks, count) * elemSize;
-  const char* send = static_cast<const char*>(sendbuff);
-  const char* recv = static_cast<const char*>(recvbuff);
+  if (sendBytes == 0 || recvBytes == 0) return Status::ok();
+  const char* send = static_cast<const char*>(args.send);
+  const char* recv = static_cast<const char*>(args.recv);
   const size_t rankOffset = static_cast<size_t>(comm->rank) * count * elemSize;
   bool inPlace = false;
   switch (collective) {
     case Collective::kAllReduce:
+    case Collective::kBroadcast:
+    case Collective::kReduce:
+    case Collective::kAllToAll:
       inPlace = send == recv;
       break;
     case Collective::kAllGather:
+    case Collective::kGather:
       inPlace = send == recv + rankOffset;
       break;
     case Collective::kReduceScatter:
+    case Collective::kScatter:
       inPlace = recv == send + rankOffset;
       break;
+    case Collective::kSendRecv:
+      break;  // tuttiSend and tuttiRecv are checked by checkPeerCall
   }
   if (!inPlace && rangesOverlap(send, sendBytes, recv, recvBytes)) {
     return makeError(tuttiInvalidArgument,
@@ -93,8 +125,23 @@ Status checkCollective(tuttiComm* comm, Collective collective, const void* sendb
   return Status::ok();
 }
 
-tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, size_t count,
-                         int type, int op, tuttiComm_t handle, tuttiStream_t stream) {
+// The communicator's sticky error as the status of a call named `what`, or ok.
+Status stickyError(tuttiComm* comm, const char* what) {
+  const int sticky = comm->asyncError.load();
+  if (sticky == tuttiSuccess) return Status::ok();
+  std::string previous;
+  {
+    std::lock_guard<std::mutex> lock(comm->errorMutex);
+    previous = comm->lastError;
+  }
+  return Status(static_cast<tuttiResult_t>(sticky),
+                fmt::format("{}: communicator is in error since an earlier call ({}); "
+                            "destroy or abort it",
+                            what, previous));
+}
+
+tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiStream_t stream) {
+  const Collective kind = args.collective;
   // Hold the registry lock while taking the call lock, so abort cannot free comm in between.
   std::unique_lock<std::mutex> callLock;
   tuttiComm* comm = nullptr;
@@ -103,27 +150,10 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
     comm = c;
   });
   if (!live) return finish(liveCommError(handle));
-  Status status = checkCollective(comm, kind, sendbuff, recvbuff, count, type, op, stream);
+  Status status = checkCollective(comm, args, stream);
   if (!status.isOk()) return finish(status, handle);
-  int sticky = comm->asyncError.load();
-  if (sticky != tuttiSuccess) {
-    std::string previous;
-    {
-      std::lock_guard<std::mutex> lock(comm->errorMutex);
-      previous = comm->lastError;
-    }
-    return finish(Status(static_cast<tuttiResult_t>(sticky),
-                         fmt::format("{}: communicator is in error since an earlier call ({}); "
-                                     "destroy or abort it",
-                                     collectiveName(kind), previous)),
-                  handle);
-  }
-  const CollectiveArgs args{kind,
-                            sendbuff,
-                            recvbuff,
-                            count,
-                            static_cast<tuttiDataType_t>(type),
-                            static_cast<tuttiRedOp_t>(op)};
+  status = stickyError(comm, collectiveName(kind));
+  if (!status.isOk()) return finish(status, handle);
   if (stream != nullptr) {
     // Queued behind the stream's last call (perhaps of another communicator); returns at once.
     status = static_cast<HostStream*>(stream)->enqueue(
@@ -151,6 +181,75 @@ tuttiResult_t collective(Collective kind, const void* sendbuff, void* recvbuff, 
     status = Status::ok();
   }
   return finish(status, handle);
+}
+
+// The calling thread's group: tuttiGroupStart nesting depth, and the point-to-point calls
+// recorded since the outermost tuttiGroupStart with their communicators, in issue order.
+struct Group {
+  int depth = 0;
+  std::vector<std::pair<tuttiComm_t, PeerCall>> calls;  // by handle (core/comm.h)
+};
+thread_local Group tGroup;
+
+Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_t count, int type,
+                     int peer, tuttiStream_t stream) {
+  const char* name = send ? "send" : "recv";
+  if (!isValidDataType(type)) {
+    return makeError(tuttiInvalidArgument, "{}: datatype {} is not a tuttiDataType_t (0..{})", name,
+                     type, tuttiNumTypes - 1);
+  }
+  if (peer < 0 || peer >= comm->nranks) {
+    return makeError(tuttiInvalidArgument, "{}: peer {} is outside [0, nranks = {})", name, peer,
+                     comm->nranks);
+  }
+  if (stream != nullptr) {
+    return makeError(tuttiInvalidUsage,
+                     "{}: stream is not NULL: this build runs on host buffers with a NULL stream "
+                     "only (CUDA streams are not supported yet)",
+                     name);
+  }
+  if (count > SIZE_MAX / dataTypeSize(static_cast<tuttiDataType_t>(type))) {
+    return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
+  }
+  if (count > 0 && buffer == nullptr) {
+    return makeError(tuttiInvalidArgument, "{}: {} is NULL with count = {}", name,
+                     send ? "sendbuff" : "recvbuff", count);
+  }
+  return Status::ok();
+}
+
+// Runs one communicator's calls of a group under its call lock.
+Status runGroupOn(tuttiComm_t handle, const std::vector<PeerCall>& calls) {
+  std::unique_lock<std::mutex> callLock;
+  tuttiComm* comm = nullptr;
+  bool live = withLiveComm(handle, [&](tuttiComm* c) {
+    callLock = std::unique_lock<std::mutex>(c->callMutex);
+    comm = c;
+  });
+  if (!live) return liveCommError(handle);
+  TUTTI_RETURN_IF_ERROR(stickyError(comm, "sendrecv"));
+  if (pendingOperations(comm) > 0) {
+    return makeError(tuttiInvalidUsage,
+                     "sendrecv: asynchronous operations are still queued on this communicator; "
+                     "point-to-point calls cannot run behind them yet");
+  }
+  return runPeerCalls(comm, calls);
+}
+
+tuttiResult_t peerCall(bool send, const void* buffer, size_t count, tuttiDataType_t type, int peer,
+                       tuttiComm_t comm, tuttiStream_t stream) {
+  Status status = Status::ok();
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    status = checkPeerCall(c, send, buffer, count, static_cast<int>(type), peer, stream);
+  });
+  if (!live) return finish(liveCommError(comm));
+  if (!status.isOk()) return finish(status, comm);
+  const PeerCall call{send, buffer, count * dataTypeSize(type), peer};
+  if (tGroup.depth > 0) {
+    tGroup.calls.emplace_back(comm, call);
+    return tuttiSuccess;
+  }
+  return finish(runGroupOn(comm, {call}), comm);
 }
 
 Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int rank,
@@ -329,20 +428,95 @@ TUTTI_PUBLIC const char* tuttiGetLastError(tuttiComm_t comm) {
 TUTTI_PUBLIC tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                                           tuttiDataType_t datatype, tuttiRedOp_t op,
                                           tuttiComm_t comm, tuttiStream_t stream) {
-  return collective(Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op, comm, stream);
+  return collective({Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op}, comm,
+                    stream);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
                                           tuttiDataType_t datatype, tuttiComm_t comm,
                                           tuttiStream_t stream) {
-  return collective(Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum, comm,
-                    stream);
+  return collective({Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum},
+                    comm, stream);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff,
                                               size_t recvcount, tuttiDataType_t datatype,
                                               tuttiRedOp_t op, tuttiComm_t comm,
                                               tuttiStream_t stream) {
-  return collective(Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op, comm,
+  return collective({Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op}, comm,
                     stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                                          tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                          tuttiStream_t stream) {
+  return collective({Collective::kBroadcast, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiReduce(const void* sendbuff, void* recvbuff, size_t count,
+                                       tuttiDataType_t datatype, tuttiRedOp_t op, int root,
+                                       tuttiComm_t comm, tuttiStream_t stream) {
+  return collective({Collective::kReduce, sendbuff, recvbuff, count, datatype, op, root}, comm,
+                    stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
+                                         tuttiDataType_t datatype, tuttiComm_t comm,
+                                         tuttiStream_t stream) {
+  return collective({Collective::kAllToAll, sendbuff, recvbuff, count, datatype, tuttiSum}, comm,
+                    stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGather(const void* sendbuff, void* recvbuff, size_t count,
+                                       tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                       tuttiStream_t stream) {
+  return collective({Collective::kGather, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
+                                        tuttiDataType_t datatype, int root, tuttiComm_t comm,
+                                        tuttiStream_t stream) {
+  return collective({Collective::kScatter, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                    comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype,
+                                     int peer, tuttiComm_t comm, tuttiStream_t stream) {
+  return peerCall(/*send=*/true, sendbuff, count, datatype, peer, comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype,
+                                     int peer, tuttiComm_t comm, tuttiStream_t stream) {
+  return peerCall(/*send=*/false, recvbuff, count, datatype, peer, comm, stream);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGroupStart(void) {
+  ++tGroup.depth;
+  return tuttiSuccess;
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiGroupEnd(void) {
+  if (tGroup.depth == 0) {
+    return finish(makeError(tuttiInvalidUsage, "tuttiGroupEnd without tuttiGroupStart"));
+  }
+  if (--tGroup.depth > 0) return tuttiSuccess;  // nested: the outermost end runs the group
+  std::vector<std::pair<tuttiComm_t, PeerCall>> recorded = std::move(tGroup.calls);
+  tGroup.calls.clear();
+  // One batch per communicator, in the order each first appears.
+  std::vector<tuttiComm_t> comms;
+  for (const auto& [comm, call] : recorded) {
+    if (std::find(comms.begin(), comms.end(), comm) == comms.end()) comms.push_back(comm);
+  }
+  tuttiResult_t result = tuttiSuccess;
+  for (tuttiComm_t comm : comms) {
+    std::vector<PeerCall> calls;
+    for (const auto& [owner, call] : recorded) {
+      if (owner == comm) calls.push_back(call);
+    }
+    const tuttiResult_t rc = finish(runGroupOn(comm, calls), comm);
+    if (result == tuttiSuccess) result = rc;
+  }
+  return result;
 }

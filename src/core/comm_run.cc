@@ -2,7 +2,9 @@
 // executor and progress engine, and asynchronous operations on the progress thread.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
+#include "algo/peer_exchange.h"
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
@@ -11,11 +13,10 @@
 namespace tutti {
 namespace {
 
-// The algorithm for a call of `bytes` per rank's buffer (the larger one for all-gather and
-// reduce-scatter, as nccl-tests counts size), logged at INFO the first time per size class.
-Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t countBytes) {
-  const size_t bytes =
-      collective == Collective::kAllReduce ? countBytes : countBytes * comm->nranks;
+// The algorithm for a call of `count` elements (its size as nccl-tests counts it: callBytes),
+// logged at INFO the first time per size class.
+Choice chooseAndLog(tuttiComm* comm, Collective collective, size_t count, size_t elemSize) {
+  const size_t bytes = callBytes(collective, comm->nranks, count, elemSize);
   Choice choice =
       chooseAlgorithm(comm->algoSpec, collective, comm->nranks, bytes, comm->clusterCost,
                       comm->tuner.get(), hostShapeOf(comm->hostOfRank));
@@ -57,6 +58,16 @@ void closeConnections(tuttiComm* comm) {
 
 namespace {
 
+// A failed run makes the communicator's error sticky and closes its connections, so that its
+// peers fail at once too.
+void recordFailure(tuttiComm* comm, const Status& status) {
+  if (status.isOk()) return;
+  int expected = tuttiSuccess;
+  comm->asyncError.compare_exchange_strong(expected, status.code());
+  closeConnections(comm);
+  TUTTI_WARN(kLogColl, "{}", status.message());
+}
+
 // One collective on one thread's executor and engine.
 Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
              ProgressEngine& engine) {
@@ -69,17 +80,24 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   const size_t elemSize = dataTypeSize(type);
   tuttiComm::CachedPlan* cached = nullptr;
   for (tuttiComm::CachedPlan& entry : comm->planCache) {
-    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize) {
+    // Everything a plan depends on: the collective, count, element size and root (the rank
+    // count, rank and layout are the communicator's).
+    if (entry.collective == collective && entry.count == count && entry.elemSize == elemSize &&
+        entry.root == args.root) {
       cached = &entry;
       break;
     }
   }
   if (cached == nullptr) {
     constexpr size_t kPlanCacheEntries = 16;
-    Choice choice = chooseAndLog(comm, collective, count * elemSize);
-    tuttiComm::CachedPlan entry{
-        collective, count, elemSize, choice,
-        makePlan(choice.algorithm, collective, comm->nranks, comm->rank, count, comm->hostOfRank)};
+    Choice choice = chooseAndLog(comm, collective, count, elemSize);
+    tuttiComm::CachedPlan entry{collective,
+                                count,
+                                elemSize,
+                                args.root,
+                                choice,
+                                makePlan(choice.algorithm, collective, comm->nranks, comm->rank,
+                                         count, comm->hostOfRank, args.root)};
     // Ids are unique in the process, so no executor mistakes a replacement for the plan it ran.
     static std::atomic<uint64_t> lastPlanId{0};
     entry.plan.id = ++lastPlanId;
@@ -97,13 +115,16 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
               count, static_cast<int>(type), static_cast<int>(op), plan.algorithm,
               plan.steps.size());
   CallBuffers buffers{args.send, args.recv, MemoryKind::kHost, -1};
-  Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
-  if (!status.isOk()) {
-    int expected = tuttiSuccess;
-    comm->asyncError.compare_exchange_strong(expected, status.code());
-    closeConnections(comm);
-    TUTTI_WARN(kLogColl, "{}", status.message());
+  // In place, an all-to-all's receives would wait on its own sends of the same blocks, which
+  // can wait on each other around the ranks (algo/direct.h): it runs from a copy of the input.
+  std::vector<char> inputCopy;
+  if (collective == Collective::kAllToAll && args.send == args.recv && count > 0) {
+    const char* input = static_cast<const char*>(args.send);
+    inputCopy.assign(input, input + callBytes(collective, comm->nranks, count, elemSize));
+    buffers.send = inputCopy.data();
   }
+  Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
+  recordFailure(comm, status);
   return status;
 }
 
@@ -111,6 +132,43 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
 
 Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
   return runOn(comm, args, *comm->executor, *comm->engine);
+}
+
+Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
+  setLogRank(comm->rank);
+  std::vector<PeerTransfer> transfers;
+  size_t sendBytes = 0;
+  size_t recvBytes = 0;
+  for (const PeerCall& call : calls) {
+    size_t& packed = call.send ? sendBytes : recvBytes;
+    transfers.push_back(PeerTransfer{call.send, call.peer, packed, call.bytes});
+    packed += call.bytes;
+  }
+  std::string problem;
+  std::optional<Plan> plan = peerExchangePlan(comm->nranks, comm->rank, transfers, &problem);
+  if (!plan) return makeError(tuttiInvalidUsage, "tuttiGroupEnd: {}", problem);
+  std::vector<char> sendPack(sendBytes);
+  std::vector<char> recvPack(recvBytes);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].send && calls[i].bytes > 0) {
+      std::memcpy(sendPack.data() + transfers[i].offset, calls[i].buffer, calls[i].bytes);
+    }
+  }
+  TUTTI_TRACE(kLogColl, "sendrecv: {} calls, {} bytes out, {} bytes in, {} steps", calls.size(),
+              sendBytes, recvBytes, plan->steps.size());
+  // Bytes: copies move every bit pattern as it is, whatever the calls' types.
+  CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
+  Status status =
+      comm->executor->run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, *comm->engine);
+  recordFailure(comm, status);
+  if (!status.isOk()) return status;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (!calls[i].send && calls[i].bytes > 0) {
+      std::memcpy(const_cast<void*>(calls[i].buffer), recvPack.data() + transfers[i].offset,
+                  calls[i].bytes);
+    }
+  }
+  return Status::ok();
 }
 
 size_t pendingOperations(const tuttiComm* comm) {

@@ -49,8 +49,7 @@ Status explainChoice(tuttiComm_t comm, Collective collective, size_t count, tutt
                      Choice* out) {
   if (out == nullptr) return makeError(tuttiInvalidArgument, "out is NULL");
   bool live = withLiveComm(comm, [&](tuttiComm* c) {
-    const size_t countBytes = count * dataTypeSize(type);
-    const size_t bytes = collective == Collective::kAllReduce ? countBytes : countBytes * c->nranks;
+    const size_t bytes = callBytes(collective, c->nranks, count, dataTypeSize(type));
     *out = chooseAlgorithm(c->algoSpec, collective, c->nranks, bytes, c->clusterCost,
                            c->tuner.get(), hostShapeOf(c->hostOfRank));
   });

@@ -24,6 +24,7 @@ struct CollectiveArgs {
   size_t count = 0;  // elements, as the C API counts them
   tuttiDataType_t type = tuttiFloat32;
   tuttiRedOp_t op = tuttiSum;
+  int root = 0;  // rooted collectives (broadcast, reduce, gather, scatter); 0 for the others
 };
 
 class Operation {

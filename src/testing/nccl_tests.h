@@ -23,9 +23,10 @@ struct CallShape {
 CallShape callShapeOf(Collective collective, size_t bytes, size_t typeSize, int nranks);
 
 // busbw / algbw: 2(n-1)/n for all-reduce (each byte is reduced and then gathered), (n-1)/n for
-// all-gather and reduce-scatter; the fraction of S that crosses each rank's link on a ring.
+// all-gather, reduce-scatter, all-to-all, gather and scatter, 1 for broadcast and reduce; the
+// fraction of S that crosses the busiest link (nccl-tests doc/PERFORMANCE.md).
 double busBandwidthFactor(Collective collective, int nranks);
-// The same factor as the tables' footers write it: "2(n-1)/n" or "(n-1)/n".
+// The same factor as the tables' footers write it: "2(n-1)/n", "(n-1)/n" or "1".
 const char* busBandwidthFactorText(Collective collective);
 
 }  // namespace tutti::test

@@ -72,8 +72,8 @@ TEST(AlgoSpecTest, MayUseKnowsWhenRulesCoverEverySize) {
 
 TEST(AlgoSpecTest, BadSpecsNameTheProblem) {
   for (const char* bad :
-       {"butterfly", "allreduce:butterfly", "bcast:ring", "^ring,rd,tree", "64K-0:ring",
-        "allreduce:x-1:ring", "allreduce:0-1Q:ring", "0-1K:ring:rd"}) {
+       {"butterfly", "allreduce:butterfly", "bcast:ring", "^ring,rd,tree,binomial,direct",
+        "64K-0:ring", "allreduce:x-1:ring", "allreduce:0-1Q:ring", "0-1K:ring:rd"}) {
     AlgoSpec spec;
     Status status = AlgoSpec::parse(bad, &spec);
     EXPECT_FALSE(status.isOk()) << bad;

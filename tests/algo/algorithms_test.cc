@@ -14,8 +14,19 @@
 namespace tutti {
 namespace {
 
-constexpr Collective kCollectives[] = {Collective::kAllReduce, Collective::kAllGather,
-                                       Collective::kReduceScatter};
+constexpr Collective kCollectives[] = {Collective::kAllReduce,     Collective::kAllGather,
+                                       Collective::kReduceScatter, Collective::kBroadcast,
+                                       Collective::kReduce,        Collective::kAllToAll,
+                                       Collective::kGather,        Collective::kScatter};
+
+// The roots a call of n ranks may have: every rank for rooted collectives, 0 for the others.
+std::vector<int> rootsOf(Collective c, int n) {
+  std::vector<int> roots = {0};
+  if (isRooted(c)) {
+    for (int root = 1; root < n; ++root) roots.push_back(root);
+  }
+  return roots;
+}
 
 // Host layouts of n ranks: one host, one host per rank, two contiguous blocks, and hosts taken
 // round robin (ranks of a host not contiguous; algorithms that follow hosts must cope).
@@ -84,24 +95,27 @@ TEST(AlgorithmTableTest, PlansVerifyAndPeersCoverThemFor1To9Ranks) {
           }
           std::vector<std::vector<int>> peers(n);
           for (int r = 0; r < n; ++r) peers[r] = e.peers(n, r, hosts);
-          // Counts below, at and above one element per rank (symbolic verification tracks
-          // every element; multi-chunk trees are tree_test.cc's).
-          for (size_t count : {size_t{0}, size_t{1}, static_cast<size_t>(2 * n + 1)}) {
-            std::vector<Plan> plans;
-            for (int r = 0; r < n; ++r) {
-              std::optional<Plan> plan = e.plan(c, n, r, count, hosts);
-              ASSERT_TRUE(plan) << what << " rank " << r;
-              EXPECT_EQ(plan->algorithm, e.name) << what;
-              for (int p : plan->peers()) {
-                ASSERT_TRUE(std::count(peers[r].begin(), peers[r].end(), p))
-                    << what << " rank " << r << " uses " << p << " its peers do not list";
+          // Counts below, at and above one element per rank, for every root (symbolic
+          // verification tracks every element; multi-chunk trees are tree_test.cc's and
+          // binomial_tree_test.cc's).
+          for (int root : rootsOf(c, n)) {
+            for (size_t count : {size_t{0}, size_t{1}, size_t{7}, static_cast<size_t>(2 * n + 1)}) {
+              std::vector<Plan> plans;
+              for (int r = 0; r < n; ++r) {
+                std::optional<Plan> plan = e.plan(c, n, r, count, root, hosts);
+                ASSERT_TRUE(plan) << what << " rank " << r;
+                EXPECT_EQ(plan->algorithm, e.name) << what;
+                for (int p : plan->peers()) {
+                  ASSERT_TRUE(std::count(peers[r].begin(), peers[r].end(), p))
+                      << what << " rank " << r << " uses " << p << " its peers do not list";
+                }
+                plans.push_back(std::move(*plan));
               }
-              plans.push_back(std::move(*plan));
-            }
-            for (bool inPlace : {false, true}) {
-              VerifyResult result = verifyPlans(plans, inPlace);
-              ASSERT_TRUE(result.ok) << what << " count " << count << " in place " << inPlace
-                                     << ": " << result.problem;
+              for (bool inPlace : {false, true}) {
+                VerifyResult result = verifyPlans(plans, inPlace);
+                ASSERT_TRUE(result.ok) << what << " root " << root << " count " << count
+                                       << " in place " << inPlace << ": " << result.problem;
+              }
             }
           }
           for (int r = 0; r < n; ++r) {
@@ -118,19 +132,26 @@ TEST(AlgorithmTableTest, PlansVerifyAndPeersCoverThemFor1To9Ranks) {
 }
 
 TEST(AlgorithmTableTest, TheFallbackServesEveryCall) {
-  const AlgorithmEntry& fallback = algorithmEntry(kFallbackAlgorithm);
   for (Collective c : kCollectives) {
+    const AlgorithmEntry& fallback = algorithmEntry(fallbackAlgorithm(c));
     for (int n = 1; n <= 9; ++n) {
       for (const std::vector<int>& hosts : layoutsOf(n)) {
         ASSERT_TRUE(fallback.applies(c, n, hostShapeOf(hosts))) << describe("", c, n, hosts);
-        ASSERT_TRUE(fallback.plan(c, n, n - 1, 10, hosts)) << describe("", c, n, hosts);
+        for (int root : rootsOf(c, n)) {
+          ASSERT_TRUE(fallback.plan(c, n, n - 1, 10, root, hosts)) << describe("", c, n, hosts);
+        }
       }
     }
   }
+  // Ring serves what it can; direct what ring cannot.
+  EXPECT_EQ(fallbackAlgorithm(Collective::kBroadcast), Algorithm::kRing);
+  EXPECT_EQ(fallbackAlgorithm(Collective::kAllToAll), Algorithm::kDirect);
+  EXPECT_EQ(fallbackAlgorithm(Collective::kGather), Algorithm::kDirect);
+  EXPECT_EQ(fallbackAlgorithm(Collective::kScatter), Algorithm::kDirect);
 }
 
 TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
-  for (const char* text : {"", "ring", "rd", "tree"}) {
+  for (const char* text : {"", "ring", "rd", "tree", "binomial", "direct"}) {
     AlgoSpec spec = parsed(text);
     for (int n = 1; n <= 33; ++n) {
       std::vector<std::vector<int>> peers(n);
@@ -140,13 +161,15 @@ TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
           ASSERT_NE(p, r);
           ASSERT_TRUE(std::count(peers[p].begin(), peers[p].end(), r)) << n << " " << r << " " << p;
         }
-        for (Algorithm a : {Algorithm::kRing, Algorithm::kRecursiveDoubling, Algorithm::kTree}) {
+        for (const RegisteredAlgorithm& registered : algorithmTable()) {
+          const Algorithm a = registered.id;
           if (!spec.mayUse(a)) continue;
-          for (Collective c :
-               {Collective::kAllReduce, Collective::kAllGather, Collective::kReduceScatter}) {
-            for (int p : makePlan(a, c, n, r, 2 * n + 1).peers()) {
-              ASSERT_TRUE(std::count(peers[r].begin(), peers[r].end(), p))
-                  << text << " n " << n << " rank " << r << " needs " << p;
+          for (Collective c : kCollectives) {
+            for (int root : rootsOf(c, n)) {
+              for (int p : makePlan(a, c, n, r, 2 * n + 1, {}, root).peers()) {
+                ASSERT_TRUE(std::count(peers[r].begin(), peers[r].end(), p))
+                    << text << " n " << n << " rank " << r << " needs " << p;
+              }
             }
           }
         }
@@ -162,8 +185,10 @@ TEST(NeededPeersTest, SymmetricAndCoverEveryPlanThatMayRun) {
       EXPECT_TRUE(std::count(peers.begin(), peers.end(), p)) << r << " needs " << p;
     }
   }
-  // Pinned to ring: just the two neighbours.
-  EXPECT_EQ(neededPeers(parsed("ring"), 8, 0), (std::vector<int>{1, 7}));
+  // Pinned to ring, still every peer: all-to-all, gather and scatter exchange with everyone
+  // (their fallback is direct), so the communicator is a full mesh (docs/architecture.md).
+  EXPECT_EQ(neededPeers(parsed("ring"), 8, 0), (std::vector<int>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(neededPeers(parsed("^direct"), 5, 2), (std::vector<int>{0, 1, 3, 4}));
 }
 
 }  // namespace

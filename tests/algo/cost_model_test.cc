@@ -133,6 +133,27 @@ TEST(CostModelTest, TwoLevelsChargeEachRoundWhereItRuns) {
   EXPECT_EQ(many.algorithm, Algorithm::kTree);
 }
 
+// Broadcast and reduce: the binomial tree's log2(n) rounds win small calls, the chain's single
+// pass over the bytes large ones; all-to-all, gather and scatter have direct only.
+TEST(CostModelTest, BinomialForSmallBroadcastAndReduceChainForLarge) {
+  const LinkCost cost = defaultLinkCost("shm/cma");
+  for (Collective c : {Collective::kBroadcast, Collective::kReduce}) {
+    for (int n : {4, 5, 8}) {
+      EXPECT_EQ(chooseAlgorithm(AlgoSpec(), c, n, 8, cost).algorithm, Algorithm::kBinomialTree)
+          << collectiveName(c) << " " << n;
+      EXPECT_EQ(chooseAlgorithm(AlgoSpec(), c, n, 64 << 20, cost).algorithm, Algorithm::kRing)
+          << collectiveName(c) << " " << n;
+    }
+  }
+  for (Collective c : {Collective::kAllToAll, Collective::kGather, Collective::kScatter}) {
+    const Choice choice = chooseAlgorithm(AlgoSpec(), c, 6, 4096, cost);
+    EXPECT_EQ(choice.algorithm, Algorithm::kDirect) << collectiveName(c);
+    EXPECT_LT(choice.predictedUs[static_cast<int>(Algorithm::kRing)], 0);
+    // Pinned to an algorithm that does not serve it: the fallback.
+    EXPECT_EQ(chooseAlgorithm(parsed("ring"), c, 6, 4096, cost).algorithm, Algorithm::kDirect);
+  }
+}
+
 TEST(CostModelTest, TiesKeepRing) {
   // Two ranks: ring and recursive doubling all-gather are the same exchange.
   Choice choice =

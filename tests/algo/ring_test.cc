@@ -31,6 +31,45 @@ TEST(RingTest, SymbolicallyCorrectFor1To64Ranks) {
   }
 }
 
+// Broadcast and reduce chains: every root of 1..17 ranks, in place and out of place.
+TEST(RingTest, ChainsSymbolicallyCorrectForEveryRoot) {
+  for (Collective coll : {Collective::kBroadcast, Collective::kReduce}) {
+    for (int n = 1; n <= 17; ++n) {
+      for (int root = 0; root < n; ++root) {
+        for (size_t count : {size_t{0}, size_t{1}, size_t{11}}) {
+          std::vector<Plan> plans;
+          for (int r = 0; r < n; ++r) plans.push_back(ringPlan(coll, n, r, count, root));
+          for (bool inPlace : {false, true}) {
+            VerifyResult result = verifyPlans(plans, inPlace);
+            ASSERT_TRUE(result.ok)
+                << collectiveName(coll) << " n=" << n << " root=" << root << " count=" << count
+                << (inPlace ? " in-place" : "") << ": " << result.problem;
+          }
+        }
+      }
+    }
+  }
+}
+
+// One step per rank: the chain is the ring's edges, one direction; the whole buffer crosses
+// every edge once (busbw factor 1).
+TEST(RingTest, ChainsAreOneStepAlongTheRing) {
+  const Plan middle = ringPlan(Collective::kBroadcast, 5, 3, 100, 1);
+  ASSERT_EQ(middle.steps.size(), 1u);
+  EXPECT_EQ(middle.steps[0].kind, StepKind::kRecvCopySend);
+  EXPECT_EQ(middle.steps[0].recvPeer, 2);
+  EXPECT_EQ(middle.steps[0].sendPeer, 4);
+  const Plan last = ringPlan(Collective::kReduce, 5, 2, 100, 3);  // position 4: the chain's end
+  ASSERT_EQ(last.steps.size(), 1u);
+  EXPECT_EQ(last.steps[0].kind, StepKind::kSend);
+  EXPECT_EQ(last.steps[0].sendPeer, 1);
+  const Plan root = ringPlan(Collective::kReduce, 5, 3, 100, 3);
+  ASSERT_EQ(root.steps.size(), 1u);
+  EXPECT_TRUE(root.steps[0].finalize);
+  EXPECT_EQ(root.steps[0].dst.buffer, BufferId::kRecv);
+  EXPECT_TRUE(ringPlan(Collective::kAllToAll, 4, 0, 10).steps.empty());  // not served
+}
+
 TEST(RingTest, NeighboursOnlyAndStepCounts) {
   Plan plan = ringPlan(Collective::kAllReduce, 5, 2, 1000);
   EXPECT_EQ(plan.peers(), (std::vector<int>{1, 3}));

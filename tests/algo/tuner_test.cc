@@ -130,6 +130,25 @@ TEST(TunerTest, TuttiAbiPluginChangesTheChoice) {
             chooseAlgorithm(AlgoSpec(), Collective::kAllGather, 4, big, kShm).algorithm);
   EXPECT_EQ(gather.algorithm, gather.modelAlgorithm);
   EXPECT_TRUE(gather.tuned);
+  EXPECT_EQ(library.value<int>("tuttiTestCollective"), tuttiTunerAllGather);
+
+  // Collectives are numbered as NCCL's ncclFunc_t, NCCL 2.28's all-to-all, scatter and gather
+  // included.
+  const std::pair<Collective, tuttiTunerFunc_t> numbering[] = {
+      {Collective::kBroadcast, tuttiTunerBroadcast},
+      {Collective::kReduce, tuttiTunerReduce},
+      {Collective::kAllToAll, tuttiTunerAlltoAll},
+      {Collective::kGather, tuttiTunerGather},
+      {Collective::kScatter, tuttiTunerScatter}};
+  for (const auto& [collective, func] : numbering) {
+    chooseAlgorithm(AlgoSpec(), collective, 4, big, kShm, tuner.get());
+    EXPECT_EQ(library.value<int>("tuttiTestCollective"), func) << collectiveName(collective);
+  }
+  EXPECT_EQ(tuttiTunerBroadcast, 0);
+  EXPECT_EQ(tuttiTunerReduce, 1);
+  EXPECT_EQ(tuttiTunerAlltoAll, 8);
+  EXPECT_EQ(tuttiTunerScatter, 9);
+  EXPECT_EQ(tuttiTunerGather, 10);
 
   // TUTTI_ALGO wins: a pinned call never reaches the plugin; an excluded algorithm stays out.
   const int callsBefore = library.value<int>("tuttiTestCalls");
@@ -217,6 +236,19 @@ TEST(TunerTest, NcclV5PluginPreferringRingChangesTheChoice) {
   EXPECT_EQ(library.value<int>("tuttiTestFunc"), ncclFuncAllGather);
   EXPECT_GT((*seen)[NCCL_ALGO_PAT][NCCL_PROTO_SIMPLE], 0.0f);
   EXPECT_EQ((*seen)[NCCL_ALGO_TREE][NCCL_PROTO_SIMPLE], NCCL_ALGO_PROTO_IGNORE);
+
+  // Broadcast: NCCL's function 0, the chain in RING's row. All-to-all, gather and scatter: NCCL
+  // never prices them, so its plugins are not asked.
+  chooseAlgorithm(AlgoSpec(), Collective::kBroadcast, 4, 64, kShm, tuner.get());
+  EXPECT_EQ(library.value<int>("tuttiTestFunc"), ncclFuncBroadcast);
+  EXPECT_GT((*seen)[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], 0.0f);
+  chooseAlgorithm(AlgoSpec(), Collective::kReduce, 4, 64, kShm, tuner.get());
+  EXPECT_EQ(library.value<int>("tuttiTestFunc"), ncclFuncReduce);
+  *library.symbol<int>("tuttiTestFunc") = -1;
+  for (Collective c : {Collective::kAllToAll, Collective::kGather, Collective::kScatter}) {
+    EXPECT_FALSE(chooseAlgorithm(AlgoSpec(), c, 4, 64, kShm, tuner.get()).tuned);
+  }
+  EXPECT_EQ(library.value<int>("tuttiTestFunc"), -1);
 
   const int finalizedBefore = library.value<int>("tuttiTestFinalized");
   tuner.reset();

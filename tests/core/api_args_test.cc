@@ -2,6 +2,7 @@
 // tuttiInvalidUsage) and a message naming it, never a crash.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,53 @@ TEST_F(ApiArgsTest, SingleRankResultsAreExact) {
   tuttiResult_t async = tuttiInternalError;
   EXPECT_EQ(tuttiCommGetAsyncError(comm_, &async), tuttiSuccess);
   EXPECT_EQ(async, tuttiSuccess);
+}
+
+// The collective set beyond the three: root, op, datatype, NULL buffers, overlap and stream are
+// checked like the others' and named; count 0 takes NULL everywhere.
+TEST_F(ApiArgsTest, RootedCollectivesAndAllToAllCheckTheirArguments) {
+  float* s = send_.data();
+  float* r = recv_.data();
+  EXPECT_EQ(tuttiBroadcast(s, r, 4, tuttiFloat32, 1, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("root 1 is outside [0, nranks = 1)"), std::string::npos)
+      << lastError();
+  EXPECT_EQ(tuttiReduce(s, r, 4, tuttiFloat32, tuttiSum, -1, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("root -1"), std::string::npos) << lastError();
+  EXPECT_EQ(tuttiReduce(s, r, 4, tuttiFloat32, static_cast<tuttiRedOp_t>(9), 0, comm_, nullptr),
+            tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("op 9"), std::string::npos) << lastError();
+  EXPECT_EQ(tuttiGather(s, r, 4, static_cast<tuttiDataType_t>(12), 0, comm_, nullptr),
+            tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("datatype"), std::string::npos) << lastError();
+  // The root (the only rank here) uses every buffer.
+  EXPECT_EQ(tuttiScatter(nullptr, r, 4, tuttiFloat32, 0, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("sendbuff is NULL on the root"), std::string::npos) << lastError();
+  EXPECT_EQ(tuttiAlltoAll(s, nullptr, 4, tuttiFloat32, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("recvbuff is NULL"), std::string::npos) << lastError();
+  // Overlap that is not the in-place layout; the in-place layouts run.
+  EXPECT_EQ(tuttiAlltoAll(s, s + 1, 4, tuttiFloat32, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_NE(lastError().find("overlap"), std::string::npos) << lastError();
+  EXPECT_EQ(tuttiGather(s + 1, s, 4, tuttiFloat32, 0, comm_, nullptr), tuttiInvalidArgument);
+  EXPECT_EQ(tuttiGather(s, s, 4, tuttiFloat32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(tuttiScatter(s, s, 4, tuttiFloat32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(tuttiAlltoAll(s, s, 4, tuttiFloat32, comm_, nullptr), tuttiSuccess);
+  int dummy = 0;
+  EXPECT_EQ(tuttiBroadcast(s, r, 4, tuttiFloat32, 0, comm_, &dummy), tuttiInvalidUsage);
+  EXPECT_EQ(tuttiBroadcast(nullptr, nullptr, 0, tuttiFloat32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(tuttiReduce(nullptr, nullptr, 0, tuttiFloat32, tuttiAvg, 0, comm_, nullptr),
+            tuttiSuccess);
+  EXPECT_EQ(tuttiGather(nullptr, nullptr, 0, tuttiFloat32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(tuttiScatter(nullptr, nullptr, 0, tuttiFloat32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(tuttiAlltoAll(nullptr, nullptr, 0, tuttiFloat32, comm_, nullptr), tuttiSuccess);
+  // One rank: each is a copy (reduce divides by 1 for Avg).
+  std::vector<int32_t> in = {7, -3, 5};
+  std::vector<int32_t> out(3, 0);
+  ASSERT_EQ(tuttiReduce(in.data(), out.data(), 3, tuttiInt32, tuttiAvg, 0, comm_, nullptr),
+            tuttiSuccess);
+  EXPECT_EQ(out, in);
+  out.assign(3, 0);
+  ASSERT_EQ(tuttiBroadcast(in.data(), out.data(), 3, tuttiInt32, 0, comm_, nullptr), tuttiSuccess);
+  EXPECT_EQ(out, in);
 }
 
 TEST_F(ApiArgsTest, NullAndDestroyedCommunicators) {

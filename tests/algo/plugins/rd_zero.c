@@ -12,6 +12,7 @@ EXPORT int tuttiTestCalls = 0;
 EXPORT int tuttiTestShape[4] = {0, 0, 0, 0}; /* nranks, nhosts, min and max ranks per host */
 EXPORT uint64_t tuttiTestCommId = 0;
 EXPORT int tuttiTestNumAlgorithms = 0;
+EXPORT int tuttiTestCollective = -1; /* the last call's tuttiTunerFunc_t */
 
 static int context = 42;
 
@@ -35,6 +36,7 @@ static tuttiResult_t getCollInfo(void* ctx, tuttiTunerFunc_t collective, size_t 
   if (ctx != &context) return tuttiInternalError;
   ++tuttiTestCalls;
   tuttiTestNumAlgorithms = numAlgorithms;
+  tuttiTestCollective = (int)collective;
   if (collective != tuttiTunerAllReduce) return tuttiSuccess;
   for (int a = 0; a < numAlgorithms; ++a) {
     if (strcmp(algorithmNames[a], "rd") == 0 && costUs[a] >= 0) costUs[a] = 0.0;
