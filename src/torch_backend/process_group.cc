@@ -89,14 +89,9 @@ ProcessGroupTutti::~ProcessGroupTutti() {
   (void)tuttiHostStreamDestroy(stream_);
 }
 
-void ProcessGroupTutti::forgetCompleted() {
-  while (!inFlight_.empty() && inFlight_.front()->isCompleted()) inFlight_.pop_front();
-}
-
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(
     Launch launch, const std::function<tuttiResult_t(tuttiStream_t)>& call) {
   std::lock_guard<std::mutex> lock(issueMutex_);
-  forgetCompleted();
   tuttiHostEvent_t event = nullptr;
   check(tuttiHostEventCreate(&event), "tuttiHostEventCreate", nullptr);
   const tuttiResult_t queued = call(reinterpret_cast<tuttiStream_t>(stream_));
@@ -106,15 +101,21 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(
     TORCH_CHECK(false, "tutti: ", launch.name, " failed (", tuttiGetErrorString(queued),
                 "): ", message);
   }
-  // Cannot fail for live handles; the Work owns the event either way.
+  // The Work owns the event from here on, whatever happens next.
   const tuttiResult_t recorded = tuttiHostEventRecord(event, stream_);
   auto work = c10::make_intrusive<TuttiWork>(
       rank_, launch.type, launch.name, event,
       launch.timeout == c10d::kUnsetTimeout ? timeout_ : launch.timeout,
       std::move(launch.keepAlive), std::move(launch.outputs), std::move(launch.copyBack));
-  // Held until complete, so that the buffers outlive the call even if the caller drops the Work.
-  inFlight_.push_back(work);
+  // The callback holds the Work until the call completed, so that its buffers outlive the call
+  // even if the caller drops the Work; it settles the Work and its future on the progress thread.
+  auto* holder = new c10::intrusive_ptr<TuttiWork>(work);
+  const tuttiResult_t added =
+      tuttiHostStreamAddCallback(stream_, &TuttiWork::onCallComplete, holder);
+  if (added != tuttiSuccess) delete holder;
+  // Neither fails for live handles.
   check(recorded, "tuttiHostEventRecord", nullptr);
+  check(added, "tuttiHostStreamAddCallback", nullptr);
   return work;
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -61,14 +60,11 @@ class ProcessGroupTutti : public BackendBase {
   // is refused (bad arguments, a communicator in error).
   c10::intrusive_ptr<c10d::Work> issue(Launch launch,
                                        const std::function<tuttiResult_t(tuttiStream_t)>& call);
-  // Drops the Works at the front that completed (they hold buffers Tutti may still use).
-  void forgetCompleted();
 
   tuttiComm_t comm_ = nullptr;
   tuttiHostStream_t stream_ = nullptr;
   const std::chrono::milliseconds timeout_;
   std::mutex issueMutex_;  // a communicator takes calls from one thread at a time
-  std::deque<c10::intrusive_ptr<TuttiWork>> inFlight_;
 };
 
 }  // namespace tutti_torch

@@ -1,6 +1,7 @@
 #include "work.h"
 
 #include <limits>
+#include <memory>
 
 namespace tutti_torch {
 
@@ -20,7 +21,10 @@ TuttiWork::TuttiWork(int rank, c10d::OpType type, std::string name, tuttiHostEve
       timeout_(timeout),
       keepAlive_(std::move(keepAlive)),
       outputs_(std::move(outputs)),
-      copyBack_(std::move(copyBack)) {}
+      copyBack_(std::move(copyBack)),
+      future_(
+          c10::make_intrusive<c10::ivalue::Future>(c10::ListType::create(c10::TensorType::get()))) {
+}
 
 TuttiWork::~TuttiWork() { (void)tuttiHostEventDestroy(event_); }
 
@@ -49,7 +53,21 @@ void TuttiWork::settle(tuttiResult_t result, const std::string& message) {
   exception_ = error;
   lock.unlock();
   cv_.notify_all();
+  // Outside the lock: the future's callbacks may ask this Work things.
+  if (error) {
+    future_->setError(error);
+  } else {
+    future_->markCompleted(c10::IValue(outputs_));
+  }
 }
+
+void TuttiWork::onCallComplete(tuttiResult_t result, const char* message, void* userData) {
+  std::unique_ptr<c10::intrusive_ptr<TuttiWork>> work(
+      static_cast<c10::intrusive_ptr<TuttiWork>*>(userData));
+  (*work)->settle(result, message);
+}
+
+c10::intrusive_ptr<c10::ivalue::Future> TuttiWork::getFuture() { return future_; }
 
 bool TuttiWork::isCompleted() {
   {

@@ -1,7 +1,8 @@
 // A Work is one queued Tutti call as torch sees it: done when the host event recorded after the
 // call says so (Tutti's progress thread ran it). It keeps the call's tensors alive, runs the
-// copy-back into non-contiguous outputs once the call succeeded, and turns a Tutti error into an
-// exception carrying Tutti's message.
+// copy-back into non-contiguous outputs once the call succeeded, turns a Tutti error into an
+// exception carrying Tutti's message, and completes its future (what DDP waits on). A host
+// callback on the group's stream settles it on the progress thread, before the event completes.
 #pragma once
 
 #include <chrono>
@@ -34,6 +35,12 @@ class TuttiWork : public c10d::Work {
   // Waits at most timeout (kNoTimeout: the op's or the group's), then copies back; throws on a
   // Tutti error or when the call is not done in time (it goes on).
   bool wait(std::chrono::milliseconds timeout = kNoTimeout) override;
+  // Completed with result() (or the error) when the call completes.
+  c10::intrusive_ptr<c10::ivalue::Future> getFuture() override;
+
+  // A tuttiHostCallback_t: userData is a heap-held c10::intrusive_ptr<TuttiWork>, released here
+  // (it kept the Work and its tensors alive while the call ran).
+  static void onCallComplete(tuttiResult_t result, const char* message, void* userData);
 
  private:
   // Records the call's end once: copy-back after success, the exception after failure.
@@ -45,6 +52,7 @@ class TuttiWork : public c10d::Work {
   std::vector<at::Tensor> keepAlive_;
   std::vector<at::Tensor> outputs_;
   std::function<void()> copyBack_;
+  const c10::intrusive_ptr<c10::ivalue::Future> future_;
 };
 
 }  // namespace tutti_torch

@@ -1,5 +1,6 @@
 """On 2 ranks: asynchronous ops overlap (several issued before any wait, waited in reverse
-order, exact); wait() with a timeout that runs out raises and the op still completes; a peer that
+order, exact); a Work's future completes by itself (no wait() on the Work: what DDP relies on)
+and chains; wait() with a timeout that runs out raises and the op still completes; a peer that
 exits makes wait() raise with Tutti's message within a bounded time, and later ops are refused.
 
     /usr/bin/python3 test_async_and_errors.py 2 [env|tcp]
@@ -55,6 +56,20 @@ def overlap(rank, n):
           f"{waited * 1e3:.1f} ms")
 
 
+def futures(rank, n):
+    t = data(rank, 100003, 7)
+    want = sum(data(r, 100003, 7) for r in range(n))
+    fut = dist.all_reduce(t, async_op=True).get_future()
+    doubled = fut.then(lambda f: f.value()[0] * 2)
+    # Only futures are waited on: Tutti's progress thread must complete them.
+    expect(torch.equal(doubled.wait(), want * 2), "a chained future's value")
+    expect(fut.done() and torch.equal(fut.value()[0], want), "the all_reduce future's value")
+    out = torch.zeros(n * 5)
+    fut = dist.all_gather_into_tensor(out, data(rank, 5, 8), async_op=True).get_future()
+    expect(torch.equal(fut.wait()[0], torch.cat([data(r, 5, 8) for r in range(n)])),
+           "the all_gather_into_tensor future's value")
+
+
 def wait_timeout(rank, n):
     t = torch.full((1000,), float(rank + 1))
     if rank == 1:
@@ -92,6 +107,11 @@ def peer_exits(rank, n):
         expect(elapsed < 15, f"the error took {elapsed:.1f} s")
         expect(work.is_completed() and not work.is_success(),
                "a failed Work is completed and not successful")
+        try:
+            work.get_future().wait()
+            failures.append("the failed Work's future has no error")
+        except RuntimeError as e:
+            expect("tutti: allreduce failed" in str(e), f"the future's error: {e}")
     # The communicator's error is sticky: the next op is refused at once, with the same cause.
     try:
         dist.all_reduce(torch.ones(3))
@@ -102,7 +122,7 @@ def peer_exits(rank, n):
 
 def worker(rank, n):
     assert n == 2, "this test runs on 2 ranks"
-    for step in (overlap, wait_timeout, peer_exits):
+    for step in (overlap, futures, wait_timeout, peer_exits):
         step(rank, n)
         print(f"rank {rank}: {step.__name__} done")
     for f in failures:
