@@ -1,5 +1,7 @@
 #include "process_group.h"
 
+#include <Python.h>
+
 #include <cstring>
 
 #include "type_map.h"
@@ -79,6 +81,11 @@ ProcessGroupTutti::ProcessGroupTutti(const c10::intrusive_ptr<c10d::Store>& stor
 }
 
 ProcessGroupTutti::~ProcessGroupTutti() {
+  // Python drops the group holding the GIL; a call still queued may complete a future whose
+  // Python callbacks take it on the progress thread: waiting for that call with the GIL held
+  // would deadlock.
+  PyThreadState* released =
+      Py_IsInitialized() && PyGILState_Check() ? PyEval_SaveThread() : nullptr;
   const tuttiResult_t drained = tuttiHostStreamSynchronize(stream_, toTuttiMs(timeout_));
   // Abort when calls failed or still run: it ends them, so no call uses a tensor after this.
   if (drained == tuttiSuccess) {
@@ -87,6 +94,7 @@ ProcessGroupTutti::~ProcessGroupTutti() {
     (void)tuttiCommAbort(comm_);
   }
   (void)tuttiHostStreamDestroy(stream_);
+  if (released != nullptr) PyEval_RestoreThread(released);
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(

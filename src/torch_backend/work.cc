@@ -34,6 +34,9 @@ void TuttiWork::settle(tuttiResult_t result, const std::string& message) {
   std::exception_ptr error;
   if (result == tuttiSuccess) {
     try {
+      // On the progress thread, where grad mode is on by default: a copy into a tensor that
+      // requires grad is not a step autograd should see (nor refuse).
+      at::NoGradGuard noGrad;
       if (copyBack_) copyBack_();
     } catch (...) {
       error = std::current_exception();

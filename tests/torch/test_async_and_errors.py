@@ -1,6 +1,6 @@
 """On 2 ranks: asynchronous ops overlap (several issued before any wait, waited in reverse
 order, exact); a Work's future completes by itself (no wait() on the Work: what DDP relies on)
-and chains; wait() with a timeout that runs out raises and the op still completes; a peer that
+and chains; a group dropped with a call pending and a Python callback on its future; wait() with a timeout that runs out raises and the op still completes; a peer that
 exits makes wait() raise with Tutti's message within a bounded time, and later ops are refused.
 
     /usr/bin/python3 test_async_and_errors.py 2 [env|tcp]
@@ -89,6 +89,29 @@ def wait_timeout(rank, n):
     expect(torch.equal(t, torch.full((1000,), 3.0)), "all_reduce after a wait timed out")
 
 
+def destroy_with_a_call_pending(rank, n):
+    # A second tutti group (new_group): rank 0 drops it while its all_reduce still waits for
+    # rank 1 and a Python callback hangs on that call's future. The group's destructor waits for
+    # the call, whose callback needs the GIL: the destructor must not hold it.
+    group = dist.new_group(backend="tutti")
+    t = torch.full((1000,), float(rank + 1))
+    if rank == 1:
+        time.sleep(1.0)
+        dist.all_reduce(t, group=group)
+    else:
+        seen = []
+        fut = dist.all_reduce(t, group=group, async_op=True).get_future()
+        chained = fut.then(lambda f: seen.append(f.value()[0][0].item()))
+        start = time.monotonic()
+        dist.destroy_process_group(group)
+        del group  # the last reference: the destructor runs here
+        chained.wait()
+        expect(seen == [3.0], f"the callback saw {seen}")
+        expect(time.monotonic() - start < 10, "dropping the group took too long")
+        return
+    dist.destroy_process_group(group)
+
+
 def peer_exits(rank, n):
     if rank == 1:
         os._exit(PEER_EXIT_RC)  # dies without a word, as a crashed rank would
@@ -122,7 +145,7 @@ def peer_exits(rank, n):
 
 def worker(rank, n):
     assert n == 2, "this test runs on 2 ranks"
-    for step in (overlap, futures, wait_timeout, peer_exits):
+    for step in (overlap, futures, wait_timeout, destroy_with_a_call_pending, peer_exits):
         step(rank, n)
         print(f"rank {rank}: {step.__name__} done")
     for f in failures:
