@@ -2,11 +2,13 @@
 # Installs the Debian packages Tutti builds and tests with, when run as root and any is missing.
 # Required: compiler, CMake, fmt, GoogleTest, CLI11, nlohmann-json, zlib. Optional parts:
 # OpenMPI (tutti-perf under mpirun, perf/compare), Gloo, iperf3 and gnuplot (perf/compare),
-# hwloc, and python3-sklearn (only for its digits data set, used by examples/digits).
+# hwloc, python3-sklearn (only for its digits data set, used by examples/digits), and
+# python3-torch, libtorch-dev and pybind11-dev (the PyTorch backend tutti_torch, built against
+# the torch of /usr/bin/python3).
 set -euo pipefail
 packages=(g++ make cmake pkg-config libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev openmpi-bin libopenmpi-dev libhwloc-dev python3-sklearn libgloo-dev iperf3
-          gnuplot-nox)
+          gnuplot-nox python3-torch libtorch-dev pybind11-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

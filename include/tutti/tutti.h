@@ -372,6 +372,21 @@ tuttiResult_t tuttiHostStreamQuery(tuttiHostStream_t stream);
 /* Destroys the handle; queued calls still run. tuttiInvalidArgument: not a live host stream. */
 tuttiResult_t tuttiHostStreamDestroy(tuttiHostStream_t stream);
 
+/* A function a host stream runs when a call completes: the call's result, its error message
+ * ("" on success), and the userData given with it. */
+typedef void (*tuttiHostCallback_t)(tuttiResult_t result, const char* message, void* userData);
+/* Runs fn(result, message, userData) once, when the stream's last call queued so far completed,
+ * as cudaLaunchHostFunc does on a CUDA stream: on the thread that completed the call (its
+ * communicator's progress thread), after its receive buffer holds the result and before an event
+ * marking that call reports it complete (so whoever waits on the event sees what fn did); at
+ * once, on the calling thread, with tuttiSuccess when no call was queued, or when the last one
+ * already completed (then with its result). fn must not wait for calls of that communicator (the
+ * thread that would run them is running fn); it may queue calls. This is how a caller learns of
+ * completion without a thread of its own waiting (the PyTorch backend completes its futures so).
+ * tuttiInvalidArgument: not a live host stream, or fn NULL. */
+tuttiResult_t tuttiHostStreamAddCallback(tuttiHostStream_t stream, tuttiHostCallback_t fn,
+                                         void* userData);
+
 /* Creates a host event, complete until first recorded. tuttiInvalidArgument: event is NULL. */
 tuttiResult_t tuttiHostEventCreate(tuttiHostEvent_t* event);
 /* Marks the stream's last call queued so far (none: the event is complete at once); a later

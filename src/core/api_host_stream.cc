@@ -64,6 +64,17 @@ TUTTI_PUBLIC tuttiResult_t tuttiHostStreamDestroy(tuttiHostStream_t stream) {
   return destroy<HostStream>(stream, "host stream", liveHostStreams());
 }
 
+TUTTI_PUBLIC tuttiResult_t tuttiHostStreamAddCallback(tuttiHostStream_t stream,
+                                                      tuttiHostCallback_t fn, void* userData) {
+  HostStream* live = liveStream(stream);
+  if (live == nullptr) return finish(notLive("host stream", stream));
+  if (fn == nullptr) return finish(makeError(tuttiInvalidArgument, "fn (the callback) is NULL"));
+  live->addCallback([fn, userData](const Status& result) {
+    fn(result.code(), result.isOk() ? "" : result.message().c_str(), userData);
+  });
+  return tuttiSuccess;
+}
+
 TUTTI_PUBLIC tuttiResult_t tuttiHostEventCreate(tuttiHostEvent_t* event) {
   return create<HostEvent>(event, "event", liveHostEvents());
 }

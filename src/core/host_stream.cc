@@ -19,6 +19,15 @@ std::shared_ptr<Operation> HostStream::last() const {
   return last_;
 }
 
+void HostStream::addCallback(std::function<void(const Status&)> fn) {
+  std::shared_ptr<Operation> last = this->last();
+  if (last == nullptr) {
+    fn(Status::ok());
+  } else {
+    last->onComplete(std::move(fn));
+  }
+}
+
 void HostStream::collectResults() {
   size_t kept = 0;
   for (std::shared_ptr<Operation>& operation : unchecked_) {

@@ -5,6 +5,7 @@
 // Handles are the objects' addresses, checked against a registry of live ones.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_set>
@@ -30,6 +31,9 @@ class HostStream {
   }
   // The last operation queued (nullptr: none).
   std::shared_ptr<Operation> last() const;
+  // Runs fn with the result of the last operation queued so far once it is known (at once, on
+  // this thread, with success when there is none): Operation::onComplete.
+  void addCallback(std::function<void(const Status&)> fn);
   // Waits until everything queued so far completed, at most timeoutMs (< 0: until then; each
   // operation ends by its own inactivity timeout). The first error of the stream's operations
   // (sticky), tuttiTimeout, or success.

@@ -19,12 +19,30 @@ Status Operation::wait(int timeoutMs) const {
 }
 
 void Operation::complete(Status result) {
+  std::vector<std::function<void(const Status&)>> callbacks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     result_ = std::move(result);
+    resultKnown_ = true;
+    callbacks.swap(callbacks_);
+  }
+  for (auto& fn : callbacks) fn(result_);  // result_ is final: read without the lock
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     done_ = true;
   }
   completed_.notify_all();
+}
+
+void Operation::onComplete(std::function<void(const Status&)> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!resultKnown_) {
+      callbacks_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn(result_);
 }
 
 }  // namespace tutti

@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "algo/plan.h"
 #include "base/status.h"
@@ -44,8 +46,12 @@ class Operation {
   // Waits until the operation completed, at most timeoutMs: its result, or tuttiTimeout (the
   // operation goes on; wait again or abort the communicator). Thread-safe.
   Status wait(int timeoutMs) const;
-  // Records the result and wakes the waiters (the progress thread calls it once).
+  // Records the result, runs the callbacks, then counts as done and wakes the waiters (the
+  // progress thread calls it once).
   void complete(Status result);
+  // Runs fn(result) once the result is known: on the completing thread before the operation
+  // counts as done (so a waiter sees what fn did), or at once on this thread when it is known.
+  void onComplete(std::function<void(const Status&)> fn);
 
  private:
   CollectiveArgs args_;
@@ -53,8 +59,10 @@ class Operation {
   std::shared_ptr<const Operation> after_;
   mutable std::mutex mutex_;
   mutable std::condition_variable completed_;
-  bool done_ = false;
+  bool resultKnown_ = false;  // result_ set; it never changes after
+  bool done_ = false;         // and the callbacks ran
   Status result_ = Status::ok();
+  std::vector<std::function<void(const Status&)>> callbacks_;
 };
 
 }  // namespace tutti

@@ -63,7 +63,10 @@ void ProgressThread::loop() {
     if (result.isOk()) result = runner_(operation->args());
     lock.lock();
     running_ = false;
+    // Callbacks run in complete(): without the lock, so that one may queue another call.
+    lock.unlock();
     operation->complete(std::move(result));
+    lock.lock();
   }
 }
 

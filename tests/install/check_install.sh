@@ -27,3 +27,22 @@ cmake -S "$source_dir/tests/install/cmake_consumer" -B "$work/cmake" \
       -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 "$work/cmake/consumer"
+
+# The PyTorch backend, when the build has it: the installed package alone (on PYTHONPATH, Tutti
+# linked in) runs a one-rank group.
+if [ -d "$build/tutti_torch" ]; then
+  pydir="$libdir/tutti/python"
+  test -f "$pydir/tutti_torch/__init__.py"
+  PYTHONPATH="$pydir" /usr/bin/python3 - "$work/store" <<'PY'
+import sys
+import torch
+import torch.distributed as dist
+import tutti_torch
+assert tutti_torch.__file__.startswith(sys.argv[1].rsplit("/", 1)[0]), tutti_torch.__file__
+dist.init_process_group("tutti", init_method="file://" + sys.argv[1], rank=0, world_size=1)
+t = torch.arange(5, dtype=torch.float32)
+dist.all_reduce(t)
+assert torch.equal(t, torch.arange(5, dtype=torch.float32)), t
+dist.destroy_process_group()
+PY
+fi

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -207,6 +208,79 @@ TEST(HostStreamTest, InProgressThenTimeoutThenDone) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
+// What a host callback sees (tuttiHostStreamAddCallback).
+struct CallbackSeen {
+  int calls = 0;
+  tuttiResult_t result = tuttiInternalError;
+  std::string message = "unset";
+  std::thread::id thread;
+  int32_t firstValue = -1;                       // recv[0] when it ran
+  tuttiResult_t eventThen = tuttiInternalError;  // the event marking the call, when it ran
+  const int32_t* recv = nullptr;
+  tuttiHostEvent_t event = nullptr;
+};
+
+void recordCallback(tuttiResult_t result, const char* message, void* userData) {
+  auto* seen = static_cast<CallbackSeen*>(userData);
+  ++seen->calls;
+  seen->result = result;
+  seen->message = message;
+  seen->thread = std::this_thread::get_id();
+  if (seen->recv != nullptr) seen->firstValue = seen->recv[0];
+  if (seen->event != nullptr) seen->eventThen = tuttiHostEventQuery(seen->event);
+}
+
+// A callback runs once, on the progress thread, after the call's result is in its buffer and
+// before the event marking the call completes; on an empty stream it runs at once.
+TEST(HostStreamTest, CallbackRunsOnceBeforeTheEventCompletes) {
+  LaunchResult result = runRanks(2, [&](int rank, int n, const tuttiUniqueId& id) {
+    tuttiComm_t comm = initComm(rank, n, id);
+    if (comm == nullptr) return 1;
+    std::vector<int32_t> send(1000, rank + 1), recv(1000, -1);
+    if (rank == 1) {
+      // Late, so that rank 0's callback cannot have run when it is added.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (tuttiAllReduce(send.data(), recv.data(), 1000, tuttiInt32, tuttiSum, comm, nullptr) !=
+          tuttiSuccess) {
+        return 2;
+      }
+      return tuttiCommDestroy(comm) == tuttiSuccess ? 0 : 3;
+    }
+    tuttiHostStream_t stream = nullptr;
+    tuttiHostEvent_t event = nullptr;
+    if (tuttiHostStreamCreate(&stream) != tuttiSuccess) return 4;
+    if (tuttiHostEventCreate(&event) != tuttiSuccess) return 5;
+    CallbackSeen empty;
+    if (tuttiHostStreamAddCallback(stream, recordCallback, &empty) != tuttiSuccess) return 6;
+    if (empty.calls != 1 || empty.result != tuttiSuccess ||
+        empty.thread != std::this_thread::get_id()) {
+      return 7;  // nothing queued: at once, here
+    }
+    if (tuttiAllReduce(send.data(), recv.data(), 1000, tuttiInt32, tuttiSum, comm,
+                       asStream(stream)) != tuttiSuccess) {
+      return 8;
+    }
+    if (tuttiHostEventRecord(event, stream) != tuttiSuccess) return 9;
+    CallbackSeen seen;
+    seen.recv = recv.data();
+    seen.event = event;
+    if (tuttiHostStreamAddCallback(stream, recordCallback, &seen) != tuttiSuccess) return 10;
+    if (tuttiHostEventSynchronize(event, 15000) != tuttiSuccess) return 11;
+    if (seen.calls != 1 || seen.result != tuttiSuccess || !seen.message.empty()) return 12;
+    if (seen.thread == std::this_thread::get_id()) return 13;  // the progress thread's
+    if (seen.firstValue != 3) return 14;                       // the result was there
+    if (seen.eventThen != tuttiInProgress) return 15;          // before the event completed
+    // Added after completion: at once, with the call's result.
+    CallbackSeen late;
+    if (tuttiHostStreamAddCallback(stream, recordCallback, &late) != tuttiSuccess) return 16;
+    if (late.calls != 1 || late.result != tuttiSuccess) return 17;
+    tuttiHostEventDestroy(event);
+    tuttiHostStreamDestroy(stream);
+    return tuttiCommDestroy(comm) == tuttiSuccess ? 0 : 18;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
 // A queued call whose peer exits fails: the stream, its event and the communicator say so, and
 // the stream's error stays.
 TEST(HostStreamTest, AFailedCallIsTheStreamsStickyError) {
@@ -224,6 +298,8 @@ TEST(HostStreamTest, AFailedCallIsTheStreamsStickyError) {
       return 4;
     }
     if (tuttiHostEventRecord(event, stream) != tuttiSuccess) return 5;
+    CallbackSeen seen;
+    if (tuttiHostStreamAddCallback(stream, recordCallback, &seen) != tuttiSuccess) return 5;
     const tuttiResult_t synced = tuttiHostStreamSynchronize(stream, 15000);
     if (synced != tuttiRemoteError && synced != tuttiSystemError) {
       std::fprintf(stderr, "synchronize: %d (%s)\n", synced, tuttiGetLastError(nullptr));
@@ -231,6 +307,7 @@ TEST(HostStreamTest, AFailedCallIsTheStreamsStickyError) {
     }
     if (tuttiHostStreamQuery(stream) != synced) return 7;
     if (tuttiHostEventQuery(event) != synced) return 8;
+    if (seen.calls != 1 || seen.result != synced || seen.message.empty()) return 8;
     tuttiResult_t asyncError = tuttiSuccess;
     if (tuttiCommGetAsyncError(comm, &asyncError) != tuttiSuccess || asyncError != synced) {
       return 9;
@@ -252,6 +329,7 @@ TEST(HostStreamTest, BadHandlesAreClearErrors) {
   EXPECT_EQ(tuttiHostEventQuery(nullptr), tuttiInvalidArgument);
   EXPECT_EQ(tuttiHostEventSynchronize(nullptr, 0), tuttiInvalidArgument);
   EXPECT_EQ(tuttiHostEventDestroy(nullptr), tuttiInvalidArgument);
+  EXPECT_EQ(tuttiHostStreamAddCallback(nullptr, recordCallback, nullptr), tuttiInvalidArgument);
   tuttiHostStream_t stream = nullptr;
   tuttiHostEvent_t event = nullptr;
   ASSERT_EQ(tuttiHostStreamCreate(&stream), tuttiSuccess);
@@ -265,6 +343,7 @@ TEST(HostStreamTest, BadHandlesAreClearErrors) {
   EXPECT_EQ(tuttiHostEventRecord(event, nullptr), tuttiInvalidArgument);
   EXPECT_EQ(tuttiHostEventRecord(reinterpret_cast<tuttiHostEvent_t>(stream), stream),
             tuttiInvalidArgument);
+  EXPECT_EQ(tuttiHostStreamAddCallback(stream, nullptr, nullptr), tuttiInvalidArgument);
   EXPECT_EQ(tuttiHostEventDestroy(event), tuttiSuccess);
   EXPECT_EQ(tuttiHostEventQuery(event), tuttiInvalidArgument) << "destroyed";
   EXPECT_EQ(tuttiHostStreamDestroy(stream), tuttiSuccess);

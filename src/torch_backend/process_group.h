@@ -1,0 +1,70 @@
+// ProcessGroupTutti: torch.distributed's backend "tutti" for CPU tensors. Each op checks its
+// tensors, stages non-contiguous ones, queues one Tutti collective on the group's host stream
+// (Tutti's progress thread runs it) and returns a TuttiWork at once. Adding an op is one member
+// function that ends in issue().
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "torch_compat.h"
+#include "tutti/tutti.h"
+#include "work.h"
+
+namespace tutti_torch {
+
+class ProcessGroupTutti : public BackendBase {
+ public:
+  // Collective over the group: rank 0 makes the unique id and sets it in store, the others get
+  // it there; then tuttiCommInitRank. timeout: what a Work's wait() waits by default.
+  ProcessGroupTutti(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                    std::chrono::milliseconds timeout);
+  // Waits for the calls still queued (the group's timeout), then destroys the communicator, or
+  // aborts it when they failed or did not end.
+  ~ProcessGroupTutti() override;
+
+  const std::string getBackendName() const override { return "tutti"; }
+
+  c10::intrusive_ptr<c10d::Work> allreduce(
+      std::vector<at::Tensor>& tensors,
+      const c10d::AllreduceOptions& opts = c10d::AllreduceOptions()) override;
+  c10::intrusive_ptr<c10d::Work> allgather(
+      std::vector<std::vector<at::Tensor>>& outputTensors, std::vector<at::Tensor>& inputTensors,
+      const c10d::AllgatherOptions& opts = c10d::AllgatherOptions()) override;
+  c10::intrusive_ptr<c10d::Work> _allgather_base(
+      at::Tensor& outputBuffer, at::Tensor& inputBuffer,
+      const c10d::AllgatherOptions& opts = c10d::AllgatherOptions()) override;
+  c10::intrusive_ptr<c10d::Work> reduce_scatter(
+      std::vector<at::Tensor>& outputTensors, std::vector<std::vector<at::Tensor>>& inputTensors,
+      const c10d::ReduceScatterOptions& opts = c10d::ReduceScatterOptions()) override;
+  c10::intrusive_ptr<c10d::Work> _reduce_scatter_base(
+      at::Tensor& outputBuffer, at::Tensor& inputBuffer,
+      const c10d::ReduceScatterOptions& opts = c10d::ReduceScatterOptions()) override;
+  c10::intrusive_ptr<c10d::Work> barrier(
+      const c10d::BarrierOptions& opts = c10d::BarrierOptions()) override;
+
+ private:
+  // What a queued call leaves to its Work.
+  struct Launch {
+    c10d::OpType type;
+    const char* name;
+    std::chrono::milliseconds timeout;  // the op's (kUnsetTimeout: the group's)
+    std::vector<at::Tensor> keepAlive;  // every tensor the call reads or writes
+    std::vector<at::Tensor> outputs;    // Work::result()
+    std::function<void()> copyBack;     // into non-contiguous outputs, after success
+  };
+  // Queues call(stream) and records an event after it; throws with Tutti's message when the call
+  // is refused (bad arguments, a communicator in error).
+  c10::intrusive_ptr<c10d::Work> issue(Launch launch,
+                                       const std::function<tuttiResult_t(tuttiStream_t)>& call);
+
+  tuttiComm_t comm_ = nullptr;
+  tuttiHostStream_t stream_ = nullptr;
+  const std::chrono::milliseconds timeout_;
+  std::mutex issueMutex_;  // a communicator takes calls from one thread at a time
+};
+
+}  // namespace tutti_torch
