@@ -23,6 +23,9 @@ class HostStream {
   template <typename Issue>
   Status enqueue(Issue&& issue) {
     std::lock_guard<std::mutex> lock(mutex_);
+    // Fold what completed, so a stream only ever waited on through events (the PyTorch backend)
+    // does not hold every operation it ran.
+    collectResults();
     std::shared_ptr<Operation> operation;
     TUTTI_RETURN_IF_ERROR(issue(last_, &operation));
     last_ = operation;

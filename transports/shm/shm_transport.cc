@@ -249,8 +249,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     out->push_back(std::make_unique<ShmConnection>(
         peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
         ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
-        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? shm_.cmaMinBytes : 0,
-        domain_));
+        std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? shm_.cmaMinBytes : 0, domain_));
   }
   TUTTI_INFO(kLogNet,
              "shm: rank {} connected to {} peer(s), {} slots of {} bytes each way, single copy "
