@@ -4,12 +4,32 @@ find_package(Threads REQUIRED)
 find_package(fmt 8 REQUIRED)
 
 find_package(CUDAToolkit QUIET)
-if(CUDAToolkit_FOUND)
+# The CUDA backend of the device layer (src/device/cuda): kernels compiled by nvcc, the runtime
+# linked statically (it loads libcuda.so.1 only when first used, so libtutti.so loads and runs
+# its host path on machines without a GPU or driver). Fuzz builds (clang) leave it out.
+set(TUTTI_HAVE_CUDA OFF)
+if(CUDAToolkit_FOUND AND CUDAToolkit_NVCC_EXECUTABLE AND NOT TUTTI_FUZZ AND NOT TUTTI_DISABLE_CUDA)
+  if(NOT CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_COMPILER ${CUDAToolkit_NVCC_EXECUTABLE})
+  endif()
+  # sm_75 is the oldest architecture CUDA 13 builds for; PTX of the newest rides along so newer
+  # chips JIT it. Override with -DCMAKE_CUDA_ARCHITECTURES=90 (scripts/gpu-check.sh does).
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    if(CUDAToolkit_VERSION VERSION_GREATER_EQUAL 13.0)
+      set(CMAKE_CUDA_ARCHITECTURES "75-real;80-real;86-real;89-real;90-real;100-real;120")
+    else()
+      set(CMAKE_CUDA_ARCHITECTURES "70-real;75-real;80-real;86-real;89-real;90")
+    endif()
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   set(TUTTI_HAVE_CUDA ON)
-  message(STATUS "Tutti: CUDA ${CUDAToolkit_VERSION} found (device buffers are not supported yet: host path only)")
+  message(STATUS "Tutti: CUDA ${CUDAToolkit_VERSION} found: device buffers through the CUDA "
+                 "backend (architectures ${CMAKE_CUDA_ARCHITECTURES})")
 else()
-  set(TUTTI_HAVE_CUDA OFF)
-  message(STATUS "Tutti: CUDA not found: CUDA support off (host buffers only)")
+  message(STATUS "Tutti: CUDA not found (or TUTTI_DISABLE_CUDA): no CUDA backend; device "
+                 "buffers run on the emulated device only (TUTTI_DEVICE=emulated)")
 endif()
 
 find_package(MPI QUIET COMPONENTS C)

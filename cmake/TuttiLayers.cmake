@@ -37,8 +37,11 @@ function(tutti_layer)
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     PRIVATE ${view})
   target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE fmt::fmt-header-only)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # Warnings for the C++ compiler only: a layer may hold CUDA sources too (nvcc takes other flags).
+  target_compile_options(${target}
+    PRIVATE "$<$<COMPILE_LANGUAGE:CXX>:-Wall;-Wextra;-Wno-unused-parameter>")
   set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
+                                             CUDA_VISIBILITY_PRESET hidden
                                              VISIBILITY_INLINES_HIDDEN ON)
   target_compile_definitions(${target} PRIVATE TUTTI_BUILDING_LIBRARY)
   set_property(GLOBAL APPEND PROPERTY TUTTI_LAYER_TARGETS ${target})

@@ -29,5 +29,9 @@ try fail transport_shm transports/tcp/tcp_connection.h
 try ok   exec exec/executor.h
 try fail exec core/comm.h
 try fail exec transports/tcp/tcp_connection.h
+try ok   device device/device_runtime.h
+try fail device core/comm.h
+try fail exec device/device_runtime.h
+try ok   core device/device_runtime.h
 try ok   core core/comm.h
 exit $fails
