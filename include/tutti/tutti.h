@@ -6,11 +6,20 @@
  *
  * Counts are in elements of the given data type, never in bytes.
  *
- * Buffers and streams. `tuttiStream_t` is a `cudaStream_t` for device buffers (not in this build
- * yet), or for host buffers either NULL or a Tutti host stream (tuttiHostStream_t, below). With
- * host buffers and a NULL stream, every collective is blocking: it returns once this rank's output
- * buffer holds the final result (other ranks may still be finishing). With a host stream it is
- * queued and returns at once, as an NCCL call returns once enqueued on a CUDA stream.
+ * Buffers and streams. Host buffers take either a NULL stream or a Tutti host stream
+ * (tuttiHostStream_t, below). With host buffers and a NULL stream, every collective is blocking:
+ * it returns once this rank's output buffer holds the final result (other ranks may still be
+ * finishing). With a host stream it is queued and returns at once, as an NCCL call returns once
+ * enqueued on a CUDA stream. Device buffers (memory of the communicator's device: cudaMalloc,
+ * tuttiMemAlloc, or the emulated device's, tutti_emulated.h) take a device stream
+ * (`tuttiStream_t` is a `cudaStream_t`, or a tuttiEmuStream_t; NULL is the device's default
+ * stream): the call enqueues and returns, and completion is the stream's (NCCL's semantics).
+ * A call whose buffers mix host and device memory, or lie on another device than the
+ * communicator's, is tuttiInvalidArgument. The communicator's device is the current device when
+ * it is created (under a launcher that exports LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK or
+ * SLURM_LOCALID, that local rank mod the device count when the program set none); several ranks
+ * may share one device. Device buffers are staged through page-locked host memory in this build
+ * (docs/architecture.md, "Device buffers"); point-to-point calls take host buffers only.
  *
  * Thread-safety. A communicator is used by one thread at a time; calls on the same communicator
  * from several threads at once must be serialized by the caller (tuttiCommAbort is the exception:
@@ -50,6 +59,9 @@
  *   TUTTI_TOPO_FILE=path                  a host's topology from this file instead of detecting
  *   TUTTI_COST_FILE=path                  the cost model's calibrated constants
  *                                         (tutti-perf --calibrate; default ~/.config/tutti/costs)
+ *   TUTTI_DEVICE=cuda|emulated|none      device runtime (default: cuda when built and a device is
+ *                                         present, else none); emulated is for tests, see
+ *                                         tutti_emulated.h
  *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
  *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
  * docs/architecture.md lists the rest (slicing and transport tuning).
@@ -72,8 +84,8 @@ extern "C" {
 
 /* A communicator: one rank's membership of a group of ranks. Opaque. */
 typedef struct tuttiComm* tuttiComm_t;
-/* A cudaStream_t for device buffers; for host buffers NULL (blocking call) or a
- * tuttiHostStream_t (queued call). */
+/* A cudaStream_t (or a tuttiEmuStream_t on the emulated device) for device buffers; for host
+ * buffers NULL (blocking call) or a tuttiHostStream_t (queued call). */
 typedef void* tuttiStream_t;
 
 /* The unique id names one communicator being created: the root's bootstrap address and a random
@@ -333,6 +345,18 @@ tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype, 
                         tuttiComm_t comm, tuttiStream_t stream);
 tuttiResult_t tuttiGroupStart(void);
 tuttiResult_t tuttiGroupEnd(void);
+
+/* Device memory that maps cheaply between processes (ncclMemAlloc's purpose): *ptr gets size
+ * bytes on the calling thread's current device. With the CUDA runtime this is cudaMalloc memory
+ * in this build (exportable through CUDA IPC); with TUTTI_DEVICE=emulated it is a shared-memory
+ * file mapped here (tutti_emulated.h). size 0 gives a valid, unique pointer.
+ * tuttiInvalidArgument: ptr is NULL. tuttiInvalidUsage: no device runtime (no GPU or driver and
+ * TUTTI_DEVICE is not emulated). tuttiSystemError: the allocation failed (the message says why).
+ * Thread-safe. */
+tuttiResult_t tuttiMemAlloc(void** ptr, size_t size);
+/* Frees memory from tuttiMemAlloc; NULL is a no-op. tuttiInvalidArgument: not such memory (the
+ * emulated runtime checks; CUDA's cudaFree reports what it finds). Thread-safe. */
+tuttiResult_t tuttiMemFree(void* ptr);
 
 /* Host streams: queued (non-blocking) collectives on host buffers.
  *

@@ -15,7 +15,9 @@
 #include "core/api_result.h"
 #include "core/bootstrap.h"
 #include "core/comm.h"
+#include "core/device_collective.h"
 #include "core/host_stream.h"
+#include "device/device_runtime.h"
 #include "core/launcher_env.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
@@ -68,13 +70,6 @@ Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_
                      "communicator",
                      name, args.root, comm->nranks);
   }
-  if (stream != nullptr && !isHostStream(stream)) {
-    return makeError(tuttiInvalidUsage,
-                     "{}: stream {} is not a live Tutti host stream: with host buffers the stream "
-                     "is NULL (blocking) or a tuttiHostStream_t (queued); this build has no CUDA "
-                     "streams yet",
-                     name, stream);
-  }
   const size_t elemSize = dataTypeSize(static_cast<tuttiDataType_t>(type));
   const size_t n = static_cast<size_t>(comm->nranks);
   if (count > SIZE_MAX / n / elemSize) {
@@ -125,6 +120,33 @@ Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_
   return Status::ok();
 }
 
+// Host buffers: NULL (blocking) or a live host stream. Device buffers: a stream of the device
+// runtime (NULL: the default stream), never a host stream.
+Status checkStream(Collective collective, tuttiStream_t stream, bool onDevice) {
+  const char* name = collectiveName(collective);
+  if (onDevice) {
+    if (stream != nullptr && isHostStream(stream)) {
+      return makeError(tuttiInvalidArgument,
+                       "{}: stream is a Tutti host stream, but the buffers are device memory: "
+                       "pass a device stream ({} runtime)",
+                       name, device::activeRuntime()->name());
+    }
+    if (!device::activeRuntime()->isStream(stream)) {
+      return makeError(tuttiInvalidArgument, "{}: stream {} is not a live {} stream", name, stream,
+                       device::activeRuntime()->name());
+    }
+    return Status::ok();
+  }
+  if (stream != nullptr && !isHostStream(stream)) {
+    return makeError(tuttiInvalidUsage,
+                     "{}: stream {} is not a live Tutti host stream: with host buffers the stream "
+                     "is NULL (blocking) or a tuttiHostStream_t (queued); device streams take "
+                     "device buffers",
+                     name, stream);
+  }
+  return Status::ok();
+}
+
 // The communicator's sticky error as the status of a call named `what`, or ok.
 Status stickyError(tuttiComm* comm, const char* what) {
   const int sticky = comm->asyncError.load();
@@ -152,8 +174,18 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
   if (!live) return finish(liveCommError(handle));
   Status status = checkCollective(comm, args, stream);
   if (!status.isOk()) return finish(status, handle);
+  bool onDevice = false;
+  status = classifyBuffers(comm, args, &onDevice);
+  if (!status.isOk()) return finish(status, handle);
+  status = checkStream(args.collective, stream, onDevice);
+  if (!status.isOk()) return finish(status, handle);
   status = stickyError(comm, collectiveName(kind));
   if (!status.isOk()) return finish(status, handle);
+  if (onDevice) {
+    status = issueDeviceCollective(comm, args, stream);
+    callLock.unlock();
+    return finish(status, handle);
+  }
   if (stream != nullptr) {
     // Queued behind the stream's last call (perhaps of another communicator); returns at once.
     status = static_cast<HostStream*>(stream)->enqueue(
@@ -214,6 +246,15 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
   if (count > 0 && buffer == nullptr) {
     return makeError(tuttiInvalidArgument, "{}: {} is NULL with count = {}", name,
                      send ? "sendbuff" : "recvbuff", count);
+  }
+  device::PointerInfo info;
+  if (count > 0 && device::activeRuntime() != nullptr &&
+      device::activeRuntime()->classify(buffer, &info).isOk() &&
+      info.kind == device::MemoryKind::kDevice) {
+    return makeError(tuttiInvalidUsage,
+                     "{}: {} is device memory: point-to-point calls move host buffers only in "
+                     "this build (the collectives take device buffers)",
+                     name, send ? "sendbuff" : "recvbuff");
   }
   return Status::ok();
 }

@@ -84,6 +84,10 @@ struct tuttiComm {
   std::unique_ptr<tutti::ProgressEngine> asyncEngine;
   std::unique_ptr<tutti::Executor> asyncExecutor;
   uint64_t operationsIssued = 0;  // sequence numbers of operations, from 1
+  // Device buffers (core/device_collective.h): the communicator's device (-1 without a device
+  // runtime) and the pinned word its streams wait on, raised to each device operation's sequence.
+  int device = -1;
+  uint64_t* streamFlag = nullptr;
   // Last member: destroyed first, so that an operation it is running still has the rest.
   std::unique_ptr<tutti::ProgressThread> progressThread;
 };

@@ -14,6 +14,7 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "base/params.h"
+#include "core/device_collective.h"
 #include "core/builtin_transports.h"
 #include "core/comm.h"
 #include "core/comm_cost.h"
@@ -227,6 +228,7 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
   std::vector<PeerInfo> peers;
   int localRanks = 0;
   TUTTI_RETURN_IF_ERROR(identifyRanks(comm.get(), &peers, &localRanks));
+  TUTTI_RETURN_IF_ERROR(chooseCommDevice(comm.get()));
   TUTTI_RETURN_IF_ERROR(exchangeTopology(*comm->bootstrap, rank, nranks, comm->hostOfRank,
                                          &comm->topology, &comm->rankPlaces));
   if (rank == 0) {

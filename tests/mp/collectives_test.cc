@@ -12,6 +12,7 @@
 
 #include "mp/harness.h"
 #include "testing/exact_data.h"
+#include "tutti/tutti_emulated.h"
 
 namespace tutti::test {
 namespace {
@@ -22,6 +23,21 @@ const char* collName(Coll coll) {
   return coll == Coll::kAllReduce   ? "all_reduce"
          : coll == Coll::kAllGather ? "all_gather"
                                     : "reduce_scatter";
+}
+
+// Device mode (a mode ending in "_dev", TUTTI_DEVICE=emulated): each call runs on device buffers
+// from tuttiMemAlloc, queued on a stream of the emulated device; inputs are copied in and results
+// out as a GPU program would. Set in the child before its communicator is made.
+bool gOnDevice = false;
+tuttiEmuStream_t gStream = nullptr;
+
+// memcpy between buffers of the call's kind (host, or emulated device).
+void copyBytes(void* dst, const void* src, size_t bytes) {
+  if (gOnDevice) {
+    tuttiEmuMemcpy(dst, src, bytes, gStream);
+  } else {
+    std::memcpy(dst, src, bytes);
+  }
 }
 
 // Runs one call and checks every output element; returns the number of wrong elements, or -1
@@ -51,41 +67,64 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
       expectedReduction(expected.data() + i * size, type, op, nranks, base + i);
     }
   }
+  // The call's buffers: the host vectors, or device copies of them.
+  char* sendBase = sendPtr;
+  char* recvBase = recvPtr;
+  if (gOnDevice) {
+    void* deviceSend = nullptr;
+    void* deviceRecv = nullptr;
+    if (tuttiMemAlloc(&deviceSend, send.size()) != tuttiSuccess ||
+        tuttiMemAlloc(&deviceRecv, recv.size()) != tuttiSuccess) {
+      std::fprintf(stderr, "rank %d: tuttiMemAlloc: %s\n", rank, tuttiGetLastError(nullptr));
+      return -1;
+    }
+    sendBase = static_cast<char*>(deviceSend);
+    recvBase = static_cast<char*>(deviceRecv);
+    copyBytes(sendBase, send.data(), send.size());
+    copyBytes(recvBase, recv.data(), recv.size());  // the sentinel
+  }
+  char* callRecv = recvBase;  // where the result lands (in place: inside the send buffer)
+  void* stream = gOnDevice ? static_cast<void*>(gStream) : nullptr;
   tuttiResult_t rc = tuttiSuccess;
   switch (coll) {
     case Coll::kAllReduce:
       if (inPlace) {
-        std::memcpy(recvPtr, sendPtr, count * size);
-        rc = tuttiAllReduce(recvPtr, recvPtr, count, type, op, comm, nullptr);
+        copyBytes(recvBase, sendBase, count * size);
+        rc = tuttiAllReduce(recvBase, recvBase, count, type, op, comm, stream);
       } else {
-        rc = tuttiAllReduce(sendPtr, recvPtr, count, type, op, comm, nullptr);
+        rc = tuttiAllReduce(sendBase, recvBase, count, type, op, comm, stream);
       }
       break;
     case Coll::kAllGather:
       if (inPlace) {
-        char* mine = recvPtr + static_cast<size_t>(rank) * count * size;
-        std::memcpy(mine, sendPtr, count * size);
-        rc = tuttiAllGather(mine, recvPtr, count, type, comm, nullptr);
+        char* mine = recvBase + static_cast<size_t>(rank) * count * size;
+        copyBytes(mine, sendBase, count * size);
+        rc = tuttiAllGather(mine, recvBase, count, type, comm, stream);
       } else {
-        rc = tuttiAllGather(sendPtr, recvPtr, count, type, comm, nullptr);
+        rc = tuttiAllGather(sendBase, recvBase, count, type, comm, stream);
       }
       break;
     case Coll::kReduceScatter:
       if (inPlace) {
-        char* mine = sendPtr + static_cast<size_t>(rank) * count * size;
-        rc = tuttiReduceScatter(sendPtr, mine, count, type, op, comm, nullptr);
-        recvPtr = mine;
+        char* mine = sendBase + static_cast<size_t>(rank) * count * size;
+        rc = tuttiReduceScatter(sendBase, mine, count, type, op, comm, stream);
+        callRecv = mine;
       } else {
-        rc = tuttiReduceScatter(sendPtr, recvPtr, count, type, op, comm, nullptr);
+        rc = tuttiReduceScatter(sendBase, recvBase, count, type, op, comm, stream);
       }
       break;
   }
-  if (rc != tuttiSuccess) {
-    std::fprintf(stderr, "rank %d: %s %s %s count %zu %s: %s: %s\n", rank, collName(coll),
-                 typeName(type), opName(op), count, inPlace ? "in-place" : "out-of-place",
-                 tuttiGetErrorString(rc), tuttiGetLastError(comm));
-    return -1;
+  if (gOnDevice) {
+    // Completion is the stream's: results are copied back after it (tuttiEmuMemcpy waits).
+    copyBytes(recv.data(), recvBase, recv.size());
+    copyBytes(send.data(), sendBase, send.size());
+    tuttiResult_t asyncError = tuttiSuccess;
+    tuttiCommGetAsyncError(comm, &asyncError);
+    if (rc == tuttiSuccess) rc = asyncError;
+    tuttiMemFree(sendBase);
+    tuttiMemFree(recvBase);
   }
+  recvPtr = callRecv == recvBase ? recv.data() : send.data() + (callRecv - sendBase);
   size_t first = 0;
   size_t wrong = countMismatches(recvPtr, expected.data(), recvCount, type, &first);
   if (wrong > 0) {
@@ -126,6 +165,11 @@ void applyMode(const std::string& mode, int rank, int nranks) {
   }
   if (variant == "fifo") setenv("TUTTI_SHM_CMA", "0", 1);
   if (variant == "ring" || variant == "rd") setenv("TUTTI_ALGO", variant.c_str(), 1);
+  if (variant == "dev") {
+    setenv("TUTTI_DEVICE", "emulated", 1);
+    gOnDevice = true;
+    tuttiEmuStreamCreate(&gStream);
+  }
 }
 
 class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
@@ -180,6 +224,11 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
 INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm", "tcp")),
+                         paramName);
+// Device buffers on streams of the emulated device, staged through pinned host memory.
+INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 8),
+                                            ::testing::Values("shm_dev", "tcp_dev")),
                          paramName);
 INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 8),

@@ -1,0 +1,157 @@
+#include "device/cuda/cuda_runtime.h"
+
+#include <cuda_runtime_api.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "device/cuda/cuda_kernels.h"
+
+namespace tutti {
+namespace device {
+namespace {
+
+Status cudaError(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return Status::ok();
+  // Clear the thread's sticky last error so later calls do not report it again.
+  (void)cudaGetLastError();
+  return makeError(tuttiSystemError, "CUDA {} failed: {} ({})", what, cudaGetErrorString(err),
+                   cudaGetErrorName(err));
+}
+
+Status cudaError(int err, const char* what) {
+  return cudaError(static_cast<cudaError_t>(err), what);
+}
+
+class CudaRuntime final : public Runtime {
+ public:
+  explicit CudaRuntime(int deviceCount)
+      : deviceCount_(deviceCount), smCounts_(static_cast<size_t>(deviceCount), 0) {}
+
+  const char* name() const override { return "cuda"; }
+  int deviceCount() override { return deviceCount_; }
+
+  Status currentDevice(int* device, bool* wasSet) override {
+    TUTTI_RETURN_IF_ERROR(cudaError(cudaGetDevice(device), "cudaGetDevice"));
+    // The runtime does not say whether the program chose device 0 or left it; a launcher's
+    // LOCAL_RANK decides only then.
+    if (wasSet != nullptr) *wasSet = *device != 0;
+    return Status::ok();
+  }
+
+  Status setDevice(int device) override {
+    return cudaError(cudaSetDevice(device), "cudaSetDevice");
+  }
+
+  Status classify(const void* pointer, PointerInfo* info) override {
+    *info = PointerInfo{};
+    cudaPointerAttributes attributes{};
+    const cudaError_t err = cudaPointerGetAttributes(&attributes, pointer);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();  // not a pointer CUDA knows: host memory
+      return Status::ok();
+    }
+    switch (attributes.type) {
+      case cudaMemoryTypeDevice:
+        info->kind = MemoryKind::kDevice;
+        info->device = attributes.device;
+        break;
+      case cudaMemoryTypeManaged:
+        info->kind = MemoryKind::kManaged;
+        break;
+      case cudaMemoryTypeHost:
+        info->kind = MemoryKind::kPinned;
+        break;
+      default:
+        break;
+    }
+    return Status::ok();
+  }
+
+  Status allocDevice(void** pointer, size_t bytes) override {
+    return cudaError(cudaMalloc(pointer, bytes), "cudaMalloc");
+  }
+  Status freeDevice(void* pointer) override { return cudaError(cudaFree(pointer), "cudaFree"); }
+  Status allocPinned(void** pointer, size_t bytes) override {
+    return cudaError(cudaHostAlloc(pointer, bytes, cudaHostAllocPortable | cudaHostAllocMapped),
+                     "cudaHostAlloc");
+  }
+  Status freePinned(void* pointer) override {
+    return cudaError(cudaFreeHost(pointer), "cudaFreeHost");
+  }
+
+  Status streamCreate(Stream* stream) override {
+    cudaStream_t s = nullptr;
+    TUTTI_RETURN_IF_ERROR(
+        cudaError(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate"));
+    *stream = s;
+    return Status::ok();
+  }
+  Status streamDestroy(Stream stream) override {
+    return cudaError(cudaStreamDestroy(static_cast<cudaStream_t>(stream)), "cudaStreamDestroy");
+  }
+  Status streamSynchronize(Stream stream, int timeoutMs) override {
+    const auto start = std::chrono::steady_clock::now();
+    for (int idle = 0;; ++idle) {
+      const cudaError_t err = cudaStreamQuery(static_cast<cudaStream_t>(stream));
+      if (err == cudaSuccess) return Status::ok();
+      if (err != cudaErrorNotReady) return cudaError(err, "cudaStreamQuery");
+      if (timeoutMs >= 0 && std::chrono::steady_clock::now() - start >
+                                std::chrono::milliseconds(timeoutMs)) {
+        return makeError(tuttiTimeout, "CUDA stream {} still busy after {} ms", stream,
+                         timeoutMs);
+      }
+      if (idle > 64) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  bool isStream(Stream) override { return true; }
+
+  Status copyAsync(void* dst, const void* src, size_t bytes, Stream stream) override {
+    if (bytes == 0) return Status::ok();
+    return cudaError(
+        cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, static_cast<cudaStream_t>(stream)),
+        "cudaMemcpyAsync");
+  }
+  Status launchHostFunction(Stream stream, HostFunction fn, void* arg) override {
+    return cudaError(cudaLaunchHostFunc(static_cast<cudaStream_t>(stream), fn, arg),
+                     "cudaLaunchHostFunc");
+  }
+  Status waitFlag(Stream stream, const uint64_t* flag, uint64_t value) override {
+    return cudaError(launchWaitFlagKernel(flag, value, stream), "the flag-wait kernel launch");
+  }
+  Status launchReduce(const ReduceLaunch& launch, Stream stream) override {
+    int device = 0;
+    TUTTI_RETURN_IF_ERROR(cudaError(cudaGetDevice(&device), "cudaGetDevice"));
+    int sms = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      int& cached = smCounts_[static_cast<size_t>(device)];
+      if (cached == 0) {
+        TUTTI_RETURN_IF_ERROR(cudaError(deviceSmCount(device, &cached), "deviceSmCount"));
+      }
+      sms = cached;
+    }
+    return cudaError(launchReduceKernel(launch, stream, sms), "the reduction kernel launch");
+  }
+
+ private:
+  const int deviceCount_;
+  std::mutex mutex_;
+  std::vector<int> smCounts_;  // per device, 0 until asked
+};
+
+}  // namespace
+
+std::unique_ptr<Runtime> makeCudaRuntime() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count <= 0) {
+    (void)cudaGetLastError();
+    return nullptr;
+  }
+  return std::make_unique<CudaRuntime>(count);
+}
+
+}  // namespace device
+}  // namespace tutti
