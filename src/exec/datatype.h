@@ -2,7 +2,9 @@
 // reduced floating types (fp16, bf16, fp8 E4M3FN and E5M2).
 //
 // The conversions are defined inline here because the reduction kernels call them once per
-// element; an out-of-line call would cost more than the conversion itself.
+// element; an out-of-line call would cost more than the conversion itself. They are host-device
+// (base/host_device.h): the device kernels (device/kernels/reduce_element.h) convert with the
+// same code, which is what makes their results bit-identical to the host's.
 #pragma once
 
 #include <stddef.h>
@@ -11,6 +13,7 @@
 
 #include <string>
 
+#include "base/host_device.h"
 #include "tutti/tutti.h"
 
 namespace tutti {
@@ -30,24 +33,24 @@ bool parseRedOp(const std::string& name, tuttiRedOp_t* out);
 
 // Conversions. Narrowing rounds to nearest, ties to even; NaN stays NaN (quiet, sign kept);
 // a value too large becomes infinity, or NaN for E4M3FN, which has no infinity.
-inline float halfToFloat(uint16_t bits);
-inline uint16_t floatToHalf(float value);
-inline float bf16ToFloat(uint16_t bits);
-inline uint16_t floatToBf16(float value);
-inline float fp8e4m3ToFloat(uint8_t bits);
-inline uint8_t floatToFp8e4m3(float value);
-inline float fp8e5m2ToFloat(uint8_t bits);
-inline uint8_t floatToFp8e5m2(float value);
+TUTTI_HOST_DEVICE inline float halfToFloat(uint16_t bits);
+TUTTI_HOST_DEVICE inline uint16_t floatToHalf(float value);
+TUTTI_HOST_DEVICE inline float bf16ToFloat(uint16_t bits);
+TUTTI_HOST_DEVICE inline uint16_t floatToBf16(float value);
+TUTTI_HOST_DEVICE inline float fp8e4m3ToFloat(uint8_t bits);
+TUTTI_HOST_DEVICE inline uint8_t floatToFp8e4m3(float value);
+TUTTI_HOST_DEVICE inline float fp8e5m2ToFloat(uint8_t bits);
+TUTTI_HOST_DEVICE inline uint8_t floatToFp8e5m2(float value);
 
 namespace detail {
 
-inline uint32_t floatBits(float value) {
+TUTTI_HOST_DEVICE inline uint32_t floatBits(float value) {
   uint32_t bits;
   memcpy(&bits, &value, sizeof(bits));
   return bits;
 }
 
-inline float bitsFloat(uint32_t bits) {
+TUTTI_HOST_DEVICE inline float bitsFloat(uint32_t bits) {
   float value;
   memcpy(&value, &bits, sizeof(value));
   return value;
@@ -74,7 +77,7 @@ struct SmallFloat {
       kIeeeSpecials ? ((kExpMax << kManBits) | kQuietBit) : ((kExpMax << kManBits) | kManMask);
   static constexpr int kShift = 23 - kManBits;  // mantissa bits dropped from a float32
 
-  static uint32_t fromFloat(float value) {
+  TUTTI_HOST_DEVICE static uint32_t fromFloat(float value) {
     const uint32_t bits = floatBits(value);
     const uint32_t sign = (bits >> 31) ? kSignBit : 0;
     const uint32_t magnitude = bits & 0x7fffffffu;
@@ -108,7 +111,7 @@ struct SmallFloat {
     return sign | result;
   }
 
-  static float toFloat(uint32_t bits) {
+  TUTTI_HOST_DEVICE static float toFloat(uint32_t bits) {
     const uint32_t sign = (bits & kSignBit) ? 0x80000000u : 0;
     const uint32_t exp = (bits >> kManBits) & kExpMax;
     const uint32_t man = bits & kManMask;
@@ -141,20 +144,24 @@ using Fp8e5m2 = SmallFloat<5, 2, true>;
 
 }  // namespace detail
 
-inline float halfToFloat(uint16_t bits) { return detail::Half::toFloat(bits); }
-inline uint16_t floatToHalf(float value) {
+TUTTI_HOST_DEVICE inline float halfToFloat(uint16_t bits) { return detail::Half::toFloat(bits); }
+TUTTI_HOST_DEVICE inline uint16_t floatToHalf(float value) {
   return static_cast<uint16_t>(detail::Half::fromFloat(value));
 }
-inline float bf16ToFloat(uint16_t bits) { return detail::Bf16::toFloat(bits); }
-inline uint16_t floatToBf16(float value) {
+TUTTI_HOST_DEVICE inline float bf16ToFloat(uint16_t bits) { return detail::Bf16::toFloat(bits); }
+TUTTI_HOST_DEVICE inline uint16_t floatToBf16(float value) {
   return static_cast<uint16_t>(detail::Bf16::fromFloat(value));
 }
-inline float fp8e4m3ToFloat(uint8_t bits) { return detail::Fp8e4m3::toFloat(bits); }
-inline uint8_t floatToFp8e4m3(float value) {
+TUTTI_HOST_DEVICE inline float fp8e4m3ToFloat(uint8_t bits) {
+  return detail::Fp8e4m3::toFloat(bits);
+}
+TUTTI_HOST_DEVICE inline uint8_t floatToFp8e4m3(float value) {
   return static_cast<uint8_t>(detail::Fp8e4m3::fromFloat(value));
 }
-inline float fp8e5m2ToFloat(uint8_t bits) { return detail::Fp8e5m2::toFloat(bits); }
-inline uint8_t floatToFp8e5m2(float value) {
+TUTTI_HOST_DEVICE inline float fp8e5m2ToFloat(uint8_t bits) {
+  return detail::Fp8e5m2::toFloat(bits);
+}
+TUTTI_HOST_DEVICE inline uint8_t floatToFp8e5m2(float value) {
   return static_cast<uint8_t>(detail::Fp8e5m2::fromFloat(value));
 }
 

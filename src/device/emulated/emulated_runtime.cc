@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "device/emulated/emulated_stream.h"
-#include "exec/reduce.h"
+#include "device/host_kernels.h"
 
 namespace tutti {
 namespace device {
@@ -176,10 +176,7 @@ class EmulatedRuntime final : public Runtime {
   }
 
   Status launchReduce(const ReduceLaunch& launch, Stream stream) override {
-    return enqueue(stream, [launch] {
-      reduceArrays(launch.dst, launch.a, launch.b, launch.count, launch.type, launch.op,
-                   launch.avgDivisor);
-    });
+    return enqueue(stream, [launch] { hostReduce(launch); });
   }
 
  private:
