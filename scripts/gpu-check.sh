@@ -1,21 +1,95 @@
 #!/usr/bin/env bash
-# The checks that need a GPU, sized for a short lease: builds only the device kernels' test and
-# benchmark, for the local GPU's architecture (default 90: H100/H200), then runs both. Logs go
-# to $OUT when set (the device machine's result folder), else to the build folder.
-#   scripts/gpu-check.sh [build-dir] [cuda-architectures]
-set -euo pipefail
+# Every check that needs a GPU, in one command sized for a short lease, with one summary table at
+# the end. Logs go to $OUT when set (the device machine's result folder), else to ./gpu-check-logs.
+#
+#   scripts/gpu-check.sh [--prebuilt DIR] [--build DIR] [--arch ARCHS] [--quick]
+#
+# --prebuilt DIR   run the binaries scripts/gpu-bundle.sh put in DIR (with the libraries they need
+#                  in DIR/lib) instead of building: for a GPU machine without the build's
+#                  dependencies (fmt, GoogleTest, hwloc).
+# --build DIR      build there (default /tmp/tutti-gpu-build) for ARCHS (default 90: H100/H200).
+# --quick          skip the longer sweeps (a rerun after a fix).
+#
+# Runs, on the one GPU: the device kernels' bit-identity tests and the flag-wait kernel test;
+# compute-sanitizer (memcheck) on them; the kernels' bandwidth against the device-to-device copy
+# (tutti-device-bench); the exact-result collectives on CUDA device buffers with 1, 2, 3, 4 and
+# 8 ranks sharing the GPU over shm and tcp staging; tutti-perf --device all_reduce sweeps with 2,
+# 4 and 8 ranks (float32 and bfloat16).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-/tmp/tutti-gpu-build}
-arch=${2:-90}
-logs=${OUT:-$build}
-mkdir -p "$build" "$logs"
+prebuilt=""
+build=/tmp/tutti-gpu-build
+arch=90
+quick=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prebuilt) prebuilt=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --arch) arch=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+logs=${OUT:-$PWD/gpu-check-logs}
+mkdir -p "$logs"
 export PATH=/usr/local/cuda/bin:$PATH
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CUDA_ARCHITECTURES="$arch" \
-  >"$logs/cmake.log" 2>&1
-cmake --build "$build" -j"$(nproc)" --target tutti_device_kernels_tests tutti-device-bench \
-  >"$logs/build.log" 2>&1 || { tail -40 "$logs/build.log"; exit 1; }
-status=0
-"$build/tests/tutti_device_kernels_tests" 2>&1 | tee "$logs/device_kernels_test.log" | tail -25 ||
-  status=1
-"$build/perf/tutti-device-bench" 2>&1 | tee "$logs/device_bench.log" || status=1
-exit $status
+
+if [ -n "$prebuilt" ]; then
+  bin=$(cd "$prebuilt" && pwd)
+  export LD_LIBRARY_PATH="$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  kernels=$bin/tutti_device_kernels_tests
+  bench=$bin/tutti-device-bench
+  mp=$bin/tutti_mp_tests
+  perf=$bin/tutti-perf
+else
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+    -DTUTTI_BUILD_EXAMPLES=OFF >"$logs/cmake.log" 2>&1 || { tail -30 "$logs/cmake.log"; exit 1; }
+  cmake --build "$build" -j"$(nproc)" --target tutti_device_kernels_tests tutti-device-bench \
+    tutti_mp_tests tutti-perf >"$logs/build.log" 2>&1 || { tail -40 "$logs/build.log"; exit 1; }
+  kernels=$build/tests/tutti_device_kernels_tests
+  bench=$build/perf/tutti-device-bench
+  mp=$build/tests/tutti_mp_tests
+  perf=$build/perf/tutti-perf
+fi
+
+summary=()
+step() {  # step NAME TIMEOUT_S COMMAND...: runs it, logs it, records pass/fail and seconds
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$logs/$name.log" 2>&1
+  local rc=$?
+  local verdict=pass
+  [ $rc -eq 0 ] || verdict="FAIL (rc $rc)"
+  summary+=("$(printf '%-28s %-14s %5ss' "$name" "$verdict" $((SECONDS - start)))")
+  echo "== $name: $verdict"
+  tail -n 8 "$logs/$name.log"
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv \
+  >"$logs/gpu.txt" 2>&1
+cat "$logs/gpu.txt"
+
+step kernels_test 120 "$kernels"
+step device_bench 120 "$bench"
+step sanitizer_memcheck 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$kernels" \
+  --gtest_filter='DeviceKernelsCudaTest.ReduceKernelRejects*:DeviceKernelsCudaTest.WaitFlag*'
+export TUTTI_TEST_CUDA=1
+step collectives_cuda 300 "$mp" --gtest_filter='CudaDevice/*'
+unset TUTTI_TEST_CUDA
+export TUTTI_DEVICE=cuda
+step perf_allreduce_2r_latency 60 "$perf" all_reduce --device -np 2 -b 8 -e 64K -f 2 -n 200 -w 20
+if [ $quick -eq 0 ]; then
+  for np in 2 4 8; do
+    step "perf_allreduce_${np}r_float" 150 "$perf" all_reduce --device -np "$np" -b 1M -e 256M \
+      -f 16 -n 5 -w 2
+  done
+  step perf_allreduce_4r_bf16 150 "$perf" all_reduce --device -np 4 -b 1M -e 256M -f 16 -n 5 \
+    -w 2 -d bfloat16
+fi
+
+echo
+echo "== summary ($(head -2 "$logs/gpu.txt" | tail -1))"
+printf '%s\n' "${summary[@]}" | tee "$logs/summary.txt"
+grep -q FAIL "$logs/summary.txt" && exit 1
+exit 0

@@ -220,6 +220,9 @@ tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError
  * or a NULL output pointer. */
 tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count);
 tuttiResult_t tuttiCommUserRank(const tuttiComm_t comm, int* rank);
+/* The communicator's device (ncclCommCuDevice): the device its device buffers must be on, or -1
+ * when there is no device runtime. tuttiInvalidArgument: device is NULL, or comm is not live. */
+tuttiResult_t tuttiCommCuDevice(const tuttiComm_t comm, int* device);
 
 /* A static string naming the result, e.g. "invalid argument". Never NULL. */
 const char* tuttiGetErrorString(tuttiResult_t result);

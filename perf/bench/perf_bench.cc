@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "device/device_runtime.h"
 #include "perf/bench/perf_membw.h"
 #include "testing/exact_data.h"
 #include "testing/nccl_tests.h"
@@ -28,6 +29,8 @@ bool report(tuttiResult_t rc, tuttiComm_t comm, const char* what) {
   return false;
 }
 
+// A row's buffers: host vectors, or (--device) device memory of the communicator's device with a
+// stream to queue the calls on.
 class Buffers {
  public:
   Buffers(const CallShape& shape, size_t typeSize, int rank)
@@ -36,12 +39,51 @@ class Buffers {
         shape_(shape),
         send_(shape.sendCount * typeSize + 1),
         recv_(shape.recvCount * typeSize + 1) {}
+  ~Buffers() {
+    if (onDevice_) {
+      tuttiMemFree(deviceSend_);
+      tuttiMemFree(deviceRecv_);
+      (void)device::activeRuntime()->streamDestroy(stream_);
+    }
+  }
+
+  // Moves the row to device memory of the communicator's device.
+  bool toDevice(tuttiComm_t comm) {
+    device::Runtime* runtime = device::activeRuntime();
+    int dev = -1;
+    if (runtime == nullptr || tuttiCommCuDevice(comm, &dev) != tuttiSuccess || dev < 0) {
+      std::fprintf(stderr,
+                   "tutti-perf: --device: no device runtime (no GPU or driver; TUTTI_DEVICE="
+                   "emulated emulates one)\n");
+      return false;
+    }
+    Status status = runtime->setDevice(dev);
+    if (status.isOk()) status = runtime->streamCreate(&stream_);
+    if (!status.isOk()) {
+      std::fprintf(stderr, "tutti-perf: --device: %s\n", status.message().c_str());
+      return false;
+    }
+    if (!report(tuttiMemAlloc(&deviceSend_, send_.size()), comm, "--device") ||
+        !report(tuttiMemAlloc(&deviceRecv_, recv_.size()), comm, "--device")) {
+      return false;
+    }
+    onDevice_ = true;
+    return true;
+  }
+  bool onDevice() const { return onDevice_; }
+  void* stream() const { return stream_; }
 
   // The pointers of one call: in place as NCCL lays it out.
   void pointers(PerfCollective coll, bool inPlace, const void** send, void** recv) {
     const size_t mine = static_cast<size_t>(rank_) * shape_.callCount * typeSize_;
-    *send = send_.data();
-    *recv = recv_.data();
+    char* sendBase = send_.data();
+    char* recvBase = recv_.data();
+    if (onDevice_) {
+      sendBase = static_cast<char*>(deviceSend_);
+      recvBase = static_cast<char*>(deviceRecv_);
+    }
+    *send = sendBase;
+    *recv = recvBase;
     if (!inPlace) return;
     switch (coll) {
       case PerfCollective::kAllReduce:
@@ -49,27 +91,64 @@ class Buffers {
       case PerfCollective::kReduce:
       case PerfCollective::kAllToAll:
       case PerfCollective::kSendRecv:
-        *send = recv_.data();
+        *send = recvBase;
         break;
       case PerfCollective::kAllGather:
       case PerfCollective::kGather:
-        *send = recv_.data() + mine;
+        *send = recvBase + mine;
         break;
       case PerfCollective::kReduceScatter:
       case PerfCollective::kScatter:
-        *recv = send_.data() + mine;
+        *recv = sendBase + mine;
         break;
     }
   }
+  // The host copies; with --device, synced to and from the device buffers by these two.
   char* send() { return send_.data(); }
   char* recv() { return recv_.data(); }
+  bool upload() {
+    return copy(deviceSend_, send_.data(), send_.size()) &&
+           copy(deviceRecv_, recv_.data(), recv_.size());
+  }
+  bool download() {
+    return copy(send_.data(), deviceSend_, send_.size()) &&
+           copy(recv_.data(), deviceRecv_, recv_.size());
+  }
+  // Waits for the calls queued on the stream (with --device).
+  bool synchronize() {
+    if (!onDevice_) return true;
+    const Status status = device::activeRuntime()->streamSynchronize(stream_, kSyncTimeoutMs);
+    if (!status.isOk()) std::fprintf(stderr, "tutti-perf: %s\n", status.message().c_str());
+    return status.isOk();
+  }
+  // A host pointer into the host copies for a device pointer of the call (or itself).
+  const char* hostView(const void* pointer) const {
+    if (!onDevice_) return static_cast<const char*>(pointer);
+    const char* p = static_cast<const char*>(pointer);
+    const char* sendBase = static_cast<const char*>(deviceSend_);
+    if (p >= sendBase && p < sendBase + send_.size()) return send_.data() + (p - sendBase);
+    return recv_.data() + (p - static_cast<const char*>(deviceRecv_));
+  }
 
  private:
+  static constexpr int kSyncTimeoutMs = 600000;
+  bool copy(void* dst, const void* src, size_t bytes) {
+    device::Runtime* runtime = device::activeRuntime();
+    Status status = runtime->copyAsync(dst, src, bytes, stream_);
+    if (status.isOk()) status = runtime->streamSynchronize(stream_, kSyncTimeoutMs);
+    if (!status.isOk()) std::fprintf(stderr, "tutti-perf: %s\n", status.message().c_str());
+    return status.isOk();
+  }
+
   size_t typeSize_;
   int rank_;
   CallShape shape_;
   std::vector<char> send_;
   std::vector<char> recv_;
+  bool onDevice_ = false;
+  void* deviceSend_ = nullptr;
+  void* deviceRecv_ = nullptr;
+  void* stream_ = nullptr;
 };
 
 // nccl-tests' sendrecv: every rank sends to rank + 1 and receives from rank - 1, grouped.
@@ -88,24 +167,25 @@ tuttiResult_t sendRecvOnce(const void* send, void* recv, size_t count, tuttiData
 }
 
 tuttiResult_t callOnce(PerfCollective coll, const void* send, void* recv, size_t count,
-                       tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm) {
+                       tuttiDataType_t type, tuttiRedOp_t op, tuttiComm_t comm,
+                       void* stream = nullptr) {
   switch (coll) {
     case PerfCollective::kAllReduce:
-      return tuttiAllReduce(send, recv, count, type, op, comm, nullptr);
+      return tuttiAllReduce(send, recv, count, type, op, comm, stream);
     case PerfCollective::kAllGather:
-      return tuttiAllGather(send, recv, count, type, comm, nullptr);
+      return tuttiAllGather(send, recv, count, type, comm, stream);
     case PerfCollective::kReduceScatter:
-      return tuttiReduceScatter(send, recv, count, type, op, comm, nullptr);
+      return tuttiReduceScatter(send, recv, count, type, op, comm, stream);
     case PerfCollective::kBroadcast:
-      return tuttiBroadcast(send, recv, count, type, kPerfRoot, comm, nullptr);
+      return tuttiBroadcast(send, recv, count, type, kPerfRoot, comm, stream);
     case PerfCollective::kReduce:
-      return tuttiReduce(send, recv, count, type, op, kPerfRoot, comm, nullptr);
+      return tuttiReduce(send, recv, count, type, op, kPerfRoot, comm, stream);
     case PerfCollective::kAllToAll:
-      return tuttiAlltoAll(send, recv, count, type, comm, nullptr);
+      return tuttiAlltoAll(send, recv, count, type, comm, stream);
     case PerfCollective::kGather:
-      return tuttiGather(send, recv, count, type, kPerfRoot, comm, nullptr);
+      return tuttiGather(send, recv, count, type, kPerfRoot, comm, stream);
     case PerfCollective::kScatter:
-      return tuttiScatter(send, recv, count, type, kPerfRoot, comm, nullptr);
+      return tuttiScatter(send, recv, count, type, kPerfRoot, comm, stream);
     case PerfCollective::kSendRecv:
       return sendRecvOnce(send, recv, count, type, comm);
   }
@@ -164,13 +244,18 @@ bool checkOnce(tuttiComm_t comm, PerfCollective coll, const CallShape& shape, tu
   void* recv = nullptr;
   buffers->pointers(coll, inPlace, &send, &recv);
   std::vector<char> expected(shape.recvCount * size + 1);
-  test::fillContributions(const_cast<void*>(send), type, op, nranks, rank, 0, shape.sendCount);
+  test::fillContributions(const_cast<char*>(buffers->hostView(send)), type, op, nranks, rank, 0,
+                          shape.sendCount);
   const size_t checked = expectedOutput(coll, shape, type, op, rank, nranks, expected.data());
-  if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "check")) {
+  if (buffers->onDevice() && !buffers->upload()) return false;
+  if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm, buffers->stream()), comm,
+              "check")) {
     return false;
   }
+  if (buffers->onDevice() && !(buffers->synchronize() && buffers->download())) return false;
   size_t first = 0;
-  *wrong = static_cast<long>(test::countMismatches(recv, expected.data(), checked, type, &first));
+  *wrong = static_cast<long>(
+      test::countMismatches(buffers->hostView(recv), expected.data(), checked, type, &first));
   return true;
 }
 
@@ -210,6 +295,7 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
   const PerfCollective coll = options.collective;
   const CallShape shape = shapeOf(coll, bytes, size, nranks);
   Buffers buffers(shape, size, rank);
+  if (options.device && !buffers.toDevice(comm)) return false;
   *row = describeRow(coll, type, op, bytes, nranks);
 
   for (bool inPlace : {false, true}) {
@@ -233,10 +319,12 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
     // Timed calls reuse the checked buffers; values may grow to infinity (never denormals,
     // the one slow case of host float arithmetic).
     for (int i = 0; i < options.warmupIters; ++i) {
-      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "warm-up")) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm, buffers.stream()),
+                  comm, "warm-up")) {
         return false;
       }
     }
+    if (!buffers.synchronize()) return false;
     int64_t barrier = 0;
     if (!report(tuttiAllReduce(&barrier, &barrier, 1, tuttiInt64, tuttiSum, comm, nullptr), comm,
                 "barrier")) {
@@ -247,7 +335,9 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
     const auto start = Clock::now();
     auto last = start;
     for (int i = 0; i < options.iters; ++i) {
-      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm), comm, "timed")) {
+      if (!report(callOnce(coll, send, recv, shape.callCount, type, op, comm, buffers.stream()),
+                  comm, "timed") ||
+          !buffers.synchronize()) {
         return false;
       }
       const auto now = Clock::now();

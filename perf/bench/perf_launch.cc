@@ -51,6 +51,9 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
           const int host = static_cast<int>(static_cast<long>(rank) * options.hosts / nranks);
           setenv("TUTTI_HOSTID", std::to_string(host).c_str(), 1);
         }
+        // Forked ranks are local ranks: the communicator takes device rank mod the device count
+        // (ranks share devices round-robin when there are fewer devices than ranks).
+        if (options.device) setenv("LOCAL_RANK", std::to_string(rank).c_str(), 0);
         tuttiComm_t comm = nullptr;
         tuttiResult_t initRc = tuttiCommInitRank(&comm, nranks, id, rank);
         return initRc == tuttiSuccess ? runWithComm(comm, rankMain)

@@ -105,6 +105,11 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
   app.add_option("--json", options->jsonPath, "write the results as JSON to this file");
   app.add_option("--csv", options->csvPath,
                  "write the results as CSV to this file ('-': stdout, the table to stderr)");
+  app.add_flag(
+      "-G,--device", options->device,
+      "device buffers on a stream of the device runtime (a GPU, or TUTTI_DEVICE=emulated); "
+      "local ranks share the devices round-robin, as nccl-tests does with fewer GPUs "
+      "than ranks");
   app.add_flag("--bound", options->bound, "add the memory-traffic bound and bound/time columns");
   app.add_option("--mem-gbps", options->memGBps,
                  "memory GB/s (read + written) for --bound instead of measuring; implies --bound")
@@ -113,6 +118,9 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
       "time is the mean per iteration (combined over ranks as -a says); p50 and p99 are the\n"
       "nearest-rank percentiles of the -n iterations, each iteration's time being the max over\n"
       "ranks.\n"
+      "--device: each iteration is enqueued on the rank's stream and waited for with a stream\n"
+      "synchronize, so times are stream to stream plus one host wait; results are checked on\n"
+      "the device buffers (copied back).\n"
       "--bound adds bound (us): the time the host's memory needs for the bytes that a\n"
       "single-copy host algorithm reads and writes, (ranks on the host) x bytes per rank /\n"
       "bandwidth, with bytes per rank (5n-3)/n x size for all_reduce, 2 x size for all_gather\n"
@@ -178,6 +186,12 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     return usageError("--algo needs a list, e.g. ring,tree,auto");
   }
   options->calibrate = calibrate->count() > 0;
+  if (options->device && (options->calibrate || !options->algos.empty() || options->bound ||
+                          options->collectiveName == "sendrecv")) {
+    return usageError(
+        "--device measures the collectives on device buffers: it does not go with --calibrate, "
+        "--algo, --bound or sendrecv (point-to-point calls take host buffers in this build)");
+  }
   if (options->calibrate) {
     for (const char* other : {"collective", "--algo", "--bound", "--mem-gbps", "--csv", "--json",
                               "--datatype", "--op"}) {

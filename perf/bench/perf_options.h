@@ -43,6 +43,7 @@ struct PerfOptions {
   std::vector<std::string> algos;  // --algo: "ring", "rd", "tree", "auto" in the order given
   int hosts = 0;                   // --hosts: hosts the local ranks pose as; 0: not given
   bool calibrate = false;          // --calibrate: fit the cost model's constants instead
+  bool device = false;             // --device: device buffers on a stream of the device runtime
   std::string calibratePath;       // the cost file it writes
   std::string commandLine;         // as typed, for the cost file's comment
 };

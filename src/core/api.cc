@@ -17,8 +17,8 @@
 #include "core/comm.h"
 #include "core/device_collective.h"
 #include "core/host_stream.h"
-#include "device/device_runtime.h"
 #include "core/launcher_env.h"
+#include "device/device_runtime.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
 
@@ -428,6 +428,12 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count) {
 TUTTI_PUBLIC tuttiResult_t tuttiCommUserRank(const tuttiComm_t comm, int* rank) {
   if (rank == nullptr) return finish(makeError(tuttiInvalidArgument, "rank is NULL"));
   bool live = withLiveComm(comm, [&](tuttiComm* c) { *rank = c->rank; });
+  return live ? tuttiSuccess : finish(liveCommError(comm));
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommCuDevice(const tuttiComm_t comm, int* device) {
+  if (device == nullptr) return finish(makeError(tuttiInvalidArgument, "device is NULL"));
+  bool live = withLiveComm(comm, [&](tuttiComm* c) { *device = c->device; });
   return live ? tuttiSuccess : finish(liveCommError(comm));
 }
 

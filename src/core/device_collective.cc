@@ -1,8 +1,7 @@
 #include "core/device_collective.h"
 
-#include <stdlib.h>
-
 #include <fmt/format.h>
+#include <stdlib.h>
 
 #include "algo/plan.h"
 #include "base/log.h"
@@ -12,7 +11,6 @@
 
 namespace tutti {
 namespace {
-
 
 using device::PointerInfo;
 using device::Runtime;
@@ -104,9 +102,8 @@ Status classifyBuffers(const tuttiComm* comm, const CollectiveArgs& args, bool* 
                      "all device memory or all host memory",
                      name, device::memoryKindName(send.kind), device::memoryKindName(recv.kind));
   }
-  for (const auto& [used, info, which] :
-       {std::make_tuple(sendOnDevice, send, "sendbuff"),
-        std::make_tuple(recvOnDevice, recv, "recvbuff")}) {
+  for (const auto& [used, info, which] : {std::make_tuple(sendOnDevice, send, "sendbuff"),
+                                          std::make_tuple(recvOnDevice, recv, "recvbuff")}) {
     if (used && info.device != comm->device) {
       return makeError(tuttiInvalidArgument,
                        "{}: {} is memory of device {}, but the communicator's device is {} (the "

@@ -1,3 +1,5 @@
+#include "device/device_runtime.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -5,7 +7,6 @@
 
 #include "base/log.h"
 #include "device/device_params.h"
-#include "device/device_runtime.h"
 #include "device/emulated/emulated_runtime.h"
 #ifdef TUTTI_HAVE_CUDA
 #include "device/cuda/cuda_runtime.h"

@@ -10,9 +10,9 @@
 #include <tuple>
 #include <vector>
 
+#include "device/device_runtime.h"
 #include "mp/harness.h"
 #include "testing/exact_data.h"
-#include "tutti/tutti_emulated.h"
 
 namespace tutti::test {
 namespace {
@@ -25,16 +25,19 @@ const char* collName(Coll coll) {
                                     : "reduce_scatter";
 }
 
-// Device mode (a mode ending in "_dev", TUTTI_DEVICE=emulated): each call runs on device buffers
-// from tuttiMemAlloc, queued on a stream of the emulated device; inputs are copied in and results
-// out as a GPU program would. Set in the child before its communicator is made.
+// Device mode (a mode ending in "_dev": TUTTI_DEVICE=emulated; "_cuda": a real GPU): each call
+// runs on device buffers from tuttiMemAlloc, queued on a stream of the device runtime; inputs are
+// copied in and results out as a GPU program would. Set in the child before its communicator is
+// made (never in the parent: CUDA does not survive fork).
 bool gOnDevice = false;
-tuttiEmuStream_t gStream = nullptr;
+void* gStream = nullptr;
 
-// memcpy between buffers of the call's kind (host, or emulated device).
+// memcpy between buffers of the call's kind (host, or device: then on the stream, waited for).
 void copyBytes(void* dst, const void* src, size_t bytes) {
   if (gOnDevice) {
-    tuttiEmuMemcpy(dst, src, bytes, gStream);
+    device::Runtime* runtime = device::activeRuntime();
+    (void)runtime->copyAsync(dst, src, bytes, gStream);
+    (void)runtime->streamSynchronize(gStream, 120000);
   } else {
     std::memcpy(dst, src, bytes);
   }
@@ -84,7 +87,7 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
     copyBytes(recvBase, recv.data(), recv.size());  // the sentinel
   }
   char* callRecv = recvBase;  // where the result lands (in place: inside the send buffer)
-  void* stream = gOnDevice ? static_cast<void*>(gStream) : nullptr;
+  void* stream = gOnDevice ? gStream : nullptr;
   tuttiResult_t rc = tuttiSuccess;
   switch (coll) {
     case Coll::kAllReduce:
@@ -165,10 +168,11 @@ void applyMode(const std::string& mode, int rank, int nranks) {
   }
   if (variant == "fifo") setenv("TUTTI_SHM_CMA", "0", 1);
   if (variant == "ring" || variant == "rd") setenv("TUTTI_ALGO", variant.c_str(), 1);
-  if (variant == "dev") {
-    setenv("TUTTI_DEVICE", "emulated", 1);
-    gOnDevice = true;
-    tuttiEmuStreamCreate(&gStream);
+  if (variant == "dev" || variant == "cuda") {
+    setenv("TUTTI_DEVICE", variant == "dev" ? "emulated" : "cuda", 1);
+    gOnDevice = device::activeRuntime() != nullptr &&
+                device::activeRuntime()->streamCreate(&gStream).isOk();
+    if (!gOnDevice) std::fprintf(stderr, "rank %d: no %s device runtime\n", rank, variant.c_str());
   }
 }
 
@@ -181,8 +185,17 @@ std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*
 TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
+  const bool wantsGpu = transport.size() > 5 && transport.substr(transport.size() - 5) == "_cuda";
+  if (wantsGpu && std::getenv("TUTTI_TEST_CUDA") == nullptr) {
+    GTEST_SKIP() << "a GPU test: set TUTTI_TEST_CUDA=1 on a machine with a GPU "
+                    "(scripts/gpu-check.sh does)";
+  }
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
     applyMode(transport, rank, nranks);
+    if (transport.find("_dev") != std::string::npos ||
+        transport.find("_cuda") != std::string::npos) {
+      if (!gOnDevice) return 4;
+    }
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -229,6 +242,11 @@ INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 8),
                                             ::testing::Values("shm_dev", "tcp_dev")),
+                         paramName);
+// The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
+INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 8),
+                                            ::testing::Values("shm_cuda", "tcp_cuda")),
                          paramName);
 INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 8),

@@ -18,14 +18,14 @@
 namespace tutti::test {
 namespace {
 
-#define CHECK_RC(call)                                                                     \
-  do {                                                                                     \
-    tuttiResult_t rc_ = (call);                                                            \
-    if (rc_ != tuttiSuccess) {                                                             \
-      std::fprintf(stderr, "%s:%d %s: %s: %s\n", __FILE__, __LINE__, #call,                \
-                   tuttiGetErrorString(rc_), tuttiGetLastError(nullptr));                  \
-      return 10;                                                                           \
-    }                                                                                      \
+#define CHECK_RC(call)                                                      \
+  do {                                                                      \
+    tuttiResult_t rc_ = (call);                                             \
+    if (rc_ != tuttiSuccess) {                                              \
+      std::fprintf(stderr, "%s:%d %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                   tuttiGetErrorString(rc_), tuttiGetLastError(nullptr));   \
+      return 10;                                                            \
+    }                                                                       \
   } while (0)
 
 constexpr size_t kCount = 100003;  // floats, a prime
@@ -166,8 +166,7 @@ TEST(DeviceStreamTest, TwoCommunicatorsOnTwoStreamsInOppositeOrders) {
       CHECK_RC(tuttiEmuMemcpy(host.data(), buffers[b], kCount * sizeof(float), streams[b]));
       for (size_t i = 0; i < kCount; ++i) {
         if (host[i] != 2.0f) {
-          std::fprintf(stderr, "rank %d: communicator %d element %zu is %g\n", rank, b, i,
-                       host[i]);
+          std::fprintf(stderr, "rank %d: communicator %d element %zu is %g\n", rank, b, i, host[i]);
           return 3;
         }
       }
@@ -210,8 +209,7 @@ TEST(DeviceStreamTest, DeviceChoiceAndArgumentErrors) {
         {"host sendbuff, device recvbuff", host.data(), mine, stream, "all device memory"},
         {"device sendbuff, host recvbuff", mine, host.data(), stream, "all device memory"},
         {"a host stream with device buffers", mine, mine, hostStream, "host stream"},
-        {"a stream that is not live", mine, mine, reinterpret_cast<void*>(0x1234),
-         "not a live"},
+        {"a stream that is not live", mine, mine, reinterpret_cast<void*>(0x1234), "not a live"},
     };
     for (const Case& c : cases) {
       const tuttiResult_t rc =

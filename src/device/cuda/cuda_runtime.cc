@@ -98,10 +98,9 @@ class CudaRuntime final : public Runtime {
       const cudaError_t err = cudaStreamQuery(static_cast<cudaStream_t>(stream));
       if (err == cudaSuccess) return Status::ok();
       if (err != cudaErrorNotReady) return cudaError(err, "cudaStreamQuery");
-      if (timeoutMs >= 0 && std::chrono::steady_clock::now() - start >
-                                std::chrono::milliseconds(timeoutMs)) {
-        return makeError(tuttiTimeout, "CUDA stream {} still busy after {} ms", stream,
-                         timeoutMs);
+      if (timeoutMs >= 0 &&
+          std::chrono::steady_clock::now() - start > std::chrono::milliseconds(timeoutMs)) {
+        return makeError(tuttiTimeout, "CUDA stream {} still busy after {} ms", stream, timeoutMs);
       }
       if (idle > 64) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }

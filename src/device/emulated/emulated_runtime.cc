@@ -213,8 +213,8 @@ class EmulatedRuntime final : public Runtime {
       std::unique_lock<std::shared_mutex> lock(allocationsMutex_);
       auto it = allocations_.find(reinterpret_cast<uintptr_t>(pointer));
       if (it == allocations_.end() || it->second.kind != kind) {
-        return makeError(tuttiInvalidArgument, "{} is not the start of emulated {} memory",
-                         pointer, memoryKindName(kind));
+        return makeError(tuttiInvalidArgument, "{} is not the start of emulated {} memory", pointer,
+                         memoryKindName(kind));
       }
       allocation = it->second;
       allocations_.erase(it);

@@ -1,5 +1,6 @@
 // The emulated device (TUTTI_DEVICE=emulated): a device runtime without a GPU, for tests and for
-// users testing their GPU-integration code on machines without one (include/tutti/tutti_emulated.h).
+// users testing their GPU-integration code on machines without one
+// (include/tutti/tutti_emulated.h).
 //
 // - Devices: TUTTI_EMULATED_DEVICES of them (default 8); each thread has a current one (0 until
 //   set), as with cudaSetDevice.
