@@ -8,7 +8,8 @@
 #                  in DIR/lib) instead of building: for a GPU machine without the build's
 #                  dependencies (fmt, GoogleTest, hwloc).
 # --build DIR      build there (default /tmp/tutti-gpu-build) for ARCHS (default 90: H100/H200).
-# --quick          skip the longer sweeps (a rerun after a fix).
+# --quick          skip the all-reduce bandwidth sweeps.
+# --sweeps-only    run only those sweeps (the second call of a lease split in two).
 #
 # Runs, on the one GPU: the device kernels' bit-identity tests and the flag-wait kernel test;
 # compute-sanitizer (memcheck) on them; the kernels' bandwidth against the device-to-device copy
@@ -21,12 +22,14 @@ prebuilt=""
 build=/tmp/tutti-gpu-build
 arch=90
 quick=0
+sweepsOnly=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --prebuilt) prebuilt=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --arch) arch=$2; shift 2 ;;
     --quick) quick=1; shift ;;
+    --sweeps-only) sweepsOnly=1; shift ;;
     *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -53,43 +56,51 @@ else
 fi
 
 summary=()
+# Steps append to a few logs (kernels, collectives, perf): the device tool returns few files.
 step() {  # step NAME TIMEOUT_S COMMAND...: runs it, logs it, records pass/fail and seconds
   local name=$1 limit=$2
   shift 2
+  local log="$logs/${name%%_*}.log"
   local start=$SECONDS
-  timeout "$limit" "$@" >"$logs/$name.log" 2>&1
+  echo "==== $name: $*" >>"$log"
+  timeout "$limit" "$@" >"$logs/.step.out" 2>&1
   local rc=$?
+  cat "$logs/.step.out" >>"$log"
   local verdict=pass
   [ $rc -eq 0 ] || verdict="FAIL (rc $rc)"
   summary+=("$(printf '%-28s %-14s %5ss' "$name" "$verdict" $((SECONDS - start)))")
   echo "== $name: $verdict"
-  tail -n 8 "$logs/$name.log"
+  tail -n 8 "$logs/.step.out"
+  rm -f "$logs/.step.out"
 }
 
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv \
-  >"$logs/gpu.txt" 2>&1
-cat "$logs/gpu.txt"
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
+  --format=csv,noheader 2>&1 | head -1)
+echo "GPU: $gpu"
 
-step kernels_test 120 "$kernels"
-step device_bench 120 "$bench"
-step sanitizer_memcheck 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$kernels" \
-  --gtest_filter='DeviceKernelsCudaTest.ReduceKernelRejects*:DeviceKernelsCudaTest.WaitFlag*'
-export TUTTI_TEST_CUDA=1
-step collectives_cuda 300 "$mp" --gtest_filter='CudaDevice/*'
-unset TUTTI_TEST_CUDA
+if [ $sweepsOnly -eq 0 ]; then
+  step kernels_test 90 "$kernels"
+  step kernels_bench 60 "$bench"
+  step kernels_sanitizer 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$kernels" \
+    --gtest_filter='DeviceKernelsCudaTest.ReduceKernelRejects*:DeviceKernelsCudaTest.WaitFlag*'
+  export TUTTI_TEST_CUDA=1
+  step collectives_cuda 240 "$mp" --gtest_filter='CudaDevice/*'
+  unset TUTTI_TEST_CUDA
+fi
 export TUTTI_DEVICE=cuda
-step perf_allreduce_2r_latency 60 "$perf" all_reduce --device -np 2 -b 8 -e 64K -f 2 -n 200 -w 20
+[ $sweepsOnly -eq 0 ] &&
+  step perf_allreduce_2r_latency 60 "$perf" all_reduce --device -np 2 -b 8 -e 64K -f 2 -n 200 -w 20
 if [ $quick -eq 0 ]; then
   for np in 2 4 8; do
-    step "perf_allreduce_${np}r_float" 150 "$perf" all_reduce --device -np "$np" -b 1M -e 256M \
+    step "perf_allreduce_${np}r_float" 90 "$perf" all_reduce --device -np "$np" -b 1M -e 256M \
       -f 16 -n 5 -w 2
   done
-  step perf_allreduce_4r_bf16 150 "$perf" all_reduce --device -np 4 -b 1M -e 256M -f 16 -n 5 \
+  step perf_allreduce_4r_bf16 90 "$perf" all_reduce --device -np 4 -b 1M -e 256M -f 16 -n 5 \
     -w 2 -d bfloat16
 fi
 
 echo
-echo "== summary ($(head -2 "$logs/gpu.txt" | tail -1))"
-printf '%s\n' "${summary[@]}" | tee "$logs/summary.txt"
+echo "== summary (GPU: $gpu)" | tee -a "$logs/summary.txt"
+printf '%s\n' "${summary[@]}" | tee -a "$logs/summary.txt"
 grep -q FAIL "$logs/summary.txt" && exit 1
 exit 0

@@ -150,6 +150,8 @@ TEST(EmulatedRuntimeTest, FlagWaitHoldsOnlyItsStream) {
 
 TEST(EmulatedRuntimeTest, CopiesAndReductionOnTheDefaultStream) {
   auto runtime = makeEmulatedRuntime(2);
+  EXPECT_EQ(runtime->setDevice(2).code(), tuttiInvalidArgument);
+  ASSERT_TRUE(runtime->setDevice(1).isOk());  // the default stream of device 1
   const size_t count = 100003;
   std::vector<int32_t> a(count), b(count), expected(count), result(count, -1);
   for (size_t i = 0; i < count; ++i) {

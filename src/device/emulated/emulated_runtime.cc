@@ -185,6 +185,11 @@ class EmulatedRuntime final : public Runtime {
     if (stream == nullptr) {
       // Created at first use (not with the runtime) so that a process forked before then gets
       // threads of its own. They live as long as the process: work may be queued at exit.
+      if (tCurrentDevice >= deviceCount_) {  // set under another runtime (tests make several)
+        return makeError(tuttiInvalidArgument,
+                         "the current device {} is not one of the {} emulated", tCurrentDevice,
+                         deviceCount_);
+      }
       EmulatedStream*& s = defaultStreams_[static_cast<size_t>(tCurrentDevice)];
       if (s == nullptr) s = new EmulatedStream(tCurrentDevice);
       *out = s;
