@@ -120,6 +120,13 @@ Status checkCollective(tuttiComm* comm, const CollectiveArgs& args, tuttiStream_
   return Status::ok();
 }
 
+// A stream of the device runtime (not NULL, not a host stream).
+bool isDeviceStream(tuttiStream_t stream) {
+  device::Runtime* runtime = device::activeRuntime();
+  return stream != nullptr && runtime != nullptr && !isHostStream(stream) &&
+         runtime->isStream(stream);
+}
+
 // Host buffers: NULL (blocking) or a live host stream. Device buffers: a stream of the device
 // runtime (NULL: the default stream), never a host stream.
 Status checkStream(Collective collective, tuttiStream_t stream, bool onDevice) {
@@ -177,6 +184,12 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
   bool onDevice = false;
   status = classifyBuffers(comm, args, &onDevice);
   if (!status.isOk()) return finish(status, handle);
+  if (args.count == 0 && isDeviceStream(stream)) {
+    // No buffer to tell the memory by: a device stream says it is a device call, and a call with
+    // nothing to move is a no-op on the stream (NCCL's behaviour).
+    callLock.unlock();
+    return finish(stickyError(comm, collectiveName(kind)), handle);
+  }
   status = checkStream(args.collective, stream, onDevice);
   if (!status.isOk()) return finish(status, handle);
   status = stickyError(comm, collectiveName(kind));

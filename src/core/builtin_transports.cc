@@ -1,5 +1,6 @@
 #include "core/builtin_transports.h"
 
+#include "device/device_params.h"
 #include "transports/shm/shm_params.h"
 #include "transports/shm/shm_transport.h"
 #include "transports/tcp/tcp_params.h"
@@ -48,6 +49,9 @@ const TransportRegistry& builtinTransports() {
          createTcp},
     };
     for (const TransportEntry& entry : entries) registerParamTable(entry.paramTable());
+    // The device layer reads its table at its first use, which may come after a tool lists the
+    // tables: register it with the transports', the other tables a communicator reads.
+    registerParamTable(device::deviceParamTable());
     return TransportRegistry(std::move(entries));
   }();
   return registry;

@@ -83,7 +83,11 @@ struct tuttiComm {
   // The progress thread's own, for asynchronous operations.
   std::unique_ptr<tutti::ProgressEngine> asyncEngine;
   std::unique_ptr<tutti::Executor> asyncExecutor;
-  uint64_t operationsIssued = 0;  // sequence numbers of operations, from 1
+  uint64_t operationsIssued = 0;  // operations run so far (blocking and queued)
+  // Sequence numbers handed out at issue, from 1 (the callers hold callMutex): every call gets
+  // the next one whether it runs at once or is queued, so queued operations' numbers rise
+  // strictly in the order they will run.
+  uint64_t sequenceIssued = 0;
   // Device buffers (core/device_collective.h): the communicator's device (-1 without a device
   // runtime) and the pinned word its streams wait on, raised to each device operation's sequence.
   int device = -1;

@@ -131,6 +131,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
 }  // namespace
 
 Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
+  ++comm->sequenceIssued;
   return runOn(comm, args, *comm->executor, *comm->engine);
 }
 
@@ -194,8 +195,7 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
       return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
     });
   }
-  *out = std::make_shared<Operation>(args, comm->operationsIssued + pendingOperations(comm) + 1,
-                                     std::move(after));
+  *out = std::make_shared<Operation>(args, ++comm->sequenceIssued, std::move(after));
   comm->progressThread->enqueue(*out);
   return Status::ok();
 }

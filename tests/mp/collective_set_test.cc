@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "device/device_runtime.h"
 #include "mp/harness.h"
 #include "testing/exact_data.h"
 
@@ -92,20 +93,65 @@ size_t recvElements(const Call& c, int rank, int nranks) {
   }
 }
 
-tuttiResult_t issue(const Call& c, const void* send, void* recv, tuttiComm_t comm) {
+tuttiResult_t issueOn(const Call& c, const void* send, void* recv, tuttiComm_t comm, void* stream) {
   switch (c.coll) {
     case Coll::kBroadcast:
-      return tuttiBroadcast(send, recv, c.count, c.type, c.root, comm, nullptr);
+      return tuttiBroadcast(send, recv, c.count, c.type, c.root, comm, stream);
     case Coll::kReduce:
-      return tuttiReduce(send, recv, c.count, c.type, c.op, c.root, comm, nullptr);
+      return tuttiReduce(send, recv, c.count, c.type, c.op, c.root, comm, stream);
     case Coll::kAllToAll:
-      return tuttiAlltoAll(send, recv, c.count, c.type, comm, nullptr);
+      return tuttiAlltoAll(send, recv, c.count, c.type, comm, stream);
     case Coll::kGather:
-      return tuttiGather(send, recv, c.count, c.type, c.root, comm, nullptr);
+      return tuttiGather(send, recv, c.count, c.type, c.root, comm, stream);
     case Coll::kScatter:
-      return tuttiScatter(send, recv, c.count, c.type, c.root, comm, nullptr);
+      return tuttiScatter(send, recv, c.count, c.type, c.root, comm, stream);
   }
   return tuttiInternalError;
+}
+
+// Device mode ("_dev": the emulated device): the call runs on device copies of the host buffers,
+// queued on a stream; the host buffers get the device buffers' bytes back after it, so the
+// checks below read them as they would after a host call.
+bool gOnDevice = false;
+void* gStream = nullptr;
+
+bool deviceCopy(void* dst, const void* src, size_t bytes) {
+  device::Runtime* runtime = device::activeRuntime();
+  return runtime->copyAsync(dst, src, bytes, gStream).isOk() &&
+         runtime->streamSynchronize(gStream, 120000).isOk();
+}
+
+tuttiResult_t issue(const Call& c, const void* send, void* recv, tuttiComm_t comm,
+                    std::vector<char>* sendBuffer, std::vector<char>* recvBuffer) {
+  if (!gOnDevice) return issueOn(c, send, recv, comm, nullptr);
+  void* deviceSend = nullptr;
+  void* deviceRecv = nullptr;
+  if (tuttiMemAlloc(&deviceSend, sendBuffer->size()) != tuttiSuccess ||
+      tuttiMemAlloc(&deviceRecv, recvBuffer->size()) != tuttiSuccess ||
+      !deviceCopy(deviceSend, sendBuffer->data(), sendBuffer->size()) ||
+      !deviceCopy(deviceRecv, recvBuffer->data(), recvBuffer->size())) {
+    return tuttiSystemError;
+  }
+  // The same pointer into the device copy of whichever host buffer it points into.
+  auto map = [&](const void* p) -> void* {
+    if (p == nullptr) return nullptr;
+    const char* q = static_cast<const char*>(p);
+    if (q >= sendBuffer->data() && q < sendBuffer->data() + sendBuffer->size()) {
+      return static_cast<char*>(deviceSend) + (q - sendBuffer->data());
+    }
+    return static_cast<char*>(deviceRecv) + (q - recvBuffer->data());
+  };
+  tuttiResult_t rc = issueOn(c, map(send), map(recv), comm, gStream);
+  if (!deviceCopy(sendBuffer->data(), deviceSend, sendBuffer->size()) ||
+      !deviceCopy(recvBuffer->data(), deviceRecv, recvBuffer->size())) {
+    rc = tuttiSystemError;
+  }
+  tuttiResult_t async = tuttiSuccess;
+  tuttiCommGetAsyncError(comm, &async);
+  if (rc == tuttiSuccess) rc = async;
+  tuttiMemFree(deviceSend);
+  tuttiMemFree(deviceRecv);
+  return rc;
 }
 
 // Runs one call and checks every output element, that send buffers (and a non-root rank's
@@ -179,7 +225,7 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, const Call& c) {
         break;
     }
   }
-  const tuttiResult_t rc = issue(c, sendPtr, recvPtr, comm);
+  const tuttiResult_t rc = issue(c, sendPtr, recvPtr, comm, &send, &recv);
   if (rc != tuttiSuccess) {
     std::fprintf(stderr, "%s: %s: %s\n", describe(c, rank, nranks).c_str(), tuttiGetErrorString(rc),
                  tuttiGetLastError(comm));
@@ -238,6 +284,11 @@ void applyMode(const std::string& mode, int rank, int nranks) {
     const int hosts = std::atoi(variant.c_str() + 5);
     setenv("TUTTI_HOSTID", ("posed" + std::to_string(rank * hosts / nranks)).c_str(), 1);
   }
+  if (variant == "dev") {
+    setenv("TUTTI_DEVICE", "emulated", 1);
+    gOnDevice = device::activeRuntime() != nullptr &&
+                device::activeRuntime()->streamCreate(&gStream).isOk();
+  }
 }
 
 class CollectiveSetTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
@@ -251,6 +302,7 @@ TEST_P(CollectiveSetTest, ExactForEveryTypeOpCountRootAndPlacement) {
   const std::string mode = std::get<1>(GetParam());
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
     applyMode(mode, rank, nranks);
+    if (mode.find("_dev") != std::string::npos && !gOnDevice) return 4;
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
     long failures = 0;
@@ -300,6 +352,11 @@ TEST_P(CollectiveSetTest, ExactForEveryTypeOpCountRootAndPlacement) {
 INSTANTIATE_TEST_SUITE_P(Ranks, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm", "tcp")),
+                         paramName);
+// Device buffers on the emulated device, staged through pinned host memory.
+INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectiveSetTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 5),
+                                            ::testing::Values("shm_dev", "tcp_dev")),
                          paramName);
 INSTANTIATE_TEST_SUITE_P(Algorithms, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(2, 3, 5, 8),

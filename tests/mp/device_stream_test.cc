@@ -179,6 +179,97 @@ TEST(DeviceStreamTest, TwoCommunicatorsOnTwoStreamsInOppositeOrders) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
+// Many calls queued on one stream before a single synchronize, as a training step queues them:
+// each has its own buffers, every one's inputs are uploaded and results downloaded on the same
+// stream, and all must be exact at the end.
+TEST(DeviceStreamTest, ManyQueuedCallsOfMixedCollectivesBeforeOneSynchronize) {
+  for (int nranks : {2, 3}) {
+    LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
+      setenv("TUTTI_DEVICE", "emulated", 1);
+      tuttiComm_t comm = initComm(rank, nranks, id);
+      if (comm == nullptr) return 2;
+      tuttiEmuStream_t stream = nullptr;
+      CHECK_RC(tuttiEmuStreamCreate(&stream));
+      constexpr int kCalls = 16;
+      const size_t n = static_cast<size_t>(nranks);
+      struct Call {
+        int kind;  // 0 all-reduce, 1 all-gather, 2 reduce-scatter, 3 broadcast
+        size_t count;
+        int root;
+        std::vector<int32_t> input, output;
+        void* send = nullptr;
+        void* recv = nullptr;
+      };
+      std::vector<Call> calls(kCalls);
+      for (int c = 0; c < kCalls; ++c) {
+        Call& call = calls[c];
+        call.kind = c % 4;
+        call.count = 1 + static_cast<size_t>(c) * 977;
+        call.root = c % nranks;
+        const size_t sendCount = call.kind == 2 ? call.count * n : call.count;
+        const size_t recvCount = call.kind == 1 ? call.count * n : call.count;
+        call.input.resize(sendCount);
+        for (size_t i = 0; i < sendCount; ++i) {
+          call.input[i] =
+              static_cast<int32_t>((rank + 1) * 1000 + c * 7 + static_cast<int>(i % 101));
+        }
+        call.output.assign(recvCount, -1);
+        CHECK_RC(tuttiMemAlloc(&call.send, sendCount * 4));
+        CHECK_RC(tuttiMemAlloc(&call.recv, recvCount * 4));
+        CHECK_RC(tuttiEmuMemcpyAsync(call.send, call.input.data(), sendCount * 4, stream));
+        switch (call.kind) {
+          case 0:
+            CHECK_RC(tuttiAllReduce(call.send, call.recv, call.count, tuttiInt32, tuttiSum, comm,
+                                    stream));
+            break;
+          case 1:
+            CHECK_RC(tuttiAllGather(call.send, call.recv, call.count, tuttiInt32, comm, stream));
+            break;
+          case 2:
+            CHECK_RC(tuttiReduceScatter(call.send, call.recv, call.count, tuttiInt32, tuttiSum,
+                                        comm, stream));
+            break;
+          case 3:
+            CHECK_RC(tuttiBroadcast(call.send, call.recv, call.count, tuttiInt32, call.root, comm,
+                                    stream));
+            break;
+        }
+        CHECK_RC(tuttiEmuMemcpyAsync(call.output.data(), call.recv, recvCount * 4, stream));
+      }
+      CHECK_RC(tuttiEmuStreamSynchronize(stream, 120000));
+      // Rank r's input element i of call c: (r + 1) * 1000 + 7c + i % 101.
+      auto input = [](int r, int c, size_t i) {
+        return static_cast<int32_t>((r + 1) * 1000 + c * 7 + static_cast<int>(i % 101));
+      };
+      for (int c = 0; c < kCalls; ++c) {
+        const Call& call = calls[c];
+        for (size_t i = 0; i < call.output.size(); ++i) {
+          int32_t expected = 0;
+          if (call.kind == 0 || call.kind == 2) {
+            const size_t at = call.kind == 2 ? static_cast<size_t>(rank) * call.count + i : i;
+            for (int r = 0; r < nranks; ++r) expected += input(r, c, at);
+          } else if (call.kind == 1) {
+            expected = input(static_cast<int>(i / call.count), c, i % call.count);
+          } else {
+            expected = input(call.root, c, i);
+          }
+          if (call.output[i] != expected) {
+            std::fprintf(stderr, "rank %d: call %d (kind %d) element %zu is %d, expected %d\n",
+                         rank, c, call.kind, i, call.output[i], expected);
+            return 3;
+          }
+        }
+        CHECK_RC(tuttiMemFree(call.send));
+        CHECK_RC(tuttiMemFree(call.recv));
+      }
+      CHECK_RC(tuttiEmuStreamDestroy(stream));
+      CHECK_RC(tuttiCommDestroy(comm));
+      return 0;
+    });
+    EXPECT_TRUE(result.ok) << nranks << " ranks: " << result.failure;
+  }
+}
+
 // The communicator's device is the current device at init, or the launcher's local rank when
 // the program set none; buffers of another device, mixed buffers and wrong streams are refused.
 TEST(DeviceStreamTest, DeviceChoiceAndArgumentErrors) {
