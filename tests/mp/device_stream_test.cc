@@ -56,14 +56,22 @@ void consume(void* arg) {
   c->wrong = wrong;
 }
 
+// A rank on the emulated device: its communicator and a stream; 0, or the exit code to return.
+int setUpRank(int rank, int nranks, const tuttiUniqueId& id, tuttiComm_t* comm,
+              tuttiEmuStream_t* stream) {
+  setenv("TUTTI_DEVICE", "emulated", 1);
+  *comm = initComm(rank, nranks, id);
+  if (*comm == nullptr) return 2;
+  CHECK_RC(tuttiEmuStreamCreate(stream));
+  return 0;
+}
+
 TEST(DeviceStreamTest, CollectiveKeepsStreamOrderAndReturnsBeforeCompleting) {
   for (int nranks : {1, 2, 3}) {
     LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
-      setenv("TUTTI_DEVICE", "emulated", 1);
-      tuttiComm_t comm = initComm(rank, nranks, id);
-      if (comm == nullptr) return 2;
+      tuttiComm_t comm = nullptr;
       tuttiEmuStream_t stream = nullptr;
-      CHECK_RC(tuttiEmuStreamCreate(&stream));
+      if (const int failed = setUpRank(rank, nranks, id, &comm, &stream)) return failed;
       void* send = nullptr;
       void* recv = nullptr;
       CHECK_RC(tuttiMemAlloc(&send, kCount * sizeof(float)));
@@ -185,11 +193,9 @@ TEST(DeviceStreamTest, TwoCommunicatorsOnTwoStreamsInOppositeOrders) {
 TEST(DeviceStreamTest, ManyQueuedCallsOfMixedCollectivesBeforeOneSynchronize) {
   for (int nranks : {2, 3}) {
     LaunchResult result = runRanks(nranks, [](int rank, int nranks, const tuttiUniqueId& id) {
-      setenv("TUTTI_DEVICE", "emulated", 1);
-      tuttiComm_t comm = initComm(rank, nranks, id);
-      if (comm == nullptr) return 2;
+      tuttiComm_t comm = nullptr;
       tuttiEmuStream_t stream = nullptr;
-      CHECK_RC(tuttiEmuStreamCreate(&stream));
+      if (const int failed = setUpRank(rank, nranks, id, &comm, &stream)) return failed;
       constexpr int kCalls = 16;
       const size_t n = static_cast<size_t>(nranks);
       struct Call {
@@ -268,6 +274,45 @@ TEST(DeviceStreamTest, ManyQueuedCallsOfMixedCollectivesBeforeOneSynchronize) {
     });
     EXPECT_TRUE(result.ok) << nranks << " ranks: " << result.failure;
   }
+}
+
+// A peer that dies while a call is queued on a stream: the stream does not hang (the failed call
+// raises the flag too), and the communicator reports the error.
+TEST(DeviceStreamTest, APeerThatDiesReleasesTheStreamWithAnError) {
+  LaunchResult result = runRanks(
+      2,
+      [](int rank, int nranks, const tuttiUniqueId& id) {
+        setenv("TUTTI_TIMEOUT_MS", "5000", 1);
+        tuttiComm_t comm = nullptr;
+        tuttiEmuStream_t stream = nullptr;
+        if (const int failed = setUpRank(rank, nranks, id, &comm, &stream)) return failed;
+        if (rank == 1) _exit(0);  // gone without a word, its sockets closed by the kernel
+        void* buffer = nullptr;
+        CHECK_RC(tuttiMemAlloc(&buffer, kCount * sizeof(float)));
+        CHECK_RC(tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream));
+        // Work after the call must run, late but not never.
+        if (tuttiEmuStreamSynchronize(stream, 30000) != tuttiSuccess) {
+          std::fprintf(stderr, "rank 0: the stream is still held 30 s after the peer died\n");
+          return 3;
+        }
+        tuttiResult_t async = tuttiSuccess;
+        CHECK_RC(tuttiCommGetAsyncError(comm, &async));
+        if (async == tuttiSuccess || async == tuttiInProgress) {
+          std::fprintf(stderr, "rank 0: no error after the peer died (%s)\n",
+                       tuttiGetErrorString(async));
+          return 4;
+        }
+        // Later calls on the stream fail at once with the sticky error.
+        if (tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream) ==
+            tuttiSuccess) {
+          return 5;
+        }
+        CHECK_RC(tuttiMemFree(buffer));
+        tuttiCommDestroy(comm);
+        return 0;
+      },
+      120);
+  EXPECT_TRUE(result.ok) << result.failure;
 }
 
 // The communicator's device is the current device at init, or the launcher's local rank when
