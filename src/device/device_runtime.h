@@ -35,6 +35,16 @@ struct PointerInfo {
   int device = -1;  // the owning device for kDevice, else -1
 };
 
+// Device memory made mappable by another process of this host (the p2p path's buffers).
+struct ExportedMemory {
+  int fd = -1;        // emulated: a descriptor of the allocation's shared-memory file, owned
+                      // by the holder (pass it with SCM_RIGHTS; close it when done)
+  size_t bytes = 0;   // of the whole allocation
+  size_t offset = 0;  // of the exported pointer within it
+  int device = -1;    // the exporter's device
+  unsigned char handle[64] = {};  // CUDA: the cudaIpcMemHandle_t of the allocation
+};
+
 using Stream = void*;
 using HostFunction = void (*)(void* arg);
 
@@ -64,6 +74,14 @@ class Runtime {
   // Whether `stream` is a stream this backend can queue on (the emulated backend checks its
   // registry; CUDA cannot tell and accepts any handle, as NCCL does).
   virtual bool isStream(Stream stream) = 0;
+
+  // Export: what another process needs to map the allocation holding `pointer` (CUDA: the
+  // pointer must be the start of a cudaMalloc allocation). Import: maps it here; *pointer is the
+  // exported pointer's address in this process, classified as device memory of the exporter's
+  // device. closeImported unmaps it.
+  virtual Status exportMemory(const void* pointer, ExportedMemory* out) = 0;
+  virtual Status importMemory(const ExportedMemory& exported, void** pointer) = 0;
+  virtual Status closeImported(void* pointer) = 0;
 
   // Queued on the stream: a copy in any direction (host, pinned or device memory at both ends).
   virtual Status copyAsync(void* dst, const void* src, size_t bytes, Stream stream) = 0;

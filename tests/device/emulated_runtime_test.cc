@@ -4,6 +4,8 @@
 #include "device/emulated/emulated_runtime.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/fd_passing.h"
 #include "device/pinned_pool.h"
 #include "exec/reduce.h"
 
@@ -203,6 +206,63 @@ TEST(EmulatedRuntimeTest, PinnedPoolReusesBuffersAndNeverSharesFlags) {
   }
   std::sort(flags.begin(), flags.end());
   EXPECT_EQ(std::adjacent_find(flags.begin(), flags.end()), flags.end());
+}
+
+// Device memory exported by one process and mapped by another through the descriptor it sent:
+// both see each other's writes, the importer classifies it as the exporter's device, and the
+// offset of an interior pointer survives.
+TEST(EmulatedRuntimeTest, ExportedMemoryMapsInAnotherProcess) {
+  int sockets[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sockets), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the exporter
+    close(sockets[0]);
+    auto runtime = makeEmulatedRuntime(4);
+    int code = 0;
+    void* memory = nullptr;
+    ExportedMemory exported;
+    if (!runtime->setDevice(3).isOk() || !runtime->allocDevice(&memory, 1 << 20).isOk()) _exit(2);
+    for (int i = 0; i < 2048; ++i) static_cast<int*>(memory)[i] = i * 3;
+    if (!runtime->exportMemory(static_cast<char*>(memory) + 4096, &exported).isOk()) _exit(3);
+    if (exported.offset != 4096 || exported.bytes != (1u << 20) || exported.device != 3) _exit(4);
+    if (!sendDescriptor(sockets[1], exported.fd).isOk()) _exit(5);
+    close(exported.fd);
+    char done = 0;
+    if (read(sockets[1], &done, 1) != 1) _exit(6);  // the importer wrote its answer
+    if (static_cast<int*>(memory)[1024 + 5] != -5) code = 7;
+    _exit(code);
+  }
+  close(sockets[1]);
+  auto runtime = makeEmulatedRuntime(4);
+  ExportedMemory exported;
+  ASSERT_TRUE(receiveDescriptor(sockets[0], &exported.fd).isOk());
+  exported.bytes = 1 << 20;
+  exported.offset = 4096;
+  exported.device = 3;
+  void* mapped = nullptr;
+  ASSERT_TRUE(runtime->importMemory(exported, &mapped).isOk());
+  close(exported.fd);
+  PointerInfo info;
+  ASSERT_TRUE(runtime->classify(mapped, &info).isOk());
+  EXPECT_EQ(info.kind, MemoryKind::kDevice);
+  EXPECT_EQ(info.device, 3);
+  // The interior pointer: element 1024 of the exporter's buffer.
+  EXPECT_EQ(static_cast<int*>(mapped)[0], 1024 * 3);
+  EXPECT_EQ(static_cast<int*>(mapped)[-1], 1023 * 3);
+  static_cast<int*>(mapped)[5] = -5;
+  EXPECT_EQ(runtime->freeDevice(mapped).code(), tuttiInvalidArgument);  // not ours to free
+  ASSERT_EQ(write(sockets[0], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exporter exit " << status;
+  EXPECT_TRUE(runtime->closeImported(mapped).isOk());
+  EXPECT_EQ(runtime->closeImported(mapped).code(), tuttiInvalidArgument);
+  ExportedMemory bogus;
+  EXPECT_EQ(runtime->importMemory(bogus, &mapped).code(), tuttiInvalidArgument);
+  std::vector<char> host(16);
+  EXPECT_EQ(runtime->exportMemory(host.data(), &bogus).code(), tuttiInvalidArgument);
+  close(sockets[0]);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -80,6 +81,32 @@ class CudaRuntime final : public Runtime {
   }
   Status freePinned(void* pointer) override {
     return cudaError(cudaFreeHost(pointer), "cudaFreeHost");
+  }
+
+  Status exportMemory(const void* pointer, ExportedMemory* out) override {
+    *out = ExportedMemory{};
+    static_assert(sizeof(cudaIpcMemHandle_t) <= sizeof(out->handle), "IPC handle size");
+    cudaIpcMemHandle_t handle;
+    TUTTI_RETURN_IF_ERROR(cudaError(cudaIpcGetMemHandle(&handle, const_cast<void*>(pointer)),
+                                    "cudaIpcGetMemHandle (the pointer must start a cudaMalloc "
+                                    "allocation)"));
+    memcpy(out->handle, &handle, sizeof(handle));
+    PointerInfo info;
+    TUTTI_RETURN_IF_ERROR(classify(pointer, &info));
+    out->device = info.device;
+    return Status::ok();
+  }
+  Status importMemory(const ExportedMemory& exported, void** pointer) override {
+    cudaIpcMemHandle_t handle;
+    memcpy(&handle, exported.handle, sizeof(handle));
+    TUTTI_RETURN_IF_ERROR(
+        cudaError(cudaIpcOpenMemHandle(pointer, handle, cudaIpcMemLazyEnablePeerAccess),
+                  "cudaIpcOpenMemHandle"));
+    *pointer = static_cast<char*>(*pointer) + exported.offset;
+    return Status::ok();
+  }
+  Status closeImported(void* pointer) override {
+    return cudaError(cudaIpcCloseMemHandle(pointer), "cudaIpcCloseMemHandle");
   }
 
   Status streamCreate(Stream* stream) override {

@@ -26,11 +26,13 @@ namespace {
 thread_local int tCurrentDevice = 0;
 thread_local bool tDeviceSet = false;
 
+constexpr int kImported = -2;  // Allocation::fd of a mapping imported from another process
+
 struct Allocation {
   size_t bytes = 0;
   MemoryKind kind = MemoryKind::kDevice;
   int device = -1;
-  int fd = -1;  // the shared-memory file of device memory; -1 for pinned memory
+  int fd = -1;  // the shared-memory file of device memory; -1 pinned memory; kImported
 };
 
 class EmulatedRuntime final : public Runtime {
@@ -122,6 +124,72 @@ class EmulatedRuntime final : public Runtime {
   }
 
   Status freePinned(void* pointer) override { return release(pointer, MemoryKind::kPinned); }
+
+  Status exportMemory(const void* pointer, ExportedMemory* out) override {
+    *out = ExportedMemory{};
+    const uintptr_t p = reinterpret_cast<uintptr_t>(pointer);
+    std::shared_lock<std::shared_mutex> lock(allocationsMutex_);
+    auto it = allocations_.upper_bound(p);
+    if (it != allocations_.begin()) --it;
+    if (it == allocations_.end() || p < it->first || p - it->first >= it->second.bytes ||
+        it->second.kind != MemoryKind::kDevice || it->second.fd < 0) {
+      return makeError(tuttiInvalidArgument,
+                       "{} is not emulated device memory allocated here: only that exports",
+                       pointer);
+    }
+    const int fd = fcntl(it->second.fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      return makeError(tuttiSystemError, "emulated device: exporting {}: dup failed: {}", pointer,
+                       strerror(errno));
+    }
+    out->fd = fd;
+    out->bytes = it->second.bytes;
+    out->offset = p - it->first;
+    out->device = it->second.device;
+    return Status::ok();
+  }
+
+  Status importMemory(const ExportedMemory& exported, void** pointer) override {
+    *pointer = nullptr;
+    if (exported.fd < 0 || exported.bytes == 0 || exported.offset >= exported.bytes) {
+      return makeError(tuttiInvalidArgument,
+                       "emulated device: import of a handle without a descriptor or with offset "
+                       "{} outside its {} bytes",
+                       exported.offset, exported.bytes);
+    }
+    void* p = mmap(nullptr, exported.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, exported.fd, 0);
+    if (p == MAP_FAILED) {
+      return makeError(tuttiSystemError, "emulated device: mapping an imported {} bytes: {}",
+                       exported.bytes, strerror(errno));
+    }
+    std::unique_lock<std::shared_mutex> lock(allocationsMutex_);
+    // Imported: device memory of the exporter's device, unmapped by closeImported (fd -2).
+    allocations_[reinterpret_cast<uintptr_t>(p)] =
+        Allocation{exported.bytes, MemoryKind::kDevice, exported.device, kImported};
+    *pointer = static_cast<char*>(p) + exported.offset;
+    return Status::ok();
+  }
+
+  Status closeImported(void* pointer) override {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(pointer);
+    size_t bytes = 0;
+    uintptr_t base = 0;
+    {
+      std::unique_lock<std::shared_mutex> lock(allocationsMutex_);
+      auto it = allocations_.upper_bound(p);
+      if (it != allocations_.begin()) --it;
+      if (it == allocations_.end() || p < it->first || p - it->first >= it->second.bytes ||
+          it->second.fd != kImported) {
+        return makeError(tuttiInvalidArgument, "{} is not imported emulated device memory",
+                         pointer);
+      }
+      base = it->first;
+      bytes = it->second.bytes;
+      allocations_.erase(it);
+    }
+    munmap(reinterpret_cast<void*>(base), bytes);
+    return Status::ok();
+  }
 
   Status streamCreate(Stream* stream) override {
     auto* s = new EmulatedStream(tCurrentDevice);
@@ -217,7 +285,7 @@ class EmulatedRuntime final : public Runtime {
     {
       std::unique_lock<std::shared_mutex> lock(allocationsMutex_);
       auto it = allocations_.find(reinterpret_cast<uintptr_t>(pointer));
-      if (it == allocations_.end() || it->second.kind != kind) {
+      if (it == allocations_.end() || it->second.kind != kind || it->second.fd == kImported) {
         return makeError(tuttiInvalidArgument, "{} is not the start of emulated {} memory", pointer,
                          memoryKindName(kind));
       }
