@@ -324,6 +324,18 @@ tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
  * returns once its transfer is complete (so two ranks that both send first, outside a group,
  * may wait for each other, as in NCCL). Bytes move unchanged.
  *
+ * Streams. With a NULL stream the call (or the group, at tuttiGroupEnd) is blocking; when
+ * asynchronous calls are queued on the communicator it runs after them, on the communicator's
+ * progress thread, and returns when it completed. With a tuttiHostStream_t (cast to
+ * tuttiStream_t) the group is queued at tuttiGroupEnd (a call outside a group: at the call) as
+ * one call of that stream, like a collective on a host stream (below): it returns at once, the
+ * group runs on the progress thread in the communicator's issue order, and the stream's
+ * synchronize, events and callbacks see it complete. Its send buffers are read and its receive
+ * buffers written only when it runs, so they must stay valid, unchanged and unread until then.
+ * Ranks whose queued groups name each other must issue them in an order that lets each group
+ * find its peers' (as for collectives, a communicator's calls run one at a time in issue order):
+ * put the sends and receives that pair up into one group.
+ *
  * Groups. tuttiGroupStart opens a group; tuttiSend and tuttiRecv inside it only check their
  * arguments and are recorded; the outermost tuttiGroupEnd runs them, all of one communicator's
  * together (every send and receive in flight at once), so grouped sends and receives of any
@@ -331,17 +343,21 @@ tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
  * nest: inner tuttiGroupEnd calls only close a level. An empty group succeeds. Collectives
  * called inside a group run when called, not at tuttiGroupEnd. Calls on several communicators
  * in one group run one communicator after the other, in the order each first appears (make
- * each communicator's calls complete on their own). A group belongs to the calling thread.
+ * each communicator's calls complete on their own). One communicator's calls in a group share
+ * one stream (NULL or the same host stream). A group belongs to the calling thread.
  *
  * tuttiSend and tuttiRecv return tuttiInvalidArgument (NULL or destroyed comm, datatype out of
  * range, peer outside [0, nranks), a NULL buffer with count > 0; nothing is recorded) and
- * tuttiInvalidUsage (a stream with host buffers); outside a group also what tuttiGroupEnd
- * returns. tuttiGroupEnd returns tuttiInvalidUsage without a matching tuttiGroupStart, when a
- * rank's sends to itself and receives from itself do not pair up (as many, the same sizes in
- * order), or when asynchronous operations are queued on the communicator; else tuttiSuccess or
- * the first communicator's failure (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as
- * for collectives; a message count or size that differs between the ends is
- * tuttiInternalError). The recorded calls are dropped either way. */
+ * tuttiInvalidUsage (a stream that is neither NULL nor a live host stream, or a device buffer);
+ * outside a group also what tuttiGroupEnd returns. tuttiGroupEnd returns tuttiInvalidUsage
+ * without a matching tuttiGroupStart, when a rank's sends to itself and receives from itself do
+ * not pair up (as many, the same sizes in order), when one communicator's calls name different
+ * streams, or when their host stream was destroyed before tuttiGroupEnd (nothing of that
+ * communicator's calls is queued or run); else tuttiSuccess or the first communicator's failure
+ * (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as for collectives; a message count
+ * or size that differs between the ends is tuttiInternalError). For a group queued on a host
+ * stream these failures come later, as the queued call's result (stream, event, callback). The
+ * recorded calls are dropped either way. */
 tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype, int peer,
                         tuttiComm_t comm, tuttiStream_t stream);
 tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype, int peer,
@@ -363,7 +379,8 @@ tuttiResult_t tuttiMemFree(void* ptr);
 
 /* Host streams: queued (non-blocking) collectives on host buffers.
  *
- * A host stream is an ordered queue of collective calls on host buffers. Passed as the stream
+ * A host stream is an ordered queue of collective calls on host buffers (a group of tuttiSend
+ * and tuttiRecv counts as one call, see above). Passed as the stream
  * argument of a collective (cast to tuttiStream_t), the call checks its arguments, queues the
  * collective on its communicator's progress thread and returns tuttiSuccess at once. Calls queued
  * on one stream run in the order queued, across communicators too (a call waits for the previous

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -169,6 +171,24 @@ Status stickyError(tuttiComm* comm, const char* what) {
                             what, previous));
 }
 
+// A blocking call while asynchronous operations are still queued: it runs after them, on the
+// progress thread, and this thread waits for it (callLock released, so that the thread can run).
+Status runBehindQueued(tuttiComm* comm, const CollectiveArgs& args,
+                       std::unique_lock<std::mutex> callLock) {
+  std::shared_ptr<Operation> operation;
+  Status status = issueCollective(comm, args, &operation);
+  const int timeoutMs = comm->params.timeoutMs;
+  callLock.unlock();
+  // The operation ends by itself (each of its waits has the inactivity timeout); waiting in
+  // slices keeps this wait bounded too.
+  while (status.isOk()) {
+    status = operation->wait(timeoutMs);
+    if (status.code() != tuttiTimeout || operation->done()) break;
+    status = Status::ok();
+  }
+  return status;
+}
+
 tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiStream_t stream) {
   const Collective kind = args.collective;
   // Hold the registry lock while taking the call lock, so abort cannot free comm in between.
@@ -213,26 +233,22 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
     callLock.unlock();
     return finish(status, handle);
   }
-  // Asynchronous operations are still queued: this call runs after them, on the progress thread.
-  std::shared_ptr<Operation> operation;
-  status = issueCollective(comm, args, &operation);
-  const int timeoutMs = comm->params.timeoutMs;
-  callLock.unlock();
-  // The operation ends by itself (each of its waits has the inactivity timeout); waiting in
-  // slices keeps this wait bounded too.
-  while (status.isOk()) {
-    status = operation->wait(timeoutMs);
-    if (status.code() != tuttiTimeout || operation->done()) break;
-    status = Status::ok();
-  }
-  return finish(status, handle);
+  return finish(runBehindQueued(comm, args, std::move(callLock)), handle);
 }
 
+// A point-to-point call as a group records it: its communicator (by handle, core/comm.h) and
+// its stream (NULL or a host stream).
+struct RecordedCall {
+  tuttiComm_t comm;
+  PeerCall call;
+  tuttiStream_t stream;
+};
+
 // The calling thread's group: tuttiGroupStart nesting depth, and the point-to-point calls
-// recorded since the outermost tuttiGroupStart with their communicators, in issue order.
+// recorded since the outermost tuttiGroupStart, in issue order.
 struct Group {
   int depth = 0;
-  std::vector<std::pair<tuttiComm_t, PeerCall>> calls;  // by handle (core/comm.h)
+  std::vector<RecordedCall> calls;
 };
 thread_local Group tGroup;
 
@@ -247,11 +263,11 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
     return makeError(tuttiInvalidArgument, "{}: peer {} is outside [0, nranks = {})", name, peer,
                      comm->nranks);
   }
-  if (stream != nullptr) {
+  if (stream != nullptr && !isHostStream(stream)) {
     return makeError(tuttiInvalidUsage,
-                     "{}: stream is not NULL: this build runs on host buffers with a NULL stream "
-                     "only (CUDA streams are not supported yet)",
-                     name);
+                     "{}: stream {} is not a live Tutti host stream: point-to-point calls take "
+                     "host buffers with a NULL stream (blocking) or a tuttiHostStream_t (queued)",
+                     name, stream);
   }
   if (count > SIZE_MAX / dataTypeSize(static_cast<tuttiDataType_t>(type))) {
     return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
@@ -272,8 +288,9 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
   return Status::ok();
 }
 
-// Runs one communicator's calls of a group under its call lock.
-Status runGroupOn(tuttiComm_t handle, const std::vector<PeerCall>& calls) {
+// Runs one communicator's calls of a group under its call lock: here when nothing is queued on
+// the communicator, else behind the queued operations; on a host stream, queued.
+Status runGroupOn(tuttiComm_t handle, std::vector<PeerCall> calls, tuttiStream_t stream) {
   std::unique_lock<std::mutex> callLock;
   tuttiComm* comm = nullptr;
   bool live = withLiveComm(handle, [&](tuttiComm* c) {
@@ -282,12 +299,22 @@ Status runGroupOn(tuttiComm_t handle, const std::vector<PeerCall>& calls) {
   });
   if (!live) return liveCommError(handle);
   TUTTI_RETURN_IF_ERROR(stickyError(comm, "sendrecv"));
-  if (pendingOperations(comm) > 0) {
+  if (stream == nullptr && pendingOperations(comm) == 0) return runPeerCalls(comm, calls);
+  // Refused now, not when the queued group runs.
+  TUTTI_RETURN_IF_ERROR(checkPeerCalls(comm, calls));
+  CollectiveArgs args;
+  args.collective = Collective::kSendRecv;
+  args.peerCalls = std::make_shared<const std::vector<PeerCall>>(std::move(calls));
+  if (stream == nullptr) return runBehindQueued(comm, args, std::move(callLock));
+  if (!isHostStream(stream)) {
     return makeError(tuttiInvalidUsage,
-                     "sendrecv: asynchronous operations are still queued on this communicator; "
-                     "point-to-point calls cannot run behind them yet");
+                     "sendrecv: stream {} was destroyed between the call and tuttiGroupEnd",
+                     stream);
   }
-  return runPeerCalls(comm, calls);
+  return static_cast<HostStream*>(stream)->enqueue(
+      [&](const std::shared_ptr<Operation>& last, std::shared_ptr<Operation>* operation) {
+        return issueCollective(comm, args, operation, last);
+      });
 }
 
 tuttiResult_t peerCall(bool send, const void* buffer, size_t count, tuttiDataType_t type, int peer,
@@ -300,10 +327,10 @@ tuttiResult_t peerCall(bool send, const void* buffer, size_t count, tuttiDataTyp
   if (!status.isOk()) return finish(status, comm);
   const PeerCall call{send, buffer, count * dataTypeSize(type), peer};
   if (tGroup.depth > 0) {
-    tGroup.calls.emplace_back(comm, call);
+    tGroup.calls.push_back({comm, call, stream});
     return tuttiSuccess;
   }
-  return finish(runGroupOn(comm, {call}), comm);
+  return finish(runGroupOn(comm, {call}, stream), comm);
 }
 
 Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int rank,
@@ -562,20 +589,32 @@ TUTTI_PUBLIC tuttiResult_t tuttiGroupEnd(void) {
     return finish(makeError(tuttiInvalidUsage, "tuttiGroupEnd without tuttiGroupStart"));
   }
   if (--tGroup.depth > 0) return tuttiSuccess;  // nested: the outermost end runs the group
-  std::vector<std::pair<tuttiComm_t, PeerCall>> recorded = std::move(tGroup.calls);
+  std::vector<RecordedCall> recorded = std::move(tGroup.calls);
   tGroup.calls.clear();
   // One batch per communicator, in the order each first appears.
   std::vector<tuttiComm_t> comms;
-  for (const auto& [comm, call] : recorded) {
-    if (std::find(comms.begin(), comms.end(), comm) == comms.end()) comms.push_back(comm);
+  for (const RecordedCall& r : recorded) {
+    if (std::find(comms.begin(), comms.end(), r.comm) == comms.end()) comms.push_back(r.comm);
   }
   tuttiResult_t result = tuttiSuccess;
   for (tuttiComm_t comm : comms) {
     std::vector<PeerCall> calls;
-    for (const auto& [owner, call] : recorded) {
-      if (owner == comm) calls.push_back(call);
+    tuttiStream_t stream = nullptr;
+    bool oneStream = true;
+    for (const RecordedCall& r : recorded) {
+      if (r.comm != comm) continue;
+      if (calls.empty()) stream = r.stream;
+      oneStream = oneStream && r.stream == stream;
+      calls.push_back(r.call);
     }
-    const tuttiResult_t rc = finish(runGroupOn(comm, calls), comm);
+    // A batch runs as one plan, so it has one place in one order.
+    const Status status =
+        oneStream ? runGroupOn(comm, std::move(calls), stream)
+                  : makeError(tuttiInvalidUsage,
+                              "tuttiGroupEnd: the group's calls on communicator {} name different "
+                              "streams; one communicator's calls in a group share one stream",
+                              static_cast<const void*>(comm));
+    const tuttiResult_t rc = finish(status, comm);
     if (result == tuttiSuccess) result = rc;
   }
   return result;

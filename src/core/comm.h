@@ -115,20 +115,16 @@ Status runCollective(tuttiComm* comm, const CollectiveArgs& args);
 Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_ptr<Operation>* out,
                        std::shared_ptr<const Operation> after = nullptr);
 
-// One tuttiSend or tuttiRecv (validated), as a group records it.
-struct PeerCall {
-  bool send = false;
-  const void* buffer = nullptr;  // sendbuff, or recvbuff
-  size_t bytes = 0;
-  int peer = 0;
-};
-
 // Runs one communicator's point-to-point calls of a group together, as one plan
 // (algo/peer_exchange.h), on the calling thread: the sends' data is packed into one buffer and
 // the receives land in another, unpacked after. The caller holds callMutex and no asynchronous
-// operation is pending. tuttiInvalidUsage when the rank's calls to itself do not pair up;
-// transport failures are sticky as for collectives.
+// operation is pending (else it issues the group as a kSendRecv operation: issueCollective with
+// args.peerCalls, which the progress thread runs the same way). tuttiInvalidUsage when the rank's
+// calls to itself do not pair up; transport failures are sticky as for collectives.
 Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls);
+// What runPeerCalls refuses before it moves anything (tuttiInvalidUsage: the rank's calls to
+// itself do not pair up), so that a queued group is refused when issued, not when it runs.
+Status checkPeerCalls(const tuttiComm* comm, const std::vector<PeerCall>& calls);
 
 // Asynchronous operations issued and not complete (a blocking call must queue behind them).
 size_t pendingOperations(const tuttiComm* comm);

@@ -135,16 +135,46 @@ Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
   return runOn(comm, args, *comm->executor, *comm->engine);
 }
 
-Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
-  setLogRank(comm->rank);
+namespace {
+
+// The calls as the plan addresses them: each send's bytes packed after the previous send's, each
+// receive's after the previous receive's; *sendBytes and *recvBytes get the packed sizes.
+std::vector<PeerTransfer> packTransfers(const std::vector<PeerCall>& calls, size_t* sendBytes,
+                                        size_t* recvBytes) {
   std::vector<PeerTransfer> transfers;
-  size_t sendBytes = 0;
-  size_t recvBytes = 0;
+  *sendBytes = 0;
+  *recvBytes = 0;
   for (const PeerCall& call : calls) {
-    size_t& packed = call.send ? sendBytes : recvBytes;
+    size_t& packed = call.send ? *sendBytes : *recvBytes;
     transfers.push_back(PeerTransfer{call.send, call.peer, packed, call.bytes});
     packed += call.bytes;
   }
+  return transfers;
+}
+
+}  // namespace
+
+Status checkPeerCalls(const tuttiComm* comm, const std::vector<PeerCall>& calls) {
+  size_t sendBytes = 0;
+  size_t recvBytes = 0;
+  std::string problem;
+  if (!peerExchangePlan(comm->nranks, comm->rank, packTransfers(calls, &sendBytes, &recvBytes),
+                        &problem)) {
+    return makeError(tuttiInvalidUsage, "tuttiGroupEnd: {}", problem);
+  }
+  return Status::ok();
+}
+
+namespace {
+
+// A group's point-to-point calls on one thread's executor and engine (runPeerCalls).
+Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Executor& executor,
+                      ProgressEngine& engine) {
+  ++comm->operationsIssued;
+  setLogRank(comm->rank);
+  size_t sendBytes = 0;
+  size_t recvBytes = 0;
+  const std::vector<PeerTransfer> transfers = packTransfers(calls, &sendBytes, &recvBytes);
   std::string problem;
   std::optional<Plan> plan = peerExchangePlan(comm->nranks, comm->rank, transfers, &problem);
   if (!plan) return makeError(tuttiInvalidUsage, "tuttiGroupEnd: {}", problem);
@@ -159,8 +189,7 @@ Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
               sendBytes, recvBytes, plan->steps.size());
   // Bytes: copies move every bit pattern as it is, whatever the calls' types.
   CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
-  Status status =
-      comm->executor->run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, *comm->engine);
+  Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine);
   recordFailure(comm, status);
   if (!status.isOk()) return status;
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -170,6 +199,12 @@ Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
     }
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
+  return runPeerCallsOn(comm, calls, *comm->executor, *comm->engine);
 }
 
 size_t pendingOperations(const tuttiComm* comm) {
@@ -191,6 +226,9 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
         return Status(static_cast<tuttiResult_t>(sticky),
                       fmt::format("{}: communicator is in error since an earlier call",
                                   collectiveName(queued.collective)));
+      }
+      if (queued.collective == Collective::kSendRecv) {
+        return runPeerCallsOn(comm, *queued.peerCalls, *comm->asyncExecutor, *comm->asyncEngine);
       }
       return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
     });

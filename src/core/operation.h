@@ -19,6 +19,14 @@
 
 namespace tutti {
 
+// One tuttiSend or tuttiRecv (validated), as a group records it.
+struct PeerCall {
+  bool send = false;
+  const void* buffer = nullptr;  // sendbuff, or recvbuff
+  size_t bytes = 0;
+  int peer = 0;
+};
+
 struct CollectiveArgs {
   Collective collective = Collective::kAllReduce;
   const void* send = nullptr;
@@ -27,6 +35,9 @@ struct CollectiveArgs {
   tuttiDataType_t type = tuttiFloat32;
   tuttiRedOp_t op = tuttiSum;
   int root = 0;  // rooted collectives (broadcast, reduce, gather, scatter); 0 for the others
+  // kSendRecv: one communicator's calls of a group, in issue order (the fields above unused).
+  // Shared, so that queuing the group copies no vector.
+  std::shared_ptr<const std::vector<PeerCall>> peerCalls = nullptr;
 };
 
 class Operation {

@@ -45,6 +45,35 @@ class ProcessGroupTutti : public BackendBase {
       const c10d::ReduceScatterOptions& opts = c10d::ReduceScatterOptions()) override;
   c10::intrusive_ptr<c10d::Work> barrier(
       const c10d::BarrierOptions& opts = c10d::BarrierOptions()) override;
+  c10::intrusive_ptr<c10d::Work> broadcast(
+      std::vector<at::Tensor>& tensors,
+      const c10d::BroadcastOptions& opts = c10d::BroadcastOptions()) override;
+  c10::intrusive_ptr<c10d::Work> reduce(
+      std::vector<at::Tensor>& tensors,
+      const c10d::ReduceOptions& opts = c10d::ReduceOptions()) override;
+  c10::intrusive_ptr<c10d::Work> gather(
+      std::vector<std::vector<at::Tensor>>& outputTensors, std::vector<at::Tensor>& inputTensors,
+      const c10d::GatherOptions& opts = c10d::GatherOptions()) override;
+  c10::intrusive_ptr<c10d::Work> scatter(
+      std::vector<at::Tensor>& outputTensors, std::vector<std::vector<at::Tensor>>& inputTensors,
+      const c10d::ScatterOptions& opts = c10d::ScatterOptions()) override;
+  // Empty split sizes: equal parts of dim 0 (tuttiAlltoAll when both are); else a group of
+  // tuttiSend/tuttiRecv, one pair per rank (an all-to-all-v).
+  c10::intrusive_ptr<c10d::Work> alltoall_base(
+      at::Tensor& outputBuffer, at::Tensor& inputBuffer, std::vector<int64_t>& outputSplitSizes,
+      std::vector<int64_t>& inputSplitSizes,
+      const c10d::AllToAllOptions& opts = c10d::AllToAllOptions()) override;
+  c10::intrusive_ptr<c10d::Work> alltoall(
+      std::vector<at::Tensor>& outputTensors, std::vector<at::Tensor>& inputTensors,
+      const c10d::AllToAllOptions& opts = c10d::AllToAllOptions()) override;
+  // Queued on the group's stream like the collectives: messages between two ranks match in the
+  // order each issued them (tags other than 0 are refused).
+  c10::intrusive_ptr<c10d::Work> send(std::vector<at::Tensor>& tensors, int dstRank,
+                                      int tag) override;
+  c10::intrusive_ptr<c10d::Work> recv(std::vector<at::Tensor>& tensors, int srcRank,
+                                      int tag) override;
+  // Raises NotImplementedError: Tutti matches messages by their sender.
+  c10::intrusive_ptr<c10d::Work> recvAnysource(std::vector<at::Tensor>& tensors, int tag) override;
 
  private:
   // What a queued call leaves to its Work.
@@ -60,6 +89,15 @@ class ProcessGroupTutti : public BackendBase {
   // is refused (bad arguments, a communicator in error).
   c10::intrusive_ptr<c10d::Work> issue(Launch launch,
                                        const std::function<tuttiResult_t(tuttiStream_t)>& call);
+  // An op on one tensor in place (all-reduce, reduce, broadcast): stages it when not contiguous
+  // and queues call(its data, stream).
+  c10::intrusive_ptr<c10d::Work> inPlace(
+      c10d::OpType type, const char* name, const at::Tensor& tensor,
+      std::chrono::milliseconds timeout,
+      const std::function<tuttiResult_t(void*, tuttiStream_t)>& call);
+  // One point-to-point call (send: tensor to peer; else from peer into it) as an op.
+  c10::intrusive_ptr<c10d::Work> peerOp(bool send, std::vector<at::Tensor>& tensors, int peer,
+                                        int tag);
 
   tuttiComm_t comm_ = nullptr;
   tuttiHostStream_t stream_ = nullptr;

@@ -293,10 +293,6 @@ void applyMode(const std::string& mode, int rank, int nranks) {
 
 class CollectiveSetTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
-std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
-  return std::to_string(std::get<0>(info.param)) + "ranks_" + std::get<1>(info.param);
-}
-
 TEST_P(CollectiveSetTest, ExactForEveryTypeOpCountRootAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string mode = std::get<1>(GetParam());
@@ -352,22 +348,22 @@ TEST_P(CollectiveSetTest, ExactForEveryTypeOpCountRootAndPlacement) {
 INSTANTIATE_TEST_SUITE_P(Ranks, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm", "tcp")),
-                         paramName);
+                         ranksTransportName);
 // Device buffers on the emulated device, staged through pinned host memory.
 INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 5),
                                             ::testing::Values("shm_dev", "tcp_dev")),
-                         paramName);
+                         ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(Algorithms, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(2, 3, 5, 8),
                                             ::testing::Values("shm_ring", "shm_binomial")),
-                         paramName);
+                         ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(Paths, CollectiveSetTest,
                          ::testing::Values(std::make_tuple(3, "shm_fifo"),
                                            std::make_tuple(4, "shm_cma_all"),
                                            std::make_tuple(6, "auto_hosts3"),
                                            std::make_tuple(5, "tcp_binomial")),
-                         paramName);
+                         ranksTransportName);
 
 // Copies move bytes, never values: random bit patterns (NaN payloads, infinities, subnormals,
 // negative zeros) of every type come out of broadcast, all-to-all, gather and scatter as they

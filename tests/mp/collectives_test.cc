@@ -178,10 +178,6 @@ void applyMode(const std::string& mode, int rank, int nranks) {
 
 class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
-std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
-  return std::to_string(std::get<0>(info.param)) + "ranks_" + std::get<1>(info.param);
-}
-
 TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
@@ -237,25 +233,25 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
 INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm", "tcp")),
-                         paramName);
+                         ranksTransportName);
 // Device buffers on streams of the emulated device, staged through pinned host memory.
 INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 8),
                                             ::testing::Values("shm_dev", "tcp_dev")),
-                         paramName);
+                         ranksTransportName);
 // The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
 INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 8),
                                             ::testing::Values("shm_cuda", "tcp_cuda")),
-                         paramName);
+                         ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 8),
                                             ::testing::Values("shm_cma_all", "shm_fifo")),
-                         paramName);
+                         ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(Algorithms, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 4, 5, 6, 7, 8),
                                             ::testing::Values("shm_ring", "shm_rd")),
-                         paramName);
+                         ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(
     TreeOnPosedHosts, CollectivesTest,
     ::testing::Values(std::make_tuple(2, "auto_tree2"), std::make_tuple(4, "auto_tree2"),
@@ -263,11 +259,11 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(7, "auto_tree7"), std::make_tuple(8, "auto_tree4"),
                       std::make_tuple(3, "shm_tree1"), std::make_tuple(6, "auto_hosts3"),
                       std::make_tuple(8, "auto_hosts8")),
-    paramName);
+    ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(AlgorithmsTcp, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 4),
                                             ::testing::Values("tcp_ring", "tcp_rd")),
-                         paramName);
+                         ranksTransportName);
 
 }  // namespace
 }  // namespace tutti::test

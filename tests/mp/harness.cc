@@ -33,4 +33,8 @@ tuttiComm_t initComm(int rank, int nranks, const tuttiUniqueId& id, int timeoutM
   return comm;
 }
 
+std::string ranksTransportName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
+  return std::to_string(std::get<0>(info.param)) + "ranks_" + std::get<1>(info.param);
+}
+
 }  // namespace tutti::test

@@ -34,10 +34,6 @@ int32_t valueOf(int from, int to, size_t i) {
 
 class PeerExchangeTest : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
-std::string paramName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
-  return std::to_string(std::get<0>(info.param)) + "ranks_" + std::get<1>(info.param);
-}
-
 // Grouped sends and receives with a different count per pair form an all-to-all-v: it completes
 // (no deadlock, even where every rank sends hundreds of KiB before any receive) and every
 // received element is exact. Sends are issued in one order and receives in another.
@@ -88,7 +84,7 @@ TEST_P(PeerExchangeTest, GroupedSendsAndReceivesFormAnAllToAllV) {
 INSTANTIATE_TEST_SUITE_P(Ranks, PeerExchangeTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
                                             ::testing::Values("shm", "tcp")),
-                         paramName);
+                         ranksTransportName);
 
 // Several messages between two ranks are matched in the order each end issued them; nested
 // groups run at the outermost end (two large sends in an inner group, whose receives are in the
