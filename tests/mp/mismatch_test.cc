@@ -96,12 +96,20 @@ void expectMismatchFails(const std::string& transport, int nranks, int odd, cons
     const long ms = static_cast<long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
     const std::string message = tuttiGetLastError(comm);
-    tuttiCommDestroy(comm);
     if (rc != tuttiInvalidUsage || ms > kLimitMs ||
         message.find("collective mismatch") == std::string::npos || !names(message, mine) ||
         !names(message, theirs)) {
       std::fprintf(stderr, "rank %d (%s vs %s): %s after %ld ms: %s\n", rank, kindName(mine.kind),
                    kindName(theirs.kind), tuttiGetErrorString(rc), ms, message.c_str());
+      return 1;
+    }
+    // Sticky: the connections are closed, and the next call says why.
+    const tuttiResult_t again = issue(mine, send.data(), recv.data(), comm, nullptr);
+    const std::string later = tuttiGetLastError(comm);
+    tuttiCommDestroy(comm);
+    if (again != tuttiInvalidUsage || later.find("collective mismatch") == std::string::npos) {
+      std::fprintf(stderr, "rank %d: the next call gave %s: %s\n", rank, tuttiGetErrorString(again),
+                   later.c_str());
       return 1;
     }
     return 0;
