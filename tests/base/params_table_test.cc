@@ -10,6 +10,7 @@
 
 #include "base/params.h"
 #include "core/builtin_transports.h"
+#include "device/device_params.h"
 
 namespace tutti {
 namespace {
@@ -52,7 +53,8 @@ TEST(ParamsTableTest, EveryTuttiVariableIsReadThroughTheTable) {
   EXPECT_GT(read.size(), 20u);
   EXPECT_TRUE(read.count("TUTTI_SHM_SLOTS") && read.count("TUTTI_NSOCKS_PERPEER"))
       << "the transports' own reads are seen";
-  builtinTransports();  // registers the transports' tables
+  builtinTransports();                             // registers the transports' tables
+  registerParamTable(device::deviceParamTable());  // as the first device runtime lookup does
   for (const std::string& name : read) {
     EXPECT_NE(findParam(name.c_str()), nullptr) << name << " is read but not in paramTable()";
   }
