@@ -31,7 +31,10 @@
  * argument and why, which peer was lost, which wait timed out) is kept for
  * tuttiGetLastError(). Transport failures (tuttiSystemError, tuttiRemoteError, tuttiTimeout) are
  * sticky: the communicator is then unusable, later calls return the same error, and it must be
- * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky.
+ * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky,
+ * except a collective mismatch: ranks that make different collective calls (collective, count,
+ * type, op or root) each get tuttiInvalidUsage naming both calls, and the communicator stays in
+ * error (TUTTI_CHECK_MISMATCH).
  *
  * Environment variables (read once, at communicator creation):
  *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to
@@ -55,6 +58,8 @@
  *   TUTTI_ALGO=spec                       pin algorithms, NCCL syntax plus size ranges: "ring",
  *                                         "^rd", "allreduce:0-64K:rd,64K-:ring" (ring, rd, tree,
  *                                         binomial, direct)
+ *   TUTTI_CHECK_MISMATCH=0|1              compare every collective's call on all ranks
+ *                                         (default 1); 0 only alike on every rank
  *   TUTTI_TUNER_PLUGIN=path|name          tuner plugin (tutti_tuner.h, or NCCL's v5/v4 ABI)
  *   TUTTI_TOPO_FILE=path                  a host's topology from this file instead of detecting
  *   TUTTI_COST_FILE=path                  the cost model's calibrated constants

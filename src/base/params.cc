@@ -20,6 +20,9 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
+      {"TUTTI_CHECK_MISMATCH", "1",
+       "0: collectives do not send their call's descriptor to every peer, so ranks that make "
+       "different calls are not detected; must be alike on every rank"},
       {"TUTTI_SPIN_US", "1000", "busy-poll time before blocking, us (0 when oversubscribed)"},
       {"TUTTI_YIELD_US", "0",
        "then poll with sched_yield() this long before blocking, us "
@@ -164,6 +167,8 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   p.sliceBytes = static_cast<size_t>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SLICES_IN_FLIGHT", p.slicesInFlight, 2, 64, &value));
   p.slicesInFlight = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_CHECK_MISMATCH", 1, 0, 1, &value));
+  p.checkMismatch = value != 0;
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
   p.spinUs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));

@@ -24,6 +24,7 @@ struct Params {
   std::string transport;          // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
   std::string algo;               // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
   std::string tunerPlugin;        // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
+  bool checkMismatch = true;      // TUTTI_CHECK_MISMATCH: descriptors compared on every call
   // Values the program set rather than the environment, by variable name: tuttiConfig_t fields
   // and the communicator's adaptation to its host. They win over the environment. Transports
   // read their own parameters (transports/*/..._params.h) through paramInt.

@@ -8,6 +8,7 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
+#include "exec/call_check.h"
 #include "exec/datatype.h"
 
 namespace tutti {
@@ -123,7 +124,11 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     inputCopy.assign(input, input + callBytes(collective, comm->nranks, count, elemSize));
     buffers.send = inputCopy.data();
   }
-  Status status = executor.run(plan, buffers, type, op, comm->connections, engine);
+  // The call's descriptor goes to every peer with its first message (exec/call_check.h).
+  const CallDescriptor call =
+      describeCall(comm->operationsIssued, collective, count, type, op, args.root);
+  Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
+                               comm->params.checkMismatch ? &call : nullptr);
   recordFailure(comm, status);
   return status;
 }

@@ -1,6 +1,9 @@
 #include "exec/executor.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "base/log.h"
 #include "exec/datatype.h"
@@ -97,6 +100,16 @@ Slice Executor::sliceOf(Connection* connection, const char* data, size_t bytes,
 }
 
 std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
+  if (call_ != nullptr) {
+    for (size_t peer = 0; peer < checks_.size(); ++peer) {
+      if (checks_[peer].posted && !checks_[peer].received.done) {
+        return fmt::format(
+            "waiting for rank {} to start call #{} ({}); is rank {} alive and making the same "
+            "calls?",
+            peer, call_->sequence, callText(*call_), peer);
+      }
+    }
+  }
   const std::vector<LoweredSlice>& ops = lowered_.slices();
   if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
     const LoweredSlice& slice = ops[nextDone];
@@ -109,10 +122,116 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   return "waiting for peers to receive what this rank sent";
 }
 
+// Sends this call's descriptor to every connected peer and posts the receive of each peer's,
+// ahead of any data on those connections. Every receive is posted and every send tried even
+// when a send fails (a peer that found a mismatch may have closed already): the others then
+// still learn this rank's call, and explainFailure can read theirs.
+Status Executor::startCheck(int rank, const std::vector<Connection*>& connections) {
+  const size_t n = connections.size();
+  if (checkMemory_.size() < 2 * n) checkMemory_.resize(2 * n);
+  checks_.assign(n, PeerCheck{});
+  checkRegistrations_.resize(n, nullptr);
+  checkGenerations_.resize(n, 0);
+  const bool moved = checkMemoryBase_ != checkMemory_.data();
+  checkMemoryBase_ = checkMemory_.data();
+  checksPending_ = 0;
+  mismatch_ = false;
+  constexpr size_t kBytes = sizeof(CallDescriptor);
+  for (size_t peer = 0; peer < n; ++peer) {
+    Connection* connection = connections[peer];
+    if (static_cast<int>(peer) == rank || connection == nullptr) continue;
+    MemoryDomain& domain = connection->memoryDomain();
+    const Registration*& registration = checkRegistrations_[peer];
+    if (moved || registration == nullptr || checkGenerations_[peer] != domain.generation()) {
+      Memory memory{checkMemory_.data(), checkMemory_.size() * sizeof(CallDescriptor),
+                    MemoryKind::kHost, -1};
+      TUTTI_RETURN_IF_ERROR(domain.registerMemory(memory, &registration));
+      checkGenerations_[peer] = domain.generation();
+    }
+    checkMemory_[2 * peer] = *call_;
+    PeerCheck& check = checks_[peer];
+    check.posted = true;
+    ++checksPending_;
+    const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer + 1]) -
+                                              registration->base());
+    TUTTI_RETURN_IF_ERROR(
+        connection->postRecv(Slice{registration, offset, kBytes}, &check.received));
+    if (std::find(active_.begin(), active_.end(), connection) == active_.end()) {
+      active_.push_back(connection);
+    }
+  }
+  Status failed = Status::ok();
+  for (size_t peer = 0; peer < n; ++peer) {
+    if (!checks_[peer].posted) continue;
+    const Registration* registration = checkRegistrations_[peer];
+    const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer]) -
+                                              registration->base());
+    Status status =
+        connections[peer]->postSend(Slice{registration, offset, kBytes}, &checks_[peer].sent);
+    if (!status.isOk() && failed.isOk()) failed = status;
+  }
+  return failed;
+}
+
+// Compares the descriptors that arrived; counts the exchanges not finished.
+Status Executor::checkArrived(int rank) {
+  size_t pending = 0;
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    PeerCheck& check = checks_[peer];
+    if (!check.posted) continue;
+    if (!check.checked && check.received.done) {
+      Status status =
+          compareCalls(*call_, rank, checkMemory_[2 * peer + 1], static_cast<int>(peer));
+      if (!status.isOk()) {
+        mismatch_ = true;
+        return status;
+      }
+      check.checked = true;
+    }
+    if (!check.checked || !check.sent.done) ++pending;
+  }
+  checksPending_ = pending;
+  return Status::ok();
+}
+
+// A peer that found a mismatch closes its connections, which may reach this rank as a lost
+// connection before it looked at the descriptors: those were sent first, so read them now and
+// name the calls rather than the lost connection.
+Status Executor::explainFailure(const Status& failure, int rank,
+                                const std::vector<Connection*>& connections) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    PeerCheck& check = checks_[peer];
+    if (!check.posted || check.checked) continue;
+    while (!check.received.done && std::chrono::steady_clock::now() < deadline) {
+      bool progressed = false;
+      if (!connections[peer]->progress(&progressed).isOk()) break;
+      if (!progressed) sched_yield();
+    }
+    if (!check.received.done) continue;
+    Status status = compareCalls(*call_, rank, checkMemory_[2 * peer + 1], static_cast<int>(peer));
+    if (!status.isOk()) return status;
+  }
+  return failure;
+}
+
 Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                      tuttiRedOp_t op, const std::vector<Connection*>& connections,
-                     ProgressEngine& engine) {
-  if (plan.steps.empty()) return Status::ok();
+                     ProgressEngine& engine, const CallDescriptor* call) {
+  call_ = call;
+  checksPending_ = 0;
+  if (plan.steps.empty() && call == nullptr) return Status::ok();
+  Status status = runPlan(plan, buffers, type, op, connections, engine);
+  if (!status.isOk() && call != nullptr && !mismatch_) {
+    status = explainFailure(status, plan.rank, connections);
+  }
+  call_ = nullptr;
+  return status;
+}
+
+Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
+                         tuttiRedOp_t op, const std::vector<Connection*>& connections,
+                         ProgressEngine& engine) {
   const size_t elemSize = dataTypeSize(type);
   if (scratch_.size() < plan.scratchCount * elemSize) scratch_.resize(plan.scratchCount * elemSize);
   char* const bases[3] = {static_cast<char*>(const_cast<void*>(buffers.send)),
@@ -140,6 +259,7 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
     for (int s = slots - 1; s >= 0; --s) staging.freeSlots.push_back(s);
   }
   TUTTI_RETURN_IF_ERROR(registerBuffers(buffers, connections));
+  if (call_ != nullptr) TUTTI_RETURN_IF_ERROR(startCheck(plan.rank, connections));
   engine.drive(active_);
 
   states_.assign(ops.size(), SliceState{});
@@ -148,8 +268,9 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
   size_t nextPost = 0;
   size_t nextDone = 0;
 
-  while (nextDone < ops.size() || !sends_.empty()) {
+  while (nextDone < ops.size() || !sends_.empty() || checksPending_ > 0) {
     bool progressed = false;
+    if (checksPending_ > 0) TUTTI_RETURN_IF_ERROR(checkArrived(plan.rank));
 
     // Post receives ahead of use, as far as staging slots allow.
     while (nextPost < ops.size()) {
@@ -160,6 +281,8 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
         ++nextPost;
         continue;
       }
+      // Nothing is read from a peer before its call is known to be this one.
+      if (call_ != nullptr && !checks_[step.recvPeer].checked) break;
       Staging& staging = staging_[step.recvPeer];
       if (staging.freeSlots.empty()) break;
       Connection* connection = connections[step.recvPeer];
@@ -278,7 +401,7 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
 
     TUTTI_RETURN_IF_ERROR(engine.poll(&progressed));
     while (!sends_.empty() && sends_.front().request.done) sends_.pop_front();
-    if (nextDone == ops.size() && sends_.empty()) break;
+    if (nextDone == ops.size() && sends_.empty() && checksPending_ == 0) break;
     if (progressed) continue;
 
     switch (engine.idle()) {

@@ -9,6 +9,10 @@
 // when the transport offers that (shm slots), else it lands in an executor staging slot. Slices
 // complete strictly in plan order, and a slice that writes memory an unfinished send still reads
 // waits for it. Waiting is the progress engine's, bounded by the communicator's timeout.
+//
+// A call with a CallDescriptor (exec/call_check.h) first sends it to every connected peer and
+// receives each peer's; no data receive from a peer is posted before that peer's descriptor
+// matched, so a mismatched call fails naming both calls instead of reading the wrong data.
 #pragma once
 
 #include <deque>
@@ -17,6 +21,7 @@
 #include "algo/plan.h"
 #include "base/params.h"
 #include "base/status.h"
+#include "exec/call_check.h"
 #include "exec/data_mover.h"
 #include "exec/lowering.h"
 #include "transports/memory.h"
@@ -37,9 +42,12 @@ class Executor {
  public:
   Executor(const Params& params, DataMover* mover) : params_(params), mover_(mover) {}
 
-  // connections[peer] for every peer the plan names; engine drives them and waits.
+  // connections[peer] for every peer the plan names; engine drives them and waits. call: this
+  // rank's descriptor of a collective call, exchanged with every connected peer (nullptr: no
+  // check, as for point-to-point calls).
   Status run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type, tuttiRedOp_t op,
-             const std::vector<Connection*>& connections, ProgressEngine& engine);
+             const std::vector<Connection*>& connections, ProgressEngine& engine,
+             const CallDescriptor* call = nullptr);
 
  private:
   struct SliceState {
@@ -71,6 +79,21 @@ class Executor {
     std::vector<const Registration*> staging;
   };
 
+  // The descriptor exchange with one peer.
+  struct PeerCheck {
+    TransferRequest sent;
+    TransferRequest received;
+    bool posted = false;
+    bool checked = false;  // received and alike
+  };
+
+  Status runPlan(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
+                 tuttiRedOp_t op, const std::vector<Connection*>& connections,
+                 ProgressEngine& engine);
+  Status startCheck(int rank, const std::vector<Connection*>& connections);
+  Status checkArrived(int rank);
+  Status explainFailure(const Status& failure, int rank,
+                        const std::vector<Connection*>& connections);
   Status registerBuffers(const CallBuffers& buffers, const std::vector<Connection*>& connections);
   bool sameRegistrationsAsLastCall(const char* const bases[3],
                                    const std::vector<Connection*>& connections) const;
@@ -90,6 +113,15 @@ class Executor {
   std::vector<DomainRegistrations> registrations_;
   std::vector<const Registration*> stagingRegistrations_;  // by peer rank
   RegisteredCall registeredCall_;
+  // Mismatch check of the running call.
+  const CallDescriptor* call_ = nullptr;
+  std::vector<CallDescriptor> checkMemory_;  // [2 * peer]: sent to it, [2 * peer + 1]: from it
+  std::vector<PeerCheck> checks_;            // by peer rank
+  std::vector<const Registration*> checkRegistrations_;  // of checkMemory_, by peer rank
+  std::vector<uint64_t> checkGenerations_;  // the peer's domain generation at registration
+  const void* checkMemoryBase_ = nullptr;   // checkMemory_ when registered
+  size_t checksPending_ = 0;                // peers whose descriptor is not checked or not sent yet
+  bool mismatch_ = false;
 };
 
 }  // namespace tutti

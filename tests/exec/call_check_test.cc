@@ -1,0 +1,61 @@
+// The call descriptor: what makes two calls alike, and how a mismatch is worded.
+#include "exec/call_check.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace tutti {
+namespace {
+
+TEST(CallCheckTest, ArgumentsTheCollectiveIgnoresDoNotCount) {
+  // An all-gather does not reduce and an all-reduce has no root.
+  EXPECT_TRUE(compareCalls(describeCall(7, Collective::kAllGather, 10, tuttiInt8, tuttiSum, 0), 0,
+                           describeCall(7, Collective::kAllGather, 10, tuttiInt8, tuttiMax, 3), 1)
+                  .isOk());
+  EXPECT_TRUE(compareCalls(describeCall(7, Collective::kAllReduce, 10, tuttiInt8, tuttiSum, 0), 0,
+                           describeCall(7, Collective::kAllReduce, 10, tuttiInt8, tuttiSum, 2), 1)
+                  .isOk());
+}
+
+TEST(CallCheckTest, EveryFieldThatMattersIsCompared) {
+  const CallDescriptor mine = describeCall(57, Collective::kReduce, 200, tuttiFloat32, tuttiSum, 1);
+  const CallDescriptor others[] = {
+      describeCall(58, Collective::kReduce, 200, tuttiFloat32, tuttiSum, 1),
+      describeCall(57, Collective::kBroadcast, 200, tuttiFloat32, tuttiSum, 1),
+      describeCall(57, Collective::kReduce, 100, tuttiFloat32, tuttiSum, 1),
+      describeCall(57, Collective::kReduce, 200, tuttiInt32, tuttiSum, 1),
+      describeCall(57, Collective::kReduce, 200, tuttiFloat32, tuttiMin, 1),
+      describeCall(57, Collective::kReduce, 200, tuttiFloat32, tuttiSum, 0),
+  };
+  for (const CallDescriptor& theirs : others) {
+    Status status = compareCalls(mine, 0, theirs, 3);
+    EXPECT_EQ(status.code(), tuttiInvalidUsage) << callText(theirs);
+    EXPECT_NE(status.message().find("rank 3 called " + callText(theirs) + " as call #" +
+                                    std::to_string(theirs.sequence) + " while rank 0 called " +
+                                    callText(mine) + " as call #57"),
+              std::string::npos)
+        << status.message();
+  }
+}
+
+TEST(CallCheckTest, TextNamesWhatMatters) {
+  EXPECT_EQ(callText(describeCall(1, Collective::kAllReduce, 200, tuttiFloat32, tuttiMax, 0)),
+            "all_reduce(count 200, float, max)");
+  EXPECT_EQ(callText(describeCall(1, Collective::kAllGather, 100, tuttiInt32, tuttiMax, 0)),
+            "all_gather(count 100, int32)");
+  EXPECT_EQ(callText(describeCall(1, Collective::kBroadcast, 8, tuttiInt8, tuttiSum, 2)),
+            "broadcast(count 8, int8, root 2)");
+}
+
+TEST(CallCheckTest, DataWhereADescriptorBelongsIsNamed) {
+  CallDescriptor data;
+  std::memset(&data, 0x5a, sizeof(data));
+  Status status = compareCalls(
+      describeCall(3, Collective::kAllReduce, 1, tuttiFloat32, tuttiSum, 0), 1, data, 0);
+  EXPECT_EQ(status.code(), tuttiInvalidUsage);
+  EXPECT_NE(status.message().find("TUTTI_CHECK_MISMATCH"), std::string::npos) << status.message();
+}
+
+}  // namespace
+}  // namespace tutti
