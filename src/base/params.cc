@@ -23,6 +23,10 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_CHECK_MISMATCH", "1",
        "0: collectives do not send their call's descriptor to every peer, so ranks that make "
        "different calls are not detected; must be alike on every rank"},
+      {"TUTTI_DEVICE_CHUNK_BYTES", "1048576",
+       "device buffers staged through host memory move in pieces of this many bytes of each "
+       "rank's block (at most 64 pieces a call), so the copies overlap the wire; 1..2^30, must be "
+       "alike on every rank"},
       {"TUTTI_SPIN_US", "1000", "busy-poll time before blocking, us (0 when oversubscribed)"},
       {"TUTTI_YIELD_US", "0",
        "then poll with sched_yield() this long before blocking, us "
@@ -169,6 +173,9 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   p.slicesInFlight = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_CHECK_MISMATCH", 1, 0, 1, &value));
   p.checkMismatch = value != 0;
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_DEVICE_CHUNK_BYTES", static_cast<int64_t>(p.deviceChunkBytes),
+                               1, int64_t{1} << 30, &value));
+  p.deviceChunkBytes = static_cast<size_t>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
   p.spinUs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));

@@ -14,17 +14,18 @@
 namespace tutti {
 
 struct Params {
-  int timeoutMs = 600000;         // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
-  std::string socketIfname;       // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
-  int socketFamily = 0;           // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
-  size_t sliceBytes = 512 << 10;  // TUTTI_SLICE_BYTES: unit of pipelining in the executor
-  int slicesInFlight = 4;         // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
-  int spinUs = 1000;              // TUTTI_SPIN_US: busy-poll time before blocking in poll()
-  int yieldUs = 0;                // TUTTI_YIELD_US: then poll with sched_yield() this long
-  std::string transport;          // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
-  std::string algo;               // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
-  std::string tunerPlugin;        // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
-  bool checkMismatch = true;      // TUTTI_CHECK_MISMATCH: descriptors compared on every call
+  int timeoutMs = 600000;             // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
+  std::string socketIfname;           // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
+  int socketFamily = 0;               // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
+  size_t sliceBytes = 512 << 10;      // TUTTI_SLICE_BYTES: unit of pipelining in the executor
+  int slicesInFlight = 4;             // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)
+  int spinUs = 1000;                  // TUTTI_SPIN_US: busy-poll time before blocking in poll()
+  int yieldUs = 0;                    // TUTTI_YIELD_US: then poll with sched_yield() this long
+  std::string transport;              // TUTTI_TRANSPORT: preference list ("shm,tcp"); empty = auto
+  std::string algo;                   // TUTTI_ALGO: force an algorithm ("ring"); empty = auto
+  std::string tunerPlugin;            // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
+  bool checkMismatch = true;          // TUTTI_CHECK_MISMATCH: descriptors compared on every call
+  size_t deviceChunkBytes = 1 << 20;  // TUTTI_DEVICE_CHUNK_BYTES: pipelining unit of device calls
   // Values the program set rather than the environment, by variable name: tuttiConfig_t fields
   // and the communicator's adaptation to its host. They win over the environment. Transports
   // read their own parameters (transports/*/..._params.h) through paramInt.

@@ -1,18 +1,27 @@
 // Collectives on device buffers, on the caller's stream (NCCL's semantics: the call enqueues and
 // returns; completion is the stream's).
 //
-// The path staged through page-locked host memory, which every transport can move:
-//   stream:   copy send buffer -> pinned staging; host function "staged"
-//   progress: (waits for "staged") the host collective on the staging buffers, as any queued
-//             operation, on the communicator's progress thread; then raises the stream flag to
-//             the operation's sequence number
-//   stream:   wait until flag >= sequence; copy pinned staging -> receive buffer; host function
-//             returning the staging buffers
-// The stream waits on a flag (a kernel on CUDA, a task on the emulated device), never in a host
-// function, so that two communicators on two streams cannot deadlock on the one thread CUDA runs
-// host functions on. A failed operation raises the flag too (the receive buffer is then
-// undefined) and makes the communicator's error sticky: tuttiCommGetAsyncError reports it.
+// The path staged through page-locked host memory, which every transport can move. The call is
+// cut into pieces (TUTTI_DEVICE_CHUNK_BYTES of each rank's block, at most 64 pieces), each the
+// same collective over its elements of every block:
+//   stream:   for each piece: copy its send data -> pinned staging; host function "staged k"
+//   progress: for each piece: (waits for "staged k") the host collective on its staging buffers,
+//             as any queued operation, on the communicator's progress thread; then raises the
+//             stream flag to the operation's sequence number
+//   stream:   for each piece: wait until flag >= its sequence; copy its staging -> receive
+//             buffer; then one host function returning the staging buffers
+// So the host runs piece k while the stream stages piece k + 1, and the stream writes piece k
+// back while the host runs piece k + 1. The stream waits on a flag (a kernel on CUDA, a task on
+// the emulated device), never in a host function, so that two communicators on two streams
+// cannot deadlock on the one thread CUDA runs host functions on. A failed operation raises the
+// flag too (the receive buffer is then undefined) and makes the communicator's error sticky:
+// tuttiCommGetAsyncError reports it. Every rank cuts a call alike, so a call whose buffers are
+// device memory on one rank and host memory on another is a mismatch once it spans two pieces.
 #pragma once
+
+#include <stddef.h>
+
+#include <vector>
 
 #include "base/status.h"
 #include "core/comm.h"
@@ -28,6 +37,18 @@ Status chooseCommDevice(tuttiComm* comm);
 // Whether the call's buffers are device memory: tuttiInvalidArgument when the buffers it uses mix
 // host and device memory, or lie on another device than the communicator's.
 Status classifyBuffers(const tuttiComm* comm, const CollectiveArgs& args, bool* onDevice);
+
+// A device call is cut into pieces, each the same collective over elements [first, first + count)
+// of every rank's block: pieces of chunkBytes / elemSize elements (at least 1), larger when that
+// would make more than kMaxDevicePieces (so the per-piece cost, an operation, a stream wait and a
+// copy per block, stays a small part of the call); the last piece takes the rest. A function of
+// the call and the parameters only, so every rank cuts a call alike.
+struct PieceRange {
+  size_t first = 0;
+  size_t count = 0;
+};
+constexpr size_t kMaxDevicePieces = 64;
+std::vector<PieceRange> devicePieces(size_t count, size_t elemSize, size_t chunkBytes);
 
 // Enqueues the collective on `stream` (a device stream of the active runtime; nullptr is the
 // default stream). The caller holds callMutex and has checked the arguments.

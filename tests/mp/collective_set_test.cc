@@ -284,7 +284,8 @@ void applyMode(const std::string& mode, int rank, int nranks) {
     const int hosts = std::atoi(variant.c_str() + 5);
     setenv("TUTTI_HOSTID", ("posed" + std::to_string(rank * hosts / nranks)).c_str(), 1);
   }
-  if (variant == "dev") {
+  if (variant == "devpieces") setenv("TUTTI_DEVICE_CHUNK_BYTES", "24", 1);  // pipelined
+  if (variant == "dev" || variant == "devpieces") {
     setenv("TUTTI_DEVICE", "emulated", 1);
     gOnDevice = device::activeRuntime() != nullptr &&
                 device::activeRuntime()->streamCreate(&gStream).isOk();
@@ -353,6 +354,10 @@ INSTANTIATE_TEST_SUITE_P(Ranks, CollectiveSetTest,
 INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 5),
                                             ::testing::Values("shm_dev", "tcp_dev")),
+                         ranksTransportName);
+INSTANTIATE_TEST_SUITE_P(PipelinedDevice, CollectiveSetTest,
+                         ::testing::Combine(::testing::Values(3, 5),
+                                            ::testing::Values("shm_devpieces", "tcp_devpieces")),
                          ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(Algorithms, CollectiveSetTest,
                          ::testing::Combine(::testing::Values(2, 3, 5, 8),

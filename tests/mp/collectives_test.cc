@@ -168,8 +168,13 @@ void applyMode(const std::string& mode, int rank, int nranks) {
   }
   if (variant == "fifo") setenv("TUTTI_SHM_CMA", "0", 1);
   if (variant == "ring" || variant == "rd") setenv("TUTTI_ALGO", variant.c_str(), 1);
-  if (variant == "dev" || variant == "cuda") {
-    setenv("TUTTI_DEVICE", variant == "dev" ? "emulated" : "cuda", 1);
+  if (variant == "devpieces") {
+    // Pieces of 24 bytes (3 to 24 elements, at most 64 a call): nearly every call is pipelined,
+    // in pieces that do not divide its count.
+    setenv("TUTTI_DEVICE_CHUNK_BYTES", "24", 1);
+  }
+  if (variant == "dev" || variant == "devpieces" || variant == "cuda") {
+    setenv("TUTTI_DEVICE", variant == "cuda" ? "cuda" : "emulated", 1);
     gOnDevice = device::activeRuntime() != nullptr &&
                 device::activeRuntime()->streamCreate(&gStream).isOk();
     if (!gOnDevice) std::fprintf(stderr, "rank %d: no %s device runtime\n", rank, variant.c_str());
@@ -238,6 +243,11 @@ INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 8),
                                             ::testing::Values("shm_dev", "tcp_dev")),
+                         ranksTransportName);
+// The same cut into many pieces, each staged, run and written back on its own (pipelining).
+INSTANTIATE_TEST_SUITE_P(PipelinedDevice, CollectivesTest,
+                         ::testing::Combine(::testing::Values(3, 5),
+                                            ::testing::Values("shm_devpieces", "tcp_devpieces")),
                          ranksTransportName);
 // The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
 INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,
