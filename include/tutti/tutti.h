@@ -19,7 +19,7 @@
  * it is created (under a launcher that exports LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK or
  * SLURM_LOCALID, that local rank mod the device count when the program set none); several ranks
  * may share one device. Device buffers are staged through page-locked host memory in this build
- * (docs/architecture.md, "Device buffers"); point-to-point calls take host buffers only.
+ * (docs/architecture.md, "Device buffers"), point-to-point calls too (tuttiSend below).
  *
  * Thread-safety. A communicator is used by one thread at a time; calls on the same communicator
  * from several threads at once must be serialized by the caller (tuttiCommAbort is the exception:
@@ -337,6 +337,11 @@ tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
  * group runs on the progress thread in the communicator's issue order, and the stream's
  * synchronize, events and callbacks see it complete. Its send buffers are read and its receive
  * buffers written only when it runs, so they must stay valid, unchanged and unread until then.
+ * Device buffers take a device stream (NULL: the device's default stream), as collectives do:
+ * the group is enqueued on it at tuttiGroupEnd (a call outside a group: at the call), its sends
+ * staged to page-locked host memory, the exchange run on the progress thread, its receives
+ * written back on the stream; completion is the stream's. A communicator's calls in one group
+ * are all device calls or all host calls (calls of 0 elements count as either).
  * Ranks whose queued groups name each other must issue them in an order that lets each group
  * find its peers' (as for collectives, a communicator's calls run one at a time in issue order):
  * put the sends and receives that pair up into one group.
@@ -349,20 +354,23 @@ tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
  * called inside a group run when called, not at tuttiGroupEnd. Calls on several communicators
  * in one group run one communicator after the other, in the order each first appears (make
  * each communicator's calls complete on their own). One communicator's calls in a group share
- * one stream (NULL or the same host stream). A group belongs to the calling thread.
+ * one stream (NULL, the same host stream or the same device stream). A group belongs to the
+ * calling thread.
  *
  * tuttiSend and tuttiRecv return tuttiInvalidArgument (NULL or destroyed comm, datatype out of
- * range, peer outside [0, nranks), a NULL buffer with count > 0; nothing is recorded) and
- * tuttiInvalidUsage (a stream that is neither NULL nor a live host stream, or a device buffer);
+ * range, peer outside [0, nranks), a NULL buffer with count > 0, a device buffer of another
+ * device than the communicator's, or with a host stream, or a stream that is not live; nothing
+ * is recorded) and tuttiInvalidUsage (host buffers with a stream that is neither NULL nor a live
+ * host stream);
  * outside a group also what tuttiGroupEnd returns. tuttiGroupEnd returns tuttiInvalidUsage
  * without a matching tuttiGroupStart, when a rank's sends to itself and receives from itself do
  * not pair up (as many, the same sizes in order), when one communicator's calls name different
- * streams, or when their host stream was destroyed before tuttiGroupEnd (nothing of that
- * communicator's calls is queued or run); else tuttiSuccess or the first communicator's failure
- * (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as for collectives; a message count
- * or size that differs between the ends is tuttiInternalError). For a group queued on a host
- * stream these failures come later, as the queued call's result (stream, event, callback). The
- * recorded calls are dropped either way. */
+ * streams or mix device and host buffers, or when their host stream was destroyed before
+ * tuttiGroupEnd (nothing of that communicator's calls is queued or run); else tuttiSuccess or the
+ * first communicator's failure (tuttiSystemError, tuttiRemoteError, tuttiTimeout, sticky as for
+ * collectives; a message count or size that differs between the ends is tuttiInternalError). For a
+ * group queued on a host stream these failures come later, as the queued call's result (stream,
+ * event, callback). The recorded calls are dropped either way. */
 tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype, int peer,
                         tuttiComm_t comm, tuttiStream_t stream);
 tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype, int peer,

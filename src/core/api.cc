@@ -252,6 +252,25 @@ struct Group {
 };
 thread_local Group tGroup;
 
+// Whether a point-to-point buffer is device memory, which must then be the communicator's device.
+Status peerBufferOnDevice(const tuttiComm* comm, const char* name, const void* buffer, size_t count,
+                          bool* onDevice) {
+  *onDevice = false;
+  device::PointerInfo info;
+  device::Runtime* runtime = device::activeRuntime();
+  if (count == 0 || runtime == nullptr || !runtime->classify(buffer, &info).isOk() ||
+      info.kind != device::MemoryKind::kDevice) {
+    return Status::ok();
+  }
+  if (info.device != comm->device) {
+    return makeError(tuttiInvalidArgument,
+                     "{}: the buffer is memory of device {}, but the communicator's device is {}",
+                     name, info.device, comm->device);
+  }
+  *onDevice = true;
+  return Status::ok();
+}
+
 Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_t count, int type,
                      int peer, tuttiStream_t stream) {
   const char* name = send ? "send" : "recv";
@@ -263,12 +282,6 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
     return makeError(tuttiInvalidArgument, "{}: peer {} is outside [0, nranks = {})", name, peer,
                      comm->nranks);
   }
-  if (stream != nullptr && !isHostStream(stream)) {
-    return makeError(tuttiInvalidUsage,
-                     "{}: stream {} is not a live Tutti host stream: point-to-point calls take "
-                     "host buffers with a NULL stream (blocking) or a tuttiHostStream_t (queued)",
-                     name, stream);
-  }
   if (count > SIZE_MAX / dataTypeSize(static_cast<tuttiDataType_t>(type))) {
     return makeError(tuttiInvalidArgument, "{}: count {} overflows the buffer size", name, count);
   }
@@ -276,16 +289,11 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
     return makeError(tuttiInvalidArgument, "{}: {} is NULL with count = {}", name,
                      send ? "sendbuff" : "recvbuff", count);
   }
-  device::PointerInfo info;
-  if (count > 0 && device::activeRuntime() != nullptr &&
-      device::activeRuntime()->classify(buffer, &info).isOk() &&
-      info.kind == device::MemoryKind::kDevice) {
-    return makeError(tuttiInvalidUsage,
-                     "{}: {} is device memory: point-to-point calls move host buffers only in "
-                     "this build (the collectives take device buffers)",
-                     name, send ? "sendbuff" : "recvbuff");
-  }
-  return Status::ok();
+  bool onDevice = false;
+  TUTTI_RETURN_IF_ERROR(peerBufferOnDevice(comm, name, buffer, count, &onDevice));
+  // A call with nothing to move goes where its stream says.
+  return checkStream(Collective::kSendRecv, stream,
+                     onDevice || (count == 0 && isDeviceStream(stream)));
 }
 
 // Runs one communicator's calls of a group under its call lock: here when nothing is queued on
@@ -299,6 +307,27 @@ Status runGroupOn(tuttiComm_t handle, std::vector<PeerCall> calls, tuttiStream_t
   });
   if (!live) return liveCommError(handle);
   TUTTI_RETURN_IF_ERROR(stickyError(comm, "sendrecv"));
+  // Device buffers (checked per call) or a device stream make it a device group; NULL is also
+  // the default device stream, so its calls must agree.
+  size_t onDevice = 0;
+  size_t moving = 0;
+  for (const PeerCall& call : calls) {
+    bool device = false;
+    TUTTI_RETURN_IF_ERROR(peerBufferOnDevice(comm, "sendrecv", call.buffer, call.bytes, &device));
+    onDevice += device ? 1 : 0;
+    moving += call.bytes > 0 ? 1 : 0;
+  }
+  if (onDevice > 0 && onDevice < moving) {
+    return makeError(tuttiInvalidUsage,
+                     "tuttiGroupEnd: {} of the group's {} calls on communicator {} move device "
+                     "memory and the others host memory: one communicator's calls in a group are "
+                     "all device calls or all host calls",
+                     onDevice, moving, static_cast<const void*>(handle));
+  }
+  if (onDevice > 0 || isDeviceStream(stream)) {
+    TUTTI_RETURN_IF_ERROR(checkPeerCalls(comm, calls));
+    return issueDevicePeerCalls(comm, calls, stream);
+  }
   if (stream == nullptr && pendingOperations(comm) == 0) return runPeerCalls(comm, calls);
   // Refused now, not when the queued group runs.
   TUTTI_RETURN_IF_ERROR(checkPeerCalls(comm, calls));

@@ -66,33 +66,95 @@ void returnStaging(void* arg) {
   delete staging;
 }
 
-// A piece with its staging and its operation's sequence number.
-struct Piece : PieceRange {
-  void* send = nullptr;  // pinned staging: the piece of each of the buffer's blocks, packed
-  void* recv = nullptr;
+// One copy the stream makes, between device memory and pinned staging.
+struct Copy {
+  void* dst;
+  const void* src;
+  size_t bytes;
+};
+
+// One host operation of a device call: the copies that stage its input, the operation on the
+// staging buffers, the copies that write its output back.
+struct StagedStep {
+  std::vector<Copy> in;
+  CollectiveArgs args;
+  std::vector<Copy> out;
   uint64_t sequence = 0;
 };
 
-// Copies one piece between a device buffer of `blocks` blocks of `count` elements (1 block, or
-// one per rank) and its packed staging, on the stream. A piece that is the whole call is one copy.
-Status copyPiece(Runtime* runtime, bool toDevice, void* deviceBuffer, void* staging, size_t blocks,
-                 size_t count, const Piece& piece, size_t elemSize, void* stream) {
-  if (blocks == 0) return Status::ok();
-  char* device = static_cast<char*>(deviceBuffer);
-  char* packed = static_cast<char*>(staging);
-  if (piece.count == count) {
-    const size_t bytes = blocks * count * elemSize;
-    return toDevice ? runtime->copyAsync(device, packed, bytes, stream)
-                    : runtime->copyAsync(packed, device, bytes, stream);
+// The copies of one piece between a device buffer of `blocks` blocks of `count` elements (1
+// block, or one per rank) and its packed staging. A piece that is the whole call is one copy.
+void addPieceCopies(std::vector<Copy>* copies, bool toDevice, const void* deviceBuffer,
+                    void* staging, size_t blocks, size_t count, const PieceRange& piece,
+                    size_t elemSize) {
+  const bool whole = piece.count == count;
+  const size_t bytes = (whole ? blocks : 1) * piece.count * elemSize;
+  for (size_t b = 0; b < (whole ? std::min<size_t>(blocks, 1) : blocks); ++b) {
+    char* device =
+        static_cast<char*>(const_cast<void*>(deviceBuffer)) + (b * count + piece.first) * elemSize;
+    char* packed = static_cast<char*>(staging) + b * bytes;
+    copies->push_back(toDevice ? Copy{device, packed, bytes} : Copy{packed, device, bytes});
   }
-  const size_t bytes = piece.count * elemSize;
-  for (size_t b = 0; b < blocks; ++b) {
-    char* block = device + (b * count + piece.first) * elemSize;
-    char* slot = packed + b * bytes;
-    TUTTI_RETURN_IF_ERROR(toDevice ? runtime->copyAsync(block, slot, bytes, stream)
-                                   : runtime->copyAsync(slot, block, bytes, stream));
+}
+
+Status queueCopies(Runtime* runtime, const std::vector<Copy>& copies, void* stream) {
+  for (const Copy& copy : copies) {
+    TUTTI_RETURN_IF_ERROR(runtime->copyAsync(copy.dst, copy.src, copy.bytes, stream));
   }
   return Status::ok();
+}
+
+// Queues the steps on the stream and issues their operations:
+//   stream:   for each step: its input copies; host function "staged k"
+//   progress: for each step: (after "staged k") its operation; then the stream flag rises to the
+//             operation's sequence number
+//   stream:   for each step: wait until flag >= its sequence; its output copies; then one host
+//             function returning the staging buffers
+// From the first queued copy on, the staging buffers belong to the stream: only a host function
+// queued behind the copies may give them back, and only while no operation uses them. A failure
+// after an operation was issued keeps them out of the pool (the communicator is broken then: its
+// peers have started calls this rank does not finish).
+Status runStagedSteps(tuttiComm* comm, std::vector<StagedStep>& steps,
+                      std::unique_ptr<Staging> staging, void* stream) {
+  Runtime* runtime = device::activeRuntime();
+  bool issued = false;
+  auto handBack = [&](Status status) {
+    Staging* owned = staging.release();
+    if (issued && !status.isOk()) return status;
+    const Status queued = runtime->launchHostFunction(stream, returnStaging, owned);
+    if (!queued.isOk()) delete owned;  // out of the pool: a queued copy may still use them
+    return status.isOk() ? queued : status;
+  };
+  std::vector<std::shared_ptr<Operation>> staged;
+  for (const StagedStep& step : steps) {
+    Status status = queueCopies(runtime, step.in, stream);
+    if (!status.isOk()) return handBack(status);
+    staged.push_back(std::make_shared<Operation>(CollectiveArgs{}, 0));
+    auto* arg = new std::shared_ptr<Operation>(staged.back());
+    status = runtime->launchHostFunction(stream, markStaged, arg);
+    if (!status.isOk()) {
+      delete arg;
+      return handBack(status);
+    }
+  }
+  uint64_t* flag = comm->streamFlag;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    std::shared_ptr<Operation> operation;
+    const Status status = issueCollective(comm, steps[k].args, &operation, staged[k]);
+    if (!status.isOk()) return handBack(status);
+    issued = true;
+    steps[k].sequence = operation->sequence();
+    operation->onComplete([flag, sequence = steps[k].sequence](const Status&) {
+      // Operations complete in sequence order, so the flag only rises.
+      __atomic_store_n(flag, sequence, __ATOMIC_RELEASE);
+    });
+  }
+  for (const StagedStep& step : steps) {
+    Status status = runtime->waitFlag(stream, flag, step.sequence);
+    if (status.isOk()) status = queueCopies(runtime, step.out, stream);
+    if (!status.isOk()) return handBack(status);
+  }
+  return handBack(Status::ok());
 }
 
 }  // namespace
@@ -157,9 +219,8 @@ Status classifyBuffers(const tuttiComm* comm, const CollectiveArgs& args, bool* 
 }
 
 Status issueDeviceCollective(tuttiComm* comm, const CollectiveArgs& args, void* stream) {
-  Runtime* runtime = device::activeRuntime();
   device::PinnedPool* pool = device::pinnedPool();
-  DeviceScope scope(runtime, comm->device);
+  DeviceScope scope(device::activeRuntime(), comm->device);
   const bool isRoot = !isRooted(args.collective) || comm->rank == args.root;
   const size_t elemSize = dataTypeSize(args.type);
   // Blocks of `count` elements in each buffer: 0 (unused), 1, or nranks.
@@ -167,16 +228,17 @@ Status issueDeviceCollective(tuttiComm* comm, const CollectiveArgs& args, void* 
       sendBufferCount(args.collective, comm->nranks, args.count, isRoot) / args.count;
   const size_t recvBlocks =
       recvBufferCount(args.collective, comm->nranks, args.count, isRoot) / args.count;
-  std::vector<Piece> pieces;
-  for (const PieceRange& range :
-       devicePieces(args.count, elemSize, comm->params.deviceChunkBytes)) {
-    pieces.push_back(Piece{range});
-  }
-
   auto staging = std::make_unique<Staging>();
-  for (Piece& piece : pieces) {
+  std::vector<StagedStep> steps;
+  for (const PieceRange& piece :
+       devicePieces(args.count, elemSize, comm->params.deviceChunkBytes)) {
+    StagedStep step;
+    step.args = args;
+    step.args.count = piece.count;
+    void* send = nullptr;
+    void* recv = nullptr;
     for (auto [blocks, buffer] :
-         {std::make_pair(sendBlocks, &piece.send), std::make_pair(recvBlocks, &piece.recv)}) {
+         {std::make_pair(sendBlocks, &send), std::make_pair(recvBlocks, &recv)}) {
       if (blocks == 0) continue;
       const Status status = pool->take(blocks * piece.count * elemSize, buffer);
       if (!status.isOk()) {
@@ -185,60 +247,64 @@ Status issueDeviceCollective(tuttiComm* comm, const CollectiveArgs& args, void* 
       }
       staging->buffers.push_back(*buffer);
     }
+    step.args.send = send;
+    step.args.recv = recv;
+    if (send != nullptr) {
+      addPieceCopies(&step.in, /*toDevice=*/false, args.send, send, sendBlocks, args.count, piece,
+                     elemSize);
+    }
+    if (recv != nullptr) {
+      addPieceCopies(&step.out, /*toDevice=*/true, args.recv, recv, recvBlocks, args.count, piece,
+                     elemSize);
+    }
+    steps.push_back(std::move(step));
   }
-  // From the first queued copy on, the staging buffers belong to the stream: only a host
-  // function queued behind the copies may give them back, and only while no operation uses them.
-  // A failure after an operation was issued keeps them out of the pool (the communicator is
-  // broken then: its peers have started calls this rank does not finish).
-  bool issued = false;
-  auto finish = [&](Status status) {
-    Staging* owned = staging.release();
-    if (issued && !status.isOk()) return status;
-    const Status queued = runtime->launchHostFunction(stream, returnStaging, owned);
-    if (!queued.isOk()) delete owned;  // out of the pool: a queued copy may still use them
-    return status.isOk() ? queued : status;
-  };
+  return runStagedSteps(comm, steps, std::move(staging), stream);
+}
 
-  // The stream stages every piece's send data; each piece's operation waits for its own.
-  std::vector<std::shared_ptr<Operation>> staged;
-  for (const Piece& piece : pieces) {
-    Status status = copyPiece(runtime, /*toDevice=*/false, const_cast<void*>(args.send), piece.send,
-                              sendBlocks, args.count, piece, elemSize, stream);
-    if (!status.isOk()) return finish(status);
-    staged.push_back(std::make_shared<Operation>(CollectiveArgs{}, 0));
-    auto* arg = new std::shared_ptr<Operation>(staged.back());
-    status = runtime->launchHostFunction(stream, markStaged, arg);
+Status issueDevicePeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls, void* stream) {
+  DeviceScope scope(device::activeRuntime(), comm->device);
+  // One operation: the group's sends staged into one pinned buffer, its receives into another,
+  // each call's bytes after the previous one's.
+  size_t sendBytes = 0;
+  size_t recvBytes = 0;
+  for (const PeerCall& call : calls) (call.send ? sendBytes : recvBytes) += call.bytes;
+  auto staging = std::make_unique<Staging>();
+  void* sendPack = nullptr;
+  void* recvPack = nullptr;
+  for (auto [bytes, buffer] :
+       {std::make_pair(sendBytes, &sendPack), std::make_pair(recvBytes, &recvPack)}) {
+    if (bytes == 0) continue;
+    const Status status = device::pinnedPool()->take(bytes, buffer);
     if (!status.isOk()) {
-      delete arg;
-      return finish(status);
+      returnStaging(staging.release());
+      return status;
     }
+    staging->buffers.push_back(*buffer);
   }
-  uint64_t* flag = comm->streamFlag;
-  for (size_t k = 0; k < pieces.size(); ++k) {
-    CollectiveArgs hostArgs = args;
-    hostArgs.count = pieces[k].count;
-    hostArgs.send = pieces[k].send;
-    hostArgs.recv = pieces[k].recv;
-    std::shared_ptr<Operation> operation;
-    const Status status = issueCollective(comm, hostArgs, &operation, staged[k]);
-    if (!status.isOk()) return finish(status);
-    issued = true;
-    pieces[k].sequence = operation->sequence();
-    operation->onComplete([flag, sequence = pieces[k].sequence](const Status&) {
-      // Operations complete in sequence order, so the flag only rises.
-      __atomic_store_n(flag, sequence, __ATOMIC_RELEASE);
-    });
-  }
-  // Piece by piece: wait for its operation, then write it back.
-  for (const Piece& piece : pieces) {
-    Status status = runtime->waitFlag(stream, flag, piece.sequence);
-    if (status.isOk()) {
-      status = copyPiece(runtime, /*toDevice=*/true, args.recv, piece.recv, recvBlocks, args.count,
-                         piece, elemSize, stream);
+  std::vector<StagedStep> steps(1);
+  StagedStep& step = steps[0];
+  auto stagedCalls = std::make_shared<std::vector<PeerCall>>();
+  size_t sendOffset = 0;
+  size_t recvOffset = 0;
+  for (const PeerCall& call : calls) {
+    PeerCall staged = call;
+    if (call.send) {
+      staged.buffer = static_cast<char*>(sendPack) + sendOffset;
+      sendOffset += call.bytes;
+      if (call.bytes > 0)
+        step.in.push_back(Copy{const_cast<void*>(staged.buffer), call.buffer, call.bytes});
+    } else {
+      staged.buffer = static_cast<char*>(recvPack) + recvOffset;
+      recvOffset += call.bytes;
+      if (call.bytes > 0)
+        step.out.push_back(Copy{const_cast<void*>(call.buffer), staged.buffer, call.bytes});
     }
-    if (!status.isOk()) return finish(status);
+    stagedCalls->push_back(staged);
   }
-  return finish(Status::ok());
+  step.args.collective = Collective::kSendRecv;
+  step.args.peerCalls = std::move(stagedCalls);
+  return runStagedSteps(comm, steps, std::move(staging), stream);
 }
 
 }  // namespace tutti

@@ -54,4 +54,9 @@ std::vector<PieceRange> devicePieces(size_t count, size_t elemSize, size_t chunk
 // default stream). The caller holds callMutex and has checked the arguments.
 Status issueDeviceCollective(tuttiComm* comm, const CollectiveArgs& args, void* stream);
 
+// Enqueues one communicator's point-to-point calls of a group (checked, all on device buffers or
+// of zero bytes) on `stream`: the sends staged into pinned memory, the exchange run as one
+// operation on the progress thread, the receives written back; as issueDeviceCollective, unpieced.
+Status issueDevicePeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls, void* stream);
+
 }  // namespace tutti

@@ -18,16 +18,6 @@
 namespace tutti::test {
 namespace {
 
-#define CHECK_RC(call)                                                      \
-  do {                                                                      \
-    tuttiResult_t rc_ = (call);                                             \
-    if (rc_ != tuttiSuccess) {                                              \
-      std::fprintf(stderr, "%s:%d %s: %s: %s\n", __FILE__, __LINE__, #call, \
-                   tuttiGetErrorString(rc_), tuttiGetLastError(nullptr));   \
-      return 10;                                                            \
-    }                                                                       \
-  } while (0)
-
 constexpr size_t kCount = 100003;  // floats, a prime
 
 // A stand-in for the kernels of a training step: fills a device buffer on the stream, after a

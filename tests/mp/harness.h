@@ -6,11 +6,23 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <tuple>
 
 #include "tutti/tutti.h"
+
+// In a rank's body: a failed call prints where and why, and the rank exits with code 10.
+#define CHECK_RC(call)                                                      \
+  do {                                                                      \
+    tuttiResult_t rc_ = (call);                                             \
+    if (rc_ != tuttiSuccess) {                                              \
+      std::fprintf(stderr, "%s:%d %s: %s: %s\n", __FILE__, __LINE__, #call, \
+                   tuttiGetErrorString(rc_), tuttiGetLastError(nullptr));   \
+      return 10;                                                            \
+    }                                                                       \
+  } while (0)
 
 namespace tutti::test {
 
