@@ -221,6 +221,22 @@ tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
  * comm or a NULL asyncError. */
 tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError);
 
+/* Writes the communicator's flight recorder: its last TUTTI_FLIGHT_RECORDER operations (default
+ * 64), each with its call number, collective, count, type, op, root, algorithm, state (queued,
+ * running, completed, failed with the error), start and end times, and the bytes sent to and
+ * received from each peer so far. Written to the log at INFO (subsystem COLL), and as JSON to
+ * TUTTI_FLIGHT_RECORDER_FILE when it is set (its "%r" replaced by the rank; without "%r",
+ * ".rank<N>" appended); tutti-doctor reads the files of every rank and names the rank or link
+ * that held a call up. Local: only this rank writes. The same is written, at WARN, whenever an
+ * operation of the communicator fails (a timeout included), and on SIGUSR1 when
+ * TUTTI_FLIGHT_RECORDER_SIGNAL=1. docs/reliability.md shows the file and the tool.
+ * Thread-safe: may be called while a collective runs on the communicator on another thread
+ * (what it writes is that call's progress so far) and from several threads at once.
+ * Returns tuttiSuccess when written; tuttiInvalidArgument for a NULL or destroyed comm;
+ * tuttiInvalidUsage when the recorder is off (TUTTI_FLIGHT_RECORDER=0); tuttiSystemError when
+ * TUTTI_FLIGHT_RECORDER_FILE cannot be written (the message names the path and the reason). */
+tuttiResult_t tuttiCommDumpState(tuttiComm_t comm);
+
 /* Number of ranks / this rank's index. Return tuttiInvalidArgument for a NULL or destroyed comm
  * or a NULL output pointer. */
 tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count);

@@ -4,11 +4,14 @@
 Every round runs both binaries on the same collective, rank count and transport setting, the
 order alternating between rounds so neither always goes first; the median out-of-place time of the
 rounds is reported per size with the ratio after/before (> 1: slower after). A size is flagged
-when the after binary is more than --threshold (default 10%) slower.
+when the after binary is more than --threshold (default 10%) slower. --before-env and
+--after-env (KEY=VALUE, repeatable) set variables for one side only: with the same binary on both
+sides they compare two settings of one build (TUTTI_FLIGHT_RECORDER=0 against the default).
 
 Usage: perf/compare/before_after.py --before OLD/tutti-perf --after NEW/tutti-perf
        [--ranks 2,4] [--settings shm,tcp] [--colls all_reduce,all_gather,reduce_scatter]
-       [--rounds 5] [--min 8] [--max 64M] [--iters 10] [--warmup 5] [--json FILE]
+       [--rounds 5] [--min 8] [--max 64M] [--factor 2] [--iters 10] [--warmup 5] [--json FILE]
+       [--before-env KEY=VALUE]... [--after-env KEY=VALUE]...
 """
 import argparse
 import json
@@ -24,13 +27,14 @@ def size_arg(text):
     return int(text[:-1] if scale > 1 else text) * scale
 
 
-def run_perf(exe, coll, n, setting, args):
+def run_perf(exe, coll, n, setting, args, extra_env):
     env = dict(os.environ)
     env.pop("TUTTI_TRANSPORT", None)
+    env.update(kv.split("=", 1) for kv in extra_env)
     if setting == "tcp":
         env["TUTTI_TRANSPORT"] = "tcp"
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [exe, coll, "-np", str(n), "-b", str(args.min), "-e", str(args.max), "-f", "2",
+        cmd = [exe, coll, "-np", str(n), "-b", str(args.min), "-e", str(args.max), "-f", str(args.factor),
                "-n", str(args.iters), "-w", str(args.warmup), "-c", "0", "--json", out.name]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
@@ -49,6 +53,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min", type=size_arg, default=8)
     parser.add_argument("--max", type=size_arg, default=64 << 20)
+    parser.add_argument("--factor", type=int, default=2, help="size step (tutti-perf -f)")
+    parser.add_argument("--before-env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--after-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threshold", type=float, default=0.10)
@@ -65,7 +72,8 @@ def main():
                     order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
                     for which in order:
                         exe = args.before if which == "before" else args.after
-                        for size, t in run_perf(exe, coll, n, setting, args).items():
+                        extra = args.before_env if which == "before" else args.after_env
+                        for size, t in run_perf(exe, coll, n, setting, args, extra).items():
                             times[which].setdefault(size, []).append(t)
                 print(f"\n{coll}, {n} ranks, {setting}: median of {args.rounds} rounds (us)")
                 print(f"{'bytes':>10} {'before':>10} {'after':>10} {'after/before':>13}")

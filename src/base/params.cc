@@ -27,6 +27,13 @@ const std::vector<ParamInfo>& paramTable() {
        "device buffers staged through host memory move in pieces of this many bytes of each "
        "rank's block (at most 64 pieces a call), so the copies overlap the wire; 1..2^30, must be "
        "alike on every rank"},
+      {"TUTTI_FLIGHT_RECORDER", "64",
+       "operations each communicator remembers for a dump (ring); 0: records nothing"},
+      {"TUTTI_FLIGHT_RECORDER_FILE", "(none)",
+       "each rank writes its flight recorder here as JSON on a failure, tuttiCommDumpState or "
+       "SIGUSR1; %r is the rank, and without %r the path gets .rank<N> appended"},
+      {"TUTTI_FLIGHT_RECORDER_SIGNAL", "0",
+       "1: SIGUSR1 makes every communicator of the process dump its flight recorder"},
       {"TUTTI_SPIN_US", "1000", "busy-poll time before blocking, us (0 when oversubscribed)"},
       {"TUTTI_YIELD_US", "0",
        "then poll with sched_yield() this long before blocking, us "
@@ -176,6 +183,11 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_DEVICE_CHUNK_BYTES", static_cast<int64_t>(p.deviceChunkBytes),
                                1, int64_t{1} << 30, &value));
   p.deviceChunkBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_FLIGHT_RECORDER", p.flightRecorder, 0, 1 << 20, &value));
+  p.flightRecorder = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_FLIGHT_RECORDER_SIGNAL", 0, 0, 1, &value));
+  p.flightRecorderSignal = value != 0;
+  p.flightRecorderFile = envString("TUTTI_FLIGHT_RECORDER_FILE");
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SPIN_US", p.spinUs, 0, 1000000, &value));
   p.spinUs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));

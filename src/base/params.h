@@ -26,6 +26,10 @@ struct Params {
   std::string tunerPlugin;            // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
   bool checkMismatch = true;          // TUTTI_CHECK_MISMATCH: descriptors compared on every call
   size_t deviceChunkBytes = 1 << 20;  // TUTTI_DEVICE_CHUNK_BYTES: pipelining unit of device calls
+  // TUTTI_FLIGHT_RECORDER: operations each communicator remembers (core/flight_recorder.h); 0: off
+  int flightRecorder = 64;
+  std::string flightRecorderFile;     // TUTTI_FLIGHT_RECORDER_FILE: JSON dump path; empty: none
+  bool flightRecorderSignal = false;  // TUTTI_FLIGHT_RECORDER_SIGNAL: SIGUSR1 dumps every comm
   // Values the program set rather than the environment, by variable name: tuttiConfig_t fields
   // and the communicator's adaptation to its host. They win over the environment. Transports
   // read their own parameters (transports/*/..._params.h) through paramInt.

@@ -18,6 +18,7 @@
 #include "core/bootstrap.h"
 #include "core/comm.h"
 #include "core/device_collective.h"
+#include "core/flight_dump.h"
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
 #include "device/device_runtime.h"
@@ -486,6 +487,28 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_
   bool live = withLiveComm(
       comm, [&](tuttiComm* c) { *asyncError = static_cast<tuttiResult_t>(c->asyncError.load()); });
   return live ? tuttiSuccess : finish(liveCommError(comm));
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommDumpState(tuttiComm_t comm) {
+  // Snapshot under the registry lock (the communicator cannot be destroyed meanwhile; a call
+  // running on another thread goes on), then log and write outside it.
+  RecorderSnapshot snapshot;
+  std::string file;
+  bool enabled = false;
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    enabled = c->recorder->enabled();
+    if (!enabled) return;
+    snapshot = c->recorder->snapshot(c->rank, "request");
+    file = c->params.flightRecorderFile;
+  });
+  if (!live) return finish(liveCommError(comm));
+  if (!enabled) {
+    return finish(
+        makeError(tuttiInvalidUsage,
+                  "the flight recorder is off (TUTTI_FLIGHT_RECORDER=0): nothing to dump"),
+        comm);
+  }
+  return finish(writeFlightRecorder(snapshot, false, file), comm);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count) {

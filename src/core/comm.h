@@ -19,6 +19,7 @@
 #include "base/unique_id.h"
 #include "core/bootstrap.h"
 #include "core/comm_topology.h"
+#include "core/flight_recorder.h"
 #include "core/operation.h"
 #include "core/progress_thread.h"
 #include "exec/executor.h"
@@ -92,6 +93,9 @@ struct tuttiComm {
   // runtime) and the pinned word its streams wait on, raised to each device operation's sequence.
   int device = -1;
   uint64_t* streamFlag = nullptr;
+  // The last TUTTI_FLIGHT_RECORDER operations (core/flight_recorder.h), made with the
+  // communicator.
+  std::unique_ptr<tutti::FlightRecorder> recorder;
   // Last member: destroyed first, so that an operation it is running still has the rest.
   std::unique_ptr<tutti::ProgressThread> progressThread;
 };
@@ -144,6 +148,8 @@ template <typename Fn>
 bool withLiveComm(tuttiComm_t handle, Fn&& fn);
 std::mutex& registryMutex();
 tuttiComm* resolveLocked(tuttiComm_t handle);
+// Every live handle (each may be destroyed before the caller resolves it).
+std::vector<tuttiComm_t> liveHandles();
 // The communicator of a live handle, or nullptr; for tests and tools that know it stays alive.
 tuttiComm* liveComm(tuttiComm_t handle);
 

@@ -14,11 +14,12 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "base/params.h"
-#include "core/device_collective.h"
 #include "core/builtin_transports.h"
 #include "core/comm.h"
 #include "core/comm_cost.h"
 #include "core/comm_topology.h"
+#include "core/device_collective.h"
+#include "core/flight_dump.h"
 #include "transports/shm/shm_params.h"
 
 namespace tutti {
@@ -266,6 +267,8 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
       WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
       &comm->aborted);
   comm->executor = std::make_unique<Executor>(comm->params, &comm->hostMover);
+  comm->recorder = std::make_unique<FlightRecorder>(comm->params.flightRecorder, nranks);
+  if (comm->params.flightRecorderSignal) TUTTI_RETURN_IF_ERROR(watchFlightRecorderSignal());
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "core/comm.h"
 
@@ -56,6 +57,15 @@ tuttiComm* unregisterComm(tuttiComm_t handle) {
   tuttiComm* comm = resolveLocked(handle);
   if (comm != nullptr) registry().live.erase(reinterpret_cast<uintptr_t>(handle));
   return comm;
+}
+
+std::vector<tuttiComm_t> liveHandles() {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  std::vector<tuttiComm_t> handles;
+  for (const auto& entry : registry().live) {
+    handles.push_back(reinterpret_cast<tuttiComm_t>(entry.first));
+  }
+  return handles;
 }
 
 tuttiComm* liveComm(tuttiComm_t handle) {

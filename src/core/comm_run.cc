@@ -8,6 +8,7 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
+#include "core/flight_dump.h"
 #include "exec/call_check.h"
 #include "exec/datatype.h"
 
@@ -67,6 +68,8 @@ void recordFailure(tuttiComm* comm, const Status& status) {
   comm->asyncError.compare_exchange_strong(expected, status.code());
   closeConnections(comm);
   TUTTI_WARN(kLogColl, "{}", status.message());
+  Status dumped = dumpFlightRecorder(comm, "failure", true);
+  if (!dumped.isOk()) TUTTI_WARN(kLogColl, "{}", dumped.message());
 }
 
 // One collective on one thread's executor and engine.
@@ -127,8 +130,10 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   // The call's descriptor goes to every peer with its first message (exec/call_check.h).
   const CallDescriptor call =
       describeCall(comm->operationsIssued, collective, count, type, op, args.root);
+  PeerProgress* progress = comm->recorder->start(comm->operationsIssued, args, plan.algorithm);
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
-                               comm->params.checkMismatch ? &call : nullptr);
+                               comm->params.checkMismatch ? &call : nullptr, progress);
+  comm->recorder->finish(status);
   recordFailure(comm, status);
   return status;
 }
@@ -183,6 +188,12 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
   std::string problem;
   std::optional<Plan> plan = peerExchangePlan(comm->nranks, comm->rank, transfers, &problem);
   if (!plan) return makeError(tuttiInvalidUsage, "tuttiGroupEnd: {}", problem);
+  // Recorded as a byte exchange: count is the bytes sent.
+  CollectiveArgs recorded;
+  recorded.collective = Collective::kSendRecv;
+  recorded.count = sendBytes;
+  recorded.type = tuttiUint8;
+  PeerProgress* progress = comm->recorder->start(comm->operationsIssued, recorded, plan->algorithm);
   std::vector<char> sendPack(sendBytes);
   std::vector<char> recvPack(recvBytes);
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -194,7 +205,9 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
               sendBytes, recvBytes, plan->steps.size());
   // Bytes: copies move every bit pattern as it is, whatever the calls' types.
   CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
-  Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine);
+  Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine,
+                               nullptr, progress);
+  comm->recorder->finish(status);
   recordFailure(comm, status);
   if (!status.isOk()) return status;
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -239,6 +252,8 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
     });
   }
   *out = std::make_shared<Operation>(args, ++comm->sequenceIssued, std::move(after));
+  comm->recorder->queue(comm->operationsIssued,
+                        args.peerCalls ? CollectiveArgs{Collective::kSendRecv} : args);
   comm->progressThread->enqueue(*out);
   return Status::ok();
 }

@@ -217,11 +217,11 @@ Status Executor::explainFailure(const Status& failure, int rank,
 
 Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                      tuttiRedOp_t op, const std::vector<Connection*>& connections,
-                     ProgressEngine& engine, const CallDescriptor* call) {
+                     ProgressEngine& engine, const CallDescriptor* call, PeerProgress* progress) {
   call_ = call;
   checksPending_ = 0;
   if (plan.steps.empty() && call == nullptr) return Status::ok();
-  Status status = runPlan(plan, buffers, type, op, connections, engine);
+  Status status = runPlan(plan, buffers, type, op, connections, engine, progress);
   if (!status.isOk() && call != nullptr && !mismatch_) {
     status = explainFailure(status, plan.rank, connections);
   }
@@ -229,9 +229,18 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
   return status;
 }
 
+void Executor::setProgressTotals(PeerProgress* progress) const {
+  for (const LoweredSlice& slice : lowered_.slices()) {
+    const Step& step = *slice.step;
+    const size_t bytes = lowered_.bytes(slice);
+    if (stepReceives(step.kind)) addBytes(progress[step.recvPeer].recvTotal, bytes);
+    if (stepSends(step.kind)) addBytes(progress[step.sendPeer].sendTotal, bytes);
+  }
+}
+
 Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                          tuttiRedOp_t op, const std::vector<Connection*>& connections,
-                         ProgressEngine& engine) {
+                         ProgressEngine& engine, PeerProgress* progress) {
   const size_t elemSize = dataTypeSize(type);
   if (scratch_.size() < plan.scratchCount * elemSize) scratch_.resize(plan.scratchCount * elemSize);
   char* const bases[3] = {static_cast<char*>(const_cast<void*>(buffers.send)),
@@ -242,6 +251,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
   lowered_.lower(plan, bases, elemSize, sliceElems);
   const std::vector<LoweredSlice>& ops = lowered_.slices();
   const int avgDivisor = op == tuttiAvg ? plan.nranks : 0;
+  if (progress != nullptr) setProgressTotals(progress);
 
   active_.clear();
   if (staging_.size() < connections.size()) staging_.resize(connections.size());
@@ -344,6 +354,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
              : state.staged ? recvRequests_[nextDone].staged
                             : staging.memory.data() + state.slot * slotBytes;
         staging.freeSlots.push_back(state.slot);  // reusable once this slice is consumed below
+        if (progress != nullptr) addBytes(progress[step.recvPeer].received, bytes);
       }
       // Forwarding steps write their result straight into the transport's send staging as well
       // when it offers some (fused: no second pass over dst to send it).
@@ -388,9 +399,10 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       if (out != nullptr) {
         TransferRequest sent;
         TUTTI_RETURN_IF_ERROR(connections[step.sendPeer]->commitSend(bytes, &sent));
+        if (progress != nullptr) addBytes(progress[step.sendPeer].sent, bytes);
       } else if (stepSends(step.kind)) {
         const char* data = step.kind == StepKind::kSend ? src : dst;
-        sends_.push_back(PendingSend{TransferRequest{}, data, bytes});
+        sends_.push_back(PendingSend{TransferRequest{}, data, bytes, step.sendPeer});
         Connection* connection = connections[step.sendPeer];
         TUTTI_RETURN_IF_ERROR(connection->postSend(sliceOf(connection, data, bytes, step.sendPeer),
                                                    &sends_.back().request));
@@ -400,7 +412,10 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
     }
 
     TUTTI_RETURN_IF_ERROR(engine.poll(&progressed));
-    while (!sends_.empty() && sends_.front().request.done) sends_.pop_front();
+    while (!sends_.empty() && sends_.front().request.done) {
+      if (progress != nullptr) addBytes(progress[sends_.front().peer].sent, sends_.front().bytes);
+      sends_.pop_front();
+    }
     if (nextDone == ops.size() && sends_.empty() && checksPending_ == 0) break;
     if (progressed) continue;
 

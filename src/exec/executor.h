@@ -24,6 +24,7 @@
 #include "exec/call_check.h"
 #include "exec/data_mover.h"
 #include "exec/lowering.h"
+#include "exec/peer_progress.h"
 #include "transports/memory.h"
 #include "transports/progress_engine.h"
 #include "transports/transport.h"
@@ -44,10 +45,11 @@ class Executor {
 
   // connections[peer] for every peer the plan names; engine drives them and waits. call: this
   // rank's descriptor of a collective call, exchanged with every connected peer (nullptr: no
-  // check, as for point-to-point calls).
+  // check, as for point-to-point calls). progress: nullptr, or one entry per rank that gets the
+  // bytes the plan moves with each peer and how far it got (the flight recorder's).
   Status run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type, tuttiRedOp_t op,
              const std::vector<Connection*>& connections, ProgressEngine& engine,
-             const CallDescriptor* call = nullptr);
+             const CallDescriptor* call = nullptr, PeerProgress* progress = nullptr);
 
  private:
   struct SliceState {
@@ -59,6 +61,7 @@ class Executor {
     TransferRequest request;
     const char* data;
     size_t bytes;
+    int peer;
   };
   struct Staging {
     std::vector<char> memory;
@@ -89,7 +92,9 @@ class Executor {
 
   Status runPlan(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                  tuttiRedOp_t op, const std::vector<Connection*>& connections,
-                 ProgressEngine& engine);
+                 ProgressEngine& engine, PeerProgress* progress);
+  // The bytes the lowered plan sends to and receives from each peer, into progress.
+  void setProgressTotals(PeerProgress* progress) const;
   Status startCheck(int rank, const std::vector<Connection*>& connections);
   Status checkArrived(int rank);
   Status explainFailure(const Status& failure, int rank,

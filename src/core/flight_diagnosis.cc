@@ -1,0 +1,191 @@
+#include "core/flight_diagnosis.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace tutti {
+namespace {
+
+const RecordedOperation* findCall(const RecorderSnapshot& snapshot, uint64_t id) {
+  for (const RecordedOperation& op : snapshot.operations) {
+    if (op.id == id) return &op;
+  }
+  return nullptr;
+}
+
+uint64_t lastCompleted(const RecorderSnapshot& snapshot) {
+  uint64_t last = 0;
+  for (const RecordedOperation& op : snapshot.operations) {
+    if (op.state == OperationState::kCompleted) last = std::max(last, op.id);
+  }
+  return last;
+}
+
+// The smallest id the rank did not complete; 0 when it completed all it recorded.
+uint64_t firstUnfinished(const RecorderSnapshot& snapshot) {
+  uint64_t first = 0;
+  for (const RecordedOperation& op : snapshot.operations) {
+    if (op.state != OperationState::kCompleted && (first == 0 || op.id < first)) first = op.id;
+  }
+  return first;
+}
+
+std::string rankList(const std::vector<int>& ranks) {
+  std::string text;
+  for (int r : ranks) text += (text.empty() ? "" : ",") + std::to_string(r);
+  return (ranks.size() == 1 ? "rank " : "ranks ") + text;
+}
+
+std::string callName(uint64_t id, const RecordedOperation* op) {
+  if (op == nullptr) return fmt::format("call #{}", id);
+  std::string text = fmt::format("call #{} {}(count {}", id, op->collective, op->count);
+  if (op->root >= 0) text += fmt::format(", root {}", op->root);
+  return text + ")";
+}
+
+// Where a rank stands in the stalled call: "failed", "running", ... or "never started".
+std::string stateIn(const RecorderSnapshot& snapshot, uint64_t id) {
+  const RecordedOperation* op = findCall(snapshot, id);
+  if (op == nullptr) return "not started";
+  return operationStateName(op->state);
+}
+
+std::string progressText(const RecordedOperation* op) {
+  if (op == nullptr) return "-";
+  std::string text;
+  for (const RecordedPeer& p : op->peers) {
+    text += fmt::format("{}{}: out {}/{} in {}/{}", text.empty() ? "" : "; ", p.peer, p.sent,
+                        p.sendTotal, p.received, p.recvTotal);
+  }
+  return text.empty() ? "-" : text;
+}
+
+std::string makeTable(const std::map<int, const RecorderSnapshot*>& byRank, int nranks,
+                      uint64_t stalled) {
+  std::string table = fmt::format("{:>4}  {:>9}  {:>13}  {}\n", "rank", "completed",
+                                  stalled > 0 ? fmt::format("call #{}", stalled) : "last call",
+                                  "bytes by peer (out sent/total, in received/total); error");
+  for (int r = 0; r < nranks; ++r) {
+    auto found = byRank.find(r);
+    if (found == byRank.end()) {
+      table += fmt::format("{:>4}  {:>9}  {:>13}  {}\n", r, "-", "-", "no file");
+      continue;
+    }
+    const RecorderSnapshot& s = *found->second;
+    const uint64_t id = stalled > 0 ? stalled : lastCompleted(s);
+    const RecordedOperation* op = findCall(s, id);
+    std::string detail = progressText(op);
+    if (op != nullptr && !op->error.empty()) detail += "; " + op->error;
+    table += fmt::format("{:>4}  {:>9}  {:>13}  {}\n", r, fmt::format("#{}", lastCompleted(s)),
+                         stateIn(s, id), detail);
+  }
+  return table;
+}
+
+}  // namespace
+
+Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks) {
+  std::map<int, const RecorderSnapshot*> byRank;
+  for (const RecorderSnapshot& s : snapshots) byRank[s.rank] = &s;
+  std::vector<int> missing;
+  for (int r = 0; r < nranks; ++r) {
+    if (byRank.count(r) == 0) missing.push_back(r);
+  }
+
+  // The stalled call: the first one some rank did not complete.
+  uint64_t stalled = 0;
+  for (const auto& [rank, s] : byRank) {
+    const uint64_t first = firstUnfinished(*s);
+    if (first > 0 && (stalled == 0 || first < stalled)) stalled = first;
+  }
+  Diagnosis out;
+  out.table = makeTable(byRank, nranks, stalled);
+  const std::string noFile = missing.empty() ? "" : "; " + rankList(missing) + " wrote no file";
+  if (stalled == 0) {
+    uint64_t least = UINT64_MAX;
+    uint64_t most = 0;
+    for (const auto& [rank, s] : byRank) {
+      least = std::min(least, lastCompleted(*s));
+      most = std::max(most, lastCompleted(*s));
+    }
+    if (byRank.empty()) least = 0;
+    out.line = least == most
+                   ? fmt::format("no stalled call: every rank completed call #{}", most)
+                   : fmt::format("no call failed or hangs; ranks completed calls up to #{} to #{}",
+                                 least, most);
+    out.line += noFile;
+    return out;
+  }
+
+  out.stalled = true;
+  const RecordedOperation* example = nullptr;
+  std::vector<int> notStarted;
+  std::vector<int> inCall;
+  for (const auto& [rank, s] : byRank) {
+    const RecordedOperation* op = findCall(*s, stalled);
+    if (op == nullptr || op->state == OperationState::kQueued) {
+      notStarted.push_back(rank);
+    } else {
+      if (example == nullptr) example = op;
+      if (op->state != OperationState::kCompleted) inCall.push_back(rank);
+    }
+  }
+  const std::string call = callName(stalled, example);
+  if (!notStarted.empty()) {
+    out.line = fmt::format("{}: {} never started it", call, rankList(notStarted));
+    if (!inCall.empty()) {
+      out.line += fmt::format("; {} {} on {}", rankList(inCall),
+                              inCall.size() == 1 ? "waits" : "wait", rankList(notStarted));
+    }
+    out.line += noFile;
+    return out;
+  }
+
+  // Every rank started it: the link that got least of what it had to carry.
+  int from = -1;
+  int to = -1;
+  uint64_t got = 0;
+  uint64_t total = 0;
+  for (int r : inCall) {
+    for (const RecordedPeer& p : findCall(*byRank[r], stalled)->peers) {
+      if (p.received >= p.recvTotal) continue;
+      // Least fraction first: got/total < received/recvTotal.
+      if (from < 0 ||
+          static_cast<double>(p.received) * total < static_cast<double>(got) * p.recvTotal) {
+        from = p.peer;
+        to = r;
+        got = p.received;
+        total = p.recvTotal;
+      }
+    }
+  }
+  if (from >= 0) {
+    out.line = fmt::format("{}: rank {} -> rank {} link stalled at {} of {} bytes", call, from, to,
+                           got, total);
+    auto sender = byRank.find(from);
+    const RecordedOperation* sent =
+        sender == byRank.end() ? nullptr : findCall(*sender->second, stalled);
+    if (sent != nullptr) {
+      for (const RecordedPeer& p : sent->peers) {
+        if (p.peer == to) out.line += fmt::format(" (rank {} sent {})", from, p.sent);
+      }
+    }
+  } else {
+    const RecordedOperation* failed = nullptr;
+    for (int r : inCall) {
+      const RecordedOperation* op = findCall(*byRank[r], stalled);
+      if (!op->error.empty()) {
+        failed = op;
+        break;
+      }
+    }
+    out.line = fmt::format("{}: every link carried its bytes; {} did not complete it{}", call,
+                           rankList(inCall), failed ? ": " + failed->error : std::string());
+  }
+  out.line += noFile;
+  return out;
+}
+
+}  // namespace tutti

@@ -1,0 +1,27 @@
+// What tutti-doctor says about the flight recorder files of every rank of a communicator: the
+// first call that did not complete everywhere, and who held it up, in one line; then a table of
+// where each rank was. Library code, so that tests diagnose the files the ranks just wrote the
+// same way the tool does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/flight_recorder.h"
+
+namespace tutti {
+
+struct Diagnosis {
+  // e.g. "call #57 all_reduce(count 1048576): rank 3 never started it; ranks 0,1,2 wait on
+  // rank 3", or "call #12 all_gather(count 4096): rank 2 -> rank 3 link stalled at 4096 of
+  // 65536 bytes".
+  std::string line;
+  std::string table;     // one row per rank
+  bool stalled = false;  // some call did not complete on every rank
+};
+
+// snapshots: the files read, at most one per rank, in any order; nranks: the communicator's size
+// (ranks without a file are named as such).
+Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks);
+
+}  // namespace tutti
