@@ -3,10 +3,11 @@
 # of Debian's slurm-wlm and munge, all in one temporary directory with their own key, sockets,
 # state, logs and ports, touching nothing system-wide.
 #
-#   slurm-single-node.sh start ENVFILE   start it; ENVFILE gets SLURM_CONF=... and TUTTI_SLURM_DIR=...
-#                                         (source it, then srun/sinfo use this cluster), or, when
-#                                         Slurm cannot start here, TUTTI_SLURM_UNAVAILABLE='why'
-#                                         (exit 0: the tests skip with that reason)
+#   slurm-single-node.sh start ENVFILE   start it; ENVFILE gets SLURM_CONF=... and
+#                                         TUTTI_SLURM_DIR=... (source it, then srun and sinfo
+#                                         use this cluster), or, when Slurm cannot start here,
+#                                         TUTTI_SLURM_UNAVAILABLE='why' (exit 0: the tests skip
+#                                         with that reason)
 #   slurm-single-node.sh status ENVFILE  sinfo of that cluster
 #   slurm-single-node.sh stop ENVFILE    stop the daemons, remove the directory and ENVFILE
 #
@@ -96,8 +97,9 @@ load_env() {
 start() {
   load_env
   if [ -n "$TUTTI_SLURM_DIR" ] && [ -d "$TUTTI_SLURM_DIR" ]; then
-    echo "slurm-single-node: $envfile names a running cluster ($TUTTI_SLURM_DIR); stop it first" >&2
-    exit 1
+    # Left by a run that ended before its stop (ctest interrupted): this ENVFILE's own cluster.
+    echo "slurm-single-node: stopping the cluster $envfile still names ($TUTTI_SLURM_DIR)" >&2
+    stop_cluster "$TUTTI_SLURM_DIR"
   fi
   mkdir -p "$(dirname "$envfile")"
   local tool
@@ -132,12 +134,23 @@ start() {
     unavailable "munged made no socket in 10 s" "$dir"
   fi
 
-  # Ports: TUTTI_SLURM_PORT, else 40000-59998 from a checksum of ENVFILE's path.
-  local port
+  # Ports: TUTTI_SLURM_PORT, else 40000-59998 from a checksum of ENVFILE's path, moving on
+  # while ss sees something listening there. The first job id comes from the checksum too:
+  # tutti-perf and the PyTorch example derive their rendezvous port from the job id (64 ports
+  # apart for consecutive ids), so clusters of two build trees running at once should not
+  # number their jobs alike: each gets 3 ids of its own of 300 (the tests run 2 jobs).
+  local sum port tries=0
+  sum=$(printf '%s' "$envfile" | cksum | cut -d' ' -f1)
   if [ -n "${TUTTI_SLURM_PORT:-}" ]; then
     port=$TUTTI_SLURM_PORT
   else
-    port=$((40000 + 2 * ($(printf '%s' "$envfile" | cksum | cut -d' ' -f1) % 10000)))
+    port=$((40000 + 2 * (sum % 10000)))
+    while command -v ss >/dev/null 2>&1 &&
+        [ -n "$(ss -Hltn "( sport = :$port or sport = :$((port + 1)) )")" ]; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 50 ] || unavailable "no free port pair in 50 tries from $port" "$dir"
+      port=$((40000 + (port - 40000 + 2) % 20000))
+    done
   fi
   local host cpus
   host=$(hostname -s)
@@ -176,6 +189,7 @@ SelectTypeParameters=CR_CPU
 # The node declares $cpus CPUs whatever the machine has, so that 4 tasks fit on 2 cores.
 SlurmdParameters=config_overrides
 ReturnToService=2
+FirstJobId=$((1 + (sum % 100) * 3))
 SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
@@ -194,7 +208,8 @@ EOF
   fi
   # Ready when the node is idle (slurmd registered and slurmctld accepted it).
   if ! wait_for 60 sh -c 'timeout 10 sinfo -h -N -o %t | grep -qx idle'; then
-    unavailable "the node did not become idle in 60 s (sinfo: $(sinfo -h -N -o %t 2>&1 | head -n 1))" "$dir"
+    unavailable "the node did not become idle in 60 s (sinfo: $(timeout 10 sinfo -h -N -o %t 2>&1 |
+      head -n 1))" "$dir"
   fi
   {
     printf "TUTTI_SLURM_DIR=%q\n" "$dir"
