@@ -7,6 +7,15 @@ curves of 1, 2 and 4 processes, over tutti or over gloo, should agree closely an
 accuracy should be the same.
 
     /usr/bin/python3 train_digits_ddp.py --backend tutti --nprocs 4 [--data PATH] [--json OUT]
+    torchrun --nproc_per_node 4 train_digits_ddp.py [--backend tutti] [--data PATH]
+    srun -n 4 /usr/bin/python3 train_digits_ddp.py [--backend tutti]
+    mpirun -np 4 -x MASTER_ADDR=host -x MASTER_PORT=29500 /usr/bin/python3 train_digits_ddp.py
+        one rank per process, started by a launcher: without --nprocs the program takes its
+        rank and the world size from torchrun's RANK/WORLD_SIZE, Open MPI's
+        OMPI_COMM_WORLD_RANK/SIZE or srun's SLURM_PROCID/SLURM_NTASKS (in that order), and
+        joins with init_method env:// (MASTER_ADDR/MASTER_PORT: torchrun's; under srun, when
+        unset, the step's first node and a port from SLURM_JOB_ID and SLURM_STEP_ID; under
+        mpirun, when unset, 127.0.0.1 and 29500).
     /usr/bin/python3 train_digits_ddp.py --compare [--nprocs-list 1,2,4] [--tolerance 1e-4]
         runs tutti and gloo for each process count, prints the loss curves side by side and
         fails when a loss differs from tutti's 1-process loss by more than the tolerance or an
@@ -54,12 +63,51 @@ def free_port():
         return s.getsockname()[1]
 
 
+def slurm_first_host(nodelist):
+    """The first host of a Slurm node list: "node[07-09,12],gpu3" -> "node07"."""
+    host, i = "", 0
+    while i < len(nodelist) and nodelist[i] != ",":
+        if nodelist[i] != "[":
+            host += nodelist[i]
+            i += 1
+            continue
+        close = nodelist.index("]", i)
+        host += nodelist[i + 1:close].split(",")[0].split("-")[0]
+        i = close + 1
+    return host
+
+
+def launcher_rank():
+    """(rank, world size, which variables) when a launcher started this process as one rank,
+    else None. Sets MASTER_ADDR and MASTER_PORT for env:// where the launcher did not."""
+    env = os.environ
+    for rank_var, size_var in (("RANK", "WORLD_SIZE"),
+                               ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                               ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank_var in env and size_var in env:
+            break
+    else:
+        return None
+    if rank_var == "SLURM_PROCID":
+        # srun's default block distribution puts task 0 on the step's first node.
+        nodelist = env.get("SLURM_STEP_NODELIST", env.get("SLURM_JOB_NODELIST", "127.0.0.1"))
+        env.setdefault("MASTER_ADDR", slurm_first_host(nodelist))
+        # The port tutti-perf derives too (perf/bench/perf_slurm.h): [12000, 32000) from the
+        # job and step ids, the same in every task of the step.
+        job, step = int(env.get("SLURM_JOB_ID", "0")), int(env.get("SLURM_STEP_ID", "0"))
+        env.setdefault("MASTER_PORT", str(12000 + (job * 64 + step % 64) % 20000))
+    env.setdefault("MASTER_ADDR", "127.0.0.1")
+    env.setdefault("MASTER_PORT", "29500")
+    return int(env[rank_var]), int(env[size_var]), f"{rank_var}/{size_var}"
+
+
 def rank_main(rank, nprocs, backend, port, data_path, out_path):
     if backend == "tutti":
         import tutti_torch  # noqa: F401  (registers "tutti")
     torch.set_num_threads(1)  # the processes share the machine's cores
-    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=nprocs)
+    # port None: started by a launcher, MASTER_ADDR/MASTER_PORT in the environment.
+    init = "env://" if port is None else f"tcp://127.0.0.1:{port}"
+    dist.init_process_group(backend, init_method=init, rank=rank, world_size=nprocs)
     x, y = load_digits(data_path)
     train_x, train_y, test_x, test_y = x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
     model = DDP(make_model())
@@ -131,7 +179,8 @@ def compare(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("tutti", "gloo"), default="tutti")
-    parser.add_argument("--nprocs", type=int, default=2)
+    parser.add_argument("--nprocs", type=int,
+                        help="processes to spawn (default 2, or one rank of a launcher)")
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--json", help="where rank 0 writes the loss curve and accuracy")
     parser.add_argument("--compare", action="store_true")
@@ -141,11 +190,26 @@ def main():
     args = parser.parse_args()
     if args.compare:
         return compare(args)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = train(args.backend, args.nprocs, args.data,
-                       args.json or os.path.join(tmp, "result.json"))
+    launched = launcher_rank() if args.nprocs is None else None
+    if launched is not None:
+        rank, nprocs, source = launched
+        print(f"rank {rank} of {nprocs} ({source}), pid {os.getpid()}, "
+              f"{args.backend} at {os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}",
+              flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = args.json or os.path.join(tmp, "result.json")
+            rank_main(rank, nprocs, args.backend, None, args.data, out)
+            if rank != 0:
+                return 0
+            with open(out) as f:
+                result = json.load(f)
+    else:
+        args.nprocs = args.nprocs or 2
+        with tempfile.TemporaryDirectory() as tmp:
+            result = train(args.backend, args.nprocs, args.data,
+                           args.json or os.path.join(tmp, "result.json"))
     losses = result["losses"]
-    print(f"{args.backend} x{args.nprocs}: {len(losses)} steps, loss {losses[0]:.4f} -> "
+    print(f"{args.backend} x{result['nprocs']}: {len(losses)} steps, loss {losses[0]:.4f} -> "
           f"{losses[-1]:.4f}, test accuracy {result['accuracy']:.4f}")
     return 0
 

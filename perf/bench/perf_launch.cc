@@ -11,6 +11,7 @@
 
 #include "base/params.h"
 #include "core/launcher_env.h"
+#include "perf/bench/perf_slurm.h"
 #include "testing/rank_launcher.h"
 
 namespace tutti::perf {
@@ -126,17 +127,25 @@ int launchRanks(int argc, char** argv, const PerfOptions& options, const RankMai
   (void)argc;
   (void)argv;
   if (paramEnv("TUTTI_COMM_ID") == nullptr) {
-    std::fprintf(stderr,
-                 "tutti-perf: started by a launcher (%s) but TUTTI_COMM_ID is not set%s: set it "
-                 "to host:port of rank 0\n",
-                 launcher.source.c_str(),
+    // Under srun every task derives rank 0's address from the step: no setup needed.
+    std::string why = "this launcher gives no address";
+    if (launcher.source == "SLURM_PROCID/SLURM_NTASKS") {
+      const std::string commId = slurmCommId(&why);
+      if (!commId.empty()) setenv("TUTTI_COMM_ID", commId.c_str(), 1);
+    }
+    if (paramEnv("TUTTI_COMM_ID") == nullptr) {
+      std::fprintf(stderr,
+                   "tutti-perf: started by a launcher (%s) but TUTTI_COMM_ID is not set (%s)%s: "
+                   "set it to host:port of rank 0\n",
+                   launcher.source.c_str(), why.c_str(),
 #ifdef TUTTI_PERF_WITH_MPI
-                 " and this launcher is not MPI"
+                   " and this launcher is not MPI"
 #else
-                 " and this build has no MPI"
+                   " and this build has no MPI"
 #endif
-    );
-    return 1;
+      );
+      return 1;
+    }
   }
   tuttiComm_t comm = nullptr;
   tuttiResult_t rc = tuttiCommInitFromEnv(&comm);
