@@ -14,11 +14,12 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "base/params.h"
-#include "core/device_collective.h"
 #include "core/builtin_transports.h"
 #include "core/comm.h"
 #include "core/comm_cost.h"
+#include "core/comm_failure.h"
 #include "core/comm_topology.h"
+#include "core/device_collective.h"
 #include "transports/shm/shm_params.h"
 
 namespace tutti {
@@ -178,6 +179,11 @@ Status identifyRanks(tuttiComm* comm, std::vector<PeerInfo>* peers, int* localRa
   self.machineHash = machineIdentity(host);
   self.pid = getpid();
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers->data(), sizeof(PeerInfo)));
+  for (PeerInfo& peer : *peers) {
+    peer.hostname[sizeof(peer.hostname) - 1] = '\0';
+    comm->rankHosts.push_back(peer.hostname);
+    comm->rankPids.push_back(peer.pid);
+  }
   std::vector<uint64_t> hostIds;  // by host index, in order of first appearance
   for (const PeerInfo& peer : *peers) {
     auto known = std::find(hostIds.begin(), hostIds.end(), peer.hostHash);
@@ -266,6 +272,8 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
       WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
       &comm->aborted);
   comm->executor = std::make_unique<Executor>(comm->params, &comm->hostMover);
+  // Last: from here on a failure of any rank is every rank's (core/comm_failure.h).
+  TUTTI_RETURN_IF_ERROR(startWatch(comm.get()));
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);

@@ -8,6 +8,7 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
+#include "core/comm_failure.h"
 #include "exec/call_check.h"
 #include "exec/datatype.h"
 
@@ -57,16 +58,35 @@ void closeConnections(tuttiComm* comm) {
   for (auto& connection : comm->ownedConnections) connection->shutdown();
 }
 
+void setStickyError(tuttiComm* comm, const Status& status) {
+  std::lock_guard<std::mutex> lock(comm->errorMutex);
+  int expected = tuttiSuccess;
+  if (comm->asyncError.compare_exchange_strong(expected, status.code())) {
+    comm->stickyMessage = status.message();
+  }
+}
+
+Status stickyStatus(tuttiComm* comm, const char* what) {
+  const int sticky = comm->asyncError.load();
+  if (sticky == tuttiSuccess) return Status::ok();
+  std::lock_guard<std::mutex> lock(comm->errorMutex);
+  return Status(static_cast<tuttiResult_t>(sticky),
+                fmt::format("{}: communicator is in error since an earlier failure ({}); "
+                            "destroy or abort it",
+                            what, comm->stickyMessage));
+}
+
 namespace {
 
 // A failed run makes the communicator's error sticky and closes its connections, so that its
-// peers fail at once too.
-void recordFailure(tuttiComm* comm, const Status& status) {
-  if (status.isOk()) return;
-  int expected = tuttiSuccess;
-  comm->asyncError.compare_exchange_strong(expected, status.code());
+// peers fail at once too; the status returned names the root cause (core/comm_failure.h).
+Status recordFailure(tuttiComm* comm, const Status& failed, const char* op, uint64_t call) {
+  if (failed.isOk()) return failed;
+  Status status = explainFailure(comm, failed, op, call);
+  setStickyError(comm, status);
   closeConnections(comm);
   TUTTI_WARN(kLogColl, "{}", status.message());
+  return status;
 }
 
 // One collective on one thread's executor and engine.
@@ -129,8 +149,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
       describeCall(comm->operationsIssued, collective, count, type, op, args.root);
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
                                comm->params.checkMismatch ? &call : nullptr);
-  recordFailure(comm, status);
-  return status;
+  return recordFailure(comm, status, collectiveName(collective), comm->operationsIssued);
 }
 
 }  // namespace
@@ -194,8 +213,9 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
               sendBytes, recvBytes, plan->steps.size());
   // Bytes: copies move every bit pattern as it is, whatever the calls' types.
   CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
-  Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine);
-  recordFailure(comm, status);
+  Status status = recordFailure(
+      comm, executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine),
+      "sendrecv", comm->operationsIssued);
   if (!status.isOk()) return status;
   for (size_t i = 0; i < calls.size(); ++i) {
     if (!calls[i].send && calls[i].bytes > 0) {
@@ -226,12 +246,7 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
     comm->progressThread = std::make_unique<ProgressThread>([comm](const CollectiveArgs& queued) {
       std::lock_guard<std::mutex> lock(comm->callMutex);
       // An error of an earlier operation is sticky, as it is for blocking calls.
-      const int sticky = comm->asyncError.load();
-      if (sticky != tuttiSuccess) {
-        return Status(static_cast<tuttiResult_t>(sticky),
-                      fmt::format("{}: communicator is in error since an earlier call",
-                                  collectiveName(queued.collective)));
-      }
+      TUTTI_RETURN_IF_ERROR(stickyStatus(comm, collectiveName(queued.collective)));
       if (queued.collective == Collective::kSendRecv) {
         return runPeerCallsOn(comm, *queued.peerCalls, *comm->asyncExecutor, *comm->asyncEngine);
       }
