@@ -48,10 +48,12 @@ Status startWatch(tuttiComm* comm) {
 Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call) {
   const std::string here =
       fmt::format("{} call #{} on rank {}: {}", op, call, comm->rank, status.message());
-  // A mismatch or a bad argument is this rank's own finding, worded already (every rank of a
-  // mismatch finds it itself, exec/call_check.h).
-  if (comm->watch == nullptr || status.code() == tuttiInvalidUsage ||
-      status.code() == tuttiInvalidArgument) {
+  // A bad argument is this rank's alone; a mismatch is worded already (exec/call_check.h), and
+  // told to every rank before this one closes, so that a rank that cannot read the descriptors
+  // any more reports the mismatch, not this rank's closing.
+  if (comm->watch == nullptr || status.code() == tuttiInvalidArgument) return status;
+  if (status.code() == tuttiInvalidUsage) {
+    comm->watch->announce(Verdict{-1, comm->rank, tuttiInvalidUsage, status.message()});
     return status;
   }
   Verdict verdict;

@@ -18,7 +18,8 @@ Status startWatch(tuttiComm* comm);
 
 // A call named `op`, this communicator's call #call, failed with status: the status to return.
 // A failure of this rank's own (a timeout, a mismatch, a local error) is announced to every
-// rank first; a lost connection waits briefly for the verdict that says who failed.
+// rank first (a mismatch is returned as it is); a lost connection waits briefly for the verdict
+// that says who failed.
 Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call);
 
 // tuttiCommAbort: tells every rank this one aborted, before its connections close.
