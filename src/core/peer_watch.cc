@@ -119,13 +119,17 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   return Status::ok();
 }
 
-PeerWatch::~PeerWatch() {
+void PeerWatch::depart() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (leaving_) return;
+  leaving_ = true;
   Message goodbye;
   goodbye.type = Message::kGoodbye;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sendAll(goodbye, -1, /*droppable=*/false);
-  }
+  sendAll(goodbye, -1, /*droppable=*/false);
+}
+
+PeerWatch::~PeerWatch() {
+  depart();
   stop_.store(true);
   const uint64_t one = 1;
   if (write(wake_.get(), &one, sizeof(one)) < 0) {
@@ -148,7 +152,7 @@ void PeerWatch::sendAll(const Message& message, int skip, bool droppable) {
 }
 
 bool PeerWatch::adopt(const Verdict& verdict) {
-  if (hasVerdict_) return false;
+  if (hasVerdict_ || leaving_) return false;
   hasVerdict_ = true;
   verdict_ = verdict;
   verdictSet_.notify_all();
@@ -251,7 +255,7 @@ void PeerWatch::readLink(Link& link) {
 }
 
 void PeerWatch::checkSilence() {
-  if (heartbeatTimeoutMs_ <= 0 || hasVerdict_) return;
+  if (heartbeatTimeoutMs_ <= 0 || hasVerdict_ || leaving_) return;
   for (Link& link : links_) {
     if (link.state != LinkState::kOpen) continue;
     const long silentMs = msSince(link.lastHeard);

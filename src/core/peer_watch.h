@@ -48,7 +48,11 @@ class PeerWatch {
   // rank of each linked pair connects (with a hello). heartbeatTimeoutMs 0: no heartbeats.
   static Status create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int timeoutMs,
                        OnVerdict onVerdict, std::unique_ptr<PeerWatch>* out);
-  // Says goodbye to the linked ranks (their links closing next is no failure), then stops.
+  // Says goodbye to the linked ranks (their links closing next is no failure) and stops judging:
+  // a rank leaving makes no verdict and passes none on (a peer that departed after it closes its
+  // links while this one is still leaving; that is no failure either). Idempotent.
+  void depart();
+  // depart(), then stops the thread.
   ~PeerWatch();
   PeerWatch(const PeerWatch&) = delete;
   PeerWatch& operator=(const PeerWatch&) = delete;
@@ -97,6 +101,7 @@ class PeerWatch {
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;  // the verdict, links' sends and states
   mutable std::condition_variable verdictSet_;
+  bool leaving_ = false;  // depart() ran: no verdicts from here on
   bool hasVerdict_ = false;
   Verdict verdict_;
   std::thread thread_;

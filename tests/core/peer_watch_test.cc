@@ -142,5 +142,26 @@ TEST(PeerWatchTest, ADestroyedWatchSaysGoodbyeAndIsNoFailure) {
   EXPECT_FALSE(group.watches[2]->verdict(&verdict)) << verdict.what;
 }
 
+// Rank 1 leaves first; rank 0, seeing it gone, says goodbye only to rank 2 and closes while rank
+// 1 is still leaving. Rank 1 must not call that closing a death and tell rank 2 (it did, and
+// failed the last call of ranks still finishing: tests/mp collectives, once in a few runs).
+TEST(PeerWatchTest, ARankLeavingJudgesNoPeerThatLeavesAfterIt) {
+  Watches group(3);
+  group.watches[1]->depart();
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((group.watches[0]->departed() != 1 || group.watches[2]->departed() != 1) &&
+         std::chrono::steady_clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(group.watches[0]->departed(), 1);
+  group.watches[0].reset();  // no goodbye to rank 1, which departed
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[2]->waitVerdict(300, &verdict)) << verdict.what;
+  EXPECT_FALSE(group.watches[1]->verdict(&verdict)) << verdict.what;
+  std::lock_guard<std::mutex> lock(group.mutex);
+  EXPECT_TRUE(group.heard[1].empty());
+  EXPECT_TRUE(group.heard[2].empty());
+}
+
 }  // namespace
 }  // namespace tutti
