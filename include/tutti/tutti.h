@@ -36,12 +36,25 @@
  * type, op or root) each get tuttiInvalidUsage naming both calls, and the communicator stays in
  * error (TUTTI_CHECK_MISMATCH).
  *
+ * A failed rank is one root cause on every rank. When any rank sees a peer fail (its process
+ * died, it stopped answering heartbeats, it aborted, or a call of this rank timed out), every
+ * rank of the communicator learns it over the bootstrap network: calls in progress and every
+ * later call return tuttiRemoteError (tuttiTimeout when the cause is a rank's timeout) with a
+ * message naming the failed rank, its host and pid, what was seen and by which rank, then this
+ * rank's call ("all_reduce call #7 on rank 3") and what it waited for; tuttiCommGetAsyncError
+ * reports it even on a rank that makes no call. A killed peer is known everywhere in
+ * milliseconds; a stopped or hung one after TUTTI_HEARTBEAT_TIMEOUT_MS (docs/reliability.md).
+ *
  * Environment variables (read once, at communicator creation):
  *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to
  *                                         the last-error string)
  *   TUTTI_DEBUG_SUBSYS=INIT,COLL,NET,BOOTSTRAP,ENV,ALL (prefix ^ to exclude)
  *   TUTTI_DEBUG_FILE=path                 log file; %h expands to the host name, %p to the pid
  *   TUTTI_TIMEOUT_MS=ms                   inactivity timeout of every wait (default 600000)
+ *   TUTTI_HEARTBEAT_TIMEOUT_MS=ms         a peer silent this long on the bootstrap network
+ *                                         (stopped, hung) fails the communicator on every rank,
+ *                                         even with no call waiting (default 10000; heartbeats
+ *                                         every tenth of it, at most 1 s; 0: none)
  *   TUTTI_SOCKET_IFNAME=list              interfaces to use, NCCL syntax: "eth" (prefix),
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
@@ -108,7 +121,7 @@ typedef enum {
   tuttiInternalError = 3,      /* a bug in Tutti, or peers that disagree on a call */
   tuttiInvalidArgument = 4,    /* a bad argument: the message names it */
   tuttiInvalidUsage = 5,       /* a call at the wrong time (e.g. on a communicator in error) */
-  tuttiRemoteError = 6,        /* a peer failed or closed its connection */
+  tuttiRemoteError = 6,        /* a peer failed (died, stopped, aborted): the message names it */
   tuttiInProgress = 7,         /* non-blocking operation still running */
   tuttiTimeout = 8,            /* a wait exceeded the timeout (TUTTI_TIMEOUT_MS) */
   tuttiNumResults = 9
@@ -208,16 +221,19 @@ tuttiResult_t tuttiCommInitRankConfig(tuttiComm_t* comm, int nranks, tuttiUnique
 tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm);
 
 /* Frees the communicator once no call is in progress on it. Local: does not wait for other
- * ranks. Returns tuttiInvalidArgument for a NULL or already destroyed comm. */
+ * ranks, and tells them this rank left (a peer whose call still needed it fails naming this
+ * rank's destroy; a peer that does not is unaffected). Returns tuttiInvalidArgument for a NULL
+ * or already destroyed comm. */
 tuttiResult_t tuttiCommDestroy(tuttiComm_t comm);
 
-/* Marks the communicator aborted, closes its connections (peers see the loss as
- * tuttiRemoteError), unblocks a call in progress on another thread (which then returns
- * tuttiRemoteError), and frees it. Returns tuttiInvalidArgument for a NULL or destroyed comm. */
+/* Marks the communicator aborted, tells every other rank (their calls in progress and later
+ * return tuttiRemoteError naming this rank's abort), closes its connections, unblocks a call in
+ * progress on another thread (which then returns tuttiRemoteError), and frees it. Returns tuttiInvalidArgument for a NULL or destroyed comm. */
 tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
 
 /* Writes the communicator's sticky error into *asyncError: tuttiSuccess while it is healthy,
- * else the first transport error it met. Returns tuttiInvalidArgument for a NULL or destroyed
+ * else the first error it met, or the failure of another rank it learned of (a dead, stopped or
+ * aborted peer, within TUTTI_HEARTBEAT_TIMEOUT_MS at most) with no call of its own. Returns tuttiInvalidArgument for a NULL or destroyed
  * comm or a NULL asyncError. */
 tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError);
 

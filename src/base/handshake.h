@@ -27,10 +27,11 @@ constexpr int kHelloTimeoutMs = 5000;
 constexpr int kMaxRanks = 1 << 20;
 
 enum class HelloKind : uint16_t {
-  kBootstrapRoot = 1,  // a rank meeting the bootstrap root
-  kBootstrapRing = 2,  // a rank connecting to the next rank of the bootstrap ring
-  kTcpSocket = 3,      // one of the tcp transport's sockets to a peer
-  kShmDoorbell = 4,    // the shm transport's doorbell of a pair
+  kBootstrapRoot = 1,   // a rank meeting the bootstrap root
+  kBootstrapRing = 2,   // a rank connecting to the next rank of the bootstrap ring
+  kTcpSocket = 3,       // one of the tcp transport's sockets to a peer
+  kShmDoorbell = 4,     // the shm transport's doorbell of a pair
+  kBootstrapWatch = 5,  // a link of the bootstrap watch (core/peer_watch.h): heartbeats, failures
 };
 
 struct Hello {

@@ -15,6 +15,10 @@ namespace tutti {
 const std::vector<ParamInfo>& paramTable() {
   static const std::vector<ParamInfo> table = {
       {"TUTTI_TIMEOUT_MS", "600000", "inactivity timeout of every wait, ms"},
+      {"TUTTI_HEARTBEAT_TIMEOUT_MS", "10000",
+       "a peer that sends no heartbeat over the bootstrap for this long (stopped, hung, host "
+       "gone) is failed on every rank, ms; heartbeats go every tenth of it (at most 1 s); 0: "
+       "no heartbeats (a dead peer is still seen at once)"},
       {"TUTTI_SOCKET_IFNAME", "(auto)",
        "interfaces, NCCL syntax: prefix list, ^ excludes, = exact"},
       {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},
@@ -173,6 +177,9 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   int64_t value = 0;
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_TIMEOUT_MS", p.timeoutMs, 1, INT32_MAX, &value));
   p.timeoutMs = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(
+      envInt("TUTTI_HEARTBEAT_TIMEOUT_MS", p.heartbeatTimeoutMs, 0, INT32_MAX, &value));
+  p.heartbeatTimeoutMs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_SLICE_BYTES", static_cast<int64_t>(p.sliceBytes), 64,
                                int64_t{1} << 30, &value));
   p.sliceBytes = static_cast<size_t>(value);

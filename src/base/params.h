@@ -14,7 +14,9 @@
 namespace tutti {
 
 struct Params {
-  int timeoutMs = 600000;             // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
+  int timeoutMs = 600000;  // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
+  // TUTTI_HEARTBEAT_TIMEOUT_MS: a peer silent this long on the bootstrap watch is failed (0: off)
+  int heartbeatTimeoutMs = 10000;
   std::string socketIfname;           // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
   int socketFamily = 0;               // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
   size_t sliceBytes = 512 << 10;      // TUTTI_SLICE_BYTES: unit of pipelining in the executor

@@ -17,6 +17,7 @@
 #include "core/api_result.h"
 #include "core/bootstrap.h"
 #include "core/comm.h"
+#include "core/comm_failure.h"
 #include "core/device_collective.h"
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
@@ -157,21 +158,6 @@ Status checkStream(Collective collective, tuttiStream_t stream, bool onDevice) {
   return Status::ok();
 }
 
-// The communicator's sticky error as the status of a call named `what`, or ok.
-Status stickyError(tuttiComm* comm, const char* what) {
-  const int sticky = comm->asyncError.load();
-  if (sticky == tuttiSuccess) return Status::ok();
-  std::string previous;
-  {
-    std::lock_guard<std::mutex> lock(comm->errorMutex);
-    previous = comm->lastError;
-  }
-  return Status(static_cast<tuttiResult_t>(sticky),
-                fmt::format("{}: communicator is in error since an earlier call ({}); "
-                            "destroy or abort it",
-                            what, previous));
-}
-
 // A blocking call while asynchronous operations are still queued: it runs after them, on the
 // progress thread, and this thread waits for it (callLock released, so that the thread can run).
 Status runBehindQueued(tuttiComm* comm, const CollectiveArgs& args,
@@ -209,11 +195,11 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
     // No buffer to tell the memory by: a device stream says it is a device call, and a call with
     // nothing to move is a no-op on the stream (NCCL's behaviour).
     callLock.unlock();
-    return finish(stickyError(comm, collectiveName(kind)), handle);
+    return finish(stickyStatus(comm, collectiveName(kind)), handle);
   }
   status = checkStream(args.collective, stream, onDevice);
   if (!status.isOk()) return finish(status, handle);
-  status = stickyError(comm, collectiveName(kind));
+  status = stickyStatus(comm, collectiveName(kind));
   if (!status.isOk()) return finish(status, handle);
   if (onDevice) {
     status = issueDeviceCollective(comm, args, stream);
@@ -307,7 +293,7 @@ Status runGroupOn(tuttiComm_t handle, std::vector<PeerCall> calls, tuttiStream_t
     comm = c;
   });
   if (!live) return liveCommError(handle);
-  TUTTI_RETURN_IF_ERROR(stickyError(comm, "sendrecv"));
+  TUTTI_RETURN_IF_ERROR(stickyStatus(comm, "sendrecv"));
   // Device buffers (checked per call) or a device stream make it a device group; NULL is also
   // the default device stream, so its calls must agree.
   size_t onDevice = 0;
@@ -474,6 +460,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
   tuttiComm* comm = unregisterComm(handle);
   if (comm == nullptr) return finish(liveCommError(handle));
   comm->aborted.store(true);
+  announceAbort(comm);  // every rank hears why before the connections close
   closeConnections(comm);
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
   delete comm;

@@ -21,6 +21,7 @@
 #include "core/comm_topology.h"
 #include "core/flight_recorder.h"
 #include "core/operation.h"
+#include "core/peer_watch.h"
 #include "core/progress_thread.h"
 #include "exec/executor.h"
 #include "exec/host_mover.h"
@@ -32,7 +33,9 @@ struct tuttiComm {
   int rank = 0;
   int nranks = 1;
   int nhosts = 1;
-  std::vector<int> hostOfRank;  // host index per rank, numbered in order of first appearance
+  std::vector<int> hostOfRank;         // host index per rank, numbered in order of first appearance
+  std::vector<std::string> rankHosts;  // host name per rank, for messages naming a rank
+  std::vector<int> rankPids;           // process id per rank
   std::string hostname;
   std::string name;  // config->commName
   tutti::Params params;
@@ -66,11 +69,12 @@ struct tuttiComm {
   size_t planCacheNext = 0;  // the entry to replace next
 
   std::atomic<bool> aborted{false};
-  std::atomic<int> asyncError{tuttiSuccess};  // sticky transport error
+  std::atomic<int> asyncError{tuttiSuccess};  // sticky error (setStickyError)
   std::mutex callMutex;                       // held while a call runs; abort waits for it
 
   std::mutex errorMutex;
   std::string lastError;
+  std::string stickyMessage;  // why asyncError was set: every later call says it
 
   std::unique_ptr<tutti::Bootstrap> bootstrap;
   std::vector<std::unique_ptr<tutti::Transport>> transports;
@@ -96,6 +100,9 @@ struct tuttiComm {
   // The last TUTTI_FLIGHT_RECORDER operations (core/flight_recorder.h), made with the
   // communicator.
   std::unique_ptr<tutti::FlightRecorder> recorder;
+  // The bootstrap watch (core/comm_failure.h); destroyed after the progress thread (an
+  // operation's failure may announce), before the connections (its goodbye goes first).
+  std::unique_ptr<tutti::PeerWatch> watch;
   // Last member: destroyed first, so that an operation it is running still has the rest.
   std::unique_ptr<tutti::ProgressThread> progressThread;
 };
@@ -135,6 +142,10 @@ size_t pendingOperations(const tuttiComm* comm);
 
 // Closes connections so that peers see this rank lost.
 void closeConnections(tuttiComm* comm);
+// Makes status the communicator's sticky error unless it has one (thread-safe).
+void setStickyError(tuttiComm* comm, const Status& status);
+// The sticky error as the status of a call named `what`, or ok.
+Status stickyStatus(tuttiComm* comm, const char* what);
 
 // Registry of live communicators (core/comm_registry.cc). The C API's tuttiComm_t is a handle,
 // not the address of a tuttiComm: resolve it here before touching the communicator.

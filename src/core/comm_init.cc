@@ -17,6 +17,7 @@
 #include "core/builtin_transports.h"
 #include "core/comm.h"
 #include "core/comm_cost.h"
+#include "core/comm_failure.h"
 #include "core/comm_topology.h"
 #include "core/device_collective.h"
 #include "core/flight_dump.h"
@@ -179,6 +180,11 @@ Status identifyRanks(tuttiComm* comm, std::vector<PeerInfo>* peers, int* localRa
   self.machineHash = machineIdentity(host);
   self.pid = getpid();
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(peers->data(), sizeof(PeerInfo)));
+  for (PeerInfo& peer : *peers) {
+    peer.hostname[sizeof(peer.hostname) - 1] = '\0';
+    comm->rankHosts.push_back(peer.hostname);
+    comm->rankPids.push_back(peer.pid);
+  }
   std::vector<uint64_t> hostIds;  // by host index, in order of first appearance
   for (const PeerInfo& peer : *peers) {
     auto known = std::find(hostIds.begin(), hostIds.end(), peer.hostHash);
@@ -269,6 +275,8 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
   comm->executor = std::make_unique<Executor>(comm->params, &comm->hostMover);
   comm->recorder = std::make_unique<FlightRecorder>(comm->params.flightRecorder, nranks);
   if (comm->params.flightRecorderSignal) TUTTI_RETURN_IF_ERROR(watchFlightRecorderSignal());
+  // Last: from here on a failure of any rank is every rank's (core/comm_failure.h).
+  TUTTI_RETURN_IF_ERROR(startWatch(comm.get()));
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);

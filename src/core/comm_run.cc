@@ -8,6 +8,7 @@
 #include "algo/select.h"
 #include "base/log.h"
 #include "core/comm.h"
+#include "core/comm_failure.h"
 #include "core/flight_dump.h"
 #include "exec/call_check.h"
 #include "exec/datatype.h"
@@ -58,18 +59,37 @@ void closeConnections(tuttiComm* comm) {
   for (auto& connection : comm->ownedConnections) connection->shutdown();
 }
 
+void setStickyError(tuttiComm* comm, const Status& status) {
+  std::lock_guard<std::mutex> lock(comm->errorMutex);
+  int expected = tuttiSuccess;
+  if (comm->asyncError.compare_exchange_strong(expected, status.code())) {
+    comm->stickyMessage = status.message();
+  }
+}
+
+Status stickyStatus(tuttiComm* comm, const char* what) {
+  const int sticky = comm->asyncError.load();
+  if (sticky == tuttiSuccess) return Status::ok();
+  std::lock_guard<std::mutex> lock(comm->errorMutex);
+  return Status(static_cast<tuttiResult_t>(sticky),
+                fmt::format("{}: communicator is in error since an earlier failure ({}); "
+                            "destroy or abort it",
+                            what, comm->stickyMessage));
+}
+
 namespace {
 
 // A failed run makes the communicator's error sticky and closes its connections, so that its
-// peers fail at once too.
-void recordFailure(tuttiComm* comm, const Status& status) {
-  if (status.isOk()) return;
-  int expected = tuttiSuccess;
-  comm->asyncError.compare_exchange_strong(expected, status.code());
+// peers fail at once too; the status returned names the root cause (core/comm_failure.h).
+Status recordFailure(tuttiComm* comm, const Status& failed, const char* op, uint64_t call) {
+  if (failed.isOk()) return failed;
+  Status status = explainFailure(comm, failed, op, call);
+  setStickyError(comm, status);
   closeConnections(comm);
   TUTTI_WARN(kLogColl, "{}", status.message());
   Status dumped = dumpFlightRecorder(comm, "failure", true);
   if (!dumped.isOk()) TUTTI_WARN(kLogColl, "{}", dumped.message());
+  return status;
 }
 
 // One collective on one thread's executor and engine.
@@ -134,8 +154,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
                                comm->params.checkMismatch ? &call : nullptr, progress);
   comm->recorder->finish(status);
-  recordFailure(comm, status);
-  return status;
+  return recordFailure(comm, status, collectiveName(collective), comm->operationsIssued);
 }
 
 }  // namespace
@@ -208,7 +227,7 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
   Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine,
                                nullptr, progress);
   comm->recorder->finish(status);
-  recordFailure(comm, status);
+  status = recordFailure(comm, status, "sendrecv", comm->operationsIssued);
   if (!status.isOk()) return status;
   for (size_t i = 0; i < calls.size(); ++i) {
     if (!calls[i].send && calls[i].bytes > 0) {
@@ -239,12 +258,7 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
     comm->progressThread = std::make_unique<ProgressThread>([comm](const CollectiveArgs& queued) {
       std::lock_guard<std::mutex> lock(comm->callMutex);
       // An error of an earlier operation is sticky, as it is for blocking calls.
-      const int sticky = comm->asyncError.load();
-      if (sticky != tuttiSuccess) {
-        return Status(static_cast<tuttiResult_t>(sticky),
-                      fmt::format("{}: communicator is in error since an earlier call",
-                                  collectiveName(queued.collective)));
-      }
+      TUTTI_RETURN_IF_ERROR(stickyStatus(comm, collectiveName(queued.collective)));
       if (queued.collective == Collective::kSendRecv) {
         return runPeerCallsOn(comm, *queued.peerCalls, *comm->asyncExecutor, *comm->asyncEngine);
       }

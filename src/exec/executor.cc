@@ -423,8 +423,8 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       case ProgressEngine::Idle::kRetry:
         break;
       case ProgressEngine::Idle::kAborted:
-        return makeError(tuttiRemoteError, "{}: communicator aborted",
-                         collectiveName(plan.collective));
+        return makeError(tuttiRemoteError, "{}: communicator aborted while {}",
+                         collectiveName(plan.collective), describeWait(plan, nextDone));
       case ProgressEngine::Idle::kFailed:
         return engine.failure();
       case ProgressEngine::Idle::kTimedOut:

@@ -127,6 +127,12 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
     tuttiMemFree(sendBase);
     tuttiMemFree(recvBase);
   }
+  if (rc != tuttiSuccess) {
+    std::fprintf(stderr, "rank %d: %s %s %s count %zu %s (%d ranks) failed: %s\n", rank,
+                 collName(coll), typeName(type), opName(op), count,
+                 inPlace ? "in-place" : "out-of-place", nranks, tuttiGetLastError(comm));
+    return -1;
+  }
   recvPtr = callRecv == recvBase ? recv.data() : send.data() + (callRecv - sendBase);
   size_t first = 0;
   size_t wrong = countMismatches(recvPtr, expected.data(), recvCount, type, &first);

@@ -1,0 +1,90 @@
+#include "core/comm_failure.h"
+
+#include "base/log.h"
+#include "core/comm.h"
+#include "core/peer_watch.h"
+
+namespace tutti {
+namespace {
+
+// How long a call that saw a connection close waits for the verdict saying who failed. The
+// neighbour that closed announced before closing, or died, and then its watch links closed at
+// once: the verdict comes in milliseconds; the bound only matters when neither happened (a
+// transport failing while both processes and the bootstrap live).
+constexpr int kVerdictGraceMs = 1000;
+
+std::string describeRank(const tuttiComm& comm, int rank) {
+  if (rank < 0 || rank >= static_cast<int>(comm.rankHosts.size())) return "rank ?";
+  return fmt::format("rank {} (host {}, pid {})", rank, comm.rankHosts[rank], comm.rankPids[rank]);
+}
+
+std::string describeVerdict(const tuttiComm& comm, const Verdict& verdict) {
+  if (verdict.failedRank < 0) {
+    return fmt::format("{} reported: {}", describeRank(comm, verdict.reporter), verdict.what);
+  }
+  return fmt::format("{} failed: {} (seen by rank {})", describeRank(comm, verdict.failedRank),
+                     verdict.what, verdict.reporter);
+}
+
+// The first verdict: the communicator is in error from now on, on every thread.
+void adoptVerdict(tuttiComm* comm, const Verdict& verdict) {
+  const std::string cause = describeVerdict(*comm, verdict);
+  setStickyError(comm, Status(verdict.code, cause));
+  TUTTI_WARN(kLogBootstrap, "{}", cause);
+  // A call in progress stops within one poll slice (50 ms); peers see the connections close.
+  comm->aborted.store(true);
+  closeConnections(comm);
+}
+
+}  // namespace
+
+Status startWatch(tuttiComm* comm) {
+  if (comm->nranks < 2) return Status::ok();
+  return PeerWatch::create(
+      *comm->bootstrap, comm->params.heartbeatTimeoutMs, comm->params.timeoutMs,
+      [comm](const Verdict& verdict) { adoptVerdict(comm, verdict); }, &comm->watch);
+}
+
+Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call) {
+  const std::string here =
+      fmt::format("{} call #{} on rank {}: {}", op, call, comm->rank, status.message());
+  // A bad argument is this rank's alone; a mismatch is worded already (exec/call_check.h), and
+  // told to every rank before this one closes, so that a rank that cannot read the descriptors
+  // any more reports the mismatch, not this rank's closing.
+  if (comm->watch == nullptr || status.code() == tuttiInvalidArgument) return status;
+  if (status.code() == tuttiInvalidUsage) {
+    comm->watch->announce(Verdict{-1, comm->rank, tuttiInvalidUsage, status.message()});
+    return status;
+  }
+  Verdict verdict;
+  bool known = comm->watch->verdict(&verdict);
+  if (!known && status.code() == tuttiRemoteError) {
+    const int gone = comm->watch->departed();
+    if (gone >= 0) {
+      verdict = comm->watch->announce(
+          Verdict{gone, comm->rank, tuttiRemoteError,
+                  "it destroyed its communicator (tuttiCommDestroy) while a call still needed it"});
+      known = true;
+    } else {
+      known = comm->watch->waitVerdict(kVerdictGraceMs, &verdict);
+    }
+  }
+  if (!known) {
+    // This rank's own failure (a timeout names the rank it waited for): every rank hears it.
+    verdict = comm->watch->announce(Verdict{-1, comm->rank, status.code(), here});
+  }
+  if (verdict.failedRank < 0 && verdict.reporter == comm->rank) {
+    return Status(verdict.code, verdict.what);
+  }
+  return Status(verdict.code, describeVerdict(*comm, verdict) + "; " + here);
+}
+
+void announceAbort(tuttiComm* comm) {
+  // A communicator in error has told its peers already (or, for a mismatch, they find it
+  // themselves): aborting it afterwards is no news.
+  if (comm->watch == nullptr || comm->asyncError.load() != tuttiSuccess) return;
+  comm->watch->announce(Verdict{comm->rank, comm->rank, tuttiRemoteError,
+                                "it aborted its communicator (tuttiCommAbort)"});
+}
+
+}  // namespace tutti

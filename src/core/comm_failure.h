@@ -1,0 +1,28 @@
+// How a communicator learns of a failure and words it: the bootstrap watch (core/peer_watch.h)
+// gives every rank one verdict, the first failure any rank saw; every call that fails then, and
+// every later call, names that rank, its host and what was seen, then this rank's call and what
+// it waited for.
+#pragma once
+
+#include <cstdint>
+
+#include "base/status.h"
+
+struct tuttiComm;
+
+namespace tutti {
+
+// Collective, the last step of init: links this rank into the watch. On the first verdict the
+// communicator's error becomes sticky, its calls in progress stop and its connections close.
+Status startWatch(tuttiComm* comm);
+
+// A call named `op`, this communicator's call #call, failed with status: the status to return.
+// A failure of this rank's own (a timeout, a mismatch, a local error) is announced to every
+// rank first (a mismatch is returned as it is); a lost connection waits briefly for the verdict
+// that says who failed.
+Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call);
+
+// tuttiCommAbort: tells every rank this one aborted, before its connections close.
+void announceAbort(tuttiComm* comm);
+
+}  // namespace tutti

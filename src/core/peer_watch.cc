@@ -1,0 +1,306 @@
+#include "core/peer_watch.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "base/handshake.h"
+#include "base/hello_acceptor.h"
+#include "base/log.h"
+
+namespace tutti {
+
+// Fixed size, so that a reader needs no framing beyond counting bytes.
+struct PeerWatch::Message {
+  enum Type : uint32_t { kHeartbeat = 1, kVerdict = 2, kGoodbye = 3 };
+  uint32_t type = kHeartbeat;
+  int32_t failedRank = -1;
+  int32_t reporter = -1;
+  int32_t code = tuttiSuccess;
+  char what[240] = {0};
+};
+static_assert(sizeof(PeerWatch::Message) == 256, "the watch's message is a wire format");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long msSince(Clock::time_point then) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - then).count());
+}
+
+}  // namespace
+
+std::vector<int> watchLinks(int rank, int nranks) {
+  std::vector<int> peers;
+  for (int distance = 1; distance < nranks; distance *= 2) {
+    for (int peer : {(rank + distance) % nranks, (rank - distance % nranks + nranks) % nranks}) {
+      if (peer != rank && std::find(peers.begin(), peers.end(), peer) == peers.end()) {
+        peers.push_back(peer);
+      }
+    }
+  }
+  std::sort(peers.begin(), peers.end());
+  return peers;
+}
+
+Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int timeoutMs,
+                         OnVerdict onVerdict, std::unique_ptr<PeerWatch>* out) {
+  std::unique_ptr<PeerWatch> watch(new PeerWatch());
+  const int rank = bootstrap.rank();
+  const int nranks = bootstrap.nranks();
+  watch->rank_ = rank;
+  watch->heartbeatTimeoutMs_ = heartbeatTimeoutMs;
+  // Ten heartbeats per timeout: one lost to a busy machine is no failure.
+  watch->heartbeatIntervalMs_ = std::clamp(heartbeatTimeoutMs / 10, 10, 1000);
+  watch->onVerdict_ = std::move(onVerdict);
+  Fd listenFd;
+  SockAddr bound;
+  TUTTI_RETURN_IF_ERROR(
+      listenOn(bootstrap.localAddress(), &listenFd, &bound).withContext("bootstrap watch"));
+  std::vector<WireAddr> addresses(nranks);
+  addresses[rank] = toWire(bound);
+  TUTTI_RETURN_IF_ERROR(bootstrap.allGather(addresses.data(), sizeof(WireAddr)));
+  const Deadline deadline = Deadline::afterMs(timeoutMs);
+  int lowerPeers = 0;
+  for (int peer : watchLinks(rank, nranks)) {
+    Link link;
+    link.peer = peer;
+    if (peer < rank) {
+      ++lowerPeers;
+    } else {
+      SockAddr address;
+      TUTTI_RETURN_IF_ERROR(fromWire(addresses[peer], &address));
+      TUTTI_RETURN_IF_ERROR(
+          connectTo(address, deadline, &link.fd)
+              .withContext(fmt::format("bootstrap watch: reaching rank {}", peer)));
+      TUTTI_RETURN_IF_ERROR(
+          sendHello(link.fd.get(), makeHello(HelloKind::kBootstrapWatch, bootstrap.secret(), rank),
+                    deadline));
+    }
+    watch->links_.push_back(std::move(link));
+  }
+  // The lower ranks connect here; strangers may too, and are turned away.
+  HelloAcceptor acceptor(listenFd.get(), HelloKind::kBootstrapWatch, bootstrap.secret(),
+                         fmt::format("bootstrap watch: rank {}", rank));
+  while (lowerPeers > 0) {
+    Fd conn;
+    Hello hello;
+    TUTTI_RETURN_IF_ERROR(acceptor.next(deadline, &conn, &hello)
+                              .withContext("bootstrap watch: waiting for the lower ranks"));
+    auto link = std::find_if(watch->links_.begin(), watch->links_.end(),
+                             [&](const Link& l) { return l.peer == hello.rank; });
+    if (hello.rank >= rank || link == watch->links_.end() || link->fd.valid()) {
+      acceptor.reject(
+          std::move(conn),
+          makeError(tuttiRemoteError, "rank {} is not a watch link of rank {}", hello.rank, rank));
+      continue;
+    }
+    link->fd = std::move(conn);
+    --lowerPeers;
+  }
+  for (Link& link : watch->links_) {
+    TUTTI_RETURN_IF_ERROR(setNonBlocking(link.fd.get()));
+    link.lastHeard = Clock::now();
+  }
+  int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) return makeError(tuttiSystemError, "bootstrap watch: eventfd: {}", strerror(errno));
+  watch->wake_ = Fd(wake);
+  PeerWatch* self = watch.get();
+  watch->thread_ = std::thread([self] { self->run(); });
+  *out = std::move(watch);
+  return Status::ok();
+}
+
+void PeerWatch::depart() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (leaving_) return;
+  leaving_ = true;
+  Message goodbye;
+  goodbye.type = Message::kGoodbye;
+  sendAll(goodbye, -1, /*droppable=*/false);
+}
+
+PeerWatch::~PeerWatch() {
+  depart();
+  stop_.store(true);
+  const uint64_t one = 1;
+  if (write(wake_.get(), &one, sizeof(one)) < 0) {
+    // The thread still sees stop_ within one heartbeat interval or poll slice.
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void PeerWatch::sendAll(const Message& message, int skip, bool droppable) {
+  for (Link& link : links_) {
+    if (link.state != LinkState::kOpen || link.peer == skip) continue;
+    ssize_t sent = send(link.fd.get(), &message, sizeof(message), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent == static_cast<ssize_t>(sizeof(message))) continue;
+    if (sent < 0 && (errno != EAGAIN || droppable)) continue;  // the reader sees a broken link
+    // A full socket (a stopped peer) takes the rest of a verdict or goodbye within a bound.
+    const size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+    (void)tutti::sendAll(link.fd.get(), reinterpret_cast<const char*>(&message) + done,
+                         sizeof(message) - done, Deadline::afterMs(200));
+  }
+}
+
+bool PeerWatch::adopt(const Verdict& verdict) {
+  if (hasVerdict_ || leaving_) return false;
+  hasVerdict_ = true;
+  verdict_ = verdict;
+  verdictSet_.notify_all();
+  return true;
+}
+
+bool PeerWatch::adoptAndTell(const Verdict& verdict) {
+  if (!adopt(verdict)) return false;
+  Message message;
+  message.type = Message::kVerdict;
+  message.failedRank = verdict.failedRank;
+  message.reporter = verdict.reporter;
+  message.code = verdict.code;
+  std::snprintf(message.what, sizeof(message.what), "%s", verdict.what.c_str());
+  sendAll(message, -1, /*droppable=*/false);
+  return true;
+}
+
+Verdict PeerWatch::announce(const Verdict& verdict) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const bool first = adoptAndTell(verdict);
+  const Verdict inForce = verdict_;
+  lock.unlock();
+  if (first) onVerdict_(inForce);
+  return inForce;
+}
+
+bool PeerWatch::verdict(Verdict* out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (hasVerdict_) *out = verdict_;
+  return hasVerdict_;
+}
+
+bool PeerWatch::waitVerdict(int ms, Verdict* out) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  verdictSet_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return hasVerdict_; });
+  if (hasVerdict_) *out = verdict_;
+  return hasVerdict_;
+}
+
+int PeerWatch::departed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Link& link : links_) {
+    if (link.state == LinkState::kDeparted) return link.peer;
+  }
+  return -1;
+}
+
+void PeerWatch::lost(Link& link, const std::string& how) {
+  // A peer that told us of a failure closes because of it: that is no failure of its own.
+  if (!link.toldVerdict) {
+    Verdict verdict;
+    verdict.failedRank = link.peer;
+    verdict.reporter = rank_;
+    verdict.code = tuttiRemoteError;
+    verdict.what = how;
+    adoptAndTell(verdict);  // the failed peer too: a stopped one reads it when it runs again
+  }
+  link.state = LinkState::kClosed;
+}
+
+void PeerWatch::handle(Link& link, const Message& message) {
+  link.lastHeard = Clock::now();
+  if (message.type == Message::kGoodbye) {
+    link.state = LinkState::kDeparted;
+    return;
+  }
+  if (message.type != Message::kVerdict) return;
+  link.toldVerdict = true;
+  Verdict verdict;
+  verdict.failedRank = message.failedRank;
+  verdict.reporter = message.reporter;
+  verdict.code = static_cast<tuttiResult_t>(message.code);
+  verdict.what.assign(message.what, strnlen(message.what, sizeof(message.what)));
+  if (adopt(verdict)) sendAll(message, link.peer, /*droppable=*/false);
+}
+
+void PeerWatch::readLink(Link& link) {
+  char buffer[4096];
+  while (link.state == LinkState::kOpen) {
+    ssize_t got = recv(link.fd.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (got > 0) {
+      link.inbox.append(buffer, static_cast<size_t>(got));
+      while (link.inbox.size() >= sizeof(Message)) {
+        Message message;
+        std::memcpy(&message, link.inbox.data(), sizeof(message));
+        link.inbox.erase(0, sizeof(message));
+        handle(link, message);
+      }
+      continue;
+    }
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // A process that dies with heartbeats unread resets its connections instead of closing them.
+    lost(link, got == 0 || errno == ECONNRESET
+                   ? "its bootstrap connection closed without a word: the process died (killed, "
+                     "crashed, or exited without destroying its communicator) or its host went "
+                     "down"
+                   : fmt::format("its bootstrap connection failed ({})", strerror(errno)));
+  }
+}
+
+void PeerWatch::checkSilence() {
+  if (heartbeatTimeoutMs_ <= 0 || hasVerdict_ || leaving_) return;
+  for (Link& link : links_) {
+    if (link.state != LinkState::kOpen) continue;
+    const long silentMs = msSince(link.lastHeard);
+    if (silentMs <= heartbeatTimeoutMs_) continue;
+    lost(link, fmt::format("it sent no heartbeat for {} ms (TUTTI_HEARTBEAT_TIMEOUT_MS={}): the "
+                           "process is stopped or hung, or its host is unreachable",
+                           silentMs, heartbeatTimeoutMs_));
+    return;
+  }
+}
+
+void PeerWatch::run() {
+  Message heartbeat;
+  auto nextBeat = Clock::now();
+  std::vector<pollfd> fds;
+  const int waitMs = heartbeatTimeoutMs_ > 0 ? heartbeatIntervalMs_ : 1000;
+  while (!stop_.load()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (heartbeatTimeoutMs_ > 0 && Clock::now() >= nextBeat) {
+        sendAll(heartbeat, -1, /*droppable=*/true);
+        nextBeat = Clock::now() + std::chrono::milliseconds(heartbeatIntervalMs_);
+      }
+      fds.assign(1, pollfd{wake_.get(), POLLIN, 0});
+      for (const Link& link : links_) {
+        fds.push_back(pollfd{link.state == LinkState::kOpen ? link.fd.get() : -1, POLLIN, 0});
+      }
+    }
+    // Sleeps until a link speaks or the next heartbeat is due: no spinning.
+    if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
+      TUTTI_WARN(kLogBootstrap, "bootstrap watch: poll: {}", strerror(errno));
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool hadVerdict = hasVerdict_;
+    for (size_t i = 0; i < links_.size(); ++i) {
+      if (fds[i + 1].revents != 0) readLink(links_[i]);
+    }
+    checkSilence();
+    if (!hadVerdict && hasVerdict_) {
+      const Verdict found = verdict_;
+      lock.unlock();
+      onVerdict_(found);
+    }
+  }
+}
+
+}  // namespace tutti

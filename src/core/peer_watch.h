@@ -1,0 +1,110 @@
+// The bootstrap watch: after init every rank keeps small TCP links to the ranks at distances
+// +-1, +-2, +-4, ... (watchLinks: about 2 log2(n) per rank; any one rank gone leaves the others
+// connected), and a thread that mostly sleeps in poll(): it sends heartbeats over the links,
+// reads what comes back and floods the first failure any rank sees to every rank, so that every
+// rank reports one root cause (docs/reliability.md, "One root cause").
+//
+// Who failed (the rule): a link that closes without a goodbye or a verdict from its peer names
+// that peer (it died); a link silent for TUTTI_HEARTBEAT_TIMEOUT_MS names its peer (stopped or
+// hung); a rank whose own call failed for a reason of its own (a timeout, an abort) announces
+// that before it closes anything. A rank that merely saw a connection close waits for a verdict
+// instead of making one: the neighbour that closed either announced why first, or died and its
+// links say so. The first verdict a rank hears is its verdict, and it is passed on once.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/socket.h"
+#include "base/status.h"
+#include "transports/setup_channel.h"
+
+namespace tutti {
+
+// One failure, as every rank learns it.
+struct Verdict {
+  int failedRank = -1;  // the rank that failed; -1: the reporter's own error names no rank
+  int reporter = -1;    // the rank that saw it
+  tuttiResult_t code = tuttiRemoteError;
+  std::string what;  // what the reporter saw
+};
+
+// The ranks rank links to: (rank +- 2^k) mod nranks, without itself, sorted.
+std::vector<int> watchLinks(int rank, int nranks);
+
+class PeerWatch {
+ public:
+  // Called once, with the first verdict (announced here or heard), on the thread that has it,
+  // without the watch's lock.
+  using OnVerdict = std::function<void(const Verdict&)>;
+
+  // Collective over the bootstrap: every rank listens, the addresses are allgathered, the lower
+  // rank of each linked pair connects (with a hello). heartbeatTimeoutMs 0: no heartbeats.
+  static Status create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int timeoutMs,
+                       OnVerdict onVerdict, std::unique_ptr<PeerWatch>* out);
+  // Says goodbye to the linked ranks (their links closing next is no failure) and stops judging:
+  // a rank leaving makes no verdict and passes none on (a peer that departed after it closes its
+  // links while this one is still leaving; that is no failure either). Idempotent.
+  void depart();
+  // depart(), then stops the thread.
+  ~PeerWatch();
+  PeerWatch(const PeerWatch&) = delete;
+  PeerWatch& operator=(const PeerWatch&) = delete;
+
+  // Makes verdict this rank's unless it has one and tells every linked rank, before returning;
+  // returns the verdict in force.
+  Verdict announce(const Verdict& verdict);
+  // This rank's verdict, if any.
+  bool verdict(Verdict* out) const;
+  // Waits at most ms for a verdict.
+  bool waitVerdict(int ms, Verdict* out) const;
+  // The lowest linked rank that said goodbye (destroyed its communicator), or -1.
+  int departed() const;
+
+  struct Message;  // what links carry (peer_watch.cc)
+
+ private:
+  enum class LinkState { kOpen, kClosed, kDeparted };
+  struct Link {
+    int peer = -1;
+    Fd fd;
+    LinkState state = LinkState::kOpen;
+    bool toldVerdict = false;  // the peer sent a verdict: its closing is no failure
+    std::string inbox;         // bytes of a message not yet whole
+    std::chrono::steady_clock::time_point lastHeard;
+  };
+  PeerWatch() = default;
+  void run();
+  void readLink(Link& link);
+  void handle(Link& link, const Message& message);
+  void lost(Link& link, const std::string& how);
+  void checkSilence();
+  // Sends to every open link but skip (-1: none); heartbeats are dropped when a socket is full.
+  void sendAll(const Message& message, int skip, bool droppable);
+  // Records verdict if it is the first; true if it was.
+  bool adopt(const Verdict& verdict);
+  // adopt, and tells every open link when it was the first.
+  bool adoptAndTell(const Verdict& verdict);
+
+  int rank_ = 0;
+  int heartbeatTimeoutMs_ = 0;
+  int heartbeatIntervalMs_ = 0;
+  OnVerdict onVerdict_;
+  std::vector<Link> links_;
+  Fd wake_;  // eventfd: the destructor wakes the thread
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;  // the verdict, links' sends and states
+  mutable std::condition_variable verdictSet_;
+  bool leaving_ = false;  // depart() ran: no verdicts from here on
+  bool hasVerdict_ = false;
+  Verdict verdict_;
+  std::thread thread_;
+};
+
+}  // namespace tutti

@@ -1,0 +1,167 @@
+// The bootstrap watch with its ranks as threads: which ranks link, a verdict reaching every
+// rank, and a goodbye that is no failure. Killed and stopped processes: tests/mp/root_cause_test.
+#include "core/peer_watch.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "transports/fake_setup_channel.h"
+
+namespace tutti {
+namespace {
+
+// Every rank reaches every other over links, without the rank `gone` (-1: none).
+bool connectedWithout(int nranks, int gone) {
+  std::vector<bool> seen(nranks, false);
+  const int start = gone == 0 ? 1 : 0;
+  std::vector<int> todo = {start};
+  seen[start] = true;
+  while (!todo.empty()) {
+    const int rank = todo.back();
+    todo.pop_back();
+    for (int peer : watchLinks(rank, nranks)) {
+      if (peer == gone || seen[peer]) continue;
+      seen[peer] = true;
+      todo.push_back(peer);
+    }
+  }
+  for (int rank = 0; rank < nranks; ++rank) {
+    if (rank != gone && !seen[rank]) return false;
+  }
+  return true;
+}
+
+TEST(PeerWatchTest, LinksAreSymmetricFewAndSurviveAnyOneRankGone) {
+  for (int nranks = 1; nranks <= 70; ++nranks) {
+    int most = 0;
+    for (int rank = 0; rank < nranks; ++rank) {
+      const std::vector<int> links = watchLinks(rank, nranks);
+      EXPECT_TRUE(std::is_sorted(links.begin(), links.end()));
+      EXPECT_EQ(std::count(links.begin(), links.end(), rank), 0);
+      for (int peer : links) {
+        const std::vector<int> back = watchLinks(peer, nranks);
+        EXPECT_NE(std::find(back.begin(), back.end(), rank), back.end())
+            << nranks << " ranks: " << rank << " links " << peer << " but not back";
+      }
+      most = std::max(most, static_cast<int>(links.size()));
+    }
+    int log2 = 0;
+    while ((1 << log2) < nranks) ++log2;
+    EXPECT_LE(most, 2 * log2) << nranks << " ranks";
+    EXPECT_TRUE(connectedWithout(nranks, -1)) << nranks << " ranks";
+    for (int gone = 0; nranks >= 3 && gone < nranks; ++gone) {
+      EXPECT_TRUE(connectedWithout(nranks, gone)) << nranks << " ranks without " << gone;
+    }
+  }
+  EXPECT_EQ(watchLinks(0, 8), (std::vector<int>{1, 2, 4, 6, 7}));
+}
+
+// nranks watches created together (create is collective), each recording the verdict it heard.
+struct Watches {
+  explicit Watches(int nranks) : group(nranks), heard(nranks), watches(nranks) {
+    std::vector<std::unique_ptr<SetupChannel>> channels;
+    for (int rank = 0; rank < nranks; ++rank) channels.push_back(group.channel(rank));
+    std::vector<Status> created(nranks, Status::ok());
+    std::vector<std::thread> threads;
+    for (int rank = 0; rank < nranks; ++rank) {
+      threads.emplace_back([&, rank] {
+        created[rank] = PeerWatch::create(
+            *channels[rank], /*heartbeatTimeoutMs=*/0, /*timeoutMs=*/10000,
+            [this, rank](const Verdict& verdict) {
+              std::lock_guard<std::mutex> lock(mutex);
+              heard[rank].push_back(verdict);
+            },
+            &watches[rank]);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const Status& status : created) EXPECT_TRUE(status.isOk()) << status.message();
+  }
+
+  // Waits up to 5 s until every rank but `except` heard a verdict.
+  bool everyoneHeard(int except) {
+    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < giveUp) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        bool all = true;
+        for (size_t rank = 0; rank < heard.size(); ++rank) {
+          all = all && (static_cast<int>(rank) == except || !heard[rank].empty());
+        }
+        if (all) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  FakeSetupGroup group;
+  std::mutex mutex;
+  std::vector<std::vector<Verdict>> heard;
+  std::vector<std::unique_ptr<PeerWatch>> watches;
+};
+
+TEST(PeerWatchTest, AnAnnouncedFailureReachesEveryRankOnce) {
+  Watches group(6);
+  const Verdict inForce =
+      group.watches[2]->announce(Verdict{4, 2, tuttiTimeout, "rank 2 waited for rank 4"});
+  EXPECT_EQ(inForce.failedRank, 4);
+  // A second announcement does not replace the first.
+  EXPECT_EQ(group.watches[2]->announce(Verdict{1, 2, tuttiRemoteError, "later"}).failedRank, 4);
+  ASSERT_TRUE(group.everyoneHeard(-1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a second verdict would be here
+  std::lock_guard<std::mutex> lock(group.mutex);
+  for (int rank = 0; rank < 6; ++rank) {
+    ASSERT_EQ(group.heard[rank].size(), 1u) << "rank " << rank;
+    const Verdict& verdict = group.heard[rank][0];
+    EXPECT_EQ(verdict.failedRank, 4);
+    EXPECT_EQ(verdict.reporter, 2);
+    EXPECT_EQ(verdict.code, tuttiTimeout);
+    EXPECT_EQ(verdict.what, "rank 2 waited for rank 4");
+  }
+}
+
+TEST(PeerWatchTest, ADestroyedWatchSaysGoodbyeAndIsNoFailure) {
+  Watches group(3);
+  group.watches[1].reset();
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((group.watches[0]->departed() != 1 || group.watches[2]->departed() != 1) &&
+         std::chrono::steady_clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(group.watches[0]->departed(), 1);
+  EXPECT_EQ(group.watches[2]->departed(), 1);
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[0]->waitVerdict(200, &verdict)) << verdict.what;
+  EXPECT_FALSE(group.watches[2]->verdict(&verdict)) << verdict.what;
+}
+
+// Rank 1 leaves first; rank 0, seeing it gone, says goodbye only to rank 2 and closes while rank
+// 1 is still leaving. Rank 1 must not call that closing a death and tell rank 2 (it did, and
+// failed the last call of ranks still finishing: tests/mp collectives, once in a few runs).
+TEST(PeerWatchTest, ARankLeavingJudgesNoPeerThatLeavesAfterIt) {
+  Watches group(3);
+  group.watches[1]->depart();
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((group.watches[0]->departed() != 1 || group.watches[2]->departed() != 1) &&
+         std::chrono::steady_clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(group.watches[0]->departed(), 1);
+  group.watches[0].reset();  // no goodbye to rank 1, which departed
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[2]->waitVerdict(300, &verdict)) << verdict.what;
+  EXPECT_FALSE(group.watches[1]->verdict(&verdict)) << verdict.what;
+  std::lock_guard<std::mutex> lock(group.mutex);
+  EXPECT_TRUE(group.heard[1].empty());
+  EXPECT_TRUE(group.heard[2].empty());
+}
+
+}  // namespace
+}  // namespace tutti
