@@ -81,6 +81,7 @@
  *                                         present, else none); emulated is for tests, see
  *                                         tutti_emulated.h
  *   TUTTI_COMM_ID=host:port               for tuttiCommInitFromEnv: where rank 0 listens
+ *                                         (derived from the step under srun when unset)
  *   TUTTI_RANK, TUTTI_WORLD_SIZE          for tuttiCommInitFromEnv (else the launcher's variables)
  * docs/architecture.md lists the rest (slicing and transport tuning).
  */
@@ -216,8 +217,12 @@ tuttiResult_t tuttiCommInitRankConfig(tuttiComm_t* comm, int nranks, tuttiUnique
  * TUTTI_COMM_ID=host:port (IPv6: [addr]:port) is where rank 0 listens and every rank connects;
  * the rank and size come from TUTTI_RANK/TUTTI_WORLD_SIZE, else OMPI_COMM_WORLD_RANK/_SIZE
  * (mpirun), SLURM_PROCID/SLURM_NTASKS (srun), PMI_RANK/PMI_SIZE, or RANK/WORLD_SIZE (torchrun),
- * first match wins. Returns what tuttiCommInitRank returns, and tuttiInvalidArgument when
- * TUTTI_COMM_ID or the rank and size are missing or malformed (the message says which). */
+ * first match wins. Under srun (the rank from SLURM_PROCID) TUTTI_COMM_ID may be left unset:
+ * every task then derives the same address, the first node of SLURM_STEP_NODELIST (or
+ * SLURM_JOB_NODELIST) and a port in [12000, 32000) from SLURM_JOB_ID and SLURM_STEP_ID
+ * (docs/launchers.md). Returns what tuttiCommInitRank returns, and tuttiInvalidArgument when
+ * TUTTI_COMM_ID (or, under srun, the step's variables) or the rank and size are missing or
+ * malformed (the message says which). */
 tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm);
 
 /* Frees the communicator once no call is in progress on it. Local: does not wait for other

@@ -11,7 +11,7 @@
 
 #include "base/params.h"
 #include "core/launcher_env.h"
-#include "perf/bench/perf_slurm.h"
+#include "core/slurm_rendezvous.h"
 #include "testing/rank_launcher.h"
 
 namespace tutti::perf {
@@ -127,13 +127,10 @@ int launchRanks(int argc, char** argv, const PerfOptions& options, const RankMai
   (void)argc;
   (void)argv;
   if (paramEnv("TUTTI_COMM_ID") == nullptr) {
-    // Under srun every task derives rank 0's address from the step: no setup needed.
+    // Under srun tuttiCommInitFromEnv derives rank 0's address from the step: no setup needed.
     std::string why = "this launcher gives no address";
-    if (launcher.source == "SLURM_PROCID/SLURM_NTASKS") {
-      const std::string commId = slurmCommId(&why);
-      if (!commId.empty()) setenv("TUTTI_COMM_ID", commId.c_str(), 1);
-    }
-    if (paramEnv("TUTTI_COMM_ID") == nullptr) {
+    const bool derived = launcher.source == kSlurmLauncherSource && !slurmCommId(&why).empty();
+    if (!derived) {
       std::fprintf(stderr,
                    "tutti-perf: started by a launcher (%s) but TUTTI_COMM_ID is not set (%s)%s: "
                    "set it to host:port of rank 0\n",

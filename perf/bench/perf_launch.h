@@ -1,7 +1,7 @@
 // How tutti-perf gets its ranks: one per process under a launcher (mpirun, srun, or
 // TUTTI_RANK/TUTTI_WORLD_SIZE), else -np N processes forked on this host. The ranks meet by
 // MPI_Bcast under mpirun, at TUTTI_COMM_ID, or under srun at the address every task derives
-// from the step when TUTTI_COMM_ID is not set (perf_slurm.h).
+// from the step when TUTTI_COMM_ID is not set (tuttiCommInitFromEnv, core/slurm_rendezvous.h).
 #pragma once
 
 #include <functional>

@@ -22,6 +22,7 @@
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
+#include "core/slurm_rendezvous.h"
 #include "device/device_runtime.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
@@ -412,15 +413,27 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
     return finish(makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL"));
   }
   *comm = nullptr;
-  const char* commId = paramEnv("TUTTI_COMM_ID");
-  if (commId == nullptr || *commId == '\0') {
-    return finish(makeError(tuttiInvalidArgument,
-                            "TUTTI_COMM_ID is not set: set it to host:port where rank 0 listens"));
-  }
   LauncherRank launcher;
   bool found = false;
   Status status = rankFromLauncher(&launcher, &found);
   if (!status.isOk()) return finish(status);
+  const char* commId = paramEnv("TUTTI_COMM_ID");
+  std::string derived;  // under srun: the step's own address for rank 0 (core/slurm_rendezvous.h)
+  if ((commId == nullptr || *commId == '\0') && found && launcher.source == kSlurmLauncherSource) {
+    std::string why;
+    derived = slurmCommId(&why);
+    if (derived.empty()) {
+      return finish(makeError(tuttiInvalidArgument,
+                              "TUTTI_COMM_ID is not set and srun's step gives no address for "
+                              "rank 0 ({}): set it to host:port where rank 0 listens",
+                              why));
+    }
+    commId = derived.c_str();
+  }
+  if (commId == nullptr || *commId == '\0') {
+    return finish(makeError(tuttiInvalidArgument,
+                            "TUTTI_COMM_ID is not set: set it to host:port where rank 0 listens"));
+  }
   if (!found) {
     return finish(makeError(tuttiInvalidArgument,
                             "no rank and size in the environment: set TUTTI_RANK and "

@@ -7,6 +7,9 @@
 
 namespace tutti {
 
+// LauncherRank::source when srun's SLURM_PROCID/SLURM_NTASKS gave the rank and size.
+inline constexpr const char* kSlurmLauncherSource = "SLURM_PROCID/SLURM_NTASKS";
+
 struct LauncherRank {
   int rank = -1;
   int size = -1;

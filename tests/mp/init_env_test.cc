@@ -95,6 +95,67 @@ TEST(InitFromEnvTest, EveryLauncherVariableFamily) {
   runFromEnv("127.0.0.1:" + std::to_string(freePort(AF_INET)), "RANK", "WORLD_SIZE", 4);
 }
 
+// Under srun with no TUTTI_COMM_ID every task derives rank 0's address from the step's variables
+// (core/slurm_rendezvous.h); the test picks job and step ids whose port is free here.
+TEST(InitFromEnvTest, SrunStepNeedsNoCommId) {
+  unsigned long job = 0;
+  unsigned long step = 0;
+  int port = -1;
+  for (unsigned long candidate = static_cast<unsigned long>(getpid()) * 7919 % 20000, tries = 0;
+       tries < 200 && port < 0; ++tries, candidate = (candidate + 997) % 20000) {
+    const int wanted = 12000 + static_cast<int>(candidate);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    in.sin_port = htons(static_cast<uint16_t>(wanted));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&in), sizeof(in)) == 0) {
+      port = wanted;
+      job = candidate / 64;
+      step = candidate % 64;
+    }
+    close(fd);
+  }
+  ASSERT_GT(port, 0) << "no free port in [12000, 32000)";
+  LaunchResult result = runRanks(
+      3,
+      [&](int rank, int n, const tuttiUniqueId&) {
+        clearLauncherEnv();
+        unsetenv("TUTTI_COMM_ID");
+        setenv("SLURM_PROCID", std::to_string(rank).c_str(), 1);
+        setenv("SLURM_NTASKS", std::to_string(n).c_str(), 1);
+        setenv("SLURM_STEP_NODELIST", "127.0.0.1", 1);
+        setenv("SLURM_JOB_ID", std::to_string(job).c_str(), 1);
+        setenv("SLURM_STEP_ID", std::to_string(step).c_str(), 1);
+        setenv("TUTTI_TIMEOUT_MS", "30000", 1);
+        return allReduceFromEnv(rank, n);
+      },
+      120, /*makeId=*/false);
+  EXPECT_TRUE(result.ok) << "port " << port << ": " << result.failure;
+}
+
+TEST(InitFromEnvTest, SrunStepWithoutANodeListIsNamed) {
+  LaunchResult result = runRanks(
+      1,
+      [](int, int, const tuttiUniqueId&) {
+        clearLauncherEnv();
+        unsetenv("TUTTI_COMM_ID");
+        unsetenv("SLURM_STEP_NODELIST");
+        unsetenv("SLURM_JOB_NODELIST");
+        setenv("SLURM_PROCID", "0", 1);
+        setenv("SLURM_NTASKS", "1", 1);
+        tuttiComm_t comm = nullptr;
+        if (tuttiCommInitFromEnv(&comm) != tuttiInvalidArgument) return 1;
+        const std::string error = tuttiGetLastError(nullptr);
+        return error.find("SLURM_STEP_NODELIST") != std::string::npos &&
+                       error.find("TUTTI_COMM_ID") != std::string::npos
+                   ? 0
+                   : 1;
+      },
+      60, false);
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
 TEST(InitFromEnvTest, Ipv6Loopback) {
   int port = freePort(AF_INET6);
   if (port < 0) GTEST_SKIP() << "no IPv6 loopback on this host";

@@ -1,11 +1,11 @@
 // Where the ranks of one srun step meet when TUTTI_COMM_ID is not set: every task computes the
-// same host:port from the step's environment, so `srun -n 4 tutti-perf ...` needs no MPI and no
-// setup.
+// same host:port from the step's environment, so that tuttiCommInitFromEnv under srun (and so
+// `srun -n 4 tutti-perf ...`) needs no MPI and no setup.
 #pragma once
 
 #include <string>
 
-namespace tutti::perf {
+namespace tutti {
 
 // The first host of a Slurm node list ("node[07-09,12],gpu3" -> "node07"); "" when malformed.
 std::string slurmFirstHost(const std::string& nodelist);
@@ -19,4 +19,4 @@ int slurmRendezvousPort(unsigned long jobId, unsigned long stepId);
 // "" with *why set when a variable is missing or malformed.
 std::string slurmCommId(std::string* why);
 
-}  // namespace tutti::perf
+}  // namespace tutti

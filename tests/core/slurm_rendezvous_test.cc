@@ -1,10 +1,10 @@
-// The address the tasks of an srun step derive for rank 0 (perf_slurm.h).
-#include "perf/bench/perf_slurm.h"
+// The address the tasks of an srun step derive for rank 0 (core/slurm_rendezvous.h).
+#include "core/slurm_rendezvous.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-namespace tutti::perf {
+namespace tutti {
 namespace {
 
 TEST(SlurmFirstHost, NodeLists) {
@@ -72,4 +72,4 @@ TEST_F(SlurmCommId, SaysWhatIsMissing) {
 }
 
 }  // namespace
-}  // namespace tutti::perf
+}  // namespace tutti

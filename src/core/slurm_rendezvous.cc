@@ -1,9 +1,9 @@
-#include "perf/bench/perf_slurm.h"
+#include "core/slurm_rendezvous.h"
 
 #include <cerrno>
 #include <cstdlib>
 
-namespace tutti::perf {
+namespace tutti {
 namespace {
 
 bool parseId(const char* text, unsigned long* out) {
@@ -75,4 +75,4 @@ std::string slurmCommId(std::string* why) {
   return host + ":" + std::to_string(slurmRendezvousPort(jobId, stepId));
 }
 
-}  // namespace tutti::perf
+}  // namespace tutti
