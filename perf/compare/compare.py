@@ -11,6 +11,7 @@ Gloo has no shared-memory transport: in the "shm" setting it runs over TCP on lo
 is the best Gloo offers on one host, so it stays in that table as the peer to beat.
 
 Usage: perf/compare/compare.py [--build DIR] [--ranks 2,4] [--rounds 3] [--max 64M] [--iters 10]
+       [--collectives all_reduce,...,scatter] [--mpi-tuned]
        [--factor 2] [--warmup 5] [--json FILE] [--plot FILE.png] [--no-build]
 The build step (cmake --build of tutti-perf and the peers) runs first unless --no-build.
 """
@@ -71,13 +72,44 @@ def tutti(build, coll, n, args, transport):
         return {r["size"]: r["out_of_place"]["time_us"] for r in data["results"]}
 
 
-def mpi(build, coll, n, args, tcp):
+# tutti-perf's collective -> the name of OpenMPI's coll_tuned_<name>_algorithm parameter for the
+# call mpi_bench.c makes.
+MPI_TUNED_NAME = {"all_reduce": "allreduce", "all_gather": "allgather",
+                  "reduce_scatter": "reduce_scatter_block", "broadcast": "bcast",
+                  "reduce": "reduce", "alltoall": "alltoall", "gather": "gather",
+                  "scatter": "scatter"}
+
+
+def mpi_algorithms(coll):
+    """{number: name} of OpenMPI's tuned algorithms for coll, as this OpenMPI's ompi_info lists
+    them ("Valid values: 0:"ignore", 1:"basic_linear", ..."); {} when it cannot say."""
+    if not shutil.which("ompi_info"):
+        return {}
+    text = run(["ompi_info", "--param", "coll", "tuned", "--level", "9"])
+    wanted = f'"coll_tuned_{MPI_TUNED_NAME[coll]}_algorithm"'
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if wanted in line and i + 1 < len(lines) and "Valid values:" in lines[i + 1]:
+            values = lines[i + 1].split("Valid values:", 1)[1]
+            algos = {}
+            for item in values.split(","):
+                number, _, name = item.strip().partition(":")
+                if number.strip().isdigit() and int(number) > 0:
+                    algos[int(number)] = name.strip().strip('"')
+            return algos
+    return {}
+
+
+def mpi(build, coll, n, args, tcp, algorithm=None):
     exe = f"{build}/perf/tutti-compare-mpi"
     if not os.path.exists(exe) or not shutil.which("mpirun"):
         return None
     cmd = ["mpirun", "--oversubscribe", "-np", str(n)]
     if tcp:
         cmd += ["--mca", "btl", "self,tcp"]
+    if algorithm is not None:
+        cmd += ["--mca", "coll_tuned_use_dynamic_rules", "1",
+                "--mca", f"coll_tuned_{MPI_TUNED_NAME[coll]}_algorithm", str(algorithm)]
     cmd += [exe, coll, str(args.min), str(args.max), str(args.factor), str(args.iters),
             str(args.warmup)]
     return parse_results(run(cmd, MPI_ENV))
@@ -107,6 +139,12 @@ def main():
     parser.add_argument("--factor", type=int, default=2, help="size step factor")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls per size")
     parser.add_argument("--settings", default="shm,tcp")
+    parser.add_argument("--collectives", default="all_reduce,all_gather,reduce_scatter",
+                        help="tutti-perf collective names, comma-separated (also broadcast, "
+                             "reduce, alltoall, gather, scatter)")
+    parser.add_argument("--mpi-tuned", action="store_true",
+                        help="also run every OpenMPI tuned algorithm (coll_tuned_*_algorithm, "
+                             "as ompi_info lists them) and report the best per size")
     parser.add_argument("--json", help="write every median time here")
     parser.add_argument("--plot", help="PNG of busbw against size per library (needs gnuplot)")
     parser.add_argument("--no-build", action="store_true", help="use the build as it is")
@@ -149,9 +187,12 @@ def main():
     for setting in args.settings.split(","):
         tcp = setting == "tcp"
         for n in [int(x) for x in args.ranks.split(",")]:
-            for coll in ["all_reduce", "all_gather", "reduce_scatter"]:
+            for coll in args.collectives.split(","):
                 libs = {"tutti": lambda: tutti(args.build, coll, n, args, "tcp" if tcp else "")}
                 libs["openmpi"] = lambda: mpi(args.build, coll, n, args, tcp)
+                tuned = mpi_algorithms(coll) if args.mpi_tuned else {}
+                for number, name in tuned.items():
+                    libs[f"mpi_{name}"] = (lambda a=number: mpi(args.build, coll, n, args, tcp, a))
                 # Gloo runs over TCP in both settings (it has no shared-memory transport).
                 if coll == "all_reduce":
                     for algo in ["ring", "ring_chunked", "halving_doubling"]:
@@ -168,22 +209,37 @@ def main():
                 for name, results in rounds.items():
                     sizes = set.intersection(*(set(r) for r in results)) if results else set()
                     median[name] = {s: statistics.median(r[s] for r in results) for s in sizes}
-                names = [name for name in libs if median[name]]
+                # OpenMPI's best tuned algorithm per size, one column (each one's times stay in
+                # the JSON); best_alg says which won.
+                tuned_names = [f"mpi_{name}" for name in tuned.values() if median[f"mpi_{name}"]]
+                best_alg = {}
+                if tuned_names:
+                    best = {}
+                    for size in set.union(*(set(median[t]) for t in tuned_names)):
+                        t, winner = min((median[t][size], t) for t in tuned_names
+                                        if size in median[t])
+                        best[size], best_alg[size] = t, winner[len("mpi_"):]
+                    median["openmpi_best"] = best
+                    libs["openmpi_best"] = None
+                names = [name for name in libs if median.get(name) and name not in tuned_names]
                 factor = BUSBW_FACTOR.get((coll, n))  # None when tutti-perf failed every round
                 report["tables"].append({"collective": coll, "ranks": n, "setting": setting,
                                          "busbw_factor": factor,
                                          "median_time_us": {name: {str(k): v for k, v in
                                                                    median[name].items()}
-                                                            for name in names}})
+                                                            for name in names + tuned_names},
+                                         "openmpi_best_algorithm": {str(k): v for k, v in
+                                                                    best_alg.items()}})
                 if "tutti" not in names:
                     print(f"\n## {coll}, {n} ranks, {setting}: tutti-perf failed")
                     continue
-                print(f"\n## {coll}, {n} ranks, {setting} (float32 sum; median of {args.rounds} "
+                print(f"\n## {coll}, {n} ranks, {setting} (float32 sum, root 0; median of {args.rounds} "
                       f"interleaved rounds; busbw GB/s, time us; ratio = Tutti busbw / peer busbw)")
                 header = f"| {'size':>10} |" + "".join(f" {name} busbw | {name} us |" for name in names)
                 header += "".join(f" tutti/{name} |" for name in names if name != "tutti")
+                header += " openmpi best algorithm |" if best_alg else ""
                 print(header)
-                print("|" + "---|" * (1 + 2 * len(names) + len(names) - 1))
+                print("|" + "---|" * (1 + 2 * len(names) + len(names) - 1 + bool(best_alg)))
                 for size in sorted(median["tutti"]):
                     row = f"| {size:>10} |"
                     busbw = {}
@@ -196,6 +252,8 @@ def main():
                             continue
                         ok = busbw.get(name) and busbw.get("tutti")
                         row += f" {busbw['tutti'] / busbw[name]:.2f} |" if ok else " - |"
+                    if best_alg:
+                        row += f" {best_alg.get(size, '-')} |"
                     print(row, flush=True)
     if args.json:
         with open(args.json, "w") as out:
