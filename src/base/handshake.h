@@ -31,6 +31,7 @@ enum class HelloKind : uint16_t {
   kBootstrapRing = 2,  // a rank connecting to the next rank of the bootstrap ring
   kTcpSocket = 3,      // one of the tcp transport's sockets to a peer
   kShmDoorbell = 4,    // the shm transport's doorbell of a pair
+  kP2pWindow = 5,      // a rank asking a peer for its p2p window's descriptor (core/p2p_window.h)
 };
 
 struct Hello {

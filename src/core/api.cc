@@ -21,6 +21,7 @@
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
+#include "core/p2p_collective.h"
 #include "device/device_runtime.h"
 #include "exec/datatype.h"
 #include "tutti/tutti.h"
@@ -216,7 +217,9 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
   status = stickyError(comm, collectiveName(kind));
   if (!status.isOk()) return finish(status, handle);
   if (onDevice) {
-    status = issueDeviceCollective(comm, args, stream);
+    bool issued = false;
+    status = issueP2pCollective(comm, args, stream, &issued);
+    if (status.isOk() && !issued) status = issueDeviceCollective(comm, args, stream);
     callLock.unlock();
     return finish(status, handle);
   }
@@ -484,8 +487,10 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_
   if (asyncError == nullptr) {
     return finish(makeError(tuttiInvalidArgument, "asyncError is NULL"));
   }
-  bool live = withLiveComm(
-      comm, [&](tuttiComm* c) { *asyncError = static_cast<tuttiResult_t>(c->asyncError.load()); });
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    (void)noteP2pTimeout(c);  // a device call's barrier that timed out on its stream
+    *asyncError = static_cast<tuttiResult_t>(c->asyncError.load());
+  });
   return live ? tuttiSuccess : finish(liveCommError(comm));
 }
 

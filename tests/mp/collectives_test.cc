@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/comm.h"
 #include "device/device_runtime.h"
 #include "mp/harness.h"
 #include "testing/exact_data.h"
@@ -173,7 +174,20 @@ void applyMode(const std::string& mode, int rank, int nranks) {
     // in pieces that do not divide its count.
     setenv("TUTTI_DEVICE_CHUNK_BYTES", "24", 1);
   }
-  if (variant == "dev" || variant == "devpieces" || variant == "cuda") {
+  if (variant == "dev" || variant == "devpieces") {
+    // The staged path: every rank is on one host, where device calls would otherwise go over
+    // mapped peer memory (the p2p variants below).
+    setenv("TUTTI_P2P_DISABLE", "1", 1);
+  }
+  if (variant.rfind("p2p", 0) == 0) {
+    // The p2p path, with windows of 8 KiB: calls of more than 1,024 elements of 8 bytes loop over
+    // chunks. p2p: the cost model chooses; p2pone, p2ptwo: all-reduce by one-shot or two-shot.
+    setenv("TUTTI_P2P_WINDOW_BYTES", "8192", 1);
+    if (variant == "p2pone") setenv("TUTTI_ALGO", "allreduce:oneshot", 1);
+    if (variant == "p2ptwo") setenv("TUTTI_ALGO", "allreduce:twoshot", 1);
+  }
+  if (variant == "dev" || variant == "devpieces" || variant == "cuda" ||
+      variant.rfind("p2p", 0) == 0) {
     setenv("TUTTI_DEVICE", variant == "cuda" ? "cuda" : "emulated", 1);
     gOnDevice = device::activeRuntime() != nullptr &&
                 device::activeRuntime()->streamCreate(&gStream).isOk();
@@ -193,8 +207,9 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   }
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
     applyMode(transport, rank, nranks);
+    const bool p2p = transport.find("_p2p") != std::string::npos;
     if (transport.find("_dev") != std::string::npos ||
-        transport.find("_cuda") != std::string::npos) {
+        transport.find("_cuda") != std::string::npos || p2p) {
       if (!gOnDevice) return 4;
     }
     tuttiComm_t comm = initComm(rank, nranks, id);
@@ -229,6 +244,13 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
         }
       }
     }
+    // The calls took the path the mode names: p2p modes over mapped windows, the others staged.
+    const bool emulated = transport.find("_cuda") == std::string::npos;
+    if (gOnDevice && emulated && (liveComm(comm)->p2pState == 1) != p2p) {
+      std::fprintf(stderr, "rank %d: p2p state %d in mode %s\n", rank, liveComm(comm)->p2pState,
+                   transport.c_str());
+      return 5;
+    }
     tuttiCommDestroy(comm);
     return failures == 0 ? 0 : 1;
   });
@@ -248,6 +270,18 @@ INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(PipelinedDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 5),
                                             ::testing::Values("shm_devpieces", "tcp_devpieces")),
+                         ranksTransportName);
+// Device buffers over mapped peer memory (core/p2p_collective.h) on the emulated device, with
+// windows small enough that most calls loop over chunks: the cost model's choice (one-shot and
+// two-shot all-reduce by size), each all-reduce algorithm forced, and the direct all-gather and
+// reduce-scatter in all of them. The transport only matters where a call falls back.
+INSTANTIATE_TEST_SUITE_P(P2pDevice, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
+                                            ::testing::Values("shm_p2p")),
+                         ranksTransportName);
+INSTANTIATE_TEST_SUITE_P(P2pAlgorithms, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 3, 5, 8),
+                                            ::testing::Values("shm_p2pone", "shm_p2ptwo")),
                          ranksTransportName);
 // The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
 INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,
