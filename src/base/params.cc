@@ -48,7 +48,8 @@ const std::vector<ParamInfo>& paramTable() {
        "transports in order of preference, e.g. tcp or shm,tcp; each pair of ranks uses the first "
        "that can connect it, tcp when none can"},
       {"TUTTI_ALGO", "(auto)",
-       "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
+       "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring; "
+       "device buffers on one host also oneshot, twoshot (mapped peer memory; ring stages them)"},
       {"TUTTI_TUNER_PLUGIN", "(none)",
        "tuner plugin adjusting the algorithm choice: a path, or a name N tried as "
        "libtutti-tuner-N.so then N; Tutti's ABI (tutti_tuner.h) or NCCL's (v5, v4)"},

@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <array>
-
 #include "tutti/tutti.h"
 
 namespace tutti {
@@ -25,9 +23,9 @@ constexpr int kMaxP2pRanks = 16;
 
 struct ReduceManyLaunch {
   void* dst = nullptr;  // may equal an input (then exactly), never partially overlap one
-  std::array<const void*, kMaxP2pRanks> inputs{};
-  int inputCount = 0;  // 1..kMaxP2pRanks
-  size_t count = 0;    // elements
+  const void* inputs[kMaxP2pRanks] = {};  // plain arrays: device code copies them
+  int inputCount = 0;                     // 1..kMaxP2pRanks
+  size_t count = 0;                       // elements
   tuttiDataType_t type = tuttiFloat32;
   tuttiRedOp_t op = tuttiSum;
   int avgDivisor = 0;  // > 0 with tuttiAvg: divide the result by it
@@ -35,7 +33,7 @@ struct ReduceManyLaunch {
 
 struct BarrierLaunch {
   // Where this rank announces itself: its slot in each member's flag area (its own included).
-  std::array<uint64_t*, kMaxP2pRanks> announce{};
+  uint64_t* announce[kMaxP2pRanks] = {};
   const uint64_t* slots = nullptr;  // this rank's flag area: one slot per member
   int ranks = 0;                    // members, 1..kMaxP2pRanks
   uint64_t value = 0;               // > every earlier barrier's value of the group
