@@ -1,7 +1,11 @@
 #include "algo/p2p_choice.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
+
+#include "algo/cost_topology.h"
 
 namespace tutti {
 
@@ -53,6 +57,41 @@ std::optional<P2pAlgorithm> chooseP2pAlgorithm(const AlgoSpec& spec, Collective 
     }
   }
   return best;
+}
+
+bool p2pCostFromTopology(const topo::Topology& cluster, const std::vector<int>& devices,
+                         P2pCost* out, std::string* basis) {
+  std::vector<int> gpuOfRank;
+  for (int device : devices) {
+    int found = -1;
+    for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+      const topo::Node& node = cluster.nodes[i];
+      if (node.kind == topo::NodeKind::kGpu && node.host == 0 && node.gpuIndex == device) {
+        found = static_cast<int>(i);
+      }
+    }
+    if (found < 0) {
+      *basis = fmt::format("device {} is not a GPU of the host's topology", device);
+      return false;
+    }
+    if (std::find(gpuOfRank.begin(), gpuOfRank.end(), found) != gpuOfRank.end()) {
+      *basis = fmt::format("ranks share device {}", device);
+      return false;
+    }
+    gpuOfRank.push_back(found);
+  }
+  TopologyCost cost;
+  const std::vector<int> hostOfRank(devices.size(), 0);
+  const Status status =
+      clusterCostFromTopology(cluster, hostOfRank, gpuOfRank, ClusterCost(), &cost);
+  if (!status.isOk() || !cost.fromTopology || cost.intraGBps <= 0) {
+    *basis = status.isOk() ? "the topology prices no link between the GPUs" : status.message();
+    return false;
+  }
+  out->gbps = cost.intraGBps;
+  out->barrierUs = P2pCost().barrierUs + 2 * cost.intraLatencyUs;
+  *basis = cost.intraBasis;
+  return true;
 }
 
 }  // namespace tutti

@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "algo/algo_spec.h"
 #include "algo/plan.h"
+#include "topo/topology.h"
 
 namespace tutti {
 
@@ -27,11 +29,22 @@ const char* p2pAlgorithmName(P2pAlgorithm algorithm);  // "oneshot", "twoshot"
 std::optional<P2pAlgorithm> parseP2pAlgorithm(const std::string& name);
 
 // The p2p path's costs: a barrier's latency (one flag written into every peer's memory and one
-// read back) and the bandwidth of one rank's reads of peers' memory.
+// read back) and the bandwidth of one rank's reads of peers' memory. The defaults are estimates
+// for GPUs linked by NVLink (a kernel launch and a flag round trip; a few NVLinks), not
+// measurements; p2pCostFromTopology replaces them from the host's topology where it can.
 struct P2pCost {
   double barrierUs = 5.0;
   double gbps = 100.0;
 };
+
+// The costs for the ranks of one host (host 0 of `cluster`) whose devices have CUDA indices
+// devices[r]: the bandwidth between their GPUs as clusterCostFromTopology prices it (NVLinks
+// through NVSwitches, direct NVLink, PCIe, through the CPU), and the default barrier plus two
+// path latencies (a flag there and back). False, *out unchanged, when a device is not a GPU of
+// the topology with that index, or two ranks share a GPU (their reads stay in one GPU's memory,
+// which the topology does not price); *basis says why or what was taken.
+bool p2pCostFromTopology(const topo::Topology& cluster, const std::vector<int>& devices,
+                         P2pCost* out, std::string* basis);
 
 // Predicted time (us) of one call moving `bytes` (the larger buffer) over n ranks; nullopt where
 // the algorithm does not serve the collective. oneshot all-reduce: 2 barriers, a copy into the

@@ -129,19 +129,19 @@ P2pWindow::~P2pWindow() {
   Runtime* runtime = device::activeRuntime();
   // Calls queued on streams may still read the windows: wait for them, within the timeout.
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeoutMs_, 1));
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(layout_.timeoutMs, 1));
   while (inFlight_->load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   if (inFlight_->load() > 0) {
     TUTTI_WARN(kLogColl,
                "p2p: {} device calls still queued after {} ms: their windows stay mapped (leaked)",
-               inFlight_->load(), timeoutMs_);
+               inFlight_->load(), layout_.timeoutMs);
     return;
   }
-  for (size_t r = 0; r < windows_.size(); ++r) {
-    if (windows_[r] == nullptr || static_cast<int>(r) == rank_) continue;
-    (void)runtime->closeImported(windows_[r]);
+  for (size_t r = 0; r < layout_.windows.size(); ++r) {
+    if (layout_.windows[r] == nullptr || static_cast<int>(r) == layout_.rank) continue;
+    (void)runtime->closeImported(layout_.windows[r]);
   }
   if (own_ != nullptr) (void)runtime->freeDevice(own_);
 }
@@ -180,20 +180,20 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
   TUTTI_RETURN_IF_ERROR(setup.allGather(sizes.data(), sizeof(uint64_t)));
 
   std::unique_ptr<P2pWindow> window(new P2pWindow());
-  window->rank_ = rank;
-  window->timeoutMs_ = comm->params.timeoutMs;
-  window->dataBytes_ = static_cast<size_t>(sizes[0]);  // rank 0's, alike everywhere
-  window->windows_.assign(n, nullptr);
+  window->layout_.rank = rank;
+  window->layout_.timeoutMs = comm->params.timeoutMs;
+  window->layout_.dataBytes = static_cast<size_t>(sizes[0]);  // rank 0's, alike everywhere
+  window->layout_.windows.assign(n, nullptr);
   DeviceScope scope(runtime, comm->device);
 
   // Allocate, clear the flags, export; and listen where the descriptor is asked for.
-  Status failure = device::pinnedPool()->takeFlag(&window->error_);
+  Status failure = device::pinnedPool()->takeFlag(&window->layout_.error);
   std::vector<WindowInfo> infos(n);
   WindowInfo& mine = infos[static_cast<size_t>(rank)];
   device::ExportedMemory exported;
   Fd listener;
   if (failure.isOk())
-    failure = runtime->allocDevice(&window->own_, kP2pFlagBytes + window->dataBytes_);
+    failure = runtime->allocDevice(&window->own_, kP2pFlagBytes + window->layout_.dataBytes);
   if (failure.isOk()) {
     const std::vector<char> zeros(kP2pFlagBytes, 0);
     failure = runtime->copyAsync(window->own_, zeros.data(), zeros.size(), nullptr);
@@ -215,7 +215,7 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
     }
   }
   if (failure.isOk()) {
-    window->windows_[static_cast<size_t>(rank)] = static_cast<char*>(window->own_);
+    window->layout_.windows[static_cast<size_t>(rank)] = static_cast<char*>(window->own_);
     mine.ok = 1;
     mine.device = exported.device;
     mine.bytes = exported.bytes;
@@ -257,7 +257,7 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
     std::memcpy(peer.handle, infos[p].handle, sizeof(peer.handle));
     void* mapped = nullptr;
     failure = runtime->importMemory(peer, &mapped);
-    if (failure.isOk()) window->windows_[p] = static_cast<char*>(mapped);
+    if (failure.isOk()) window->layout_.windows[p] = static_cast<char*>(mapped);
   }
   for (int fd : peerFds) {
     if (fd >= 0) close(fd);
@@ -272,7 +272,7 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
   }
   TUTTI_INFO(kLogInit | kLogColl,
              "p2p: rank {} mapped the windows of {} ranks ({} bytes of data each, {} runtime)",
-             rank, n, window->dataBytes_, runtime->name());
+             rank, n, window->layout_.dataBytes, runtime->name());
   *out = std::move(window);
   *usable = true;
   return Status::ok();

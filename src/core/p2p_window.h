@@ -23,12 +23,13 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/p2p_schedule.h"
 
 struct tuttiComm;
 
 namespace tutti {
 
-constexpr size_t kP2pFlagBytes = 4096;  // the flag area at the start of each window
+constexpr size_t kP2pFlagBytes = P2pLayout::kFlagBytes;  // the flag area at each window's start
 
 class P2pWindow {
  public:
@@ -36,21 +37,15 @@ class P2pWindow {
   P2pWindow(const P2pWindow&) = delete;
   P2pWindow& operator=(const P2pWindow&) = delete;
 
-  int ranks() const { return static_cast<int>(windows_.size()); }
-  int rank() const { return rank_; }
-  size_t dataBytes() const { return dataBytes_; }
-  // Rank r's flag area and data region, as mapped in this process (r == rank(): its own).
-  uint64_t* flags(int r) const { return reinterpret_cast<uint64_t*>(windows_[r]); }
-  char* data(int r) const { return windows_[r] + kP2pFlagBytes; }
-
-  // The next barrier's value: the same on every rank, since every rank issues the same calls.
-  uint64_t nextBarrier() { return ++barriers_; }
-  // Pinned word that a timed-out barrier writes its value into (0: no timeout yet).
-  uint64_t* errorWord() const { return error_; }
-  int timeoutMs() const { return timeoutMs_; }
+  const P2pLayout& layout() const { return layout_; }
+  // Barriers issued so far: the same on every rank, since every rank issues the same calls.
+  uint64_t* barrierCounter() { return &barriers_; }
+  uint64_t* errorWord() const { return layout_.error; }
+  int timeoutMs() const { return layout_.timeoutMs; }
 
   // Counts a call queued on a stream until the host function `callDone` (queued after the call's
-  // last use of the windows, with `callArg`) ran; the destructor waits for them.
+  // last use of the windows, with callStarted's result as its argument) ran; the destructor
+  // waits for them.
   void* callStarted();
   static void callDone(void* arg);
 
@@ -58,13 +53,11 @@ class P2pWindow {
   friend Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* usable);
   P2pWindow() = default;
 
-  int rank_ = 0;
-  int timeoutMs_ = 0;
-  size_t dataBytes_ = 0;
-  void* own_ = nullptr;         // allocDevice, freed last
-  std::vector<char*> windows_;  // by rank; imported ones closed with closeImported
+  // windows by rank (imported ones closed with closeImported); error: a pinned pool flag, never
+  // freed (streams may still write it).
+  P2pLayout layout_;
+  void* own_ = nullptr;  // allocDevice, freed last
   uint64_t barriers_ = 0;
-  uint64_t* error_ = nullptr;  // pinned pool flag, never freed (streams may still write it)
   std::shared_ptr<std::atomic<int>> inFlight_ = std::make_shared<std::atomic<int>>(0);
 };
 
