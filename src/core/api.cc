@@ -478,6 +478,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
   if (comm == nullptr) return finish(liveCommError(handle));
   comm->aborted.store(true);
   closeConnections(comm);
+  if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
   delete comm;
   return tuttiSuccess;

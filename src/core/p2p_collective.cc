@@ -28,7 +28,7 @@ void makeSticky(tuttiComm* comm, const Status& status) {
 Status noteP2pTimeout(tuttiComm* comm) {
   if (comm->p2p == nullptr) return Status::ok();
   const uint64_t barrier = __atomic_load_n(comm->p2p->errorWord(), __ATOMIC_ACQUIRE);
-  if (barrier == 0) return Status::ok();
+  if (barrier == 0 || barrier == device::kP2pAborted) return Status::ok();
   const Status status = makeError(
       tuttiTimeout,
       "p2p: rank {} waited more than {} ms (TUTTI_TIMEOUT_MS) for a peer at barrier {} of a device "

@@ -146,6 +146,12 @@ P2pWindow::~P2pWindow() {
   if (own_ != nullptr) (void)runtime->freeDevice(own_);
 }
 
+void P2pWindow::abort() {
+  uint64_t expected = 0;
+  __atomic_compare_exchange_n(layout_.error, &expected, device::kP2pAborted, false,
+                              __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 void* P2pWindow::callStarted() {
   inFlight_->fetch_add(1);
   return new std::shared_ptr<std::atomic<int>>(inFlight_);

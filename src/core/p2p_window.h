@@ -43,6 +43,10 @@ class P2pWindow {
   uint64_t* errorWord() const { return layout_.error; }
   int timeoutMs() const { return layout_.timeoutMs; }
 
+  // Ends every barrier still queued or waiting at once (tuttiCommAbort): the error word becomes
+  // kP2pAborted unless a timeout set it first.
+  void abort();
+
   // Counts a call queued on a stream until the host function `callDone` (queued after the call's
   // last use of the windows, with callStarted's result as its argument) ran; the destructor
   // waits for them.

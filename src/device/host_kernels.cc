@@ -78,11 +78,15 @@ void hostBarrier(const BarrierLaunch& launch) {
     // Spin briefly, then sleep in short steps: ranks share few cores in tests.
     for (int idle = 0; __atomic_load_n(launch.slots + r, __ATOMIC_ACQUIRE) < launch.value;) {
       if (++idle < 64) continue;
-      if ((idle & 63) == 0 && std::chrono::steady_clock::now() > deadline) {
-        uint64_t expected = 0;
-        __atomic_compare_exchange_n(launch.error, &expected, launch.value, false, __ATOMIC_RELEASE,
-                                    __ATOMIC_RELAXED);
-        return;
+      if ((idle & 63) == 0) {
+        // Another barrier's timeout, or an abort, set the word: stop waiting too.
+        if (__atomic_load_n(launch.error, __ATOMIC_ACQUIRE) != 0) return;
+        if (std::chrono::steady_clock::now() > deadline) {
+          uint64_t expected = 0;
+          __atomic_compare_exchange_n(launch.error, &expected, launch.value, false,
+                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+          return;
+        }
       }
       std::this_thread::sleep_for(std::chrono::microseconds(idle < 1000 ? 5 : 100));
     }

@@ -19,7 +19,8 @@ void hostReduceMany(const ReduceManyLaunch& launch);
 
 // The barrier of device/p2p_launch.h on the calling thread: announces, then waits (spinning
 // briefly, then sleeping in short steps) until every slot holds launch.value or timeoutMs passed,
-// when it writes launch.value into *launch.error. Returns at once when *launch.error is set.
+// when it writes launch.value into *launch.error. Returns at once when *launch.error is set, and
+// stops waiting when it becomes set meanwhile (another barrier's timeout, an abort).
 void hostBarrier(const BarrierLaunch& launch);
 
 }  // namespace device

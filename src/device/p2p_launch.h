@@ -21,6 +21,9 @@ namespace device {
 // Ranks of one p2p group at most (the inputs of one reduction, the slots of a flag area).
 constexpr int kMaxP2pRanks = 16;
 
+// The error word's value after tuttiCommAbort: every barrier still queued ends at once.
+constexpr uint64_t kP2pAborted = ~uint64_t{0};
+
 struct ReduceManyLaunch {
   void* dst = nullptr;  // may equal an input (then exactly), never partially overlap one
   const void* inputs[kMaxP2pRanks] = {};  // plain arrays: device code copies them
@@ -38,8 +41,9 @@ struct BarrierLaunch {
   int ranks = 0;                    // members, 1..kMaxP2pRanks
   uint64_t value = 0;               // > every earlier barrier's value of the group
   // Page-locked host memory (allocPinned) the device can write: 0 while all is well. A barrier
-  // that finds it non-zero does nothing; one that waits longer than timeoutMs writes its value
-  // there and ends (the stream goes on; the communicator reports the error).
+  // that finds it non-zero, on entry or while it waits, ends at once; one that waits longer than
+  // timeoutMs writes its value there and ends (the stream goes on; the communicator reports the
+  // error). An abort writes kP2pAborted.
   uint64_t* error = nullptr;
   int64_t timeoutMs = 0;  // > 0
 };

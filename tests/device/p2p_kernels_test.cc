@@ -15,6 +15,12 @@
 #include "device/p2p_launch.h"
 #include "exec/datatype.h"
 
+#if defined(TUTTI_HAVE_CUDA)
+#include <cuda_runtime.h>
+
+#include "device/cuda/cuda_kernels.h"
+#endif
+
 namespace tutti {
 namespace device {
 namespace {
@@ -158,6 +164,124 @@ TEST(P2pKernelsTest, BarrierGivesUpAtTheTimeoutWithItsErrorWord) {
   EXPECT_EQ(group.flags[1 * kMaxP2pRanks + 0], 7u);
   EXPECT_EQ(group.error, 7u);
 }
+
+// An abort (or another barrier's timeout) sets the error word while a barrier waits: it ends at
+// once, not at its timeout.
+TEST(P2pKernelsTest, BarrierStopsWaitingWhenTheErrorWordIsSet) {
+  Group group(2);
+  const auto start = std::chrono::steady_clock::now();
+  std::thread waiter([&] { hostBarrier(group.launch(0, 1, 20000)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  __atomic_store_n(&group.error, kP2pAborted, __ATOMIC_RELEASE);
+  waiter.join();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(ms, 5000);
+  EXPECT_EQ(group.error, kP2pAborted);  // not overwritten by a timeout
+}
+
+#if defined(TUTTI_HAVE_CUDA)
+
+// The CUDA kernels of the p2p path against the host's (skipped without a device): the N-input
+// reduction's bits for every type, op and input count, vectorised (inputs at the destination's
+// offset from a 16-byte boundary) and element by element (one input a byte off), and the barrier
+// kernel between two streams standing for two ranks, and alone until its timeout.
+std::string noCudaDevice() {
+  int devices = 0;
+  const cudaError_t error = cudaGetDeviceCount(&devices);
+  if (error != cudaSuccess) return std::string("no CUDA device: ") + cudaGetErrorString(error);
+  return devices == 0 ? "no CUDA device" : "";
+}
+
+TEST(P2pKernelsCudaTest, ReduceManyKernelGivesTheHostsBits) {
+  const std::string reason = noCudaDevice();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  std::mt19937_64 random(11);
+  const size_t count = 1001;
+  const size_t slot = 8 * count + 256;  // one input or the output, 256-byte aligned
+  char* device = nullptr;
+  ASSERT_EQ(cudaMalloc(&device, (kMaxP2pRanks + 1) * slot), cudaSuccess);
+  for (int t = 0; t < tuttiNumTypes; ++t) {
+    const auto type = static_cast<tuttiDataType_t>(t);
+    const size_t bytes = count * dataTypeSize(type);
+    for (int o = 0; o < tuttiNumOps; ++o) {
+      for (int n : {2, 3, kMaxP2pRanks}) {
+        for (size_t skew : {size_t{0}, dataTypeSize(type)}) {  // vectors; one input off by one
+          ReduceManyLaunch host, gpu;
+          std::vector<std::vector<unsigned char>> inputs;
+          for (int j = 0; j < n; ++j) {
+            inputs.push_back(randomBytes(bytes, random));
+            host.inputs[j] = inputs.back().data();
+            char* at = device + (j + 1) * slot + (j == 1 ? skew : 0);
+            ASSERT_EQ(cudaMemcpy(at, inputs.back().data(), bytes, cudaMemcpyHostToDevice),
+                      cudaSuccess);
+            gpu.inputs[j] = at;
+          }
+          std::vector<unsigned char> want(bytes), got(bytes);
+          for (ReduceManyLaunch* launch : {&host, &gpu}) {
+            launch->inputCount = n;
+            launch->count = count;
+            launch->type = type;
+            launch->op = static_cast<tuttiRedOp_t>(o);
+            launch->avgDivisor = o == tuttiAvg ? n : 0;
+          }
+          host.dst = want.data();
+          gpu.dst = device;
+          hostReduceMany(host);
+          ASSERT_EQ(launchReduceManyKernel(gpu, nullptr, 0), 0);
+          ASSERT_EQ(cudaMemcpy(got.data(), device, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
+          EXPECT_EQ(got, want) << dataTypeName(type) << " op " << o << ", " << n << " inputs, skew "
+                               << skew;
+        }
+      }
+    }
+  }
+  cudaFree(device);
+}
+
+TEST(P2pKernelsCudaTest, BarrierKernelBetweenTwoStreamsAndAlone) {
+  const std::string reason = noCudaDevice();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  uint64_t* flags = nullptr;  // two members' areas, kMaxP2pRanks slots each, in device memory
+  ASSERT_EQ(cudaMalloc(&flags, 2 * kMaxP2pRanks * sizeof(uint64_t)), cudaSuccess);
+  ASSERT_EQ(cudaMemset(flags, 0, 2 * kMaxP2pRanks * sizeof(uint64_t)), cudaSuccess);
+  uint64_t* error = nullptr;
+  ASSERT_EQ(cudaHostAlloc(&error, sizeof(uint64_t), cudaHostAllocMapped), cudaSuccess);
+  *error = 0;
+  cudaStream_t streams[2];
+  for (cudaStream_t& s : streams)
+    ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+  auto launchFor = [&](int rank, uint64_t value, int ranks, int64_t timeoutMs) {
+    BarrierLaunch b;
+    for (int r = 0; r < ranks; ++r) b.announce[r] = flags + r * kMaxP2pRanks + rank;
+    b.slots = flags + rank * kMaxP2pRanks;
+    b.ranks = ranks;
+    b.value = value;
+    b.error = error;
+    b.timeoutMs = timeoutMs;
+    return launchBarrierKernel(b, streams[rank]);
+  };
+  for (uint64_t value = 1; value <= 20; ++value) {
+    ASSERT_EQ(launchFor(0, value, 2, 10000), 0);
+    ASSERT_EQ(launchFor(1, value, 2, 10000), 0);
+  }
+  for (cudaStream_t s : streams) ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  EXPECT_EQ(*error, 0u);
+  // Member 1 never comes to barrier 21: member 0 gives up after 100 ms with its value.
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(launchFor(0, 21, 2, 100), 0);
+  ASSERT_EQ(cudaStreamSynchronize(streams[0]), cudaSuccess);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(*error, 21u);
+  EXPECT_GE(ms, 90);
+  EXPECT_LT(ms, 5000);
+  for (cudaStream_t s : streams) cudaStreamDestroy(s);
+  cudaFree(flags);
+  cudaFreeHost(error);
+}
+
+#endif  // TUTTI_HAVE_CUDA
 
 }  // namespace
 }  // namespace device

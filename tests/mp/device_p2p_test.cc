@@ -1,7 +1,8 @@
 // The p2p path's behaviour beyond exact results (collectives_test.cc's P2pDevice and
 // P2pAlgorithms cases hold those): a peer that never arrives at a barrier is a timeout error, not
-// a hang; TUTTI_ALGO=ring keeps device calls on the staged path and maps nothing; one rank's
-// TUTTI_P2P_DISABLE=1 turns the path off for every rank.
+// a hang; an abort releases a stream waiting at a barrier; TUTTI_ALGO=ring keeps device calls on
+// the staged path and maps nothing; one rank's TUTTI_P2P_DISABLE=1 turns the path off for every
+// rank.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -97,6 +98,38 @@ TEST(DeviceP2pTest, PeerThatNeverArrivesIsATimeoutNotAHang) {
       return 16;
     }
     tearDown(r);
+    return 0;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+// tuttiCommAbort while the stream waits at a barrier for a peer that will not come: the barrier
+// ends at once, not at the (60 s) timeout, and the abort returns.
+TEST(DeviceP2pTest, AbortReleasesAStreamWaitingAtABarrier) {
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    Rank r;
+    int rc = setUp(rank, nranks, id, &r);
+    if (rc == 0) rc = allReduceExact(r, nranks);
+    if (rc != 0) return rc;
+    if (rank == 1) {
+      sleep(3);
+      tearDown(r);
+      return 0;
+    }
+    CHECK_RC(tuttiAllReduce(r.send, r.recv, kCount, tuttiFloat32, tuttiSum, r.comm, r.stream));
+    usleep(200 * 1000);  // the stream is at the call's first barrier by now
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_RC(tuttiCommAbort(r.comm));
+    CHECK_RC(tuttiEmuStreamSynchronize(r.stream, 30000));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (seconds > 5) {
+      std::fprintf(stderr, "abort and the stream took %.2f s\n", seconds);
+      return 14;
+    }
+    tuttiMemFree(r.send);
+    tuttiMemFree(r.recv);
+    tuttiEmuStreamDestroy(r.stream);
     return 0;
   });
   EXPECT_TRUE(result.ok) << result.failure;
