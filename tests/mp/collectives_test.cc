@@ -279,8 +279,9 @@ INSTANTIATE_TEST_SUITE_P(P2pDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
                                             ::testing::Values("shm_p2p")),
                          ranksTransportName);
+// 8 ranks are P2pDevice's: the model takes one-shot below 95 KiB and two-shot for the 3 MiB calls.
 INSTANTIATE_TEST_SUITE_P(P2pAlgorithms, CollectivesTest,
-                         ::testing::Combine(::testing::Values(2, 3, 5, 8),
+                         ::testing::Combine(::testing::Values(2, 3, 5),
                                             ::testing::Values("shm_p2pone", "shm_p2ptwo")),
                          ranksTransportName);
 // The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
