@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "device/cuda/cuda_kernels.h"
+
 namespace tutti {
 namespace device {
 namespace layout {
@@ -59,6 +61,16 @@ inline Split splitVectors(uintptr_t dst, uintptr_t everyBits, bool sameOffset, s
     split.vectors = (count - split.head) * size / kVectorBytes;
   }
   return split;
+}
+
+// *smCount, asked of the current device when it is <= 0 (a launcher given no count); returns a
+// cudaError_t as int.
+inline int resolveSmCount(int* smCount) {
+  if (*smCount > 0) return static_cast<int>(cudaSuccess);
+  int device = 0;
+  cudaError_t error = cudaGetDevice(&device);
+  if (error == cudaSuccess) error = static_cast<cudaError_t>(deviceSmCount(device, smCount));
+  return static_cast<int>(error);
 }
 
 // One work item per thread at most, and no more blocks than fill the multiprocessors once: the

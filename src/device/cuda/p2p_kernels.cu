@@ -114,12 +114,7 @@ int launchReduceManyKernel(const ReduceManyLaunch& launch, void* cudaStream, int
     return static_cast<int>(cudaErrorInvalidValue);
   }
   if (launch.count == 0) return static_cast<int>(cudaSuccess);
-  if (smCount <= 0) {
-    int device = 0;
-    cudaError_t error = cudaGetDevice(&device);
-    if (error == cudaSuccess) error = static_cast<cudaError_t>(deviceSmCount(device, &smCount));
-    if (error != cudaSuccess) return static_cast<int>(error);
-  }
+  if (const int error = layout::resolveSmCount(&smCount)) return error;
   const size_t size = dataTypeSize(launch.type);
   const uintptr_t dst = reinterpret_cast<uintptr_t>(launch.dst);
   ManyArgs args{};

@@ -91,22 +91,15 @@ int launchReduceKernel(const ReduceLaunch& launch, void* cudaStream, int smCount
     return static_cast<int>(cudaErrorInvalidValue);
   }
   if (launch.count == 0) return static_cast<int>(cudaSuccess);
-  if (smCount <= 0) {
-    int device = 0;
-    cudaError_t error = cudaGetDevice(&device);
-    if (error == cudaSuccess) error = static_cast<cudaError_t>(deviceSmCount(device, &smCount));
-    if (error != cudaSuccess) return static_cast<int>(error);
-  }
+  if (const int error = layout::resolveSmCount(&smCount)) return error;
 
   const size_t size = dataTypeSize(launch.type);
   const uintptr_t dst = reinterpret_cast<uintptr_t>(launch.dst);
   const uintptr_t a = reinterpret_cast<uintptr_t>(launch.a);
   const uintptr_t b = reinterpret_cast<uintptr_t>(launch.b);
-  const layout::Split split =
-      layout::splitVectors(dst, a | b,
-                           a % kVectorBytes == dst % kVectorBytes &&
-                               b % kVectorBytes == dst % kVectorBytes,
-                           launch.count, size);
+  const layout::Split split = layout::splitVectors(
+      dst, a | b, a % kVectorBytes == dst % kVectorBytes && b % kVectorBytes == dst % kVectorBytes,
+      launch.count, size);
   const ReduceArgs args{static_cast<char*>(launch.dst),
                         static_cast<const char*>(launch.a),
                         static_cast<const char*>(launch.b),
