@@ -78,6 +78,7 @@ Status issueP2pCollective(tuttiComm* comm, const CollectiveArgs& args, void* str
   TUTTI_TRACE(kLogColl, "p2p: {} of {} bytes by {}", collectiveName(collective), bytes,
               p2pAlgorithmName(*algorithm));
   DeviceScope scope(runtime, comm->device);
+  if (collective == Collective::kAllReduce) comm->p2p->countAllReduce(*algorithm);
   // Counted until the stream has run the call: destroying the communicator waits for that.
   void* done = comm->p2p->callStarted();
   Status status = queueP2pCollective(runtime, comm->p2p->layout(), comm->p2p->barrierCounter(),

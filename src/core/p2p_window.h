@@ -43,6 +43,12 @@ class P2pWindow {
   uint64_t* errorWord() const { return layout_.error; }
   int timeoutMs() const { return layout_.timeoutMs; }
 
+  // All-reduces issued by each algorithm (P2pAlgorithm's order), for logs and tests.
+  uint64_t allReduces(P2pAlgorithm algorithm) const {
+    return allReduces_[static_cast<size_t>(algorithm)];
+  }
+  void countAllReduce(P2pAlgorithm algorithm) { ++allReduces_[static_cast<size_t>(algorithm)]; }
+
   // Ends every barrier still queued or waiting at once (tuttiCommAbort): the error word becomes
   // kP2pAborted unless a timeout set it first.
   void abort();
@@ -62,6 +68,7 @@ class P2pWindow {
   P2pLayout layout_;
   void* own_ = nullptr;  // allocDevice, freed last
   uint64_t barriers_ = 0;
+  uint64_t allReduces_[2] = {0, 0};
   std::shared_ptr<std::atomic<int>> inFlight_ = std::make_shared<std::atomic<int>>(0);
 };
 

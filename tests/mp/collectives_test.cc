@@ -251,6 +251,23 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
                    transport.c_str());
       return 5;
     }
+    if (p2p) {
+      // The all-reduce algorithms the mode names, or both by the model's choice (one-shot for
+      // the small calls; two-shot for the 3 MiB ones from 3 ranks on).
+      const P2pWindow& window = *liveComm(comm)->p2p;
+      const uint64_t one = window.allReduces(P2pAlgorithm::kOneShot);
+      const uint64_t two = window.allReduces(P2pAlgorithm::kTwoShot);
+      const bool wanted = transport == "shm_p2pone"   ? one > 0 && two == 0
+                          : transport == "shm_p2ptwo" ? one == 0 && two > 0
+                          : nranks >= 3               ? one > 0 && two > 0
+                                                      : one > 0 && two == 0;
+      if (!wanted) {
+        std::fprintf(stderr, "rank %d: %llu one-shot and %llu two-shot all-reduces in mode %s\n",
+                     rank, static_cast<unsigned long long>(one),
+                     static_cast<unsigned long long>(two), transport.c_str());
+        return 6;
+      }
+    }
     tuttiCommDestroy(comm);
     return failures == 0 ? 0 : 1;
   });
