@@ -83,9 +83,14 @@ if [ $sweepsOnly -eq 0 ]; then
   step kernels_bench 60 "$bench"
   step kernels_sanitizer 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$kernels" \
     --gtest_filter='DeviceKernelsCudaTest.ReduceKernelRejects*:DeviceKernelsCudaTest.WaitFlag*'
+  step p2p_kernels_sanitizer 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$kernels" \
+    --gtest_filter='P2pKernelsCudaTest.*'
   export TUTTI_TEST_CUDA=1
+  # The ranks share the GPU on one host: over mapped peer memory (the p2p path), then staged.
   step collectives_cuda 240 "$mp" --gtest_filter='CudaDevice/*'
-  unset TUTTI_TEST_CUDA
+  export TUTTI_P2P_DISABLE=1
+  step collectives_cuda_staged 240 "$mp" --gtest_filter='CudaDevice/*'
+  unset TUTTI_TEST_CUDA TUTTI_P2P_DISABLE
 fi
 export TUTTI_DEVICE=cuda
 [ $sweepsOnly -eq 0 ] &&

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "algo/p2p_choice.h"
+
 namespace tutti {
 namespace {
 
@@ -72,11 +74,17 @@ std::string algorithmNameList() {
 }
 
 Status parseAlgorithmList(const std::string& spec, const std::string& text,
-                          std::vector<Algorithm>* out) {
+                          std::vector<Algorithm>* out, std::vector<P2pAlgorithm>* p2p) {
   for (const std::string& name : split(text, '/')) {
+    if (std::optional<P2pAlgorithm> p2pAlgorithm = parseP2pAlgorithm(name)) {
+      p2p->push_back(*p2pAlgorithm);
+      continue;
+    }
     std::optional<Algorithm> algorithm = parseAlgorithm(name);
     if (!algorithm) {
-      return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}': unknown algorithm '{}' (have: {})",
+      return makeError(tuttiInvalidArgument,
+                       "TUTTI_ALGO='{}': unknown algorithm '{}' (have: {}; device buffers on one "
+                       "host: oneshot, twoshot)",
                        spec, name, algorithmNameList());
     }
     out->push_back(*algorithm);
@@ -95,7 +103,7 @@ Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
   }
   if (body[0] == '^') {
     for (const std::string& part : split(body.substr(1), ',')) {
-      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, part, &spec.excluded_));
+      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, part, &spec.excluded_, &spec.p2pExcluded_));
     }
     if (std::none_of(algorithmTable().begin(), algorithmTable().end(),
                      [&](const RegisteredAlgorithm& a) { return spec.mayUse(a.id); })) {
@@ -140,7 +148,7 @@ Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
       } else if (range.size() > 2) {
         return makeError(tuttiInvalidArgument, "TUTTI_ALGO='{}': cannot read '{}'", text, item);
       }
-      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, names, &rule.algorithms));
+      TUTTI_RETURN_IF_ERROR(parseAlgorithmList(text, names, &rule.algorithms, &rule.p2p));
       spec.rules_.push_back(rule);
     }
   }
@@ -148,17 +156,23 @@ Status AlgoSpec::parse(const std::string& text, AlgoSpec* out) {
   return Status::ok();
 }
 
-std::vector<Algorithm> AlgoSpec::allowed(Collective collective, size_t bytes) const {
-  std::vector<Algorithm> result;
+template <typename T>
+std::vector<T> AlgoSpec::collect(Collective collective, size_t bytes,
+                                 std::vector<T> Rule::*list) const {
+  std::vector<T> result;
   for (const Rule& rule : rules_) {
     if ((rule.collective < 0 || rule.collective == static_cast<int>(collective)) &&
         bytes >= rule.lo && bytes < rule.hi) {
-      for (Algorithm a : rule.algorithms) {
+      for (T a : rule.*list) {
         if (std::find(result.begin(), result.end(), a) == result.end()) result.push_back(a);
       }
     }
   }
   return result;
+}
+
+std::vector<Algorithm> AlgoSpec::allowed(Collective collective, size_t bytes) const {
+  return collect(collective, bytes, &Rule::algorithms);
 }
 
 bool AlgoSpec::mayUse(Algorithm algorithm) const {
@@ -173,7 +187,9 @@ bool AlgoSpec::mayUse(Algorithm algorithm) const {
   for (Collective collective : kAllCollectives) {
     std::vector<std::pair<size_t, size_t>> ranges;
     for (const Rule& rule : rules_) {
-      if (rule.collective < 0 || rule.collective == static_cast<int>(collective)) {
+      // A rule naming only p2p algorithms leaves its sizes to the model.
+      if (!rule.algorithms.empty() &&
+          (rule.collective < 0 || rule.collective == static_cast<int>(collective))) {
         ranges.emplace_back(rule.lo, rule.hi);
       }
     }
@@ -186,6 +202,20 @@ bool AlgoSpec::mayUse(Algorithm algorithm) const {
     if (covered != SIZE_MAX) return true;
   }
   return false;
+}
+
+std::vector<P2pAlgorithm> AlgoSpec::allowedP2p(Collective collective, size_t bytes) const {
+  return collect(collective, bytes, &Rule::p2p);
+}
+
+bool AlgoSpec::excludesP2p(P2pAlgorithm algorithm) const {
+  return std::find(p2pExcluded_.begin(), p2pExcluded_.end(), algorithm) != p2pExcluded_.end();
+}
+
+bool AlgoSpec::mayUseP2p() const {
+  if (excludesP2p(P2pAlgorithm::kOneShot) && excludesP2p(P2pAlgorithm::kTwoShot)) return false;
+  return rules_.empty() ||
+         std::any_of(rules_.begin(), rules_.end(), [](const Rule& r) { return !r.p2p.empty(); });
 }
 
 }  // namespace tutti

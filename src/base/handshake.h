@@ -32,6 +32,7 @@ enum class HelloKind : uint16_t {
   kTcpSocket = 3,       // one of the tcp transport's sockets to a peer
   kShmDoorbell = 4,     // the shm transport's doorbell of a pair
   kBootstrapWatch = 5,  // a link of the bootstrap watch (core/peer_watch.h): heartbeats, failures
+  kP2pWindow = 6,       // a rank asking a peer for its p2p window's descriptor (core/p2p_window.h)
 };
 
 struct Hello {

@@ -31,6 +31,12 @@ const std::vector<ParamInfo>& paramTable() {
        "device buffers staged through host memory move in pieces of this many bytes of each "
        "rank's block (at most 64 pieces a call), so the copies overlap the wire; 1..2^30, must be "
        "alike on every rank"},
+      {"TUTTI_P2P_DISABLE", "0",
+       "1: device buffers of ranks on one host never go through peers' mapped device memory (the "
+       "p2p path); every device call is staged through pinned host memory instead"},
+      {"TUTTI_P2P_WINDOW_BYTES", "4194304",
+       "bytes of device memory each rank maps to its peers for the p2p path (plus 4 KiB of "
+       "flags); larger calls loop over window-sized chunks; 4096..2^30, taken from rank 0"},
       {"TUTTI_FLIGHT_RECORDER", "64",
        "operations each communicator remembers for a dump (ring); 0: records nothing"},
       {"TUTTI_FLIGHT_RECORDER_FILE", "(none)",
@@ -46,7 +52,8 @@ const std::vector<ParamInfo>& paramTable() {
        "transports in order of preference, e.g. tcp or shm,tcp; each pair of ranks uses the first "
        "that can connect it, tcp when none can"},
       {"TUTTI_ALGO", "(auto)",
-       "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring"},
+       "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring; "
+       "device buffers on one host also oneshot, twoshot (mapped peer memory; ring stages them)"},
       {"TUTTI_TUNER_PLUGIN", "(none)",
        "tuner plugin adjusting the algorithm choice: a path, or a name N tried as "
        "libtutti-tuner-N.so then N; Tutti's ABI (tutti_tuner.h) or NCCL's (v5, v4)"},
@@ -190,6 +197,11 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_DEVICE_CHUNK_BYTES", static_cast<int64_t>(p.deviceChunkBytes),
                                1, int64_t{1} << 30, &value));
   p.deviceChunkBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_P2P_DISABLE", 0, 0, 1, &value));
+  p.p2pDisable = value != 0;
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_P2P_WINDOW_BYTES", static_cast<int64_t>(p.p2pWindowBytes),
+                               4096, int64_t{1} << 30, &value));
+  p.p2pWindowBytes = static_cast<size_t>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_FLIGHT_RECORDER", p.flightRecorder, 0, 1 << 20, &value));
   p.flightRecorder = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_FLIGHT_RECORDER_SIGNAL", 0, 0, 1, &value));

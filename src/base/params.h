@@ -28,6 +28,8 @@ struct Params {
   std::string tunerPlugin;            // TUTTI_TUNER_PLUGIN: tuner plugin path or name; empty = none
   bool checkMismatch = true;          // TUTTI_CHECK_MISMATCH: descriptors compared on every call
   size_t deviceChunkBytes = 1 << 20;  // TUTTI_DEVICE_CHUNK_BYTES: pipelining unit of device calls
+  bool p2pDisable = false;            // TUTTI_P2P_DISABLE: device calls never map peers' memory
+  size_t p2pWindowBytes = 4 << 20;    // TUTTI_P2P_WINDOW_BYTES: each rank's mapped scratch, bytes
   // TUTTI_FLIGHT_RECORDER: operations each communicator remembers (core/flight_recorder.h); 0: off
   int flightRecorder = 64;
   std::string flightRecorderFile;     // TUTTI_FLIGHT_RECORDER_FILE: JSON dump path; empty: none

@@ -22,6 +22,7 @@
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
+#include "core/p2p_collective.h"
 #include "core/slurm_rendezvous.h"
 #include "device/device_runtime.h"
 #include "exec/datatype.h"
@@ -203,7 +204,9 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
   status = stickyStatus(comm, collectiveName(kind));
   if (!status.isOk()) return finish(status, handle);
   if (onDevice) {
-    status = issueDeviceCollective(comm, args, stream);
+    bool issued = false;
+    status = issueP2pCollective(comm, args, stream, &issued);
+    if (status.isOk() && !issued) status = issueDeviceCollective(comm, args, stream);
     callLock.unlock();
     return finish(status, handle);
   }
@@ -475,6 +478,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
   comm->aborted.store(true);
   announceAbort(comm);  // every rank hears why before the connections close
   closeConnections(comm);
+  if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
   delete comm;
   return tuttiSuccess;
@@ -484,8 +488,10 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_
   if (asyncError == nullptr) {
     return finish(makeError(tuttiInvalidArgument, "asyncError is NULL"));
   }
-  bool live = withLiveComm(
-      comm, [&](tuttiComm* c) { *asyncError = static_cast<tuttiResult_t>(c->asyncError.load()); });
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    (void)noteP2pTimeout(c);  // a device call's barrier that timed out on its stream
+    *asyncError = static_cast<tuttiResult_t>(c->asyncError.load());
+  });
   return live ? tuttiSuccess : finish(liveCommError(comm));
 }
 

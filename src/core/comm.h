@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "algo/p2p_choice.h"
 #include "algo/plan.h"
 #include "algo/select.h"
 #include "algo/tuner.h"
@@ -21,6 +22,7 @@
 #include "core/comm_topology.h"
 #include "core/flight_recorder.h"
 #include "core/operation.h"
+#include "core/p2p_window.h"
 #include "core/peer_watch.h"
 #include "core/progress_thread.h"
 #include "exec/executor.h"
@@ -97,6 +99,12 @@ struct tuttiComm {
   // runtime) and the pinned word its streams wait on, raised to each device operation's sequence.
   int device = -1;
   uint64_t* streamFlag = nullptr;
+  // The p2p path (core/p2p_collective.h), decided at init: 1 windows mapped, -1 not available
+  // (every device call is staged), 0 before init got there. p2pCost prices its algorithms
+  // (algo/p2p_choice.h).
+  int p2pState = 0;
+  std::unique_ptr<tutti::P2pWindow> p2p;
+  tutti::P2pCost p2pCost;
   // The last TUTTI_FLIGHT_RECORDER operations (core/flight_recorder.h), made with the
   // communicator.
   std::unique_ptr<tutti::FlightRecorder> recorder;

@@ -21,6 +21,7 @@
 #include "core/comm_topology.h"
 #include "core/device_collective.h"
 #include "core/flight_dump.h"
+#include "core/p2p_collective.h"
 #include "transports/shm/shm_params.h"
 
 namespace tutti {
@@ -265,6 +266,8 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
       cpuCount > 0 ? static_cast<double>(comm->ranksOnMachine) / cpuCount : 1.0, &comm->clusterCost,
       &comm->costSource));
   TUTTI_INFO(kLogInit, "cost model: {}", comm->costSource);
+  // Device calls over peers' mapped memory, when they may use it: collective, so at init.
+  TUTTI_RETURN_IF_ERROR(prepareP2p(comm.get()));
   comm->connections.assign(nranks, nullptr);
   for (auto& connection : comm->ownedConnections) {
     comm->connections[connection->peer()] = connection.get();

@@ -30,24 +30,6 @@ int launcherLocalRank() {
   return -1;
 }
 
-// Makes the communicator's device current for the calls in scope, and restores the caller's.
-class DeviceScope {
- public:
-  DeviceScope(Runtime* runtime, int device) : runtime_(runtime) {
-    if (runtime_->currentDevice(&previous_, nullptr).isOk() && previous_ != device) {
-      switched_ = runtime_->setDevice(device).isOk();
-    }
-  }
-  ~DeviceScope() {
-    if (switched_) (void)runtime_->setDevice(previous_);
-  }
-
- private:
-  Runtime* runtime_;
-  int previous_ = 0;
-  bool switched_ = false;
-};
-
 // Releases the piece's operation once the stream has staged its send data (Operation::after).
 void markStaged(void* arg) {
   auto* staged = static_cast<std::shared_ptr<Operation>*>(arg);

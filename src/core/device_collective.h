@@ -26,8 +26,29 @@
 #include "base/status.h"
 #include "core/comm.h"
 #include "core/operation.h"
+#include "device/device_runtime.h"
 
 namespace tutti {
+
+// Makes the communicator's device current for the calls in scope, and restores the caller's.
+class DeviceScope {
+ public:
+  DeviceScope(device::Runtime* runtime, int device) : runtime_(runtime) {
+    if (runtime_->currentDevice(&previous_, nullptr).isOk() && previous_ != device) {
+      switched_ = runtime_->setDevice(device).isOk();
+    }
+  }
+  ~DeviceScope() {
+    if (switched_) (void)runtime_->setDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  device::Runtime* runtime_;
+  int previous_ = 0;
+  bool switched_ = false;
+};
 
 // At init: the communicator's device (the calling thread's current device; under a launcher that
 // exported a local rank, LOCAL_RANK mod the device count when the program set none) and its stream

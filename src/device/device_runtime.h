@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "device/p2p_launch.h"
 #include "device/reduce_launch.h"
 
 namespace tutti {
@@ -95,6 +96,12 @@ class Runtime {
   virtual Status waitFlag(Stream stream, const uint64_t* flag, uint64_t value) = 0;
   // Queued: the reduction kernel on device memory (device/reduce_launch.h).
   virtual Status launchReduce(const ReduceLaunch& launch, Stream stream) = 0;
+  // Queued: the p2p path's N-input reduction and its barrier (device/p2p_launch.h), on device
+  // memory of the current device and peers' memory imported here. Errors are the launch's
+  // (tuttiInvalidArgument for counts out of range); a barrier's timeout is reported through its
+  // error word, never here.
+  virtual Status launchReduceMany(const ReduceManyLaunch& launch, Stream stream) = 0;
+  virtual Status launchBarrier(const BarrierLaunch& launch, Stream stream) = 0;
 };
 
 // The process's runtime, or nullptr when there is no device (host buffers only). Thread-safe;

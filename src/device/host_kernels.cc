@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include <chrono>
+#include <thread>
+
 #include "device/kernels/reduce_element.h"
 
 namespace tutti {
@@ -25,37 +28,73 @@ void reduceLoop(const ReduceLaunch& launch) {
   }
 }
 
-template <int kType>
-void reduceType(const ReduceLaunch& launch) {
-  switch (launch.op) {
-    case tuttiSum:
-      return reduceLoop<kType, tuttiSum, false>(launch);
-    case tuttiProd:
-      return reduceLoop<kType, tuttiProd, false>(launch);
-    case tuttiMax:
-      return reduceLoop<kType, tuttiMax, false>(launch);
-    case tuttiMin:
-      return reduceLoop<kType, tuttiMin, false>(launch);
-    case tuttiAvg:
-      if (launch.avgDivisor > 0) return reduceLoop<kType, tuttiAvg, true>(launch);
-      return reduceLoop<kType, tuttiAvg, false>(launch);
-    default:
-      return;
+struct ReduceLoop {
+  template <int kType, int kOp, bool kDivide>
+  static int run(const ReduceLaunch& launch) {
+    reduceLoop<kType, kOp, kDivide>(launch);
+    return 0;
+  }
+};
+
+template <int kType, int kOp, bool kDivide>
+void reduceManyLoop(const ReduceManyLaunch& launch) {
+  using S = typename kernels::ElementOf<kType>::Storage;
+  char* dst = static_cast<char*>(launch.dst);
+  for (size_t i = 0; i < launch.count; ++i) {
+    auto input = [&](int j) {
+      S value;
+      memcpy(&value, static_cast<const char*>(launch.inputs[j]) + i * sizeof(S), sizeof(S));
+      return value;
+    };
+    const S result = kernels::reduceManyElement<kType, kOp, kDivide>(launch.inputCount, input,
+                                                                     launch.avgDivisor);
+    memcpy(dst + i * sizeof(S), &result, sizeof(S));
   }
 }
 
-using TypeFunction = void (*)(const ReduceLaunch&);
-
-constexpr TypeFunction kReduceTypes[tuttiNumTypes] = {
-    reduceType<0>, reduceType<1>, reduceType<2>, reduceType<3>, reduceType<4>,  reduceType<5>,
-    reduceType<6>, reduceType<7>, reduceType<8>, reduceType<9>, reduceType<10>, reduceType<11>,
+struct ReduceManyLoop {
+  template <int kType, int kOp, bool kDivide>
+  static int run(const ReduceManyLaunch& launch) {
+    reduceManyLoop<kType, kOp, kDivide>(launch);
+    return 0;
+  }
 };
 
 }  // namespace
 
+void hostReduceMany(const ReduceManyLaunch& launch) {
+  if (launch.inputCount < 1 || launch.inputCount > kMaxP2pRanks) return;
+  (void)kernels::dispatch<ReduceManyLoop>(launch.type, launch.op, launch.avgDivisor > 0, 0, launch);
+}
+
+void hostBarrier(const BarrierLaunch& launch) {
+  if (__atomic_load_n(launch.error, __ATOMIC_ACQUIRE) != 0) return;
+  for (int r = 0; r < launch.ranks; ++r) {
+    __atomic_store_n(launch.announce[r], launch.value, __ATOMIC_RELEASE);
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(launch.timeoutMs);
+  for (int r = 0; r < launch.ranks; ++r) {
+    // Spin briefly, then sleep in short steps: ranks share few cores in tests.
+    for (int idle = 0; __atomic_load_n(launch.slots + r, __ATOMIC_ACQUIRE) < launch.value;) {
+      if (++idle < 64) continue;
+      if ((idle & 63) == 0) {
+        // Another barrier's timeout, or an abort, set the word: stop waiting too.
+        if (__atomic_load_n(launch.error, __ATOMIC_ACQUIRE) != 0) return;
+        if (std::chrono::steady_clock::now() > deadline) {
+          uint64_t expected = 0;
+          __atomic_compare_exchange_n(launch.error, &expected, launch.value, false,
+                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(idle < 1000 ? 5 : 100));
+    }
+  }
+}
+
 void hostReduce(const ReduceLaunch& launch) {
-  if (launch.type < 0 || launch.type >= tuttiNumTypes) return;
-  kReduceTypes[launch.type](launch);
+  (void)kernels::dispatch<ReduceLoop>(launch.type, launch.op, launch.avgDivisor > 0, 0, launch);
 }
 
 }  // namespace device

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/comm.h"
 #include "device/device_runtime.h"
 #include "mp/harness.h"
 #include "testing/exact_data.h"
@@ -179,7 +180,20 @@ void applyMode(const std::string& mode, int rank, int nranks) {
     // in pieces that do not divide its count.
     setenv("TUTTI_DEVICE_CHUNK_BYTES", "24", 1);
   }
-  if (variant == "dev" || variant == "devpieces" || variant == "cuda") {
+  if (variant == "dev" || variant == "devpieces") {
+    // The staged path: every rank is on one host, where device calls would otherwise go over
+    // mapped peer memory (the p2p variants below).
+    setenv("TUTTI_P2P_DISABLE", "1", 1);
+  }
+  if (variant.rfind("p2p", 0) == 0) {
+    // The p2p path, with windows of 8 KiB: calls of more than 1,024 elements of 8 bytes loop over
+    // chunks. p2p: the cost model chooses; p2pone, p2ptwo: all-reduce by one-shot or two-shot.
+    setenv("TUTTI_P2P_WINDOW_BYTES", "8192", 1);
+    if (variant == "p2pone") setenv("TUTTI_ALGO", "allreduce:oneshot", 1);
+    if (variant == "p2ptwo") setenv("TUTTI_ALGO", "allreduce:twoshot", 1);
+  }
+  if (variant == "dev" || variant == "devpieces" || variant == "cuda" ||
+      variant.rfind("p2p", 0) == 0) {
     setenv("TUTTI_DEVICE", variant == "cuda" ? "cuda" : "emulated", 1);
     gOnDevice = device::activeRuntime() != nullptr &&
                 device::activeRuntime()->streamCreate(&gStream).isOk();
@@ -199,8 +213,9 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   }
   LaunchResult result = runRanks(nranks, [&](int rank, int nranks, const tuttiUniqueId& id) {
     applyMode(transport, rank, nranks);
+    const bool p2p = transport.find("_p2p") != std::string::npos;
     if (transport.find("_dev") != std::string::npos ||
-        transport.find("_cuda") != std::string::npos) {
+        transport.find("_cuda") != std::string::npos || p2p) {
       if (!gOnDevice) return 4;
     }
     tuttiComm_t comm = initComm(rank, nranks, id);
@@ -235,6 +250,30 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
         }
       }
     }
+    // The calls took the path the mode names: p2p modes over mapped windows, the others staged.
+    const bool emulated = transport.find("_cuda") == std::string::npos;
+    if (gOnDevice && emulated && (liveComm(comm)->p2pState == 1) != p2p) {
+      std::fprintf(stderr, "rank %d: p2p state %d in mode %s\n", rank, liveComm(comm)->p2pState,
+                   transport.c_str());
+      return 5;
+    }
+    if (p2p) {
+      // The all-reduce algorithms the mode names, or both by the model's choice (one-shot for
+      // the small calls; two-shot for the 3 MiB ones from 3 ranks on).
+      const P2pWindow& window = *liveComm(comm)->p2p;
+      const uint64_t one = window.allReduces(P2pAlgorithm::kOneShot);
+      const uint64_t two = window.allReduces(P2pAlgorithm::kTwoShot);
+      const bool wanted = transport == "shm_p2pone"   ? one > 0 && two == 0
+                          : transport == "shm_p2ptwo" ? one == 0 && two > 0
+                          : nranks >= 3               ? one > 0 && two > 0
+                                                      : one > 0 && two == 0;
+      if (!wanted) {
+        std::fprintf(stderr, "rank %d: %llu one-shot and %llu two-shot all-reduces in mode %s\n",
+                     rank, static_cast<unsigned long long>(one),
+                     static_cast<unsigned long long>(two), transport.c_str());
+        return 6;
+      }
+    }
     tuttiCommDestroy(comm);
     return failures == 0 ? 0 : 1;
   });
@@ -254,6 +293,19 @@ INSTANTIATE_TEST_SUITE_P(EmulatedDevice, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(PipelinedDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 5),
                                             ::testing::Values("shm_devpieces", "tcp_devpieces")),
+                         ranksTransportName);
+// Device buffers over mapped peer memory (core/p2p_collective.h) on the emulated device, with
+// windows small enough that most calls loop over chunks: the cost model's choice (one-shot and
+// two-shot all-reduce by size), each all-reduce algorithm forced, and the direct all-gather and
+// reduce-scatter in all of them. The transport only matters where a call falls back.
+INSTANTIATE_TEST_SUITE_P(P2pDevice, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
+                                            ::testing::Values("shm_p2p")),
+                         ranksTransportName);
+// 8 ranks are P2pDevice's: the model takes one-shot below 95 KiB and two-shot for the 3 MiB calls.
+INSTANTIATE_TEST_SUITE_P(P2pAlgorithms, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 3, 5),
+                                            ::testing::Values("shm_p2pone", "shm_p2ptwo")),
                          ranksTransportName);
 // The same on a real GPU (skipped without TUTTI_TEST_CUDA=1): the ranks share the one device.
 INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,

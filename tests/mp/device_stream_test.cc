@@ -48,9 +48,9 @@ void consume(void* arg) {
 
 // A rank on the emulated device: its communicator and a stream; 0, or the exit code to return.
 int setUpRank(int rank, int nranks, const tuttiUniqueId& id, tuttiComm_t* comm,
-              tuttiEmuStream_t* stream) {
+              tuttiEmuStream_t* stream, int timeoutMs = 60000) {
   setenv("TUTTI_DEVICE", "emulated", 1);
-  *comm = initComm(rank, nranks, id);
+  *comm = initComm(rank, nranks, id, timeoutMs);
   if (*comm == nullptr) return 2;
   CHECK_RC(tuttiEmuStreamCreate(stream));
   return 0;
@@ -268,41 +268,45 @@ TEST(DeviceStreamTest, ManyQueuedCallsOfMixedCollectivesBeforeOneSynchronize) {
 
 // A peer that dies while a call is queued on a stream: the stream does not hang (the failed call
 // raises the flag too), and the communicator reports the error.
+// Staged, the closed connections end the call; over mapped peer memory (p2p), the barrier's
+// timeout does (5 s here).
 TEST(DeviceStreamTest, APeerThatDiesReleasesTheStreamWithAnError) {
-  LaunchResult result = runRanks(
-      2,
-      [](int rank, int nranks, const tuttiUniqueId& id) {
-        setenv("TUTTI_TIMEOUT_MS", "5000", 1);
-        tuttiComm_t comm = nullptr;
-        tuttiEmuStream_t stream = nullptr;
-        if (const int failed = setUpRank(rank, nranks, id, &comm, &stream)) return failed;
-        if (rank == 1) _exit(0);  // gone without a word, its sockets closed by the kernel
-        void* buffer = nullptr;
-        CHECK_RC(tuttiMemAlloc(&buffer, kCount * sizeof(float)));
-        CHECK_RC(tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream));
-        // Work after the call must run, late but not never.
-        if (tuttiEmuStreamSynchronize(stream, 30000) != tuttiSuccess) {
-          std::fprintf(stderr, "rank 0: the stream is still held 30 s after the peer died\n");
-          return 3;
-        }
-        tuttiResult_t async = tuttiSuccess;
-        CHECK_RC(tuttiCommGetAsyncError(comm, &async));
-        if (async == tuttiSuccess || async == tuttiInProgress) {
-          std::fprintf(stderr, "rank 0: no error after the peer died (%s)\n",
-                       tuttiGetErrorString(async));
-          return 4;
-        }
-        // Later calls on the stream fail at once with the sticky error.
-        if (tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream) ==
-            tuttiSuccess) {
-          return 5;
-        }
-        CHECK_RC(tuttiMemFree(buffer));
-        tuttiCommDestroy(comm);
-        return 0;
-      },
-      120);
-  EXPECT_TRUE(result.ok) << result.failure;
+  for (const char* p2pDisable : {"1", "0"}) {
+    LaunchResult result = runRanks(
+        2,
+        [&](int rank, int nranks, const tuttiUniqueId& id) {
+          setenv("TUTTI_P2P_DISABLE", p2pDisable, 1);
+          tuttiComm_t comm = nullptr;
+          tuttiEmuStream_t stream = nullptr;
+          if (const int failed = setUpRank(rank, nranks, id, &comm, &stream, 5000)) return failed;
+          if (rank == 1) _exit(0);  // gone without a word, its sockets closed by the kernel
+          void* buffer = nullptr;
+          CHECK_RC(tuttiMemAlloc(&buffer, kCount * sizeof(float)));
+          CHECK_RC(tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream));
+          // Work after the call must run, late but not never.
+          if (tuttiEmuStreamSynchronize(stream, 30000) != tuttiSuccess) {
+            std::fprintf(stderr, "rank 0: the stream is still held 30 s after the peer died\n");
+            return 3;
+          }
+          tuttiResult_t async = tuttiSuccess;
+          CHECK_RC(tuttiCommGetAsyncError(comm, &async));
+          if (async == tuttiSuccess || async == tuttiInProgress) {
+            std::fprintf(stderr, "rank 0: no error after the peer died (%s)\n",
+                         tuttiGetErrorString(async));
+            return 4;
+          }
+          // Later calls on the stream fail at once with the sticky error.
+          if (tuttiAllReduce(buffer, buffer, kCount, tuttiFloat32, tuttiSum, comm, stream) ==
+              tuttiSuccess) {
+            return 5;
+          }
+          CHECK_RC(tuttiMemFree(buffer));
+          tuttiCommDestroy(comm);
+          return 0;
+        },
+        120);
+    EXPECT_TRUE(result.ok) << "TUTTI_P2P_DISABLE=" << p2pDisable << ": " << result.failure;
+  }
 }
 
 // The communicator's device is the current device at init, or the launcher's local rank when

@@ -247,6 +247,8 @@ TEST(MismatchOptOutTest, CallsStayExactWithTheCheckOff) {
 TEST(MismatchDeviceTest, DeviceCallsOfDifferentCollectivesFailOnEveryRank) {
   LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
     setenv("TUTTI_DEVICE", "emulated", 1);
+    // The staged path: calls over mapped peer memory (the p2p path) exchange no descriptors.
+    setenv("TUTTI_P2P_DISABLE", "1", 1);
     tuttiComm_t comm = initComm(rank, nranks, id, 30000);
     if (comm == nullptr) return 2;
     tuttiEmuStream_t stream = nullptr;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "device/p2p_launch.h"
 #include "device/reduce_launch.h"
 
 namespace tutti {
@@ -23,6 +24,16 @@ int launchReduceKernel(const ReduceLaunch& launch, void* cudaStream, int smCount
 // (cudaHostAlloc with cudaHostAllocMapped, or any allocation under unified addressing); the host
 // raises it with a release store, and the kernel polls it every ~200 ns.
 int launchWaitFlagKernel(const uint64_t* flag, uint64_t value, void* cudaStream);
+
+// The p2p path's kernels (device/cuda/p2p_kernels.cu, device/p2p_launch.h). The pointers may be
+// peers' device memory opened with cudaIpcOpenMemHandle. launchReduceManyKernel: 16-byte vectors
+// when every pointer sits at the same offset from a 16-byte boundary, elements one at a time
+// otherwise; smCount as launchReduceKernel; count == 0 queues nothing; cudaErrorInvalidValue for
+// a type, op or input count out of range. launchBarrierKernel: one warp; each of the first
+// `ranks` threads announces in one member's area, then polls one slot of this rank's area with
+// volatile loads; on timeout (the device's global timer) it writes the error word.
+int launchReduceManyKernel(const ReduceManyLaunch& launch, void* cudaStream, int smCount);
+int launchBarrierKernel(const BarrierLaunch& launch, void* cudaStream);
 
 // The number of multiprocessors of a device, into *count.
 int deviceSmCount(int device, int* count);

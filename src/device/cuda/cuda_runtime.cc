@@ -148,21 +148,43 @@ class CudaRuntime final : public Runtime {
     return cudaError(launchWaitFlagKernel(flag, value, stream), "the flag-wait kernel launch");
   }
   Status launchReduce(const ReduceLaunch& launch, Stream stream) override {
-    int device = 0;
-    TUTTI_RETURN_IF_ERROR(cudaError(cudaGetDevice(&device), "cudaGetDevice"));
     int sms = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      int& cached = smCounts_[static_cast<size_t>(device)];
-      if (cached == 0) {
-        TUTTI_RETURN_IF_ERROR(cudaError(deviceSmCount(device, &cached), "deviceSmCount"));
-      }
-      sms = cached;
-    }
+    TUTTI_RETURN_IF_ERROR(smCount(&sms));
     return cudaError(launchReduceKernel(launch, stream, sms), "the reduction kernel launch");
+  }
+  Status launchReduceMany(const ReduceManyLaunch& launch, Stream stream) override {
+    if (launch.inputCount < 1 || launch.inputCount > kMaxP2pRanks) {
+      return makeError(tuttiInvalidArgument, "CUDA: a reduction of {} inputs (1..{})",
+                       launch.inputCount, kMaxP2pRanks);
+    }
+    int sms = 0;
+    TUTTI_RETURN_IF_ERROR(smCount(&sms));
+    return cudaError(launchReduceManyKernel(launch, stream, sms),
+                     "the p2p reduction kernel launch");
+  }
+  Status launchBarrier(const BarrierLaunch& launch, Stream stream) override {
+    if (launch.ranks < 1 || launch.ranks > kMaxP2pRanks || launch.error == nullptr ||
+        launch.timeoutMs <= 0) {
+      return makeError(tuttiInvalidArgument, "CUDA: a barrier of {} ranks (1..{}), timeout {} ms",
+                       launch.ranks, kMaxP2pRanks, launch.timeoutMs);
+    }
+    return cudaError(launchBarrierKernel(launch, stream), "the p2p barrier kernel launch");
   }
 
  private:
+  // The current device's multiprocessors, asked once per device.
+  Status smCount(int* sms) {
+    int device = 0;
+    TUTTI_RETURN_IF_ERROR(cudaError(cudaGetDevice(&device), "cudaGetDevice"));
+    std::lock_guard<std::mutex> lock(mutex_);
+    int& cached = smCounts_[static_cast<size_t>(device)];
+    if (cached == 0) {
+      TUTTI_RETURN_IF_ERROR(cudaError(deviceSmCount(device, &cached), "deviceSmCount"));
+    }
+    *sms = cached;
+    return Status::ok();
+  }
+
   const int deviceCount_;
   std::mutex mutex_;
   std::vector<int> smCounts_;  // per device, 0 until asked

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "device/cuda/cuda_kernels.h"
+#include "device/cuda/kernel_layout.cuh"
 #include "device/kernels/reduce_element.h"
 #include "exec/datatype.h"
 
@@ -17,9 +18,11 @@ namespace device {
 
 namespace {
 
-constexpr int kThreads = 512;
-constexpr int kBlocksPerSm = 4;  // 2048 threads: a full multiprocessor on every architecture here
-constexpr size_t kVectorBytes = sizeof(uint4);
+using layout::kThreads;
+using layout::kVectorBytes;
+using layout::loadElement;
+using layout::storeElement;
+using layout::VectorOf;
 
 struct ReduceArgs {
   char* dst;
@@ -31,29 +34,6 @@ struct ReduceArgs {
   int divisor;
   bool elementAligned;  // every pointer a multiple of the element size
 };
-
-template <typename S>
-union VectorOf {
-  uint4 vector;
-  S elements[kVectorBytes / sizeof(S)];
-};
-
-template <typename S>
-__device__ inline S loadElement(const char* p, bool aligned) {
-  if (aligned) return *reinterpret_cast<const S*>(p);
-  S value;
-  memcpy(&value, p, sizeof(S));
-  return value;
-}
-
-template <typename S>
-__device__ inline void storeElement(char* p, S value, bool aligned) {
-  if (aligned) {
-    *reinterpret_cast<S*>(p) = value;
-  } else {
-    memcpy(p, &value, sizeof(S));
-  }
-}
 
 template <int kType, int kOp, bool kDivide>
 __global__ void __launch_bounds__(kThreads) reduceKernel(ReduceArgs args) {
@@ -90,35 +70,12 @@ __global__ void __launch_bounds__(kThreads) reduceKernel(ReduceArgs args) {
   }
 }
 
-template <int kType, int kOp, bool kDivide>
-int launch(const ReduceArgs& args, unsigned blocks, cudaStream_t stream) {
-  reduceKernel<kType, kOp, kDivide><<<blocks, kThreads, 0, stream>>>(args);
-  return static_cast<int>(cudaGetLastError());
-}
-
-template <int kType>
-int launchType(const ReduceArgs& args, tuttiRedOp_t op, unsigned blocks, cudaStream_t stream) {
-  switch (op) {
-    case tuttiSum:
-      return launch<kType, tuttiSum, false>(args, blocks, stream);
-    case tuttiProd:
-      return launch<kType, tuttiProd, false>(args, blocks, stream);
-    case tuttiMax:
-      return launch<kType, tuttiMax, false>(args, blocks, stream);
-    case tuttiMin:
-      return launch<kType, tuttiMin, false>(args, blocks, stream);
-    case tuttiAvg:
-      if (args.divisor > 0) return launch<kType, tuttiAvg, true>(args, blocks, stream);
-      return launch<kType, tuttiAvg, false>(args, blocks, stream);
-    default:
-      return static_cast<int>(cudaErrorInvalidValue);
+struct ReduceLauncher {
+  template <int kType, int kOp, bool kDivide>
+  static int run(const ReduceArgs& args, unsigned blocks, cudaStream_t stream) {
+    reduceKernel<kType, kOp, kDivide><<<blocks, kThreads, 0, stream>>>(args);
+    return static_cast<int>(cudaGetLastError());
   }
-}
-
-using LaunchType = int (*)(const ReduceArgs&, tuttiRedOp_t, unsigned, cudaStream_t);
-constexpr LaunchType kLaunchTypes[tuttiNumTypes] = {
-    launchType<0>, launchType<1>, launchType<2>, launchType<3>, launchType<4>,  launchType<5>,
-    launchType<6>, launchType<7>, launchType<8>, launchType<9>, launchType<10>, launchType<11>,
 };
 
 __global__ void waitFlagKernel(const volatile uint64_t* flag, uint64_t value) {
@@ -134,39 +91,27 @@ int launchReduceKernel(const ReduceLaunch& launch, void* cudaStream, int smCount
     return static_cast<int>(cudaErrorInvalidValue);
   }
   if (launch.count == 0) return static_cast<int>(cudaSuccess);
-  if (smCount <= 0) {
-    int device = 0;
-    cudaError_t error = cudaGetDevice(&device);
-    if (error == cudaSuccess) error = static_cast<cudaError_t>(deviceSmCount(device, &smCount));
-    if (error != cudaSuccess) return static_cast<int>(error);
-  }
+  if (const int error = layout::resolveSmCount(&smCount)) return error;
 
   const size_t size = dataTypeSize(launch.type);
   const uintptr_t dst = reinterpret_cast<uintptr_t>(launch.dst);
   const uintptr_t a = reinterpret_cast<uintptr_t>(launch.a);
   const uintptr_t b = reinterpret_cast<uintptr_t>(launch.b);
-  ReduceArgs args{static_cast<char*>(launch.dst),
-                  static_cast<const char*>(launch.a),
-                  static_cast<const char*>(launch.b),
-                  launch.count,
-                  0,
-                  launch.count,
-                  launch.op == tuttiAvg ? launch.avgDivisor : 0,
-                  (dst | a | b) % size == 0};
-  const uintptr_t misalignment = dst % kVectorBytes;
-  if (args.elementAligned && a % kVectorBytes == misalignment && b % kVectorBytes == misalignment) {
-    const size_t head = ((kVectorBytes - misalignment) % kVectorBytes) / size;
-    args.head = head < launch.count ? head : launch.count;
-    args.vectors = (launch.count - args.head) * size / kVectorBytes;
-  }
-
-  // One work item per thread at most, and no more blocks than fill the multiprocessors once:
-  // the grid-stride loop covers the rest.
-  const size_t items = args.vectors + (launch.count - args.vectors * (kVectorBytes / size));
-  const size_t wanted = (items + kThreads - 1) / kThreads;
-  const size_t most = static_cast<size_t>(smCount) * kBlocksPerSm;
-  const unsigned blocks = static_cast<unsigned>(wanted < most ? wanted : most);
-  return kLaunchTypes[launch.type](args, launch.op, blocks, static_cast<cudaStream_t>(cudaStream));
+  const layout::Split split = layout::splitVectors(
+      dst, a | b, a % kVectorBytes == dst % kVectorBytes && b % kVectorBytes == dst % kVectorBytes,
+      launch.count, size);
+  const ReduceArgs args{static_cast<char*>(launch.dst),
+                        static_cast<const char*>(launch.a),
+                        static_cast<const char*>(launch.b),
+                        split.head,
+                        split.vectors,
+                        launch.count,
+                        launch.op == tuttiAvg ? launch.avgDivisor : 0,
+                        split.elementAligned};
+  const unsigned blocks = layout::gridBlocks(split, launch.count, size, smCount);
+  return kernels::dispatch<ReduceLauncher>(launch.type, launch.op, args.divisor > 0,
+                                           static_cast<int>(cudaErrorInvalidValue), args, blocks,
+                                           static_cast<cudaStream_t>(cudaStream));
 }
 
 int launchWaitFlagKernel(const uint64_t* flag, uint64_t value, void* cudaStream) {

@@ -247,6 +247,27 @@ class EmulatedRuntime final : public Runtime {
     return enqueue(stream, [launch] { hostReduce(launch); });
   }
 
+  Status launchReduceMany(const ReduceManyLaunch& launch, Stream stream) override {
+    if (launch.inputCount < 1 || launch.inputCount > kMaxP2pRanks) {
+      return makeError(tuttiInvalidArgument, "emulated device: a reduction of {} inputs (1..{})",
+                       launch.inputCount, kMaxP2pRanks);
+    }
+    if (launch.count == 0) return Status::ok();
+    return enqueue(stream, [launch] { hostReduceMany(launch); });
+  }
+
+  Status launchBarrier(const BarrierLaunch& launch, Stream stream) override {
+    if (launch.ranks < 1 || launch.ranks > kMaxP2pRanks || launch.error == nullptr ||
+        launch.timeoutMs <= 0) {
+      return makeError(tuttiInvalidArgument,
+                       "emulated device: a barrier of {} ranks (1..{}), error word {}, timeout {} "
+                       "ms",
+                       launch.ranks, kMaxP2pRanks, static_cast<const void*>(launch.error),
+                       launch.timeoutMs);
+    }
+    return enqueue(stream, [launch] { hostBarrier(launch); });
+  }
+
  private:
   Status resolve(Stream stream, EmulatedStream** out) {
     std::lock_guard<std::mutex> lock(streamsMutex_);

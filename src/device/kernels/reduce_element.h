@@ -209,6 +209,68 @@ TUTTI_HOST_DEVICE inline typename ElementOf<kType>::Storage reduceElement(
   return E::store(value);
 }
 
+// One element of an N-input reduction (device/p2p_launch.h): in(0) op in(1) op ... op in(n-1),
+// folded left to right with reduceElement, so each step rounds to the storage type as a chain of
+// two-input reductions does; kDivide: Avg's division at the last step. One input is returned as
+// it is, as a one-rank collective copies (dividing by 1 changes no number's bits, but converting
+// a reduced format's signaling NaN to float would quiet it). in(j) returns input j's element as
+// stored; n >= 1.
+template <int kType, int kOp, bool kDivide, typename Input>
+TUTTI_HOST_DEVICE inline typename ElementOf<kType>::Storage reduceManyElement(int n, Input in,
+                                                                              int divisor) {
+  typename ElementOf<kType>::Storage acc = in(0);
+  if (n == 1) return acc;
+  for (int j = 1; j < n - 1; ++j) acc = reduceElement<kType, kOp, false>(acc, in(j), divisor);
+  return reduceElement<kType, kOp, kDivide>(acc, in(n - 1), divisor);
+}
+
+// The dispatch every launcher of these kernels shares (host code): calls
+// F::template run<kType, kOp, kDivide>(args...) for a type and op known at run time, kDivide set
+// for an Avg with `divide`; returns outOfRange for a type or op outside tutti.h's.
+template <typename F, int kType, typename R, typename... Args>
+inline R dispatchOp(tuttiRedOp_t op, bool divide, R outOfRange, Args&&... args) {
+  switch (op) {
+    case tuttiSum:
+      return F::template run<kType, tuttiSum, false>(args...);
+    case tuttiProd:
+      return F::template run<kType, tuttiProd, false>(args...);
+    case tuttiMax:
+      return F::template run<kType, tuttiMax, false>(args...);
+    case tuttiMin:
+      return F::template run<kType, tuttiMin, false>(args...);
+    case tuttiAvg:
+      if (divide) return F::template run<kType, tuttiAvg, true>(args...);
+      return F::template run<kType, tuttiAvg, false>(args...);
+    default:
+      return outOfRange;
+  }
+}
+
+template <typename F, typename R, typename... Args>
+inline R dispatch(tuttiDataType_t type, tuttiRedOp_t op, bool divide, R outOfRange,
+                  Args&&... args) {
+  switch (type) {
+#define TUTTI_DISPATCH_TYPE(t) \
+  case t:                      \
+    return dispatchOp<F, t>(op, divide, outOfRange, args...);
+    TUTTI_DISPATCH_TYPE(tuttiInt8)
+    TUTTI_DISPATCH_TYPE(tuttiUint8)
+    TUTTI_DISPATCH_TYPE(tuttiInt32)
+    TUTTI_DISPATCH_TYPE(tuttiUint32)
+    TUTTI_DISPATCH_TYPE(tuttiInt64)
+    TUTTI_DISPATCH_TYPE(tuttiUint64)
+    TUTTI_DISPATCH_TYPE(tuttiFloat16)
+    TUTTI_DISPATCH_TYPE(tuttiFloat32)
+    TUTTI_DISPATCH_TYPE(tuttiFloat64)
+    TUTTI_DISPATCH_TYPE(tuttiBfloat16)
+    TUTTI_DISPATCH_TYPE(tuttiFloat8e4m3)
+    TUTTI_DISPATCH_TYPE(tuttiFloat8e5m2)
+#undef TUTTI_DISPATCH_TYPE
+    default:
+      return outOfRange;
+  }
+}
+
 }  // namespace kernels
 }  // namespace device
 }  // namespace tutti

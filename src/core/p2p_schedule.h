@@ -1,0 +1,43 @@
+// The stream work of one p2p call (core/p2p_collective.h): which copies, barriers and
+// reductions each algorithm queues, chunk by chunk, over the windows of a P2pLayout. Apart from
+// the communicator, so that tests run it against a recording runtime and check symbolically
+// that every output element gets exactly the contributions it should and that no rank writes
+// window memory in the same barrier interval as another rank reads it
+// (tests/core/p2p_schedule_test.cc).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vector>
+
+#include "algo/p2p_choice.h"
+#include "algo/plan.h"
+#include "base/status.h"
+#include "core/operation.h"
+#include "device/device_runtime.h"
+
+namespace tutti {
+
+// The windows as this rank sees them: windows[r] is rank r's window in this process (flags at its
+// start, data kFlagBytes on), `dataBytes` of data each.
+struct P2pLayout {
+  static constexpr size_t kFlagBytes = 4096;
+  int rank = 0;
+  size_t dataBytes = 0;
+  std::vector<char*> windows;
+  uint64_t* error = nullptr;  // pinned: a timed-out barrier's value (device/p2p_launch.h)
+  int timeoutMs = 0;
+
+  int ranks() const { return static_cast<int>(windows.size()); }
+  uint64_t* flags(int r) const { return reinterpret_cast<uint64_t*>(windows[r]); }
+  char* data(int r) const { return windows[r] + kFlagBytes; }
+};
+
+// Queues the call (all-reduce by `algorithm`, all-gather or reduce-scatter; count > 0) on the
+// stream. *barriers counts the barriers issued so far, alike on every rank; each barrier queued
+// raises it. Errors: the runtime's launch errors (work queued before one stays queued).
+Status queueP2pCollective(device::Runtime* runtime, const P2pLayout& layout, uint64_t* barriers,
+                          P2pAlgorithm algorithm, const CollectiveArgs& args, void* stream);
+
+}  // namespace tutti
