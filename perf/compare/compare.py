@@ -89,14 +89,22 @@ def mpi_algorithms(coll):
     wanted = f'"coll_tuned_{MPI_TUNED_NAME[coll]}_algorithm"'
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if wanted in line and i + 1 < len(lines) and "Valid values:" in lines[i + 1]:
-            values = lines[i + 1].split("Valid values:", 1)[1]
+        if wanted not in line:
+            continue
+        # The parameter's line, its description, then "Valid values: ..." (before the next one).
+        for follow in lines[i + 1:i + 6]:
+            if "MCA coll tuned: parameter" in follow:
+                return {}
+            if "Valid values:" not in follow:
+                continue
+            values = follow.split("Valid values:", 1)[1]
             algos = {}
             for item in values.split(","):
                 number, _, name = item.strip().partition(":")
                 if number.strip().isdigit() and int(number) > 0:
                     algos[int(number)] = name.strip().strip('"')
             return algos
+        return {}
     return {}
 
 
