@@ -233,13 +233,14 @@ tuttiResult_t tuttiCommDestroy(tuttiComm_t comm);
 
 /* Marks the communicator aborted, tells every other rank (their calls in progress and later
  * return tuttiRemoteError naming this rank's abort), closes its connections, unblocks a call in
- * progress on another thread (which then returns tuttiRemoteError), and frees it. Returns tuttiInvalidArgument for a NULL or destroyed comm. */
+ * progress on another thread (which then returns tuttiRemoteError), and frees it. Returns
+ * tuttiInvalidArgument for a NULL or destroyed comm. */
 tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
 
 /* Writes the communicator's sticky error into *asyncError: tuttiSuccess while it is healthy,
  * else the first error it met, or the failure of another rank it learned of (a dead, stopped or
- * aborted peer, within TUTTI_HEARTBEAT_TIMEOUT_MS at most) with no call of its own. Returns tuttiInvalidArgument for a NULL or destroyed
- * comm or a NULL asyncError. */
+ * aborted peer, within TUTTI_HEARTBEAT_TIMEOUT_MS at most) with no call of its own. Returns
+ * tuttiInvalidArgument for a NULL or destroyed comm or a NULL asyncError. */
 tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError);
 
 /* Writes the communicator's flight recorder: its last TUTTI_FLIGHT_RECORDER operations (default
