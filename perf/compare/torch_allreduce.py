@@ -4,7 +4,8 @@ same machine load. Prints one table per process count (the median over ranks' me
 times; the slowest rank's, as a collective ends with it).
 
     PYTHONPATH=<build> /usr/bin/python3 perf/compare/torch_allreduce.py [--nprocs 2,4]
-        [--min-bytes 8] [--max-bytes 64M] [--dtype float32] [--iters-budget-ms 150]
+        [--min-bytes 8] [--max-bytes 64M] [--dtype float32] [--budget-ms 150]
+        [--backends tutti,gloo]
 
 Each size runs a few warm-up calls, then as many timed calls as fit the budget (at least 3,
 at most 1000), each rank starting together after a barrier of its group.
@@ -64,7 +65,11 @@ def rank_main(rank, nprocs, port, args, queue):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=nprocs)
-    groups = {"tutti": dist.new_group(backend="tutti"), "gloo": dist.new_group(backend="gloo")}
+    # A backend left out gets no group at all, so nothing of it (threads, sockets) runs beside
+    # the other: run each alone to see whether the two disturb each other.
+    groups = {"gloo": dist.new_group(backend="gloo")}
+    if "tutti" in args.backends:
+        groups["tutti"] = dist.new_group(backend="tutti")
     dtype = DTYPES[args.dtype]
     elem = torch.tensor([], dtype=dtype).element_size()
     rows = []
@@ -72,6 +77,9 @@ def rank_main(rank, nprocs, port, args, queue):
         tensor = torch.ones(size // elem, dtype=dtype)
         row = [size]
         for name in ("tutti", "gloo"):
+            if name not in args.backends:
+                row.append(float("nan"))
+                continue
             seconds = torch.tensor([time_calls(tensor, groups[name], args.budget_ms / 1e3)],
                                    dtype=torch.float64)
             # The slowest rank's mean: a collective is done when its last rank is.
@@ -96,6 +104,8 @@ def main():
     parser.add_argument("--min-bytes", type=parse_bytes, default=8)
     parser.add_argument("--max-bytes", type=parse_bytes, default=64 << 20)
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    parser.add_argument("--backends", type=lambda text: text.split(","), default=["tutti", "gloo"],
+                        help="comma-separated subset of tutti,gloo to time")
     parser.add_argument("--budget-ms", type=float, default=150.0,
                         help="time to spend per size and backend")
     args = parser.parse_args()
