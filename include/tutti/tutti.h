@@ -239,7 +239,9 @@ tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
 
 /* Writes the communicator's sticky error into *asyncError: tuttiSuccess while it is healthy,
  * else the first error it met, or the failure of another rank it learned of (a dead, stopped or
- * aborted peer, within TUTTI_HEARTBEAT_TIMEOUT_MS at most) with no call of its own. Returns
+ * aborted peer, within TUTTI_HEARTBEAT_TIMEOUT_MS at most) with no call of its own. With an
+ * error, tuttiGetLastError(comm) says why from then on (the error of a device call found on its
+ * stream, e.g. a p2p barrier's timeout or call mismatch, has no call that returned it). Returns
  * tuttiInvalidArgument for a NULL or destroyed comm or a NULL asyncError. */
 tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError);
 

@@ -491,6 +491,11 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_
   bool live = withLiveComm(comm, [&](tuttiComm* c) {
     (void)noteP2pTimeout(c);  // a device call's barrier that timed out on its stream
     *asyncError = static_cast<tuttiResult_t>(c->asyncError.load());
+    if (*asyncError != tuttiSuccess) {
+      // No call returned it (it may have come from a stream or a peer): say why here.
+      std::lock_guard<std::mutex> lock(c->errorMutex);
+      c->lastError = c->stickyMessage;
+    }
   });
   return live ? tuttiSuccess : finish(liveCommError(comm));
 }

@@ -1,6 +1,7 @@
 #include "core/p2p_collective.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "core/p2p_schedule.h"
 #include "core/p2p_window.h"
 #include "device/device_runtime.h"
+#include "exec/call_check.h"
 #include "exec/datatype.h"
 
 namespace tutti {
@@ -22,12 +24,31 @@ void makeSticky(tuttiComm* comm, const Status& status) {
   TUTTI_WARN(kLogColl, "{}", status.message());
 }
 
+// What a call's first barrier wrote when a member's call differed (device/p2p_launch.h).
+Status mismatchError(tuttiComm* comm) {
+  const uint64_t* report = comm->p2p->layout().mismatch;
+  CallDescriptor theirs;
+  CallDescriptor mine;
+  std::memcpy(static_cast<void*>(&theirs), report + 1, sizeof(theirs));
+  std::memcpy(static_cast<void*>(&mine), report + 1 + device::kP2pCallWords, sizeof(mine));
+  const int member = static_cast<int>(report[0]) - 1;
+  const Status status = compareCalls(mine, comm->rank, theirs, member);
+  if (!status.isOk()) return status.withContext("p2p");
+  return makeError(tuttiInternalError, "p2p: rank {} reported a call mismatch with alike calls",
+                   member);
+}
+
 }  // namespace
 
 Status noteP2pTimeout(tuttiComm* comm) {
   if (comm->p2p == nullptr) return Status::ok();
   const uint64_t barrier = __atomic_load_n(comm->p2p->errorWord(), __ATOMIC_ACQUIRE);
   if (barrier == 0 || barrier == device::kP2pAborted) return Status::ok();
+  if (barrier == device::kP2pMismatch) {
+    const Status status = mismatchError(comm);
+    if (comm->asyncError.load() == tuttiSuccess) makeSticky(comm, status);
+    return status;
+  }
   const Status status = makeError(
       tuttiTimeout,
       "p2p: rank {} waited more than {} ms (TUTTI_TIMEOUT_MS) for a peer at barrier {} of a device "
@@ -80,8 +101,12 @@ Status issueP2pCollective(tuttiComm* comm, const CollectiveArgs& args, void* str
   if (collective == Collective::kAllReduce) comm->p2p->countAllReduce(*algorithm);
   // Counted until the stream has run the call: destroying the communicator waits for that.
   void* done = comm->p2p->callStarted();
-  Status status = queueP2pCollective(runtime, comm->p2p->layout(), comm->p2p->barrierCounter(),
-                                     *algorithm, args, stream);
+  // Numbered on this path only: a staged call's number is taken when it runs, not when issued.
+  const CallDescriptor call =
+      describeCall(comm->p2p->nextCall(), collective, args.count, args.type, args.op, args.root);
+  Status status =
+      queueP2pCollective(runtime, comm->p2p->layout(), comm->p2p->barrierCounter(), *algorithm,
+                         args, comm->params.checkMismatch ? &call : nullptr, stream);
   const Status queued = runtime->launchHostFunction(stream, P2pWindow::callDone, done);
   if (!queued.isOk()) P2pWindow::callDone(done);
   if (status.isOk()) status = queued;

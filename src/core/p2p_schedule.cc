@@ -1,6 +1,7 @@
 #include "core/p2p_schedule.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "exec/datatype.h"
 
@@ -13,12 +14,13 @@ using device::Runtime;
 class P2pRun {
  public:
   P2pRun(Runtime* runtime, const P2pLayout& layout, uint64_t* barriers, void* stream,
-         const CollectiveArgs& args)
+         const CollectiveArgs& args, const CallDescriptor* call)
       : runtime_(runtime),
         window_(layout),
         barriers_(barriers),
         stream_(stream),
         args_(args),
+        call_(call),
         n_(layout.ranks()),
         rank_(layout.rank),
         elem_(dataTypeSize(args.type)) {}
@@ -55,6 +57,14 @@ class P2pRun {
     launch.value = ++*barriers_;
     launch.error = window_.error;
     launch.timeoutMs = window_.timeoutMs;
+    if (call_ != nullptr) {  // the call's first barrier checks it (device/p2p_launch.h)
+      static_assert(sizeof(CallDescriptor) == sizeof(launch.call), "the descriptor's words");
+      std::memcpy(launch.call, call_, sizeof(launch.call));
+      launch.publish = window_.call(rank_);
+      for (int r = 0; r < n_; ++r) launch.members[r] = window_.call(r);
+      launch.mismatch = window_.mismatch;
+      call_ = nullptr;
+    }
     return runtime_->launchBarrier(launch, stream_);
   }
 
@@ -159,6 +169,7 @@ class P2pRun {
   uint64_t* barriers_;
   void* stream_;
   const CollectiveArgs& args_;
+  const CallDescriptor* call_;  // until the first barrier has taken it
   const int n_;
   const int rank_;
   const size_t elem_;
@@ -167,8 +178,9 @@ class P2pRun {
 }  // namespace
 
 Status queueP2pCollective(device::Runtime* runtime, const P2pLayout& layout, uint64_t* barriers,
-                          P2pAlgorithm algorithm, const CollectiveArgs& args, void* stream) {
-  return P2pRun(runtime, layout, barriers, stream, args).run(algorithm);
+                          P2pAlgorithm algorithm, const CollectiveArgs& args,
+                          const CallDescriptor* call, void* stream) {
+  return P2pRun(runtime, layout, barriers, stream, args, call).run(algorithm);
 }
 
 }  // namespace tutti

@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "core/operation.h"
 #include "device/device_runtime.h"
+#include "exec/call_check.h"
 
 namespace tutti {
 
@@ -23,21 +24,28 @@ namespace tutti {
 // start, data kFlagBytes on), `dataBytes` of data each.
 struct P2pLayout {
   static constexpr size_t kFlagBytes = 4096;
+  // Where in its flag area a rank publishes its call's descriptor (after the barrier slots).
+  static constexpr size_t kCallOffset = 2048;
   int rank = 0;
   size_t dataBytes = 0;
   std::vector<char*> windows;
-  uint64_t* error = nullptr;  // pinned: a timed-out barrier's value (device/p2p_launch.h)
+  uint64_t* error = nullptr;     // pinned: a timed-out barrier's value (device/p2p_launch.h)
+  uint64_t* mismatch = nullptr;  // pinned, kP2pMismatchWords: whose call differed, both calls
   int timeoutMs = 0;
 
   int ranks() const { return static_cast<int>(windows.size()); }
   uint64_t* flags(int r) const { return reinterpret_cast<uint64_t*>(windows[r]); }
   char* data(int r) const { return windows[r] + kFlagBytes; }
+  uint64_t* call(int r) const { return reinterpret_cast<uint64_t*>(windows[r] + kCallOffset); }
 };
 
 // Queues the call (all-reduce by `algorithm`, all-gather or reduce-scatter; count > 0) on the
 // stream. *barriers counts the barriers issued so far, alike on every rank; each barrier queued
-// raises it. Errors: the runtime's launch errors (work queued before one stays queued).
+// raises it. With `call` (nullptr: TUTTI_CHECK_MISMATCH=0), the call's first barrier checks that
+// every rank makes this call (device/p2p_launch.h). Errors: the runtime's launch errors (work
+// queued before one stays queued).
 Status queueP2pCollective(device::Runtime* runtime, const P2pLayout& layout, uint64_t* barriers,
-                          P2pAlgorithm algorithm, const CollectiveArgs& args, void* stream);
+                          P2pAlgorithm algorithm, const CollectiveArgs& args,
+                          const CallDescriptor* call, void* stream);
 
 }  // namespace tutti

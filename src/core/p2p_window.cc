@@ -123,6 +123,9 @@ Status receiveWindowDescriptor(int sock, int peer, const Deadline& deadline, int
   return receiveDescriptor(sock, fd);
 }
 
+// BarrierLaunch::mismatch: the member's index + 1, its call descriptor, this rank's.
+constexpr size_t kMismatchReportBytes = device::kP2pMismatchWords * sizeof(uint64_t);
+
 }  // namespace
 
 P2pWindow::~P2pWindow() {
@@ -144,6 +147,7 @@ P2pWindow::~P2pWindow() {
     (void)runtime->closeImported(layout_.windows[r]);
   }
   if (own_ != nullptr) (void)runtime->freeDevice(own_);
+  if (layout_.mismatch != nullptr) (void)runtime->freePinned(layout_.mismatch);
 }
 
 void P2pWindow::abort() {
@@ -194,6 +198,12 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
 
   // Allocate, clear the flags, export; and listen where the descriptor is asked for.
   Status failure = device::pinnedPool()->takeFlag(&window->layout_.error);
+  void* report = nullptr;
+  if (failure.isOk()) failure = runtime->allocPinned(&report, kMismatchReportBytes);
+  if (failure.isOk()) {
+    std::memset(report, 0, kMismatchReportBytes);
+    window->layout_.mismatch = static_cast<uint64_t*>(report);
+  }
   std::vector<WindowInfo> infos(n);
   WindowInfo& mine = infos[static_cast<size_t>(rank)];
   device::ExportedMemory exported;

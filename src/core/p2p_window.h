@@ -48,6 +48,9 @@ class P2pWindow {
     return allReduces_[static_cast<size_t>(algorithm)];
   }
   void countAllReduce(P2pAlgorithm algorithm) { ++allReduces_[static_cast<size_t>(algorithm)]; }
+  // The next call's number on this path, from 1: alike on every rank that makes the same calls
+  // (the sequence in its call descriptor).
+  uint64_t nextCall() { return ++calls_; }
 
   // Ends every barrier still queued or waiting at once (tuttiCommAbort): the error word becomes
   // kP2pAborted unless a timeout set it first.
@@ -69,6 +72,7 @@ class P2pWindow {
   void* own_ = nullptr;  // allocDevice, freed last
   uint64_t barriers_ = 0;
   uint64_t allReduces_[2] = {0, 0};
+  uint64_t calls_ = 0;
   std::shared_ptr<std::atomic<int>> inFlight_ = std::make_shared<std::atomic<int>>(0);
 };
 

@@ -67,8 +67,39 @@ void hostReduceMany(const ReduceManyLaunch& launch) {
   (void)kernels::dispatch<ReduceManyLoop>(launch.type, launch.op, launch.avgDivisor > 0, 0, launch);
 }
 
+namespace {
+
+// After a call's first barrier: every member's published descriptor against this rank's.
+void checkCalls(const BarrierLaunch& launch) {
+  for (int r = 0; r < launch.ranks; ++r) {
+    uint64_t theirs[kP2pCallWords];
+    bool same = true;
+    for (int w = 0; w < kP2pCallWords; ++w) {
+      theirs[w] = __atomic_load_n(launch.members[r] + w, __ATOMIC_RELAXED);
+      same = same && theirs[w] == launch.call[w];
+    }
+    if (same) continue;
+    for (int w = 0; w < kP2pCallWords; ++w) {
+      launch.mismatch[1 + w] = theirs[w];
+      launch.mismatch[1 + kP2pCallWords + w] = launch.call[w];
+    }
+    launch.mismatch[0] = static_cast<uint64_t>(r) + 1;
+    uint64_t expected = 0;
+    __atomic_compare_exchange_n(launch.error, &expected, kP2pMismatch, false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
+    return;
+  }
+}
+
+}  // namespace
+
 void hostBarrier(const BarrierLaunch& launch) {
   if (__atomic_load_n(launch.error, __ATOMIC_ACQUIRE) != 0) return;
+  if (launch.publish != nullptr) {
+    for (int w = 0; w < kP2pCallWords; ++w) {
+      __atomic_store_n(launch.publish + w, launch.call[w], __ATOMIC_RELAXED);
+    }
+  }
   for (int r = 0; r < launch.ranks; ++r) {
     __atomic_store_n(launch.announce[r], launch.value, __ATOMIC_RELEASE);
   }
@@ -91,6 +122,7 @@ void hostBarrier(const BarrierLaunch& launch) {
       std::this_thread::sleep_for(std::chrono::microseconds(idle < 1000 ? 5 : 100));
     }
   }
+  if (launch.publish != nullptr) checkCalls(launch);
 }
 
 void hostReduce(const ReduceLaunch& launch) {

@@ -7,7 +7,11 @@
 //   BarrierLaunch     every rank of a p2p group raises its slot in every member's flag area to
 //                     the barrier's value, then waits until every slot of its own area holds at
 //                     least that value: a stream-ordered barrier with no host round trip. Values
-//                     rise with every barrier, so flags are never reset.
+//                     rise with every barrier, so flags are never reset. A call's first
+//                     barrier also checks that every member makes the same call: each member
+//                     publishes its call's descriptor (exec/call_check.h) in its own flag area
+//                     before it announces, and compares every member's with its own once all
+//                     have announced (collective mismatch detection, docs/reliability.md).
 #pragma once
 
 #include <stddef.h>
@@ -23,6 +27,13 @@ constexpr int kMaxP2pRanks = 16;
 
 // The error word's value after tuttiCommAbort: every barrier still queued ends at once.
 constexpr uint64_t kP2pAborted = ~uint64_t{0};
+// The error word's value after a call's first barrier found a member's call descriptor different
+// from this rank's (BarrierLaunch::mismatch then says which).
+constexpr uint64_t kP2pMismatch = ~uint64_t{0} - 1;
+
+// A call descriptor as the barrier moves it: exec/call_check.h's 32 bytes, compared word by word.
+constexpr int kP2pCallWords = 4;
+constexpr int kP2pMismatchWords = 1 + 2 * kP2pCallWords;
 
 struct ReduceManyLaunch {
   void* dst = nullptr;  // may equal an input (then exactly), never partially overlap one
@@ -46,6 +57,19 @@ struct BarrierLaunch {
   // error). An abort writes kP2pAborted.
   uint64_t* error = nullptr;
   int64_t timeoutMs = 0;  // > 0
+
+  // The call check, on a call's first barrier only (publish != nullptr): this rank's descriptor
+  // goes to `publish` (its own flag area) before it announces; once every member has announced,
+  // each member's descriptor (members[r], in r's flag area) is compared with `call`, and at the
+  // first that differs mismatch[0] becomes r + 1, mismatch[1..4] that member's descriptor,
+  // mismatch[5..8] this rank's, and then the error word kP2pMismatch (mismatch: page-locked host
+  // memory of kP2pMismatchWords). A member
+  // overwrites its descriptor only at its next call's first barrier, which it reaches after this
+  // call's last barrier; every call has at least two, so every member has read it by then.
+  uint64_t call[kP2pCallWords] = {};
+  uint64_t* publish = nullptr;
+  const uint64_t* members[kMaxP2pRanks] = {};
+  uint64_t* mismatch = nullptr;
 };
 
 }  // namespace device

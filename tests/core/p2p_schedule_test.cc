@@ -2,7 +2,8 @@
 // work is recorded by a runtime that runs nothing, then replayed over symbolic memory, barrier
 // interval by barrier interval. Checked for every algorithm, 1 to 9 ranks, counts 0 to 60 and
 // windows from 1 to many chunks, in place and out of place:
-//   - every rank queues the same number of barriers;
+//   - every rank queues the same number of barriers, at least two, and only the first checks
+//     the call's descriptor;
 //   - no window element is written in a barrier interval in which another rank reads or writes
 //     it (so the result does not depend on how the ranks' streams interleave);
 //   - every reduction combines one element index of disjoint sets of ranks (nothing counted
@@ -34,6 +35,7 @@ struct Op {
   uint64_t dst = 0;
   std::vector<uint64_t> srcs;
   size_t elements = 0;
+  bool checksCall = false;  // a barrier that publishes and compares the call's descriptor
 };
 
 // Records what one rank queues; every other entry point is unused by the schedules.
@@ -74,8 +76,8 @@ class RecordingRuntime final : public device::Runtime {
     ops.push_back(op);
     return Status::ok();
   }
-  Status launchBarrier(const device::BarrierLaunch&, device::Stream) override {
-    ops.push_back(Op{Op::kBarrier, 0, {}, 0});
+  Status launchBarrier(const device::BarrierLaunch& launch, device::Stream) override {
+    ops.push_back(Op{Op::kBarrier, 0, {}, 0, launch.publish != nullptr});
     return Status::ok();
   }
 
@@ -140,7 +142,9 @@ std::vector<std::vector<Op>> record(const Case& c) {
     args.recv = recv;
     RecordingRuntime runtime;
     uint64_t barriers = 0;
-    EXPECT_TRUE(queueP2pCollective(&runtime, layout, &barriers, c.algorithm, args, nullptr).isOk());
+    const CallDescriptor call = describeCall(1, c.collective, c.count, tuttiInt32, tuttiSum, -1);
+    EXPECT_TRUE(
+        queueP2pCollective(&runtime, layout, &barriers, c.algorithm, args, &call, nullptr).isOk());
     size_t queued = 0;
     for (const Op& op : runtime.ops) queued += op.type == Op::kBarrier ? 1 : 0;
     EXPECT_EQ(barriers, queued) << c.name();
@@ -172,11 +176,21 @@ std::string verify(const Case& c, const std::vector<std::vector<Op>>& schedules)
     size_t barriers = 0;
     for (const Op& op : schedules[r]) {
       if (op.type == Op::kBarrier) {
+        // The call check on the first barrier only; a second barrier keeps every peer's
+        // descriptor in place until this rank has compared it (device/p2p_launch.h).
+        if (op.checksCall != (barriers == 0)) {
+          return "rank " + std::to_string(r) + "'s barrier " + std::to_string(barriers) +
+                 (op.checksCall ? " checks the call" : " is the first and does not check the call");
+        }
         ++barriers;
         intervals[r].emplace_back();
       } else {
         intervals[r].back().push_back(&op);
       }
+    }
+    if (barriers < 2) {
+      return "rank " + std::to_string(r) + " queues " + std::to_string(barriers) +
+             " barriers: a peer's next call could overwrite its descriptor before it is compared";
     }
     if (r == 0) barrierCount = barriers;
     if (barriers != barrierCount) {
@@ -289,13 +303,16 @@ TEST(P2pScheduleTest, EveryAlgorithmIsExactAndRaceFree) {
 // The verifier finds what it is for: without its first barrier, a one-shot all-reduce reads a
 // peer's window in the interval the peer writes it; reducing a window twice counts a rank twice.
 TEST(P2pScheduleTest, VerifierCatchesARaceAndADoubleCount) {
-  const Case c{Collective::kAllReduce, P2pAlgorithm::kOneShot, 2, 8, 4096, false};
+  // Two chunks (16-byte windows), so that a barrier less still leaves the call two.
+  const Case c{Collective::kAllReduce, P2pAlgorithm::kOneShot, 2, 8, 16, false};
   std::vector<std::vector<Op>> schedules = record(c);
   ASSERT_EQ(verify(c, schedules), "");
   std::vector<std::vector<Op>> raced = schedules;
   for (std::vector<Op>& ops : raced) {
-    ASSERT_EQ(ops[1].type, Op::kBarrier);  // copy in, barrier, reduce, barrier
+    ASSERT_EQ(ops[1].type, Op::kBarrier);  // per chunk: copy in, barrier, reduce, barrier
     ops.erase(ops.begin() + 1);
+    ASSERT_EQ(ops[2].type, Op::kBarrier);
+    ops[2].checksCall = true;  // the call check moves to the first barrier left
   }
   EXPECT_NE(verify(c, raced).find("touched by 2 ranks"), std::string::npos) << verify(c, raced);
   std::vector<std::vector<Op>> twice = schedules;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -180,6 +181,54 @@ TEST(P2pKernelsTest, BarrierStopsWaitingWhenTheErrorWordIsSet) {
   EXPECT_EQ(group.error, kP2pAborted);  // not overwritten by a timeout
 }
 
+// A call's first barrier compares the members' call descriptors: with one member's call
+// different, every member ends with kP2pMismatch in its own error word, and its report names the
+// first member whose call differs from its own, with both calls. Alike calls pass untouched.
+TEST(P2pKernelsTest, FirstBarrierFindsAMemberMakingAnotherCall) {
+  const int ranks = 3;
+  std::vector<uint64_t> flags(ranks * kMaxP2pRanks, 0);
+  std::vector<uint64_t> published(ranks * kP2pCallWords, 0);
+  std::vector<uint64_t> errors(ranks, 0);
+  std::vector<uint64_t> reports(ranks * kP2pMismatchWords, 0);
+  auto launchFor = [&](int rank, uint64_t value, const std::vector<uint64_t>& call) {
+    BarrierLaunch b;
+    for (int r = 0; r < ranks; ++r) {
+      b.announce[r] = &flags[r * kMaxP2pRanks + rank];
+      b.members[r] = &published[r * kP2pCallWords];
+    }
+    b.slots = &flags[rank * kMaxP2pRanks];
+    b.ranks = ranks;
+    b.value = value;
+    b.error = &errors[rank];
+    b.timeoutMs = 10000;
+    std::copy(call.begin(), call.end(), b.call);
+    b.publish = &published[rank * kP2pCallWords];
+    b.mismatch = &reports[rank * kP2pMismatchWords];
+    return b;
+  };
+  const std::vector<uint64_t> alike{11, 1, 100, 7}, other{11, 1, 200, 7};
+  auto barrierAll = [&](uint64_t value, int odd) {
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks; ++r) {
+      threads.emplace_back([&, r] { hostBarrier(launchFor(r, value, r == odd ? other : alike)); });
+    }
+    for (std::thread& t : threads) t.join();
+  };
+  barrierAll(1, -1);
+  EXPECT_EQ(errors, std::vector<uint64_t>(ranks, 0));
+  barrierAll(2, 2);
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_EQ(errors[r], kP2pMismatch) << "rank " << r;
+    const uint64_t* report = &reports[r * kP2pMismatchWords];
+    const int member = r == 2 ? 0 : 2;  // the first member whose call differs from its own
+    EXPECT_EQ(report[0], static_cast<uint64_t>(member) + 1) << "rank " << r;
+    const std::vector<uint64_t> theirs(report + 1, report + 1 + kP2pCallWords);
+    const std::vector<uint64_t> mine(report + 1 + kP2pCallWords, report + kP2pMismatchWords);
+    EXPECT_EQ(theirs, member == 2 ? other : alike) << "rank " << r;
+    EXPECT_EQ(mine, r == 2 ? other : alike) << "rank " << r;
+  }
+}
+
 #if defined(TUTTI_HAVE_CUDA)
 
 // The CUDA kernels of the p2p path against the host's (skipped without a device): the N-input
@@ -279,6 +328,62 @@ TEST(P2pKernelsCudaTest, BarrierKernelBetweenTwoStreamsAndAlone) {
   for (cudaStream_t s : streams) cudaStreamDestroy(s);
   cudaFree(flags);
   cudaFreeHost(error);
+}
+
+// The kernel's call check, as FirstBarrierFindsAMemberMakingAnotherCall checks the host's: two
+// streams stand for two members with their own error words and reports; alike calls pass, then
+// member 1 makes another call and both end with kP2pMismatch naming the other and both calls.
+TEST(P2pKernelsCudaTest, BarrierKernelFindsAMemberMakingAnotherCall) {
+  const std::string reason = noCudaDevice();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  const size_t flagWords = 2 * kMaxP2pRanks + 2 * kP2pCallWords;  // slots, then descriptors
+  uint64_t* flags = nullptr;
+  ASSERT_EQ(cudaMalloc(&flags, flagWords * sizeof(uint64_t)), cudaSuccess);
+  ASSERT_EQ(cudaMemset(flags, 0, flagWords * sizeof(uint64_t)), cudaSuccess);
+  uint64_t* descriptors = flags + 2 * kMaxP2pRanks;
+  uint64_t* host = nullptr;  // per member: an error word, then a report
+  const size_t perMember = 1 + kP2pMismatchWords;
+  ASSERT_EQ(cudaHostAlloc(&host, 2 * perMember * sizeof(uint64_t), cudaHostAllocMapped),
+            cudaSuccess);
+  std::fill(host, host + 2 * perMember, 0);
+  cudaStream_t streams[2];
+  for (cudaStream_t& s : streams)
+    ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+  const uint64_t alike[kP2pCallWords] = {5, 1, 100, 3}, other[kP2pCallWords] = {5, 1, 101, 3};
+  auto launchFor = [&](int rank, uint64_t value, const uint64_t* call) {
+    BarrierLaunch b;
+    for (int r = 0; r < 2; ++r) {
+      b.announce[r] = flags + r * kMaxP2pRanks + rank;
+      b.members[r] = descriptors + r * kP2pCallWords;
+    }
+    b.slots = flags + rank * kMaxP2pRanks;
+    b.ranks = 2;
+    b.value = value;
+    b.error = host + rank * perMember;
+    b.timeoutMs = 10000;
+    std::copy(call, call + kP2pCallWords, b.call);
+    b.publish = descriptors + rank * kP2pCallWords;
+    b.mismatch = host + rank * perMember + 1;
+    return launchBarrierKernel(b, streams[rank]);
+  };
+  ASSERT_EQ(launchFor(0, 1, alike), 0);
+  ASSERT_EQ(launchFor(1, 1, alike), 0);
+  for (cudaStream_t s : streams) ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  EXPECT_EQ(host[0], 0u);
+  EXPECT_EQ(host[perMember], 0u);
+  ASSERT_EQ(launchFor(0, 2, alike), 0);
+  ASSERT_EQ(launchFor(1, 2, other), 0);
+  for (cudaStream_t s : streams) ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  for (int rank = 0; rank < 2; ++rank) {
+    const uint64_t* mine = host + rank * perMember;
+    EXPECT_EQ(mine[0], kP2pMismatch) << "member " << rank;
+    EXPECT_EQ(mine[1], static_cast<uint64_t>(1 - rank) + 1) << "member " << rank;
+    EXPECT_EQ(mine[1 + 2], rank == 0 ? 101u : 100u) << "member " << rank;  // theirs: word 2
+    EXPECT_EQ(mine[1 + kP2pCallWords + 2], rank == 0 ? 100u : 101u) << "member " << rank;
+  }
+  for (cudaStream_t s : streams) cudaStreamDestroy(s);
+  cudaFree(flags);
+  cudaFreeHost(host);
 }
 
 #endif  // TUTTI_HAVE_CUDA

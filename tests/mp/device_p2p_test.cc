@@ -2,13 +2,14 @@
 // P2pAlgorithms cases hold those): a peer that never arrives at a barrier is a timeout error, not
 // a hang; an abort releases a stream waiting at a barrier; TUTTI_ALGO=ring keeps device calls on
 // the staged path and maps nothing; one rank's TUTTI_P2P_DISABLE=1 turns the path off for every
-// rank.
+// rank; calls that differ between ranks are an error on every rank, naming both calls.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "core/comm.h"
@@ -158,6 +159,99 @@ TEST(DeviceP2pTest, OneRankDisablingTurnsThePathOffForAll) {
     if (rc == 0) rc = allReduceExact(r, nranks);
     if (rc == 0) rc = allReduceExact(r, nranks);
     if (rc == 0 && liveComm(r.comm)->p2pState != -1) rc = 13;
+    tearDown(r);
+    return rc;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+// Calls that differ between ranks on the p2p path: every rank's communicator reports
+// tuttiInvalidUsage naming both calls (the call check of a call's first barrier), never success;
+// later calls are refused with it. Each case gives one rank (`odd`) another call.
+struct MismatchCase {
+  const char* name;
+  int odd;
+  const char* mine;    // what every other rank's message says of its own call
+  const char* theirs;  // and of the odd rank's
+};
+
+tuttiResult_t callForCase(const Rank& r, const MismatchCase& c, int rank) {
+  const bool odd = rank == c.odd;
+  const std::string name = c.name;
+  if (name == "count") {
+    return tuttiAllReduce(r.send, r.recv, odd ? kCount - 1 : kCount, tuttiFloat32, tuttiSum, r.comm,
+                          r.stream);
+  }
+  if (name == "op") {
+    return tuttiAllReduce(r.send, r.recv, kCount, tuttiFloat32, odd ? tuttiMax : tuttiSum, r.comm,
+                          r.stream);
+  }
+  if (name == "type") {
+    return tuttiAllReduce(r.send, r.recv, kCount, odd ? tuttiInt32 : tuttiFloat32, tuttiSum, r.comm,
+                          r.stream);
+  }
+  // collective: the same bytes in, all-gather against all-reduce.
+  if (odd) return tuttiAllGather(r.send, r.recv, kCount / 3, tuttiFloat32, r.comm, r.stream);
+  return tuttiAllReduce(r.send, r.recv, kCount / 3, tuttiFloat32, tuttiSum, r.comm, r.stream);
+}
+
+TEST(DeviceP2pTest, MismatchedCallsAreAnErrorOnEveryRankNamingBothCalls) {
+  const MismatchCase cases[] = {
+      {"count", 2, "all_reduce(count 1001, float, sum)", "all_reduce(count 1000, float, sum)"},
+      {"op", 1, "all_reduce(count 1001, float, sum)", "all_reduce(count 1001, float, max)"},
+      {"type", 0, "all_reduce(count 1001, float, sum)", "all_reduce(count 1001, int32, sum)"},
+      {"collective", 1, "all_reduce(count 333, float, sum)", "all_gather(count 333, float)"},
+  };
+  for (const MismatchCase& c : cases) {
+    LaunchResult result = runRanks(3, [&c](int rank, int nranks, const tuttiUniqueId& id) {
+      Rank r;
+      int rc = setUp(rank, nranks, id, &r, 5000);
+      if (rc == 0) rc = allReduceExact(r, nranks);  // alike calls pass the check
+      if (rc != 0) return rc;
+      if (liveComm(r.comm)->p2pState != 1) return 13;
+      CHECK_RC(callForCase(r, c, rank));  // issued; the check runs on the stream
+      CHECK_RC(tuttiEmuStreamSynchronize(r.stream, 30000));
+      tuttiResult_t async = tuttiSuccess;
+      CHECK_RC(tuttiCommGetAsyncError(r.comm, &async));
+      const std::string message = tuttiGetLastError(r.comm);
+      const bool odd = rank == c.odd;
+      // Each rank names its own call and the first rank whose call differs from it.
+      const std::string own = odd ? c.theirs : c.mine;
+      const std::string other = odd ? c.mine : c.theirs;
+      if (async != tuttiInvalidUsage || message.find("collective mismatch") == std::string::npos ||
+          message.find(own) == std::string::npos || message.find(other) == std::string::npos) {
+        std::fprintf(stderr, "rank %d, case %s: async error %d, message: %s\n", rank, c.name, async,
+                     message.c_str());
+        return 14;
+      }
+      if (tuttiAllReduce(r.send, r.recv, kCount, tuttiFloat32, tuttiSum, r.comm, r.stream) !=
+          tuttiInvalidUsage) {
+        return 15;  // sticky
+      }
+      tearDown(r);
+      return 0;
+    });
+    EXPECT_TRUE(result.ok) << c.name << ": " << result.failure;
+  }
+}
+
+// TUTTI_CHECK_MISMATCH=0 on every rank: the first barrier checks nothing, so calls that differ
+// only in their op run (with an undefined result) and the communicator reports no error.
+TEST(DeviceP2pTest, CheckOptOutLeavesTheFirstBarrierPlain) {
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_CHECK_MISMATCH", "0", 1);
+    Rank r;
+    int rc = setUp(rank, nranks, id, &r, 5000);
+    if (rc == 0) rc = allReduceExact(r, nranks);
+    if (rc != 0) return rc;
+    if (liveComm(r.comm)->p2pState != 1) return 13;
+    CHECK_RC(tuttiAllReduce(r.send, r.recv, kCount, tuttiFloat32, rank == 0 ? tuttiSum : tuttiMax,
+                            r.comm, r.stream));
+    CHECK_RC(tuttiEmuStreamSynchronize(r.stream, 30000));
+    tuttiResult_t async = tuttiSuccess;
+    CHECK_RC(tuttiCommGetAsyncError(r.comm, &async));
+    if (async != tuttiSuccess) return 14;
+    rc = allReduceExact(r, nranks);  // the barriers still line up
     tearDown(r);
     return rc;
   });

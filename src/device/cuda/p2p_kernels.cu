@@ -88,6 +88,10 @@ __global__ void barrierKernel(BarrierLaunch launch) {
   volatile uint64_t* error = launch.error;
   const int r = static_cast<int>(threadIdx.x);
   if (*error != 0) return;
+  if (launch.publish != nullptr && r < kP2pCallWords) {
+    reinterpret_cast<volatile uint64_t*>(launch.publish)[r] = launch.call[r];
+  }
+  __syncwarp();
   __threadfence_system();
   if (r < launch.ranks) *reinterpret_cast<volatile uint64_t*>(launch.announce[r]) = launch.value;
   if (r < launch.ranks) {
@@ -104,6 +108,23 @@ __global__ void barrierKernel(BarrierLaunch launch) {
   }
   __syncwarp();
   __threadfence_system();  // what the peers wrote before announcing, before what follows
+  // The call check: one thread, in member order, so the first difference is the one reported.
+  if (launch.publish == nullptr || r != 0 || *error != 0) return;
+  for (int member = 0; member < launch.ranks; ++member) {
+    const volatile uint64_t* theirs = launch.members[member];
+    bool same = true;
+    for (int w = 0; w < kP2pCallWords; ++w) same = same && theirs[w] == launch.call[w];
+    if (same) continue;
+    volatile uint64_t* report = launch.mismatch;
+    for (int w = 0; w < kP2pCallWords; ++w) {
+      report[1 + w] = theirs[w];
+      report[1 + kP2pCallWords + w] = launch.call[w];
+    }
+    report[0] = static_cast<uint64_t>(member) + 1;
+    __threadfence_system();  // the report before the error word that says to read it
+    *error = kP2pMismatch;
+    return;
+  }
 }
 
 }  // namespace
