@@ -191,6 +191,9 @@ ProcessGroupTutti::~ProcessGroupTutti() {
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(
     Launch launch, const std::function<tuttiResult_t(tuttiStream_t)>& call) {
   std::lock_guard<std::mutex> lock(issueMutex_);
+  TORCH_CHECK(!coalescing_, "tutti: ", launch.name,
+              " between startCoalescing and endCoalescing: only send and recv are coalesced "
+              "(batch_isend_irecv)");
   tuttiHostEvent_t event = nullptr;
   check(tuttiHostEventCreate(&event), "tuttiHostEventCreate", nullptr);
   const tuttiResult_t queued = call(reinterpret_cast<tuttiStream_t>(stream_));
@@ -201,11 +204,16 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(
                 "): ", message);
   }
   // The Work owns the event from here on, whatever happens next.
-  const tuttiResult_t recorded = tuttiHostEventRecord(event, stream_);
   auto work = c10::make_intrusive<TuttiWork>(
       rank_, launch.type, launch.name, event,
       launch.timeout == c10d::kUnsetTimeout ? timeout_ : launch.timeout,
       std::move(launch.keepAlive), std::move(launch.outputs), std::move(launch.copyBack));
+  follow(work, event);
+  return work;
+}
+
+void ProcessGroupTutti::follow(const c10::intrusive_ptr<TuttiWork>& work, tuttiHostEvent_t event) {
+  const tuttiResult_t recorded = tuttiHostEventRecord(event, stream_);
   // The callback holds the Work until the call completed, so that its buffers outlive the call
   // even if the caller drops the Work; it settles the Work and its future on the progress thread.
   auto* holder = new c10::intrusive_ptr<TuttiWork>(work);
@@ -215,7 +223,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::issue(
   // Neither fails for live handles.
   check(recorded, "tuttiHostEventRecord", nullptr);
   check(added, "tuttiHostStreamAddCallback", nullptr);
-  return work;
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::inPlace(
@@ -530,6 +537,19 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::peerOp(bool send,
   Output out =
       send ? Output{tensor.contiguous(), nullptr} : stageOutput(tensor, /*callReadsIt=*/false);
   const at::Tensor buffer = out.buffer;
+  {
+    std::lock_guard<std::mutex> lock(issueMutex_);
+    if (coalescing_) {
+      tuttiHostEvent_t event = nullptr;
+      check(tuttiHostEventCreate(&event), "tuttiHostEventCreate", nullptr);
+      auto work = c10::make_intrusive<TuttiWork>(
+          rank_, send ? c10d::OpType::SEND : c10d::OpType::RECV, name, event, timeout_,
+          std::vector<at::Tensor>{tensor, buffer}, std::vector<at::Tensor>{tensor},
+          std::move(out.copyBack));
+      coalesced_.push_back({send, buffer, peer, work, event});
+      return work;
+    }
+  }
   return issue(
       {send ? c10d::OpType::SEND : c10d::OpType::RECV,
        name,
@@ -552,6 +572,40 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::send(std::vector<at::Tensor>& 
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::recv(std::vector<at::Tensor>& tensors,
                                                        int srcRank, int tag) {
   return peerOp(/*send=*/false, tensors, srcRank, tag);
+}
+
+void ProcessGroupTutti::startCoalescing() {
+  std::lock_guard<std::mutex> lock(issueMutex_);
+  TORCH_CHECK(!coalescing_, "tutti: startCoalescing inside another (they do not nest)");
+  coalescing_ = true;
+}
+
+void ProcessGroupTutti::endCoalescing(std::vector<c10::intrusive_ptr<c10d::Work>>&) {
+  std::lock_guard<std::mutex> lock(issueMutex_);
+  TORCH_CHECK(coalescing_, "tutti: endCoalescing without startCoalescing");
+  coalescing_ = false;
+  std::vector<CoalescedCall> calls = std::move(coalesced_);
+  coalesced_.clear();
+  if (calls.empty()) return;
+  tuttiResult_t first = tuttiGroupStart();
+  for (size_t i = 0; i < calls.size() && first == tuttiSuccess; ++i) {
+    const CoalescedCall& c = calls[i];
+    void* data = c.buffer.data_ptr();
+    const size_t bytes = bytesOf(c.buffer);
+    first = c.send ? tuttiSend(data, bytes, tuttiUint8, c.peer, comm_, stream_)
+                   : tuttiRecv(data, bytes, tuttiUint8, c.peer, comm_, stream_);
+  }
+  // Ends the group whatever happened in it (a refused call makes it refuse as a whole).
+  const tuttiResult_t ended = tuttiGroupEnd();
+  const tuttiResult_t result = first != tuttiSuccess ? first : ended;
+  if (result != tuttiSuccess) {
+    const std::string message = tuttiGetLastError(comm_);
+    // Nothing was queued: every Work fails with the group's error (never a success).
+    for (const CoalescedCall& c : calls) c.work->fail(result, message);
+    TORCH_CHECK(false, "tutti: batch_isend_irecv's group of ", calls.size(), " calls failed (",
+                tuttiGetErrorString(result), "): ", message);
+  }
+  for (const CoalescedCall& c : calls) follow(c.work, c.event);
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupTutti::recvAnysource(std::vector<at::Tensor>&, int) {

@@ -75,6 +75,15 @@ class ProcessGroupTutti : public BackendBase {
   // Raises NotImplementedError: Tutti matches messages by their sender.
   c10::intrusive_ptr<c10d::Work> recvAnysource(std::vector<at::Tensor>& tensors, int tag) override;
 
+  // torch's batch_isend_irecv brackets its calls with these (torch 1.13's only use of them):
+  // the sends and receives between them are recorded, each with its Work, and endCoalescing
+  // queues them as one Tutti group (tuttiGroupStart/End), so that sends and receives crossing
+  // between ranks run together, as NCCL's groups make them. Issued one by one, each waits for
+  // the call before it: two ranks that each isend a large tensor to the other before their
+  // irecv wait for the timeout. Only send and recv may be coalesced (anything else raises).
+  void startCoalescing() override;
+  void endCoalescing(std::vector<c10::intrusive_ptr<c10d::Work>>& reqs) override;
+
  private:
   // What a queued call leaves to its Work.
   struct Launch {
@@ -98,11 +107,25 @@ class ProcessGroupTutti : public BackendBase {
   // One point-to-point call (send: tensor to peer; else from peer into it) as an op.
   c10::intrusive_ptr<c10d::Work> peerOp(bool send, std::vector<at::Tensor>& tensors, int peer,
                                         int tag);
+  // The Work of a call queued on the stream: records its event after the call and the callback
+  // that settles it.
+  void follow(const c10::intrusive_ptr<TuttiWork>& work, tuttiHostEvent_t event);
+
+  // A send or receive recorded between startCoalescing and endCoalescing.
+  struct CoalescedCall {
+    bool send;
+    at::Tensor buffer;  // contiguous; the Work keeps it alive
+    int peer;
+    c10::intrusive_ptr<TuttiWork> work;
+    tuttiHostEvent_t event;  // the Work's, recorded at endCoalescing
+  };
 
   tuttiComm_t comm_ = nullptr;
   tuttiHostStream_t stream_ = nullptr;
   const std::chrono::milliseconds timeout_;
   std::mutex issueMutex_;  // a communicator takes calls from one thread at a time
+  bool coalescing_ = false;
+  std::vector<CoalescedCall> coalesced_;
 };
 
 }  // namespace tutti_torch

@@ -6,6 +6,8 @@
 // dispatching front that holds one Backend per device type), its header
 // <torch/csrc/distributed/c10d/Backend.hpp>, and register_backend takes the devices it serves.
 // The options structs (AllreduceOptions ...), ReduceOp, OpType and c10d::Work are alike in both.
+// Coalescing (batch_isend_irecv) differs: 1.13's endCoalescing(reqs) returns nothing, 2.x's
+// endCoalescing() returns one Work for the whole group (process_group.h overrides the 1.13 form).
 #pragma once
 
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>

@@ -41,6 +41,8 @@ class TuttiWork : public c10d::Work {
   // A tuttiHostCallback_t: userData is a heap-held c10::intrusive_ptr<TuttiWork>, released here
   // (it kept the Work and its tensors alive while the call ran).
   static void onCallComplete(tuttiResult_t result, const char* message, void* userData);
+  // Settles a Work whose call was never queued (its group was refused) with that error.
+  void fail(tuttiResult_t result, const std::string& message) { settle(result, message); }
 
  private:
   // Records the call's end once: copy-back after success, the exception after failure.

@@ -1,5 +1,5 @@
 """broadcast, reduce, gather, scatter, all_to_all_single (equal and uneven splits), all_to_all
-(list) and send/recv over "tutti": every dtype, every root, contiguous and strided tensors, each
+(list), send/recv and batch_isend_irecv over "tutti": every dtype, every root, contiguous and strided tensors, each
 result equal to exact expected values and, where gloo takes the dtype, to gloo's result in the
 same processes; several ops issued with async_op=True and waited in reverse order; the errors
 (a root outside the group, split sizes that do not add up, split sizes the ranks disagree on,
@@ -249,6 +249,26 @@ def sends_and_recvs(rank, n):
                for m, g in enumerate(gots)), "isend/irecv in issue order")
 
 
+def batched_sends(rank, n):
+    """batch_isend_irecv with every rank sending to both neighbours before receiving from them:
+    ungrouped, two ranks whose large sends cross wait for each other's receive (the timeout);
+    as one group they run together. Messages between two ranks match in issue order (with 2
+    ranks, both neighbours are the same rank)."""
+    nxt, prev = (rank + 1) % n, (rank - 1) % n
+    for count in (0, 13, 1 << 20, (1 << 22) + 3):
+        for_next, for_prev = data(rank, count, torch.float32, 6), data(rank, count, torch.float32, 7)
+        from_prev, from_next = torch.zeros(count), strided(torch.zeros(count))
+        ops = [dist.P2POp(dist.isend, for_next, nxt), dist.P2POp(dist.isend, for_prev, prev),
+               dist.P2POp(dist.irecv, from_prev, prev), dist.P2POp(dist.irecv, from_next, nxt)]
+        works = dist.batch_isend_irecv(ops)
+        expect(len(works) == 4, f"batch_isend_irecv returns a work per op ({len(works)})")
+        for w in works:
+            w.wait(datetime.timedelta(seconds=60))
+        expect(torch.equal(from_prev, data(prev, count, torch.float32, 6)) and
+               torch.equal(from_next, data(nxt, count, torch.float32, 7)),
+               f"batch_isend_irecv crossing, count {count}")
+
+
 def async_ops(rank, n):
     """Several ops in flight at once, waited in reverse order, exact."""
     b = data(rank, 100003, torch.float32, 8)
@@ -345,6 +365,7 @@ def worker(rank, n):
     gathers_and_scatters(rank, n, gloo)
     all_to_alls(rank, n, gloo)
     sends_and_recvs(rank, n)
+    batched_sends(rank, n)
     async_ops(rank, n)
     errors(rank, n)
     print(f"rank {rank}: {checked['tutti']} checks, {checked['gloo']} compared with gloo "
