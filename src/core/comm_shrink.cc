@@ -81,8 +81,11 @@ Status shrinkComm(tuttiComm* parent, const std::vector<int>& survivors, tuttiCom
   meetingSecret(parent->bootstrap->secret(), generation, survivors, id.secret);
   if (parent->rank == leader) {
     SockAddr bound;
+    // The root gives up a little before the ranks do, so that they hear which ranks are
+    // missing (its answer) rather than only that their own wait ran out.
+    const int rootTimeoutMs = timeoutMs - std::min(500, timeoutMs / 4);
     TUTTI_RETURN_IF_ERROR(startBootstrapRoot(parent->bootstrap->localAddress(), id.secret,
-                                             timeoutMs, newCount, &bound)
+                                             rootTimeoutMs, newCount, &bound)
                               .withContext(context));
     id.root = toWire(bound);
     if (parent->watch != nullptr) parent->watch->offerMeeting(generation, id.root);
