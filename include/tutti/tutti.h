@@ -35,7 +35,8 @@
  * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky,
  * except a collective mismatch: ranks that make different collective calls (collective, count,
  * type, op or root) each get tuttiInvalidUsage naming both calls, and the communicator stays in
- * error (TUTTI_CHECK_MISMATCH).
+ * error (TUTTI_CHECK_MISMATCH); and a revoke (tuttiCommRevoke), after which every call returns
+ * tuttiInvalidUsage until the communicator is shrunk (tuttiCommShrink) or destroyed.
  *
  * A failed rank is one root cause on every rank. When any rank sees a peer fail (its process
  * died, it stopped answering heartbeats, it aborted, or a call of this rank timed out), every
