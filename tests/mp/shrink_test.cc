@@ -384,5 +384,51 @@ TEST(ShrinkTimeoutTest, DeadLowestSurvivorIsATimeoutNamingIt) { shrinkWithTheDea
 
 TEST(ShrinkTimeoutTest, DeadSurvivorMissingAtTheNewRootIsATimeout) { shrinkWithTheDeadRank(2); }
 
+// The revoking rank's own work stops too: a call running on its host stream (rank 0 makes no
+// call, so it waits) ends with tuttiInvalidUsage when rank 1 revokes from its other thread, and
+// rank 0, idle, learns of the revoke from tuttiCommGetAsyncError.
+TEST(RevokeTest, TheRevokingRanksRunningHostStreamCallEndsWithInvalidUsage) {
+  constexpr int kRanks = 2;
+  tuttiUniqueId id{};
+  ASSERT_EQ(tuttiGetUniqueId(&id), tuttiSuccess) << tuttiGetLastError(nullptr);
+  const RankLaunch launch = forkRanks(
+      kRanks,
+      [&](int rank) {
+        setRankEnv("shm");
+        tuttiComm_t comm = initComm(rank, kRanks, id, kTimeoutMs);
+        if (comm == nullptr) return 2;
+        if (rank == 0) {
+          tuttiResult_t async = tuttiSuccess;
+          const auto giveUp = Clock::now() + std::chrono::seconds(10);
+          while (async == tuttiSuccess && Clock::now() < giveUp) {
+            CHECK_RC(tuttiCommGetAsyncError(comm, &async));
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          }
+          CHECK_RC(tuttiCommDestroy(comm));
+          return async == tuttiInvalidUsage ? 0 : 3;
+        }
+        tuttiHostStream_t stream = nullptr;
+        CHECK_RC(tuttiHostStreamCreate(&stream));
+        std::vector<int32_t> data(kCount, 1);
+        CHECK_RC(tuttiAllReduce(data.data(), data.data(), kCount, tuttiInt32, tuttiSum, comm,
+                                static_cast<tuttiStream_t>(stream)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // running, waiting
+        const auto start = Clock::now();
+        CHECK_RC(tuttiCommRevoke(comm));
+        const tuttiResult_t synced = tuttiHostStreamSynchronize(stream, 5000);
+        const long ms = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+        std::printf("rank 1: its host stream's call: %s %ld ms after its revoke\n",
+                    tuttiGetErrorString(synced), ms);
+        std::fflush(stdout);
+        CHECK_RC(tuttiHostStreamDestroy(stream));
+        CHECK_RC(tuttiCommDestroy(comm));
+        return synced == tuttiInvalidUsage && ms <= kErrorLimitMs ? 0 : 4;
+      },
+      60);
+  ASSERT_TRUE(launch.error.empty()) << launch.error;
+  EXPECT_TRUE(launch.ok()) << launch.failures();
+}
+
 }  // namespace
 }  // namespace tutti::test
