@@ -127,6 +127,26 @@ void setRankEnv(const char* transport) {
   setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", std::to_string(kHeartbeatTimeoutMs).c_str(), 1);
 }
 
+using CommBody = std::function<int(int rank, tuttiComm_t comm, const Resources& before)>;
+
+// Forks nranks ranks, each with its communicator over transport (every wait bounded by
+// timeoutMs), counting its descriptors and threads before init.
+RankLaunch launchWithComms(int nranks, const std::string& transport, int timeoutMs,
+                           const CommBody& body) {
+  tuttiUniqueId id{};
+  if (tuttiGetUniqueId(&id) != tuttiSuccess) return RankLaunch{tuttiGetLastError(nullptr)};
+  return forkRanks(
+      nranks,
+      [&](int rank) {
+        setRankEnv(transport.c_str());
+        const Resources before = resources();
+        tuttiComm_t comm = initComm(rank, nranks, id, timeoutMs);
+        if (comm == nullptr) return 2;
+        return body(rank, comm, before);
+      },
+      60);
+}
+
 using Param = std::tuple<int, const char*>;
 
 class ShrinkTest : public ::testing::TestWithParam<Param> {
@@ -209,19 +229,10 @@ int killAndShrinkRank(int rank, int nranks, int victim, Shared* shared, tuttiCom
 
 RankLaunch ShrinkTest::launch(Shared* shared, const Body& body) {
   const int n = nranks();
-  const std::string transportName = transport();
-  tuttiUniqueId id{};
-  if (tuttiGetUniqueId(&id) != tuttiSuccess) return RankLaunch{tuttiGetLastError(nullptr)};
-  return forkRanks(
-      n,
-      [&](int rank) {
-        setRankEnv(transportName.c_str());
-        const Resources before = resources();
-        tuttiComm_t comm = initComm(rank, n, id, kTimeoutMs);
-        if (comm == nullptr) return 2;
-        return body(rank, n, shared, comm, before);
-      },
-      60);
+  return launchWithComms(n, transport(), kTimeoutMs,
+                         [&](int rank, tuttiComm_t comm, const Resources& before) {
+                           return body(rank, n, shared, comm, before);
+                         });
 }
 
 void ShrinkTest::killAndShrink(int victim) {
@@ -338,14 +349,8 @@ INSTANTIATE_TEST_SUITE_P(Ranks, ShrinkTest,
 void shrinkWithTheDeadRank(int victim) {
   constexpr int kRanks = 4;
   constexpr int kShortTimeoutMs = 3000;
-  tuttiUniqueId id{};
-  ASSERT_EQ(tuttiGetUniqueId(&id), tuttiSuccess) << tuttiGetLastError(nullptr);
-  const RankLaunch launch = forkRanks(
-      kRanks,
-      [&](int rank) {
-        setRankEnv("shm");
-        tuttiComm_t comm = initComm(rank, kRanks, id, kShortTimeoutMs);
-        if (comm == nullptr) return 2;
+  const RankLaunch launch = launchWithComms(
+      kRanks, "shm", kShortTimeoutMs, [&](int rank, tuttiComm_t comm, const Resources&) {
         bool exact = true;
         CHECK_RC(step(comm, 0, &exact));
         if (rank == victim) {
@@ -371,8 +376,7 @@ void shrinkWithTheDeadRank(int victim) {
                         message.find(expected) != std::string::npos;
         CHECK_RC(tuttiCommDestroy(comm));
         return ok ? 0 : 4;
-      },
-      60);
+      });
   ASSERT_TRUE(launch.error.empty()) << launch.error;
   for (int rank = 0; rank < kRanks; ++rank) {
     if (rank == victim) continue;
@@ -389,14 +393,8 @@ TEST(ShrinkTimeoutTest, DeadSurvivorMissingAtTheNewRootIsATimeout) { shrinkWithT
 // rank 0, idle, learns of the revoke from tuttiCommGetAsyncError.
 TEST(RevokeTest, TheRevokingRanksRunningHostStreamCallEndsWithInvalidUsage) {
   constexpr int kRanks = 2;
-  tuttiUniqueId id{};
-  ASSERT_EQ(tuttiGetUniqueId(&id), tuttiSuccess) << tuttiGetLastError(nullptr);
-  const RankLaunch launch = forkRanks(
-      kRanks,
-      [&](int rank) {
-        setRankEnv("shm");
-        tuttiComm_t comm = initComm(rank, kRanks, id, kTimeoutMs);
-        if (comm == nullptr) return 2;
+  const RankLaunch launch =
+      launchWithComms(kRanks, "shm", kTimeoutMs, [&](int rank, tuttiComm_t comm, const Resources&) {
         if (rank == 0) {
           tuttiResult_t async = tuttiSuccess;
           const auto giveUp = Clock::now() + std::chrono::seconds(10);
@@ -424,8 +422,7 @@ TEST(RevokeTest, TheRevokingRanksRunningHostStreamCallEndsWithInvalidUsage) {
         CHECK_RC(tuttiHostStreamDestroy(stream));
         CHECK_RC(tuttiCommDestroy(comm));
         return synced == tuttiInvalidUsage && ms <= kErrorLimitMs ? 0 : 4;
-      },
-      60);
+      });
   ASSERT_TRUE(launch.error.empty()) << launch.error;
   EXPECT_TRUE(launch.ok()) << launch.failures();
 }
