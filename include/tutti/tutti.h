@@ -22,8 +22,9 @@
  * (docs/architecture.md, "Device buffers"), point-to-point calls too (tuttiSend below).
  *
  * Thread-safety. A communicator is used by one thread at a time; calls on the same communicator
- * from several threads at once must be serialized by the caller (tuttiCommAbort is the exception:
- * it may be called from any thread to unblock a call in progress). Different communicators are
+ * from several threads at once must be serialized by the caller (tuttiCommAbort and
+ * tuttiCommRevoke are the exceptions: either may be called from any thread to unblock a call in
+ * progress, though not while another thread destroys the communicator). Different communicators are
  * independent and may be used concurrently from different threads. tuttiGetUniqueId,
  * tuttiGetVersion and tuttiGetErrorString are thread-safe.
  *
@@ -34,7 +35,8 @@
  * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky,
  * except a collective mismatch: ranks that make different collective calls (collective, count,
  * type, op or root) each get tuttiInvalidUsage naming both calls, and the communicator stays in
- * error (TUTTI_CHECK_MISMATCH).
+ * error (TUTTI_CHECK_MISMATCH); and a revoke (tuttiCommRevoke), after which every call returns
+ * tuttiInvalidUsage until the communicator is shrunk (tuttiCommShrink) or destroyed.
  *
  * A failed rank is one root cause on every rank. When any rank sees a peer fail (its process
  * died, it stopped answering heartbeats, it aborted, or a call of this rank timed out), every
@@ -236,6 +238,66 @@ tuttiResult_t tuttiCommDestroy(tuttiComm_t comm);
  * progress on another thread (which then returns tuttiRemoteError), and frees it. Returns
  * tuttiInvalidArgument for a NULL or destroyed comm. */
 tuttiResult_t tuttiCommAbort(tuttiComm_t comm);
+
+/* Revokes the communicator (after NCCL 2.28's ncclCommRevoke, with MPI ULFM's MPIX_Comm_revoke
+ * reach): a recovery step before tuttiCommShrink. Not collective: one rank calls it.
+ *  - On this rank: a call in progress on another thread stops within one 50 ms poll slice and
+ *    returns tuttiInvalidUsage; asynchronous calls still queued (host streams) end with
+ *    tuttiInvalidUsage without running; the connections close. Returns once the call in
+ *    progress has returned.
+ *  - On every other rank (told over the bootstrap watch, as failures are; milliseconds): calls
+ *    in progress stop and return tuttiInvalidUsage with a message naming this rank ("rank 2
+ *    (host h, pid p) revoked the communicator (tuttiCommRevoke)"), and the communicator counts
+ *    as revoked there too. If the communicator was in error already (a peer failed), the others
+ *    know that failure and are stopped already: the revoke is then this rank's alone.
+ *  - From then on every collective, point-to-point call or group on the communicator returns
+ *    tuttiInvalidUsage (NCCL's code for calls on a revoked communicator), its message giving
+ *    the revoke or the earlier failure; tuttiCommGetAsyncError reports the sticky error. The
+ *    bootstrap and its watch stay up: tuttiCommShrink, tuttiCommGetFailedRanks,
+ *    tuttiCommDestroy and tuttiCommAbort still work.
+ * Returns tuttiSuccess; tuttiInvalidArgument for a NULL or destroyed comm, or one this rank
+ * revoked already (as ncclCommRevoke refuses a revoked communicator; one revoked by another rank
+ * may be revoked here once). */
+tuttiResult_t tuttiCommRevoke(tuttiComm_t comm);
+
+/* Creates newcomm from the ranks of comm not in excludeRanks[0..excludeCount), after NCCL
+ * 2.27's ncclCommShrink: they keep their order and are renumbered 0..nranks-excludeCount-1
+ * (a survivor's new rank is the number of survivors below its old rank). Collective over the
+ * survivors: every rank not excluded calls it with the same list (in any order); excluded ranks
+ * do not call it and may be dead. No unique id is needed: the survivors meet through the
+ * bootstrap network they share. The lowest survivor opens a new bootstrap root and its address
+ * travels over comm's bootstrap watch links (each rank to the ranks at distances 1, 2, 4, ...
+ * both ways), which keep the survivors connected when a few ranks are gone; the new
+ * communicator's secret derives from comm's and the shrink's number, so no other job or stranger
+ * can join. Then it is initialised like a new communicator (transports connected afresh) with
+ * comm's configuration (the config and environment comm was created with). Typical use after a
+ * failure: tuttiCommGetFailedRanks, then tuttiCommShrink excluding them, then destroy comm.
+ * comm may be healthy, in error or revoked, and is left as it was: destroy it (a healthy comm
+ * stays usable only while every rank, excluded ones too, keeps to it). No call of this rank runs
+ * on comm meanwhile (one in progress on another thread is waited for). Every wait is bounded by
+ * comm's timeout (TUTTI_TIMEOUT_MS or config's timeoutMs) per step, as for
+ * tuttiCommInitRank. *newcomm is NULL on failure.
+ * Returns tuttiInvalidArgument: newcomm NULL, comm NULL or destroyed, excludeCount outside
+ * [0, nranks), excludeRanks NULL with excludeCount > 0, an entry outside [0, nranks) or listed
+ * twice, the calling rank in the list (the message names the argument and entry);
+ * tuttiTimeout: the lowest survivor's address did not arrive within the timeout (it is dead or
+ * cut off, or does not call tuttiCommShrink), or a survivor did not arrive at the new root (the
+ * message names the missing new ranks and each new rank's old one); tuttiRemoteError: no bootstrap
+ * watch link of this rank is open any more, or the new root refused this rank (the survivors passed
+ * different lists); tuttiSystemError: sockets. */
+tuttiResult_t tuttiCommShrink(tuttiComm_t comm, const int* excludeRanks, int excludeCount,
+                              tuttiComm_t* newcomm);
+
+/* The ranks this rank knows have failed, for tuttiCommShrink's excludeRanks: the failed rank of
+ * the communicator's verdict (the first failure any rank saw, known on every rank: a killed,
+ * stopped or aborted rank) and the ranks whose bootstrap watch link to this rank died or fell
+ * silent. Sorted ascending. A revoke names no rank. With one failure every survivor gets the
+ * same list; with several at once survivors may know different subsets (docs/reliability.md).
+ * Writes at most maxRanks ranks into ranks and the number known into *count (which may exceed
+ * maxRanks; room for nranks - 1 always suffices). Local, thread-safe like
+ * tuttiCommGetAsyncError. Returns tuttiInvalidArgument for a NULL or destroyed comm, a NULL
+ * count, a negative maxRanks, or ranks NULL with maxRanks > 0. */
+tuttiResult_t tuttiCommGetFailedRanks(tuttiComm_t comm, int* ranks, int maxRanks, int* count);
 
 /* Writes the communicator's sticky error into *asyncError: tuttiSuccess while it is healthy,
  * else the first error it met, or the failure of another rank it learned of (a dead, stopped or

@@ -18,6 +18,7 @@
 #include "core/bootstrap.h"
 #include "core/comm.h"
 #include "core/comm_failure.h"
+#include "core/comm_shrink.h"
 #include "core/device_collective.h"
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
@@ -178,16 +179,22 @@ Status runBehindQueued(tuttiComm* comm, const CollectiveArgs& args,
   return status;
 }
 
-tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiStream_t stream) {
-  const Collective kind = args.collective;
-  // Hold the registry lock while taking the call lock, so abort cannot free comm in between.
-  std::unique_lock<std::mutex> callLock;
+// The live communicator of handle with its call lock taken, or nullptr. The registry lock is
+// held while the call lock is taken, so that abort cannot free the communicator in between.
+tuttiComm* lockLiveComm(tuttiComm_t handle, std::unique_lock<std::mutex>* callLock) {
   tuttiComm* comm = nullptr;
-  bool live = withLiveComm(handle, [&](tuttiComm* c) {
-    callLock = std::unique_lock<std::mutex>(c->callMutex);
+  withLiveComm(handle, [&](tuttiComm* c) {
+    *callLock = std::unique_lock<std::mutex>(c->callMutex);
     comm = c;
   });
-  if (!live) return finish(liveCommError(handle));
+  return comm;
+}
+
+tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiStream_t stream) {
+  const Collective kind = args.collective;
+  std::unique_lock<std::mutex> callLock;
+  tuttiComm* comm = lockLiveComm(handle, &callLock);
+  if (comm == nullptr) return finish(liveCommError(handle));
   Status status = checkCollective(comm, args, stream);
   if (!status.isOk()) return finish(status, handle);
   bool onDevice = false;
@@ -291,12 +298,8 @@ Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_
 // the communicator, else behind the queued operations; on a host stream, queued.
 Status runGroupOn(tuttiComm_t handle, std::vector<PeerCall> calls, tuttiStream_t stream) {
   std::unique_lock<std::mutex> callLock;
-  tuttiComm* comm = nullptr;
-  bool live = withLiveComm(handle, [&](tuttiComm* c) {
-    callLock = std::unique_lock<std::mutex>(c->callMutex);
-    comm = c;
-  });
-  if (!live) return liveCommError(handle);
+  tuttiComm* comm = lockLiveComm(handle, &callLock);
+  if (comm == nullptr) return liveCommError(handle);
   TUTTI_RETURN_IF_ERROR(stickyStatus(comm, "sendrecv"));
   // Device buffers (checked per call) or a device stream make it a device group; NULL is also
   // the default device stream, so its calls must agree.
@@ -481,6 +484,62 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
   if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
   { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
   delete comm;
+  return tuttiSuccess;
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommRevoke(tuttiComm_t handle) {
+  tuttiComm* comm = nullptr;
+  bool again = false;
+  bool live = withLiveComm(handle, [&](tuttiComm* c) {
+    comm = c;
+    again = c->revokedHere;
+    c->revokedHere = true;
+  });
+  if (!live) return finish(liveCommError(handle));
+  if (again) {
+    return finish(makeError(tuttiInvalidArgument,
+                            "comm {} was revoked by this rank already (tuttiCommRevoke is called "
+                            "once, as ncclCommRevoke refuses a revoked communicator)",
+                            static_cast<const void*>(handle)),
+                  handle);
+  }
+  revokeComm(comm);
+  return tuttiSuccess;
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommShrink(tuttiComm_t handle, const int* excludeRanks,
+                                           int excludeCount, tuttiComm_t* newcomm) {
+  if (newcomm == nullptr) {
+    return finish(makeError(tuttiInvalidArgument, "newcomm (the output pointer) is NULL"));
+  }
+  *newcomm = nullptr;
+  // The call lock: no call of this rank runs on the parent meanwhile, and destroy waits.
+  std::unique_lock<std::mutex> callLock;
+  tuttiComm* comm = lockLiveComm(handle, &callLock);
+  if (comm == nullptr) return finish(liveCommError(handle));
+  std::vector<int> survivors;
+  Status status = shrinkSurvivors(comm->nranks, comm->rank, excludeRanks, excludeCount, &survivors);
+  if (status.isOk()) status = shrinkComm(comm, survivors, newcomm);
+  callLock.unlock();
+  return finish(status, handle);
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommGetFailedRanks(tuttiComm_t comm, int* ranks, int maxRanks,
+                                                   int* count) {
+  if (count == nullptr) return finish(makeError(tuttiInvalidArgument, "count is NULL"));
+  if (maxRanks < 0) {
+    return finish(makeError(tuttiInvalidArgument, "maxRanks {} is negative", maxRanks));
+  }
+  if (ranks == nullptr && maxRanks > 0) {
+    return finish(makeError(tuttiInvalidArgument, "ranks is NULL with maxRanks {}", maxRanks));
+  }
+  std::vector<int> failed;
+  bool live = withLiveComm(comm, [&](tuttiComm* c) {
+    if (c->watch != nullptr) failed = c->watch->failedRanks();
+  });
+  if (!live) return finish(liveCommError(comm));
+  *count = static_cast<int>(failed.size());
+  std::copy_n(failed.begin(), std::min(*count, maxRanks), ranks);
   return tuttiSuccess;
 }
 

@@ -41,6 +41,9 @@ struct tuttiComm {
   std::string hostname;
   std::string name;  // config->commName
   tutti::Params params;
+  // params as loaded from the config and the environment, before init adapted them to the
+  // machine: what a communicator shrunk from this one starts from.
+  tutti::Params configuredParams;
   tutti::AlgoSpec algoSpec;         // TUTTI_ALGO
   std::string initAlgo;             // TUTTI_ALGO at init, which decided the peers to connect
   std::vector<int> connectedPeers;  // sorted: every peer an algorithm it allowed may need
@@ -71,6 +74,11 @@ struct tuttiComm {
   size_t planCacheNext = 0;  // the entry to replace next
 
   std::atomic<bool> aborted{false};
+  // Revoked (core/comm_failure.h): by this rank's tuttiCommRevoke or by another rank's. Calls
+  // then fail with tuttiInvalidUsage; shrink and destroy still work.
+  std::atomic<bool> revoked{false};
+  bool revokedHere = false;  // this rank called tuttiCommRevoke (a second call is an error)
+  uint32_t shrinks = 0;      // tuttiCommShrink calls so far: each meeting's number
   std::atomic<int> asyncError{tuttiSuccess};  // sticky error (setStickyError)
   std::mutex callMutex;                       // held while a call runs; abort waits for it
 
@@ -121,6 +129,9 @@ namespace tutti {
 // its handle.
 Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
                   tuttiComm** out);
+// The same with the parameters given, not loaded (a shrunk communicator takes its parent's).
+Status createCommWithParams(const UniqueIdContents& id, int nranks, int rank, const Params& params,
+                            const std::string& name, tuttiComm** out);
 
 // Runs one collective on host buffers on the calling thread (arguments already validated; the
 // caller holds callMutex). A transport failure makes the communicator's error sticky and

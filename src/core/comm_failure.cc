@@ -19,6 +19,10 @@ std::string describeRank(const tuttiComm& comm, int rank) {
 }
 
 std::string describeVerdict(const tuttiComm& comm, const Verdict& verdict) {
+  if (verdict.revoked) {
+    return fmt::format("{} revoked the communicator (tuttiCommRevoke)",
+                       describeRank(comm, verdict.reporter));
+  }
   if (verdict.failedRank < 0) {
     return fmt::format("{} reported: {}", describeRank(comm, verdict.reporter), verdict.what);
   }
@@ -30,6 +34,7 @@ std::string describeVerdict(const tuttiComm& comm, const Verdict& verdict) {
 void adoptVerdict(tuttiComm* comm, const Verdict& verdict) {
   const std::string cause = describeVerdict(*comm, verdict);
   setStickyError(comm, Status(verdict.code, cause));
+  if (verdict.revoked) comm->revoked.store(true);
   TUTTI_WARN(kLogBootstrap, "{}", cause);
   // A call in progress stops within one poll slice (50 ms); peers see the connections close.
   comm->aborted.store(true);
@@ -73,7 +78,7 @@ Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uin
     // This rank's own failure (a timeout names the rank it waited for): every rank hears it.
     verdict = comm->watch->announce(Verdict{-1, comm->rank, status.code(), here});
   }
-  if (verdict.failedRank < 0 && verdict.reporter == comm->rank) {
+  if (verdict.failedRank < 0 && verdict.reporter == comm->rank && !verdict.revoked) {
     return Status(verdict.code, verdict.what);
   }
   return Status(verdict.code, describeVerdict(*comm, verdict) + "; " + here);
@@ -85,6 +90,23 @@ void announceAbort(tuttiComm* comm) {
   if (comm->watch == nullptr || comm->asyncError.load() != tuttiSuccess) return;
   comm->watch->announce(Verdict{comm->rank, comm->rank, tuttiRemoteError,
                                 "it aborted its communicator (tuttiCommAbort)"});
+}
+
+void revokeComm(tuttiComm* comm) {
+  comm->aborted.store(true);  // a call in progress stops within one poll slice
+  Verdict revoke{-1, comm->rank, tuttiInvalidUsage, "revoked", /*revoked=*/true};
+  // The first verdict is every rank's; after a failure the peers are stopped already, and the
+  // revoke is this rank's alone.
+  if (comm->watch != nullptr) {
+    comm->watch->announce(revoke);
+  } else {
+    adoptVerdict(comm, revoke);
+  }
+  setStickyError(comm, Status(tuttiInvalidUsage, "this rank revoked the communicator"));
+  comm->revoked.store(true);
+  closeConnections(comm);
+  if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
+  { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
 }
 
 }  // namespace tutti

@@ -25,4 +25,10 @@ Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uin
 // tuttiCommAbort: tells every rank this one aborted, before its connections close.
 void announceAbort(tuttiComm* comm);
 
+// tuttiCommRevoke: marks the communicator revoked, tells every rank (their calls in progress
+// stop and later ones fail with tuttiInvalidUsage naming this rank), stops this rank's call in
+// progress and closes its connections; waits for that call to return. The bootstrap and its
+// watch stay up for tuttiCommShrink. The caller checked it was not revoked here before.
+void revokeComm(tuttiComm* comm);
+
 }  // namespace tutti

@@ -217,18 +217,19 @@ void adaptToOversubscription(tuttiComm* comm, long cpus) {
   if (paramEnv("TUTTI_SHM_CMA") == nullptr) comm->params.settings["TUTTI_SHM_CMA"] = "0";
 }
 
-Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
-                       const tuttiConfig_t* config, tuttiComm** out) {
+Status createCommSteps(const UniqueIdContents& id, int nranks, int rank, const Params& params,
+                       const std::string& name, tuttiComm** out) {
   auto comm = std::make_unique<tuttiComm>();
   comm->rank = rank;
   comm->nranks = nranks;
   setLogRank(rank);
-  TUTTI_RETURN_IF_ERROR(loadParams(config, &comm->params));
+  comm->params = params;
+  comm->configuredParams = params;
   for (const TransportEntry& entry : builtinTransports().entries()) {
     TUTTI_RETURN_IF_ERROR(entry.checkParams(comm->params));
   }
   TUTTI_RETURN_IF_ERROR(AlgoSpec::parse(comm->params.algo, &comm->algoSpec));
-  if (config != nullptr && config->commName != nullptr) comm->name = config->commName;
+  comm->name = name;
 
   TUTTI_RETURN_IF_ERROR(
       Bootstrap::create(id, rank, nranks, comm->params, &comm->aborted, &comm->bootstrap));
@@ -291,9 +292,17 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank,
 
 Status createComm(const UniqueIdContents& id, int nranks, int rank, const tuttiConfig_t* config,
                   tuttiComm** out) {
+  Params params;
+  TUTTI_RETURN_IF_ERROR(loadParams(config, &params));
+  const std::string name = config != nullptr && config->commName != nullptr ? config->commName : "";
+  return createCommWithParams(id, nranks, rank, params, name, out);
+}
+
+Status createCommWithParams(const UniqueIdContents& id, int nranks, int rank, const Params& params,
+                            const std::string& name, tuttiComm** out) {
   // No exception may cross the C API: one that escapes init (memory exhausted) is an error.
   try {
-    return createCommSteps(id, nranks, rank, config, out);
+    return createCommSteps(id, nranks, rank, params, name, out);
   } catch (const std::bad_alloc&) {
     return makeError(tuttiSystemError,
                      "rank {}: out of memory while creating a communicator of {} ranks", rank,

@@ -71,6 +71,13 @@ Status stickyStatus(tuttiComm* comm, const char* what) {
   const int sticky = comm->asyncError.load();
   if (sticky == tuttiSuccess) return Status::ok();
   std::lock_guard<std::mutex> lock(comm->errorMutex);
+  // NCCL's choice for calls on a revoked communicator (its ncclCommRevoke design notes).
+  if (comm->revoked.load()) {
+    return Status(tuttiInvalidUsage,
+                  fmt::format("{}: communicator is revoked ({}); only tuttiCommShrink and "
+                              "tuttiCommDestroy may use it",
+                              what, comm->stickyMessage));
+  }
   return Status(static_cast<tuttiResult_t>(sticky),
                 fmt::format("{}: communicator is in error since an earlier failure ({}); "
                             "destroy or abort it",

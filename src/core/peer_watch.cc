@@ -16,15 +16,18 @@
 
 namespace tutti {
 
-// Fixed size, so that a reader needs no framing beyond counting bytes.
+// Fixed size, so that a reader needs no framing beyond counting bytes. A revoke is a verdict
+// that names no failed rank. A meeting carries the shrink number in code and the root's
+// WireAddr in the first bytes of what.
 struct PeerWatch::Message {
-  enum Type : uint32_t { kHeartbeat = 1, kVerdict = 2, kGoodbye = 3 };
+  enum Type : uint32_t { kHeartbeat = 1, kVerdict = 2, kGoodbye = 3, kRevoke = 4, kMeeting = 5 };
   uint32_t type = kHeartbeat;
   int32_t failedRank = -1;
   int32_t reporter = -1;
   int32_t code = tuttiSuccess;
   char what[240] = {0};
 };
+static_assert(sizeof(WireAddr) <= sizeof(PeerWatch::Message::what), "a meeting fits a message");
 static_assert(sizeof(PeerWatch::Message) == 256, "the watch's message is a wire format");
 
 namespace {
@@ -155,14 +158,14 @@ bool PeerWatch::adopt(const Verdict& verdict) {
   if (hasVerdict_ || leaving_) return false;
   hasVerdict_ = true;
   verdict_ = verdict;
-  verdictSet_.notify_all();
+  changed_.notify_all();
   return true;
 }
 
 bool PeerWatch::adoptAndTell(const Verdict& verdict) {
   if (!adopt(verdict)) return false;
   Message message;
-  message.type = Message::kVerdict;
+  message.type = verdict.revoked ? Message::kRevoke : Message::kVerdict;
   message.failedRank = verdict.failedRank;
   message.reporter = verdict.reporter;
   message.code = verdict.code;
@@ -188,9 +191,66 @@ bool PeerWatch::verdict(Verdict* out) const {
 
 bool PeerWatch::waitVerdict(int ms, Verdict* out) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  verdictSet_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return hasVerdict_; });
+  changed_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return hasVerdict_; });
   if (hasVerdict_) *out = verdict_;
   return hasVerdict_;
+}
+
+std::vector<int> PeerWatch::failedRanks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int> failed = lostPeers_;
+  if (hasVerdict_ && !verdict_.revoked && verdict_.failedRank >= 0) {
+    failed.push_back(verdict_.failedRank);
+  }
+  std::sort(failed.begin(), failed.end());
+  failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
+  return failed;
+}
+
+void PeerWatch::learnMeeting(uint32_t generation, const WireAddr& root, int skip) {
+  for (const auto& known : meetings_) {
+    if (known.first == generation) return;
+  }
+  meetings_.emplace_back(generation, root);
+  changed_.notify_all();
+  Message message;
+  message.type = Message::kMeeting;
+  message.reporter = rank_;
+  message.code = static_cast<int32_t>(generation);
+  std::memcpy(message.what, &root, sizeof(root));
+  sendAll(message, skip, /*droppable=*/false);
+}
+
+void PeerWatch::offerMeeting(uint32_t generation, const WireAddr& root) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  learnMeeting(generation, root, -1);
+}
+
+bool PeerWatch::anyLinkOpen() const {
+  return std::any_of(links_.begin(), links_.end(),
+                     [](const Link& link) { return link.state == LinkState::kOpen; });
+}
+
+Status PeerWatch::waitMeeting(uint32_t generation, int ms, WireAddr* root) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const std::pair<uint32_t, WireAddr>* found = nullptr;
+  auto heard = [&] {
+    for (const auto& known : meetings_) {
+      if (known.first == generation) found = &known;
+    }
+    return found != nullptr || !anyLinkOpen();
+  };
+  changed_.wait_for(lock, std::chrono::milliseconds(ms), heard);
+  if (found != nullptr) {
+    *root = found->second;
+    return Status::ok();
+  }
+  if (!anyLinkOpen()) {
+    return makeError(tuttiRemoteError,
+                     "every bootstrap watch link of rank {} is closed: no other rank can reach it",
+                     rank_);
+  }
+  return makeError(tuttiTimeout, "no meeting address within {} ms", ms);
 }
 
 int PeerWatch::departed() const {
@@ -210,8 +270,10 @@ void PeerWatch::lost(Link& link, const std::string& how) {
     verdict.code = tuttiRemoteError;
     verdict.what = how;
     adoptAndTell(verdict);  // the failed peer too: a stopped one reads it when it runs again
+    if (!leaving_) lostPeers_.push_back(link.peer);
   }
   link.state = LinkState::kClosed;
+  changed_.notify_all();
 }
 
 void PeerWatch::handle(Link& link, const Message& message) {
@@ -220,13 +282,21 @@ void PeerWatch::handle(Link& link, const Message& message) {
     link.state = LinkState::kDeparted;
     return;
   }
-  if (message.type != Message::kVerdict) return;
+  if (message.type == Message::kMeeting) {
+    if (leaving_) return;
+    WireAddr root;
+    std::memcpy(&root, message.what, sizeof(root));
+    learnMeeting(static_cast<uint32_t>(message.code), root, link.peer);
+    return;
+  }
+  if (message.type != Message::kVerdict && message.type != Message::kRevoke) return;
   link.toldVerdict = true;
   Verdict verdict;
   verdict.failedRank = message.failedRank;
   verdict.reporter = message.reporter;
   verdict.code = static_cast<tuttiResult_t>(message.code);
   verdict.what.assign(message.what, strnlen(message.what, sizeof(message.what)));
+  verdict.revoked = message.type == Message::kRevoke;
   if (adopt(verdict)) sendAll(message, link.peer, /*droppable=*/false);
 }
 

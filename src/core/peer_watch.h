@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/socket.h"
@@ -32,7 +33,8 @@ struct Verdict {
   int failedRank = -1;  // the rank that failed; -1: the reporter's own error names no rank
   int reporter = -1;    // the rank that saw it
   tuttiResult_t code = tuttiRemoteError;
-  std::string what;  // what the reporter saw
+  std::string what;      // what the reporter saw
+  bool revoked = false;  // the reporter revoked the communicator (tuttiCommRevoke): no failure
 };
 
 // The ranks rank links to: (rank +- 2^k) mod nranks, without itself, sorted.
@@ -66,6 +68,17 @@ class PeerWatch {
   bool waitVerdict(int ms, Verdict* out) const;
   // The lowest linked rank that said goodbye (destroyed its communicator), or -1.
   int departed() const;
+  // The ranks this rank knows failed, sorted: its verdict's failed rank and the linked ranks
+  // whose links it saw die or fall silent (a revoke names none).
+  std::vector<int> failedRanks() const;
+
+  // A survivors' meeting (core/comm_shrink.h): the address of the root the lowest surviving rank
+  // opened for its communicator's shrink number `generation`. offerMeeting tells every linked
+  // rank; every rank that hears one passes it on once, so it floods to every rank still linked.
+  void offerMeeting(uint32_t generation, const WireAddr& root);
+  // Waits at most ms for the meeting of generation. tuttiTimeout when none came;
+  // tuttiRemoteError at once when no link is open any more (no word can come).
+  Status waitMeeting(uint32_t generation, int ms, WireAddr* root) const;
 
   struct Message;  // what links carry (peer_watch.cc)
 
@@ -91,6 +104,9 @@ class PeerWatch {
   bool adopt(const Verdict& verdict);
   // adopt, and tells every open link when it was the first.
   bool adoptAndTell(const Verdict& verdict);
+  // Records a meeting if it is new and passes it on to every open link but skip.
+  void learnMeeting(uint32_t generation, const WireAddr& root, int skip);
+  bool anyLinkOpen() const;
 
   int rank_ = 0;
   int heartbeatTimeoutMs_ = 0;
@@ -99,11 +115,13 @@ class PeerWatch {
   std::vector<Link> links_;
   Fd wake_;  // eventfd: the destructor wakes the thread
   std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;  // the verdict, links' sends and states
-  mutable std::condition_variable verdictSet_;
-  bool leaving_ = false;  // depart() ran: no verdicts from here on
+  mutable std::mutex mutex_;                 // the verdict, links' sends and states
+  mutable std::condition_variable changed_;  // a verdict, a meeting or a link lost
+  bool leaving_ = false;                     // depart() ran: no verdicts from here on
   bool hasVerdict_ = false;
   Verdict verdict_;
+  std::vector<int> lostPeers_;                           // linked ranks seen dead or silent
+  std::vector<std::pair<uint32_t, WireAddr>> meetings_;  // (shrink number, root) heard
   std::thread thread_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -161,6 +162,48 @@ TEST(PeerWatchTest, ARankLeavingJudgesNoPeerThatLeavesAfterIt) {
   std::lock_guard<std::mutex> lock(group.mutex);
   EXPECT_TRUE(group.heard[1].empty());
   EXPECT_TRUE(group.heard[2].empty());
+}
+
+// A shrink's meeting address floods to every rank still linked, here with a rank gone first
+// (its links say goodbye: they carry nothing more), and each rank passes it on once.
+TEST(PeerWatchTest, AMeetingReachesEveryRankStillLinked) {
+  Watches group(6);
+  group.watches[3].reset();
+  WireAddr root{};
+  root.family = 2;
+  root.port = 4242;
+  root.addr[0] = 127;
+  root.addr[3] = 1;
+  group.watches[1]->offerMeeting(7, root);
+  for (int rank : {0, 1, 2, 4, 5}) {
+    WireAddr heard{};
+    Status status = group.watches[rank]->waitMeeting(7, 5000, &heard);
+    ASSERT_TRUE(status.isOk()) << "rank " << rank << ": " << status.message();
+    EXPECT_EQ(std::memcmp(&heard, &root, sizeof(root)), 0) << "rank " << rank;
+  }
+  // Another shrink's number is another meeting: none was offered.
+  WireAddr other{};
+  const Status none = group.watches[4]->waitMeeting(8, 100, &other);
+  EXPECT_EQ(none.code(), tuttiTimeout) << none.message();
+  // No verdict came of it, and the departed rank is no failed rank.
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[0]->verdict(&verdict)) << verdict.what;
+  EXPECT_TRUE(group.watches[0]->failedRanks().empty());
+}
+
+// A revoke is a verdict naming no failed rank: every rank hears it as a revoke, once.
+TEST(PeerWatchTest, ARevokeReachesEveryRankAndNamesNoFailedRank) {
+  Watches group(5);
+  group.watches[3]->announce(Verdict{-1, 3, tuttiInvalidUsage, "revoked", /*revoked=*/true});
+  ASSERT_TRUE(group.everyoneHeard(-1));
+  std::lock_guard<std::mutex> lock(group.mutex);
+  for (int rank = 0; rank < 5; ++rank) {
+    ASSERT_EQ(group.heard[rank].size(), 1u) << "rank " << rank;
+    EXPECT_TRUE(group.heard[rank][0].revoked) << "rank " << rank;
+    EXPECT_EQ(group.heard[rank][0].reporter, 3);
+    EXPECT_EQ(group.heard[rank][0].code, tuttiInvalidUsage);
+    EXPECT_TRUE(group.watches[rank]->failedRanks().empty()) << "rank " << rank;
+  }
 }
 
 }  // namespace
