@@ -61,6 +61,9 @@
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
  *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer (default 2, max 16)
+ *   TUTTI_CHECKSUM=0|1                    1: a CRC32C of every TCP frame, checked on receipt; a
+ *                                         corrupted frame is tuttiSystemError (default 0; alike
+ *                                         on every rank, else init fails, tuttiInvalidArgument)
  *   TUTTI_TRANSPORT=list                  transports in order of preference ("tcp",
  *                                         "shm,tcp"); each pair of ranks uses the first that
  *                                         can connect it, TCP when none can. Default "shm,tcp":

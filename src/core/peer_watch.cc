@@ -324,12 +324,32 @@ void PeerWatch::readLink(Link& link) {
   }
 }
 
+bool PeerWatch::cutOff() const {
+  int open = 0;
+  for (const Link& link : links_) {
+    if (link.state != LinkState::kOpen) continue;
+    ++open;
+    if (msSince(link.lastHeard) <= heartbeatTimeoutMs_ / 2) return false;
+  }
+  return open >= 2;
+}
+
 void PeerWatch::checkSilence() {
   if (heartbeatTimeoutMs_ <= 0 || hasVerdict_ || leaving_) return;
   for (Link& link : links_) {
     if (link.state != LinkState::kOpen) continue;
     const long silentMs = msSince(link.lastHeard);
     if (silentMs <= heartbeatTimeoutMs_) continue;
+    if (cutOff()) {
+      // Peers that did not fail together went silent together: the link they share, this
+      // rank's own, is the likely cause. Naming one of them would blame a rank that is fine.
+      adoptAndTell(Verdict{rank_, rank_, tuttiRemoteError,
+                           fmt::format("every rank it watches went silent at once (no heartbeat "
+                                       "for {} ms, TUTTI_HEARTBEAT_TIMEOUT_MS={}): its own "
+                                       "network link is likely down",
+                                       silentMs, heartbeatTimeoutMs_)});
+      return;
+    }
     lost(link, fmt::format("it sent no heartbeat for {} ms (TUTTI_HEARTBEAT_TIMEOUT_MS={}): the "
                            "process is stopped or hung, or its host is unreachable",
                            silentMs, heartbeatTimeoutMs_));

@@ -6,10 +6,12 @@
 //
 // Who failed (the rule): a link that closes without a goodbye or a verdict from its peer names
 // that peer (it died); a link silent for TUTTI_HEARTBEAT_TIMEOUT_MS names its peer (stopped or
-// hung); a rank whose own call failed for a reason of its own (a timeout, an abort) announces
-// that before it closes anything. A rank that merely saw a connection close waits for a verdict
-// instead of making one: the neighbour that closed either announced why first, or died and its
-// links say so. The first verdict a rank hears is its verdict, and it is passed on once.
+// hung), unless every link of two or more went silent at once: then the rank names itself (its
+// own link is down; its peers name it too); a rank whose own call failed for a reason of its own (a
+// timeout, an abort) announces that before it closes anything. A rank that merely saw a connection
+// close waits for a verdict instead of making one: the neighbour that closed either announced why
+// first, or died and its links say so. The first verdict a rank hears is its verdict, and it is
+// passed on once.
 #pragma once
 
 #include <atomic>
@@ -98,6 +100,9 @@ class PeerWatch {
   void handle(Link& link, const Message& message);
   void lost(Link& link, const std::string& how);
   void checkSilence();
+  // Two or more open links, all silent for half the heartbeat timeout or more: this rank is the
+  // one cut off (its link is down), not every peer at once.
+  bool cutOff() const;
   // Sends to every open link but skip (-1: none); heartbeats are dropped when a socket is full.
   void sendAll(const Message& message, int skip, bool droppable);
   // Records verdict if it is the first; true if it was.

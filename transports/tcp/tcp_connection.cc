@@ -9,11 +9,16 @@
 #include <cstring>
 #include <limits>
 
+#include "transports/tcp/crc32c.h"
+
 namespace tutti {
 
 TcpConnection::TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes,
-                             std::shared_ptr<MemoryDomain> domain)
-    : peer_(peer), domain_(std::move(domain)), minStripeBytes_(minStripeBytes) {
+                             bool checksum, std::shared_ptr<MemoryDomain> domain)
+    : peer_(peer),
+      domain_(std::move(domain)),
+      minStripeBytes_(minStripeBytes),
+      checksumBytes_(checksum ? sizeof(uint32_t) : 0) {
   sockets_.resize(sockets.size());
   for (size_t i = 0; i < sockets.size(); ++i) sockets_[i].fd = std::move(sockets[i]);
 }
@@ -34,9 +39,17 @@ void TcpConnection::enqueue(bool isSend, char* data, size_t bytes, uint32_t seq,
   size_t offset = 0;
   for (int p = 0; p < parts; ++p) {
     size_t length = bytes / parts + (static_cast<size_t>(p) < bytes % parts ? 1 : 0);
-    Part part{
-        request,         data + offset, length, 0, PartHeader{seq, static_cast<uint32_t>(length)},
-        PartHeader{0, 0}};
+    Part part{request,
+              data + offset,
+              length,
+              p,
+              parts,
+              0,
+              PartHeader{seq, static_cast<uint32_t>(length)},
+              PartHeader{0, 0}};
+    // The sender's data is ready when posted: its checksum is taken now, so that the header,
+    // payload and checksum leave in one system call.
+    if (isSend && checksumBytes_ > 0) part.crc = crc32c(part.data, part.bytes);
     Socket& socket = sockets_[(first + p) % nsocks];
     (isSend ? socket.sends : socket.recvs).push_back(part);
     offset += length;
@@ -64,26 +77,42 @@ Status TcpConnection::postRecv(const Slice& slice, TransferRequest* request) {
   return Status::ok();
 }
 
-// The bytes of a part not yet moved: the rest of its header (sent from, or received into,
-// *header), then the rest of its payload, so that one system call moves both.
-int TcpConnection::remainingIovec(Part& part, PartHeader* header, iovec* iov) {
-  constexpr size_t kHeader = sizeof(PartHeader);
+// The bytes of a frame not yet moved: the rest of its header (sent from, or received into,
+// *header), of its payload, and of its checksum (*crc), so that one system call moves them all.
+int TcpConnection::remainingIovec(Part& part, PartHeader* header, uint32_t* crc, iovec* iov) const {
+  const iovec segments[3] = {
+      {header, sizeof(PartHeader)}, {part.data, part.bytes}, {crc, checksumBytes_}};
+  size_t skip = part.done;
   int count = 0;
-  if (part.done < kHeader) {
-    iov[count++] = {reinterpret_cast<char*>(header) + part.done, kHeader - part.done};
-    if (part.bytes > 0) iov[count++] = {part.data, part.bytes};
-  } else {
-    iov[count++] = {part.data + (part.done - kHeader), part.bytes - (part.done - kHeader)};
+  for (const iovec& segment : segments) {
+    if (skip >= segment.iov_len) {
+      skip -= segment.iov_len;
+      continue;
+    }
+    iov[count++] = {static_cast<char*>(segment.iov_base) + skip, segment.iov_len - skip};
+    skip = 0;
   }
   return count;
+}
+
+size_t TcpConnection::frameBytes(const Part& part) const {
+  return sizeof(PartHeader) + part.bytes + checksumBytes_;
+}
+
+Status TcpConnection::verify(const Part& part) const {
+  if (checksumBytes_ == 0 || part.crc == part.wireCrc) return Status::ok();
+  return makeError(tuttiSystemError,
+                   "tcp: frame from rank {} corrupted on the way: message #{} part {} of {} ({} "
+                   "bytes) arrived with CRC32C {:08x}, its payload has {:08x} (TUTTI_CHECKSUM=1)",
+                   peer_, part.header.seq, part.index + 1, part.parts, part.bytes, part.wireCrc,
+                   part.crc);
 }
 
 Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
   while (!socket.sends.empty()) {
     Part& part = socket.sends.front();
-    constexpr size_t kHeader = sizeof(PartHeader);
-    iovec iov[2];
-    int count = remainingIovec(part, &part.header, iov);
+    iovec iov[3];
+    int count = remainingIovec(part, &part.header, &part.crc, iov);
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);
@@ -97,7 +126,7 @@ Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
     }
     *progressed = true;
     part.done += static_cast<size_t>(n);
-    if (part.done < kHeader + part.bytes) return Status::ok();  // socket buffer full
+    if (part.done < frameBytes(part)) return Status::ok();  // socket buffer full
     TransferRequest* request = part.request;
     socket.sends.pop_front();
     if (--request->pendingParts == 0) request->done = true;
@@ -109,9 +138,9 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
   while (!socket.recvs.empty()) {
     Part& part = socket.recvs.front();
     constexpr size_t kHeader = sizeof(PartHeader);
-    iovec iov[2];
+    iovec iov[3];
     const size_t before = part.done;
-    int count = remainingIovec(part, &part.wire, iov);
+    int count = remainingIovec(part, &part.wire, &part.wireCrc, iov);
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);
@@ -137,7 +166,14 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
                        "order)",
                        peer_, part.wire.seq, part.wire.bytes, part.header.seq, part.header.bytes);
     }
-    if (part.done < kHeader + part.bytes) return Status::ok();
+    if (checksumBytes_ > 0) {
+      // The payload bytes this call brought.
+      const size_t from = std::clamp(before, kHeader, kHeader + part.bytes) - kHeader;
+      const size_t to = std::clamp(part.done, kHeader, kHeader + part.bytes) - kHeader;
+      part.crc = crc32cExtend(part.crc, part.data + from, to - from);
+    }
+    if (part.done < frameBytes(part)) return Status::ok();
+    TUTTI_RETURN_IF_ERROR(verify(part));
     TransferRequest* request = part.request;
     socket.recvs.pop_front();
     if (--request->pendingParts == 0) request->done = true;

@@ -2,7 +2,10 @@
 // striped across them in parts of at least TUTTI_MIN_STRIPE_BYTES. Each part carries an 8-byte
 // header (message sequence number, part length) so that a sender and receiver that disagree are
 // caught, not silently corrupted. Both ends derive the same striping from the message size and
-// sequence number, so no negotiation travels with the data.
+// sequence number, so no negotiation travels with the data. With checksums (TUTTI_CHECKSUM=1) a
+// part, a frame, is followed by the CRC32C of its payload, which the receiver computes as the
+// bytes arrive and compares: a difference is tuttiSystemError naming the peer, the frame and both
+// checksums.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +21,8 @@ namespace tutti {
 class TcpConnection : public Connection {
  public:
   // domain: the transport's (host memory: registration records the range).
-  TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes,
+  // checksum: both ends must agree (the transport checks at setup).
+  TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes, bool checksum,
                 std::shared_ptr<MemoryDomain> domain);
 
   int peer() const override { return peer_; }
@@ -42,9 +46,13 @@ class TcpConnection : public Connection {
     TransferRequest* request;
     char* data;
     size_t bytes;
-    size_t done = 0;    // header bytes + payload bytes moved
-    PartHeader header;  // send: the header to send; recv: the header expected
-    PartHeader wire;    // recv: the header as it arrives
+    int index;             // of the message's parts
+    int parts;             // the message's part count
+    size_t done = 0;       // header + payload + checksum bytes moved
+    PartHeader header;     // send: the header to send; recv: the header expected
+    PartHeader wire;       // recv: the header as it arrives
+    uint32_t crc = 0;      // send: of the payload; recv: of the payload bytes received so far
+    uint32_t wireCrc = 0;  // recv: the checksum as it arrives
   };
   struct Socket {
     Fd fd;
@@ -52,7 +60,9 @@ class TcpConnection : public Connection {
     std::deque<Part> recvs;
   };
 
-  static int remainingIovec(Part& part, PartHeader* header, struct iovec* iov);
+  int remainingIovec(Part& part, PartHeader* header, uint32_t* crc, struct iovec* iov) const;
+  size_t frameBytes(const Part& part) const;
+  Status verify(const Part& part) const;
   void enqueue(bool isSend, char* data, size_t bytes, uint32_t seq, TransferRequest* request);
   Status progressSends(Socket& socket, bool* progressed);
   Status progressRecvs(Socket& socket, bool* progressed);
@@ -61,6 +71,7 @@ class TcpConnection : public Connection {
   std::shared_ptr<MemoryDomain> domain_;
   std::vector<Socket> sockets_;
   size_t minStripeBytes_;
+  size_t checksumBytes_;  // after each frame's payload: 4 with TUTTI_CHECKSUM=1, else 0
   uint32_t sendSeq_ = 0;
   uint32_t recvSeq_ = 0;
 };

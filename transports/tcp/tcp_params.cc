@@ -6,6 +6,8 @@ const std::vector<ParamInfo>& tcpParamTable() {
   static const std::vector<ParamInfo> table = {
       {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer, 1..16"},
       {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
+      {"TUTTI_CHECKSUM", "0",
+       "1: a CRC32C of every TCP frame's payload, verified on receipt (alike on every rank)"},
   };
   return table;
 }
@@ -19,6 +21,8 @@ Status loadTcpParams(const Params& params, TcpParams* out) {
                                  static_cast<int64_t>(p.minStripeBytes), 1, int64_t{1} << 30,
                                  &value));
   p.minStripeBytes = static_cast<size_t>(value);
+  TUTTI_RETURN_IF_ERROR(paramInt(params, "TUTTI_CHECKSUM", p.checksum ? 1 : 0, 0, 1, &value));
+  p.checksum = value != 0;
   *out = p;
   return Status::ok();
 }

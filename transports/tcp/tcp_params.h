@@ -13,6 +13,7 @@ namespace tutti {
 struct TcpParams {
   int socketsPerPeer = 2;            // TUTTI_NSOCKS_PERPEER (tuttiConfig_t.nSocksPerPeer)
   size_t minStripeBytes = 64 << 10;  // TUTTI_MIN_STRIPE_BYTES: smallest part striped on a socket
+  bool checksum = false;             // TUTTI_CHECKSUM: a CRC32C after every frame, verified
 };
 
 const std::vector<ParamInfo>& tcpParamTable();

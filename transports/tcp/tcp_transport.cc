@@ -10,6 +10,16 @@
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
+namespace {
+
+// What each rank publishes at setup: where it listens and how it frames.
+struct Endpoint {
+  WireAddr addr;
+  uint32_t checksum;  // TUTTI_CHECKSUM
+  uint32_t pad;
+};
+
+}  // namespace
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
@@ -21,9 +31,19 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   SockAddr listenAddr;
   TUTTI_RETURN_IF_ERROR(
       listenOn(setup.localAddress(), &listenFd, &listenAddr).withContext("tcp transport"));
-  std::vector<WireAddr> table(setup.nranks());
-  table[rank] = toWire(listenAddr);
-  TUTTI_RETURN_IF_ERROR(setup.allGather(table.data(), sizeof(WireAddr)));
+  std::vector<Endpoint> table(setup.nranks());
+  table[rank] = Endpoint{toWire(listenAddr), tcp_.checksum ? 1u : 0u, 0};
+  TUTTI_RETURN_IF_ERROR(setup.allGather(table.data(), sizeof(Endpoint)));
+  // Frames with and without checksums cannot be read by each other: every rank must agree, and
+  // every rank sees the same table, so all fail alike.
+  for (int other = 0; other < setup.nranks(); ++other) {
+    if (table[other].checksum != table[rank].checksum) {
+      return makeError(tuttiInvalidArgument,
+                       "tcp: rank {} has TUTTI_CHECKSUM={}, rank {} has TUTTI_CHECKSUM={}: set it "
+                       "alike on every rank",
+                       other, table[other].checksum, rank, table[rank].checksum);
+    }
+  }
 
   std::map<int, std::vector<Fd>> sockets;
   int expectedIncoming = 0;
@@ -34,7 +54,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       continue;
     }
     SockAddr peerAddr;
-    TUTTI_RETURN_IF_ERROR(fromWire(table[peer], &peerAddr));
+    TUTTI_RETURN_IF_ERROR(fromWire(table[peer].addr, &peerAddr));
     for (int i = 0; i < nsocks; ++i) {
       Fd fd;
       TUTTI_RETURN_IF_ERROR(connectTo(peerAddr, deadline, &fd)
@@ -78,10 +98,11 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   out->clear();
   for (int peer : peers) {
     out->push_back(std::make_unique<TcpConnection>(peer, std::move(sockets[peer]),
-                                                   tcp_.minStripeBytes, domain_));
+                                                   tcp_.minStripeBytes, tcp_.checksum, domain_));
   }
-  TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}", rank,
-             peers.size(), nsocks, listenAddr.toString());
+  TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}{}", rank,
+             peers.size(), nsocks, listenAddr.toString(),
+             tcp_.checksum ? ", frames checksummed (CRC32C)" : "");
   return Status::ok();
 }
 

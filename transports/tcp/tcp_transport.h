@@ -1,7 +1,8 @@
 // The TCP transport: works between any two ranks that can reach each other over IP. Setup:
 // every rank listens on its bootstrap interface, the addresses are allgathered, and for each pair
 // the lower rank opens TUTTI_NSOCKS_PERPEER sockets to the higher one, each introduced by a hello
-// carrying the communicator's secret, the sender's rank and the socket's index.
+// carrying the communicator's secret, the sender's rank and the socket's index. Every rank must
+// have the same TUTTI_CHECKSUM (published with the addresses; a difference fails setup).
 #pragma once
 
 #include <memory>

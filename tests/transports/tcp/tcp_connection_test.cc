@@ -1,14 +1,19 @@
-// The TCP connection's data path over socket pairs: striping, ordering, header checks, and the
-// loss of the peer.
+// The TCP connection's data path over socket pairs: striping, ordering, header checks, checksums
+// (TUTTI_CHECKSUM=1: a byte flipped on the way is an error naming the frame), and the loss of the
+// peer.
 #include "transports/tcp/tcp_connection.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <numeric>
 #include <vector>
 
+#include "transports/tcp/crc32c.h"
 #include "transports/test_memory.h"
 
 namespace tutti {
@@ -19,7 +24,7 @@ struct Pair {
   std::unique_ptr<TcpConnection> b;
 };
 
-Pair makePair(int nsocks, size_t minStripe) {
+Pair makePair(int nsocks, size_t minStripe, bool checksum = false) {
   std::vector<Fd> left;
   std::vector<Fd> right;
   for (int i = 0; i < nsocks; ++i) {
@@ -28,9 +33,9 @@ Pair makePair(int nsocks, size_t minStripe) {
     left.emplace_back(fds[0]);
     right.emplace_back(fds[1]);
   }
-  return Pair{std::make_unique<TcpConnection>(1, std::move(left), minStripe,
+  return Pair{std::make_unique<TcpConnection>(1, std::move(left), minStripe, checksum,
                                               std::make_shared<MemoryDomain>()),
-              std::make_unique<TcpConnection>(0, std::move(right), minStripe,
+              std::make_unique<TcpConnection>(0, std::move(right), minStripe, checksum,
                                               std::make_shared<MemoryDomain>())};
 }
 
@@ -46,11 +51,8 @@ Status drive(Pair& pair, const std::vector<TransferRequest*>& requests) {
   return makeError(tuttiTimeout, "transfers did not complete");
 }
 
-TEST(TcpConnectionTest, StripesLargeMessagesAndKeepsOrder) {
-  EXPECT_EQ(TcpConnection::partCount(10, 4, 1024), 1);
-  EXPECT_EQ(TcpConnection::partCount(4096, 4, 1024), 4);
-  EXPECT_EQ(TcpConnection::partCount(1 << 20, 4, 1024), 4);
-  Pair pair = makePair(3, 1000);
+void stripedMessagesArriveInOrder(bool checksum) {
+  Pair pair = makePair(3, 1000, checksum);
   std::vector<std::vector<uint8_t>> messages;
   for (size_t size : {0u, 1u, 999u, 3001u, 1u << 20, 77u}) {
     std::vector<uint8_t> m(size);
@@ -76,8 +78,93 @@ TEST(TcpConnectionTest, StripesLargeMessagesAndKeepsOrder) {
     all.push_back(&sends[i]);
     all.push_back(&recvs[i]);
   }
-  ASSERT_TRUE(drive(pair, all).isOk());
+  Status status = drive(pair, all);
+  ASSERT_TRUE(status.isOk()) << status.message();
   EXPECT_EQ(received, messages);
+}
+
+TEST(TcpConnectionTest, StripesLargeMessagesAndKeepsOrder) {
+  EXPECT_EQ(TcpConnection::partCount(10, 4, 1024), 1);
+  EXPECT_EQ(TcpConnection::partCount(4096, 4, 1024), 4);
+  EXPECT_EQ(TcpConnection::partCount(1 << 20, 4, 1024), 4);
+  stripedMessagesArriveInOrder(false);
+}
+
+TEST(TcpConnectionTest, ChecksummedFramesArriveIntact) { stripedMessagesArriveInOrder(true); }
+
+// One socket from a to b through the test, which flips the byte at stream offset flipAt (header
+// 8 bytes, payload, checksum 4 bytes) once. Returns b's first error, or ok once the message is in.
+Status sendThroughFlip(bool checksum, size_t flipAt, const std::vector<char>& out,
+                       std::vector<char>* in) {
+  int toRelay[2];
+  int fromRelay[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, toRelay), 0);
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fromRelay), 0);
+  std::vector<Fd> left;
+  std::vector<Fd> right;
+  left.emplace_back(toRelay[0]);
+  Fd relayIn(toRelay[1]);
+  Fd relayOut(fromRelay[0]);
+  right.emplace_back(fromRelay[1]);
+  EXPECT_EQ(fcntl(right[0].get(), F_SETFL, O_NONBLOCK), 0);
+  TcpConnection a(1, std::move(left), 1 << 20, checksum, std::make_shared<MemoryDomain>());
+  TcpConnection b(0, std::move(right), 1 << 20, checksum, std::make_shared<MemoryDomain>());
+  TransferRequest send;
+  TransferRequest recv;
+  TUTTI_RETURN_IF_ERROR(b.postRecv(hostSlice(b.memoryDomain(), in->data(), in->size()), &recv));
+  TUTTI_RETURN_IF_ERROR(
+      a.postSend(hostSlice(a.memoryDomain(), const_cast<char*>(out.data()), out.size()), &send));
+  size_t relayed = 0;
+  for (int spin = 0; spin < 100000 && !recv.done; ++spin) {
+    bool progressed = false;
+    TUTTI_RETURN_IF_ERROR(a.progress(&progressed));
+    char buffer[4096];
+    const ssize_t n = ::read(relayIn.get(), buffer, sizeof(buffer));
+    if (n > 0) {
+      if (flipAt >= relayed && flipAt < relayed + static_cast<size_t>(n)) {
+        buffer[flipAt - relayed] ^= 0x10;
+      }
+      relayed += static_cast<size_t>(n);
+      EXPECT_EQ(::write(relayOut.get(), buffer, static_cast<size_t>(n)), n);
+    }
+    TUTTI_RETURN_IF_ERROR(b.progress(&progressed));
+  }
+  return recv.done ? Status::ok() : makeError(tuttiTimeout, "the message did not arrive");
+}
+
+TEST(TcpConnectionTest, FlippedPayloadByteIsAnErrorNamingTheFrame) {
+  std::vector<char> out(1000);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(i * 7);
+  std::vector<char> in(out.size());
+  const size_t flipAt = 8 + 100;  // payload byte 100
+  Status status = sendThroughFlip(true, flipAt, out, &in);
+  std::vector<char> flipped = out;
+  flipped[100] ^= 0x10;
+  const std::string sent = fmt::format("{:08x}", crc32c(out.data(), out.size()));
+  const std::string got = fmt::format("{:08x}", crc32c(flipped.data(), flipped.size()));
+  EXPECT_EQ(status.code(), tuttiSystemError) << status.message();
+  for (const std::string& part :
+       {std::string("from rank 0"), std::string("message #0 part 1 of 1 (1000 bytes)"),
+        "CRC32C " + sent, "has " + got}) {
+    EXPECT_NE(status.message().find(part), std::string::npos) << part << " in " << status.message();
+  }
+}
+
+TEST(TcpConnectionTest, FlippedChecksumByteIsAnError) {
+  std::vector<char> out(64, 'x');
+  std::vector<char> in(out.size());
+  Status status = sendThroughFlip(true, 8 + 64 + 2, out, &in);
+  EXPECT_EQ(status.code(), tuttiSystemError) << status.message();
+  EXPECT_NE(status.message().find("corrupted"), std::string::npos) << status.message();
+}
+
+// Without checksums the same flip goes unnoticed: what TUTTI_CHECKSUM=1 is for.
+TEST(TcpConnectionTest, WithoutChecksumsAFlippedByteArrives) {
+  std::vector<char> out(1000, 'x');
+  std::vector<char> in(out.size());
+  Status status = sendThroughFlip(false, 8 + 100, out, &in);
+  ASSERT_TRUE(status.isOk()) << status.message();
+  EXPECT_EQ(in[100], 'x' ^ 0x10);
 }
 
 TEST(TcpConnectionTest, SizeMismatchIsAnErrorNotCorruption) {

@@ -1,0 +1,329 @@
+// Link failures between hosts (issue 12, item 8): ranks on emulated hosts (a network namespace,
+// a hostname and a veth each, all on one bridge: mp/emulated_hosts.h) run exact all-reduces over
+// TCP; the test's parent sets one rank's interface down mid-loop. A down link closes nothing:
+// only heartbeats (TUTTI_HEARTBEAT_TIMEOUT_MS) or the transport's inactivity timeout
+// (TUTTI_TIMEOUT_MS) can find it. Every rank, the cut one too, must return tuttiRemoteError or
+// tuttiTimeout within the timeout + 2 s, and every rank must name the cut rank and its host (the
+// cut rank hears every peer fall silent at once and names itself).
+// The time from the cut to each rank's error is printed (docs/reliability.md, "Link failures
+// between hosts").
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "core/comm.h"
+#include "mp/emulated_hosts.h"
+#include "mp/exact_round.h"
+#include "mp/harness.h"
+#include "testing/rank_launcher.h"
+
+namespace tutti::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The heartbeat is the detector of a silent link (the defaults have it 60 times shorter than the
+// timeout); the timeout bounds every wait behind it. 2 s: heartbeats stay on time on a loaded
+// machine.
+constexpr int kHeartbeatTimeoutMs = 2000;
+constexpr int kTimeoutMs = 4000;
+constexpr long kLimitMs = std::max(kHeartbeatTimeoutMs, kTimeoutMs) + 2000;
+constexpr int kMaxRanks = 8;
+constexpr int kRoundsBeforeCut = 5;  // every rank completes these before the link goes down
+constexpr size_t kCount = 1 << 14;
+
+// What a rank reports to the parent, which checks it.
+struct RankReport {
+  std::atomic<int> rounds{0};  // all-reduces completed exactly
+  std::atomic<int> pid{0};
+  std::atomic<bool> finished{false};
+  tuttiResult_t code = tuttiSuccess;   // of the call that failed
+  tuttiResult_t later = tuttiSuccess;  // of the next call
+  tuttiResult_t async = tuttiSuccess;  // tuttiCommGetAsyncError afterwards
+  long ms = -1;                        // from the cut to the error
+  char message[2048] = {0};            // of the call that failed
+};
+
+// Mapped before the fork: the unique id rank 0 makes inside its namespace (its bootstrap root
+// must be reachable from the other hosts), the cut's time, and each rank's report.
+struct Shared {
+  std::atomic<int> idReady{0};
+  tuttiUniqueId id{};
+  std::atomic<int64_t> cutAtNs{0};  // when the parent ran ip link set down
+  std::atomic<int> cutDone{0};      // ip returned
+  RankReport ranks[kMaxRanks];
+};
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+Shared* mapShared() {
+  void* memory =
+      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;
+  return new (memory) Shared();
+}
+
+// In a rank: its host, TCP over its own interface, the short timeouts, and the unique id.
+bool joinHost(const EmulatedHosts& hosts, int rank, Shared* shared, tuttiUniqueId* id) {
+  if (!hosts.enter(rank)) return false;
+  setenv("TUTTI_TRANSPORT", "tcp", 1);
+  setenv("TUTTI_SOCKET_IFNAME", (std::string("=") + EmulatedHosts::kIfname).c_str(), 1);
+  setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", std::to_string(kHeartbeatTimeoutMs).c_str(), 1);
+  setenv("TUTTI_TIMEOUT_MS", std::to_string(kTimeoutMs).c_str(), 1);
+  shared->ranks[rank].pid.store(getpid());
+  if (rank == 0) {
+    if (tuttiGetUniqueId(&shared->id) != tuttiSuccess) {
+      std::fprintf(stderr, "rank 0: tuttiGetUniqueId: %s\n", tuttiGetLastError(nullptr));
+      return false;
+    }
+    shared->idReady.store(1);
+  }
+  const auto giveUp = Clock::now() + std::chrono::seconds(20);
+  while (shared->idReady.load() == 0) {
+    if (Clock::now() > giveUp) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  *id = shared->id;
+  return true;
+}
+
+// Round r: rank k contributes (k + 1) * (r + 1) + i % 5 at element i.
+tuttiResult_t allReduceRound(tuttiComm_t comm, int rank, int nranks, int round, bool* exact) {
+  std::vector<int32_t> data(kCount);
+  for (size_t i = 0; i < kCount; ++i) data[i] = (rank + 1) * (round + 1) + static_cast<int>(i % 5);
+  const tuttiResult_t rc =
+      tuttiAllReduce(data.data(), data.data(), kCount, tuttiInt32, tuttiSum, comm, nullptr);
+  *exact = true;
+  if (rc != tuttiSuccess) return rc;
+  for (size_t i = 0; i < kCount; ++i) {
+    const int32_t expected =
+        (round + 1) * nranks * (nranks + 1) / 2 + nranks * static_cast<int>(i % 5);
+    if (data[i] != expected) {
+      std::fprintf(stderr, "rank %d round %d: element %zu is %d, expected %d\n", rank, round, i,
+                   data[i], expected);
+      *exact = false;
+      break;
+    }
+  }
+  return rc;
+}
+
+// All-reduces until one fails (the link is cut after kRoundsBeforeCut), then the report.
+int loopUntilError(tuttiComm_t comm, int rank, int nranks, Shared* shared) {
+  RankReport& report = shared->ranks[rank];
+  tuttiResult_t rc = tuttiSuccess;
+  const auto giveUp = Clock::now() + std::chrono::seconds(40);
+  for (int round = 0; rc == tuttiSuccess && Clock::now() < giveUp; ++round) {
+    bool exact = true;
+    rc = allReduceRound(comm, rank, nranks, round, &exact);
+    if (!exact) return 3;
+    if (rc == tuttiSuccess) report.rounds.fetch_add(1);
+  }
+  report.ms = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
+  report.code = rc;
+  std::snprintf(report.message, sizeof(report.message), "%s", tuttiGetLastError(comm));
+  bool exact = true;
+  report.later = allReduceRound(comm, rank, nranks, 0, &exact);
+  tuttiCommGetAsyncError(comm, &report.async);
+  report.finished.store(true);
+  tuttiCommDestroy(comm);
+  return 0;
+}
+
+// The parent's side of a cut: once every rank has done `rounds` all-reduces, sets victim's link
+// down and notes when.
+std::thread cutWhenReady(const EmulatedHosts& hosts, Shared* shared, int nranks, int victim,
+                         int rounds, std::atomic<bool>* cut) {
+  return std::thread([&hosts, shared, nranks, victim, rounds, cut] {
+    const auto giveUp = Clock::now() + std::chrono::seconds(30);
+    auto ready = [&] {
+      for (int rank = 0; rank < nranks; ++rank) {
+        if (shared->ranks[rank].rounds.load() < rounds) return false;
+      }
+      return true;
+    };
+    while (!ready() && Clock::now() < giveUp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    shared->cutAtNs.store(nowNs());
+    cut->store(hosts.cutLink(victim));
+    shared->cutDone.store(1);
+  });
+}
+
+bool hasError(tuttiResult_t rc) { return rc == tuttiRemoteError || rc == tuttiTimeout; }
+
+using Param = std::tuple<int, int>;  // ranks, the rank whose link is cut
+
+class LinkFailureTest : public ::testing::TestWithParam<Param> {
+ protected:
+  void SetUp() override {
+    const std::string reason = EmulatedHosts::unavailableReason();
+    if (!reason.empty()) GTEST_SKIP() << "emulated hosts: " << reason;
+  }
+};
+
+// With every link up, exact collectives cross the namespaces: the harness works.
+TEST_P(LinkFailureTest, CollectivesAcrossHostsAreExact) {
+  const int nranks = std::get<0>(GetParam());
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  Shared* shared = mapShared();
+  ASSERT_NE(shared, nullptr);
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiUniqueId id{};
+        if (!joinHost(hosts, rank, shared, &id)) return 2;
+        tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+        if (comm == nullptr) return 2;
+        // Every rank counts as a host of its own, reached over tcp.
+        const int next = (rank + 1) % nranks;
+        bool apart = false;
+        withLiveComm(comm, [&](tuttiComm* c) {
+          apart = c->nhosts == nranks && c->interTransport == "tcp" &&
+                  c->rankHosts[next] == EmulatedHosts::hostname(next);
+        });
+        if (!apart) {
+          std::fprintf(stderr, "rank %d: not on hosts of their own over tcp\n", rank);
+          return 4;
+        }
+        long wrong = exactRound(comm, rank, nranks);
+        for (int round = 0; round < 3 && wrong == 0; ++round) {
+          bool exact = true;
+          if (allReduceRound(comm, rank, nranks, round, &exact) != tuttiSuccess || !exact)
+            wrong = 1;
+        }
+        tuttiCommDestroy(comm);
+        return wrong == 0 ? 0 : 3;
+      },
+      60);
+  EXPECT_TRUE(launch.ok()) << launch.error << launch.failures();
+  munmap(shared, sizeof(Shared));
+}
+
+// Mid-loop, the victim's interface goes down: every rank returns an error within the limit, and
+// the connected ones name the victim, its host and pid, and the call.
+TEST_P(LinkFailureTest, LinkDownDuringAllReduces) {
+  const int nranks = std::get<0>(GetParam());
+  const int victim = std::get<1>(GetParam());
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  Shared* shared = mapShared();
+  ASSERT_NE(shared, nullptr);
+  std::atomic<bool> cut{false};
+  std::thread cutter = cutWhenReady(hosts, shared, nranks, victim, kRoundsBeforeCut, &cut);
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiUniqueId id{};
+        if (!joinHost(hosts, rank, shared, &id)) return 2;
+        tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+        if (comm == nullptr) return 2;
+        return loopUntilError(comm, rank, nranks, shared);
+      },
+      60);
+  cutter.join();
+  ASSERT_TRUE(launch.error.empty()) << launch.error;
+  ASSERT_TRUE(cut.load()) << "could not set rank " << victim << "'s link down";
+  const std::string named = "rank " + std::to_string(victim) + " (host " +
+                            EmulatedHosts::hostname(victim) + ", pid " +
+                            std::to_string(shared->ranks[victim].pid.load()) + ") failed";
+  for (int rank = 0; rank < nranks; ++rank) {
+    const RankReport& report = shared->ranks[rank];
+    std::printf("rank %d%s: %s %ld ms after the cut: %s\n", rank, rank == victim ? " (cut)" : "",
+                tuttiGetErrorString(report.code), report.ms, report.message);
+    EXPECT_TRUE(launch.ranks[rank].ok()) << "rank " << rank << ": " << launch.failures();
+    ASSERT_TRUE(report.finished.load()) << "rank " << rank;
+    EXPECT_TRUE(hasError(report.code)) << "rank " << rank << ": " << report.message;
+    EXPECT_TRUE(hasError(report.later)) << "rank " << rank;
+    EXPECT_TRUE(hasError(report.async)) << "rank " << rank;
+    EXPECT_LE(report.ms, kLimitMs) << "rank " << rank << ": " << report.message;
+    const std::string message = report.message;
+    EXPECT_NE(message.find("all_reduce call #"), std::string::npos) << message;
+    // One root cause everywhere: the connected ranks heard the victim fall silent, and the victim
+    // heard every rank it watches fall silent at once, which is its own link.
+    EXPECT_NE(message.find(named), std::string::npos) << "rank " << rank << ": " << message;
+    const char* why = rank == victim ? "its own network link is likely down" : "no heartbeat";
+    EXPECT_NE(message.find(why), std::string::npos) << "rank " << rank << ": " << message;
+  }
+  std::fflush(stdout);
+  munmap(shared, sizeof(Shared));
+}
+
+// The victim's link goes down after every rank has the unique id and before any calls init: every
+// rank's init fails within the limit (no hang), the victim's too.
+TEST_P(LinkFailureTest, LinkDownDuringInit) {
+  const int nranks = std::get<0>(GetParam());
+  const int victim = std::get<1>(GetParam());
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  Shared* shared = mapShared();
+  ASSERT_NE(shared, nullptr);
+  // rounds here counts "joined": every rank has its id; the cut comes before init.
+  std::atomic<bool> cut{false};
+  std::thread cutter = cutWhenReady(hosts, shared, nranks, victim, 1, &cut);
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiUniqueId id{};
+        if (!joinHost(hosts, rank, shared, &id)) return 2;
+        RankReport& report = shared->ranks[rank];
+        report.rounds.store(1);
+        const auto giveUp = Clock::now() + std::chrono::seconds(20);
+        while (shared->cutDone.load() == 0 && Clock::now() < giveUp) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
+        config.timeoutMs = kTimeoutMs;
+        tuttiComm_t comm = nullptr;
+        report.code = tuttiCommInitRankConfig(&comm, nranks, id, rank, &config);
+        report.ms = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
+        std::snprintf(report.message, sizeof(report.message), "%s", tuttiGetLastError(nullptr));
+        report.finished.store(true);
+        if (comm != nullptr) tuttiCommDestroy(comm);
+        return 0;
+      },
+      60);
+  cutter.join();
+  ASSERT_TRUE(launch.error.empty()) << launch.error;
+  ASSERT_TRUE(cut.load()) << "could not set rank " << victim << "'s link down";
+  for (int rank = 0; rank < nranks; ++rank) {
+    const RankReport& report = shared->ranks[rank];
+    std::printf("init, rank %d%s: %s %ld ms after the cut: %s\n", rank,
+                rank == victim ? " (cut)" : "", tuttiGetErrorString(report.code), report.ms,
+                report.message);
+    EXPECT_TRUE(launch.ranks[rank].ok()) << "rank " << rank << ": " << launch.failures();
+    ASSERT_TRUE(report.finished.load()) << "rank " << rank;
+    EXPECT_NE(report.code, tuttiSuccess) << "rank " << rank;
+    EXPECT_LE(report.ms, kLimitMs) << "rank " << rank << ": " << report.message;
+    EXPECT_GT(std::strlen(report.message), 0u) << "rank " << rank;
+  }
+  std::fflush(stdout);
+  munmap(shared, sizeof(Shared));
+}
+
+std::string ranksVictimName(const ::testing::TestParamInfo<Param>& info) {
+  return std::to_string(std::get<0>(info.param)) + "ranks_cut" +
+         std::to_string(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Hosts, LinkFailureTest, ::testing::Values(Param{3, 2}, Param{4, 1}),
+                         ranksVictimName);
+
+}  // namespace
+}  // namespace tutti::test
