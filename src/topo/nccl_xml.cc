@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "topo/builder.h"
+#include "topo/file_limits.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -83,6 +84,20 @@ void describeNic(const XmlElement* nic, Node* node) {
   for (const std::string& name : names) node->netName += (node->netName.empty() ? "" : ",") + name;
 }
 
+// Elements of a name in a document, counted before any is loaded: NVLinks are resolved against
+// every node, so their number and the nodes' bound the loader's work.
+int countElements(const XmlElement& element, const char* name) {
+  int count = element.name == name ? 1 : 0;
+  for (const XmlElement& c : element.children) count += countElements(c, name);
+  return count;
+}
+
+// NCCL's dumps have one <pci> per bridge and device and a few <nvlink> per GPU; these bound a
+// file of many hosts (NCCL itself stops at 1,024 nodes of a kind, NCCL_TOPO_MAX_NODES).
+constexpr int kMaxNcclPciElements = 16384;
+constexpr int kMaxNcclNvlinkElements = 16384;
+constexpr int kMaxNcclCpuElements = 4096;
+
 struct PendingNvlink {
   int host;
   int gpu;
@@ -99,6 +114,16 @@ class Loader {
     if (root.name != "system") {
       return makeError(tuttiInvalidArgument,
                        "NCCL topology XML: the root element is <{}>, expected <system>", root.name);
+    }
+    int cpus = countElements(root, "cpu");
+    int pcis = countElements(root, "pci"), nvlinks = countElements(root, "nvlink");
+    if (cpus > kMaxNcclCpuElements || pcis > kMaxNcclPciElements ||
+        nvlinks > kMaxNcclNvlinkElements) {
+      return makeError(tuttiInvalidArgument,
+                       "NCCL topology XML: {} <cpu>, {} <pci> and {} <nvlink> elements, more than "
+                       "the {}, {} and {} a file may have",
+                       cpus, pcis, nvlinks, kMaxNcclCpuElements, kMaxNcclPciElements,
+                       kMaxNcclNvlinkElements);
     }
     for (const XmlElement& cpu : root.children) {
       if (cpu.name == "cpu") TUTTI_RETURN_IF_ERROR(addCpu(cpu));
@@ -121,6 +146,11 @@ class Loader {
 
   Status addCpu(const XmlElement& element) {
     TopologyBuilder& builder = builderFor(element);
+    if (topology_->count(NodeKind::kCpu, builder.host()) >= kMaxCpusPerHost) {
+      return makeError(tuttiInvalidArgument,
+                       "NCCL topology XML line {}: more than {} <cpu> elements on one host",
+                       element.line, kMaxCpusPerHost);
+    }
     int ordinal = topology_->count(NodeKind::kCpu, builder.host());
     int pus = countMaskBits(element.attributeOr("affinity", ""));
     int cpu = builder.addCpu(static_cast<int>(attrInt(element, "numaid", ordinal)),
@@ -160,7 +190,7 @@ class Loader {
           node.gpuIndex = static_cast<int>(attrInt(*gpu, "dev", -1));
         }
         int index = builder.addPcieChild(parent, std::move(node), link);
-        if (gpu != nullptr) queueNvlinks(*gpu, index, builder.host());
+        if (gpu != nullptr) TUTTI_RETURN_IF_ERROR(queueNvlinks(*gpu, index, builder.host()));
         return Status::ok();
       }
       case PciRole::kNic:
@@ -187,17 +217,25 @@ class Loader {
   }
 
   // NVLinks join GPUs that may come later in the file: added once every GPU exists.
-  void queueNvlinks(const XmlElement& gpu, int index, int host) {
+  Status queueNvlinks(const XmlElement& gpu, int index, int host) {
     for (const XmlElement& nvlink : gpu.children) {
       if (nvlink.name != "nvlink") continue;
+      int64_t count = attrInt(nvlink, "count", 1);
+      if (count > kMaxNvlinksPerGpu) {
+        return makeError(tuttiInvalidArgument,
+                         "NCCL topology XML line {}: nvlink count {} is more than the {} a GPU "
+                         "may have",
+                         nvlink.line, count, kMaxNvlinksPerGpu);
+      }
       PendingNvlink pending;
       pending.host = host;
       pending.gpu = index;
       pending.target = normalizeBusId(nvlink.attributeOr("target", ""));
       pending.targetClass = static_cast<int>(attrInt(nvlink, "tclass", -1));
-      pending.count = static_cast<int>(attrInt(nvlink, "count", 1));
+      pending.count = static_cast<int>(count);
       if (pending.count > 0) nvlinks_.push_back(pending);
     }
+    return Status::ok();
   }
 
   int localCpu(int node) const {
@@ -240,6 +278,7 @@ class Loader {
 Status topologyFromNcclXml(const XmlElement& root, Topology* out) {
   Topology topology;
   TUTTI_RETURN_IF_ERROR(Loader(&topology).load(root));
+  TUTTI_RETURN_IF_ERROR(checkTopologyLimits(topology, "NCCL topology XML"));
   groupByHost(&topology);  // NVLinks and sockets were added after every host's PCIe tree
   *out = std::move(topology);
   return Status::ok();
