@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/log.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -118,6 +119,14 @@ int TopologyBuilder::nvSwitch(const std::string& busId) {
 }
 
 void TopologyBuilder::addNvlink(int a, int b, int count, bool mergeSameCount) {
+  if (a == b) {
+    // Published dumps have GPUs listing their own bus id as an NVLink target; a link from a node
+    // to itself means nothing to a path, and Tutti's format refuses it, so that the dump of such
+    // a file would not reload.
+    TUTTI_WARN(kLogInit, "topology: dropped an NVLink from {} ({}) to itself",
+               topology_->nodes[a].name, topology_->nodes[a].busId);
+    return;
+  }
   const Node& nodeA = topology_->nodes[a];
   const Node& nodeB = topology_->nodes[b];
   int sm = nodeA.kind == NodeKind::kGpu ? nodeA.sm : nodeB.kind == NodeKind::kGpu ? nodeB.sm : 0;
