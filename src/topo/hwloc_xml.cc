@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -211,6 +212,11 @@ Status readDistances(const XmlElement& matrix, const Converter& converter, HwObj
                      "{} and {})",
                      matrix.line, matrix.name, nbobjs, indexes.size(), values.size(), nbobjs,
                      nbobjs * nbobjs);
+  }
+  std::set<std::string> distinct(indexes.begin(), indexes.end());
+  if (distinct.size() != indexes.size()) {
+    return makeError(tuttiInvalidArgument, "hwloc XML line {}: <{}> lists an object twice",
+                     matrix.line, matrix.name);
   }
   std::vector<uint64_t> numbers(values.size());
   for (size_t i = 0; i < values.size(); ++i) {

@@ -125,6 +125,12 @@ TEST(HostileTopologyFilesTest, DistanceMatrixOverItsCap) {
                     "indexing=\"os\"><indexes length=\"4\">0 1</indexes><u64values length=\"20\">"
                     "10 20 20 10 30</u64values></distances2>\n</topology>\n",
                 "has more u64values than 2 objects allow");
+  // hwloc refuses the whole file for an object listed twice; so does Tutti.
+  expectRefused(std::string(kHwlocHead) +
+                    "  </object>\n  <distances2hetero nbobjs=\"2\" kind=\"25\" "
+                    "name=\"NVLinkBandwidth\"><indexes length=\"14\">PCIDev:3 PCIDev:3</indexes>"
+                    "<u64values length=\"8\">0 1 1 0</u64values></distances2hetero>\n</topology>\n",
+                "lists an object twice");
 }
 
 // These well-formed hwloc 2.0 files (the first is 804 bytes) make libhwloc 2.9.0, the importer
