@@ -79,11 +79,12 @@ int TopologyBuilder::addCpu(int numaId, int puCount, const std::string& vendor, 
   cpu.kind = NodeKind::kCpu;
   cpu.name = nextName(NodeKind::kCpu);
   cpu.host = host_;
-  cpu.numaId = numaId;
-  cpu.puCount = puCount;
+  // A file may hold any integer; what Tutti's format cannot say is unknown, so dumps reload.
+  cpu.numaId = std::max(numaId, -1);
+  cpu.puCount = std::max(puCount, 0);
   cpu.cpuVendor = tokenSafe(vendor);
-  cpu.cpuFamily = family;
-  cpu.cpuModel = model;
+  cpu.cpuFamily = std::max(family, -1);
+  cpu.cpuModel = std::max(model, -1);
   return topology_->addNode(std::move(cpu));
 }
 
@@ -91,6 +92,10 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   node.name = nextName(node.kind);
   node.host = host_;
   node.busId = tokenSafe(node.busId);
+  node.sm = std::max(node.sm, 0);
+  node.gpuIndex = std::max(node.gpuIndex, -1);
+  node.speedMbps = std::max<int64_t>(node.speedMbps, 0);
+  node.ports = std::max(node.ports, 1);
   node.netName = tokenSafe(node.netName);
   if (node.kind == NodeKind::kNic && node.netLatencyUs == 0) node.netLatencyUs = kNetLatencyUs;
   int index = topology_->addNode(std::move(node));
@@ -98,8 +103,8 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   link.a = parent;
   link.b = index;
   link.kind = LinkKind::kPcie;
-  link.pcieGen = spec.gen;
-  link.pcieWidth = spec.width;
+  link.pcieGen = spec.gen >= 0 && spec.gen <= kPcieMaxGeneration ? spec.gen : 0;
+  link.pcieWidth = std::max(spec.width, 0);
   link.bandwidthGBps =
       spec.bandwidthGBps > 0 ? spec.bandwidthGBps : pcieBandwidthGBps(spec.gen, spec.width);
   link.latencyUs = kPcieLatencyUs;

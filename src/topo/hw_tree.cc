@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "topo/builder.h"
+#include "topo/file_limits.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -37,10 +38,12 @@ bool anyNumaWithPus(const HwObject& object) {
 
 // NVLinks per hwloc bandwidth: 25,000 MB/s per link from NVLink 2 on, 20,000 for NVLink 1
 // (hwloc topology-nvml.c), whichever divides it.
+// At least one (the matrix says there is a link), at most kMaxNvlinksPerGpu.
 int nvlinkCountOf(uint64_t megabytesPerSecond) {
-  if (megabytesPerSecond % 25000 == 0) return static_cast<int>(megabytesPerSecond / 25000);
-  if (megabytesPerSecond % 20000 == 0) return static_cast<int>(megabytesPerSecond / 20000);
-  return static_cast<int>(std::max<uint64_t>(1, (megabytesPerSecond + 12500) / 25000));
+  uint64_t count = megabytesPerSecond % 25000 == 0   ? megabytesPerSecond / 25000
+                   : megabytesPerSecond % 20000 == 0 ? megabytesPerSecond / 20000
+                                                     : megabytesPerSecond / 25000 + 1;
+  return static_cast<int>(std::clamp<uint64_t>(count, 1, kMaxNvlinksPerGpu));
 }
 
 bool leadsToDevice(const HwObject& object) {

@@ -7,12 +7,11 @@ namespace {
 
 // Per-lane speed in units of 100 Mb/s, index = generation (NCCL kvDictPciGen).
 constexpr int kPcieLaneSpeed[] = {0, 15, 30, 60, 120, 240, 480};
-constexpr int kPcieMaxGen = 6;
 
 }  // namespace
 
 double pcieBandwidthGBps(int gen, int width) {
-  if (gen < 1 || gen > kPcieMaxGen) gen = kPcieDefaultGen;
+  if (gen < 1 || gen > kPcieMaxGeneration) gen = kPcieDefaultGen;
   if (width <= 0) width = kPcieDefaultWidth;
   return width * kPcieLaneSpeed[gen] / 80.0;
 }

@@ -15,6 +15,7 @@ namespace tutti::topo {
 // bandwidth = width * speed / 80 GB/s (Gen3 x16 = 12 GB/s, NCCL's PCI_BW; Gen5 x16 = 48 GB/s).
 // A width of 0 counts as 16, and an unknown generation as Gen3, as in NCCL.
 constexpr int kPcieDefaultWidth = 16;
+constexpr int kPcieMaxGeneration = 6;
 constexpr int kPcieDefaultGen = 3;
 double pcieBandwidthGBps(int gen, int width);
 

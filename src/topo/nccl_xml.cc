@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -18,14 +20,22 @@ namespace {
 constexpr int kTargetNvSwitch = 0x068000;
 constexpr int kTargetCpu = 0x068001;
 
-// Integers as NCCL writes them: decimal, or hexadecimal with 0x. fallback when absent or bad.
+// Integers as NCCL writes them: decimal, or hexadecimal with 0x. fallback when absent, bad or
+// outside int's range (every field Tutti keeps from them is an int but NIC speed).
 int64_t attrInt(const XmlElement& element, const char* key, int64_t fallback) {
   const std::string* text = element.attribute(key);
   if (text == nullptr || text->empty()) return fallback;
   bool hex = text->compare(0, 2, "0x") == 0 || text->compare(0, 2, "0X") == 0;
   char* end = nullptr;
+  errno = 0;
   long long value = std::strtoll(text->c_str(), &end, hex ? 16 : 10);
-  return *end == '\0' ? value : fallback;
+  if (*end != '\0' || errno != 0) return fallback;
+  return value;
+}
+
+int intAttr(const XmlElement& element, const char* key, int fallback) {
+  int64_t value = attrInt(element, key, fallback);
+  return value >= INT32_MIN && value <= INT32_MAX ? static_cast<int>(value) : fallback;
 }
 
 double attrDouble(const XmlElement& element, const char* key, double fallback) {
@@ -53,7 +63,7 @@ int pciClass16(const XmlElement& pci) {
 PciRole roleOf(const XmlElement& pci) {
   if (child(pci, "gpu") != nullptr) return PciRole::kGpu;
   if (child(pci, "nic") != nullptr) return PciRole::kNic;
-  return classifyPci(pciClass16(pci), static_cast<int>(attrInt(pci, "vendor", -1)));
+  return classifyPci(pciClass16(pci), intAttr(pci, "vendor", -1));
 }
 
 bool leadsToDevice(const XmlElement& pci) {
@@ -153,10 +163,9 @@ class Loader {
     }
     int ordinal = topology_->count(NodeKind::kCpu, builder.host());
     int pus = countMaskBits(element.attributeOr("affinity", ""));
-    int cpu = builder.addCpu(static_cast<int>(attrInt(element, "numaid", ordinal)),
-                             std::max(pus, 0), element.attributeOr("vendor", ""),
-                             static_cast<int>(attrInt(element, "familyid", -1)),
-                             static_cast<int>(attrInt(element, "modelid", -1)));
+    int cpu = builder.addCpu(intAttr(element, "numaid", ordinal), std::max(pus, 0),
+                             element.attributeOr("vendor", ""), intAttr(element, "familyid", -1),
+                             intAttr(element, "modelid", -1));
     for (const XmlElement& c : element.children) {
       if (c.name == "pci") TUTTI_RETURN_IF_ERROR(addPci(c, cpu, builder));
       if (c.name == "nic") {
@@ -178,7 +187,9 @@ class Loader {
     }
     PcieLinkSpec link;
     link.gen = pcieGenFromLinkSpeed(pci.attributeOr("link_speed", ""));
-    link.width = static_cast<int>(std::max<int64_t>(attrInt(pci, "link_width", 0), 0));
+    // PCIe links are at most 32 lanes; anything else is unknown (NCCL: 0 counts as 16).
+    int64_t width = attrInt(pci, "link_width", 0);
+    link.width = width > 0 && width <= 32 ? static_cast<int>(width) : 0;
     Node node;
     node.busId = normalizeBusId(*busIdText);
     switch (roleOf(pci)) {
@@ -186,8 +197,8 @@ class Loader {
         node.kind = NodeKind::kGpu;
         const XmlElement* gpu = child(pci, "gpu");
         if (gpu != nullptr) {
-          node.sm = static_cast<int>(attrInt(*gpu, "sm", 0));
-          node.gpuIndex = static_cast<int>(attrInt(*gpu, "dev", -1));
+          node.sm = intAttr(*gpu, "sm", 0);
+          node.gpuIndex = intAttr(*gpu, "dev", -1);
         }
         int index = builder.addPcieChild(parent, std::move(node), link);
         if (gpu != nullptr) TUTTI_RETURN_IF_ERROR(queueNvlinks(*gpu, index, builder.host()));
@@ -231,7 +242,7 @@ class Loader {
       pending.host = host;
       pending.gpu = index;
       pending.target = normalizeBusId(nvlink.attributeOr("target", ""));
-      pending.targetClass = static_cast<int>(attrInt(nvlink, "tclass", -1));
+      pending.targetClass = intAttr(nvlink, "tclass", -1);
       pending.count = static_cast<int>(count);
       if (pending.count > 0) nvlinks_.push_back(pending);
     }
