@@ -13,9 +13,10 @@
 namespace tutti::topo {
 
 // Bytes of one file. The largest real files are hwloc exports of big hosts: a 2-socket, 8-GPU
-// server with PCI devices is 40-60 KB, a 1,000-PU machine a few MB; a cluster in Tutti's format
-// (one host and `hosts N`, or a section per host) stays under a few MB.
-constexpr size_t kMaxTopologyFileBytes = size_t{16} << 20;
+// server with PCI devices is 40-60 KB, a 1,000-PU machine a few MB. The bound is above the
+// largest dump the other caps allow (~50 MB: a file of 1,048,576 short links), so that every
+// dump Tutti writes reloads; dumpTopologyFile refuses to write a larger one.
+constexpr size_t kMaxTopologyFileBytes = size_t{64} << 20;
 
 // XML: elements in one document (an hwloc export has about 6 per PU with its caches and cores:
 // 8,192 PUs are ~50,000), attributes on one element (hwloc objects carry ~20), bytes in one
@@ -27,10 +28,11 @@ constexpr size_t kMaxXmlAttributeBytes = size_t{64} << 10;
 constexpr int kMaxXmlDepth = 128;
 
 // One host's model: nodes (an 8-GPU server has ~60; a rack-scale host's view a few hundred),
-// CPU nodes (Linux's largest NUMA node count, MAX_NUMNODES with NODES_SHIFT=10; every pair of
-// them is an inter-socket link), NVLink bundles per GPU (NVML reports at most 18 links).
+// CPU nodes (the largest single-image machines, SGI UV 3000, had 256 sockets; every pair of CPU
+// nodes is an inter-socket link, 32,640 of them at the cap), NVLink bundles per GPU (NVML
+// reports at most 18 links).
 constexpr int kMaxNodesPerHost = 4096;
-constexpr int kMaxCpusPerHost = 1024;
+constexpr int kMaxCpusPerHost = 256;
 constexpr int kMaxNvlinksPerGpu = 64;
 // A whole file, all hosts together (after `hosts N` is expanded): 4,096 hosts of 64 nodes. A
 // million-device file is refused here.

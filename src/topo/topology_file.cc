@@ -96,9 +96,16 @@ Status loadTopologyFile(const std::string& path, Topology* out, TopologyFileForm
 }
 
 Status dumpTopologyFile(const std::string& path, const Topology& topology) {
+  std::string text = serialize(topology);
+  if (text.size() > kMaxTopologyFileBytes) {
+    return makeError(tuttiInvalidArgument,
+                     "topology dump file {}: {} bytes, more than the {} a topology file may have "
+                     "(it would not load)",
+                     path, text.size(), kMaxTopologyFileBytes);
+  }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) return systemError("topology dump file " + path, errno);
-  file << serialize(topology);
+  file << text;
   file.close();
   if (!file) return systemError("writing topology dump file " + path, errno);
   return Status::ok();

@@ -44,7 +44,7 @@ TEST(HostileTopologyFilesTest, FileLargerThanTheCap) {
   unlink(path);
   ASSERT_FALSE(status.isOk());
   EXPECT_EQ(status.code(), tuttiInvalidArgument);
-  EXPECT_NE(status.message().find("larger than the 16777216 bytes"), std::string::npos)
+  EXPECT_NE(status.message().find("larger than the 67108864 bytes"), std::string::npos)
       << status.message();
 }
 
@@ -73,7 +73,7 @@ TEST(HostileTopologyFilesTest, TooManyDevices) {
   expectRefused(nodes, "more than 4096 nodes on host 0");
   std::string cpus = "tutti-topology 1\n";
   for (int i = 0; i <= kMaxCpusPerHost; ++i) cpus += "node c" + std::to_string(i) + " cpu\n";
-  expectRefused(cpus, "more than 1024 CPU nodes on host 0");
+  expectRefused(cpus, "more than 256 CPU nodes on host 0");
   expectRefused("tutti-topology 1\nnode a cpu\nnode b pci\n" +
                     repeat("link a b pcie\n", kMaxLinksPerFile + 1),
                 "more than 1048576 links");
