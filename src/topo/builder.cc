@@ -112,7 +112,8 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   return index;
 }
 
-int TopologyBuilder::nvSwitch(const std::string& busId) {
+int TopologyBuilder::nvSwitch(const std::string& rawBusId) {
+  std::string busId = tokenSafe(rawBusId);  // as addPcieChild keeps bus ids: one token
   int existing = topology_->findBusId(host_, busId);
   if (existing >= 0) return existing;
   Node node;

@@ -208,6 +208,15 @@ TEST(MachineFileFeaturesTest, SelfReferencingNvlinkIsDropped) {
   EXPECT_EQ(nvlinks, 1);
 }
 
+// Found by fuzz_nccl_xml: an NVSwitch target bus id with a space in it made a dump that split
+// into two words and did not reload. Bus ids are one token wherever a node gets one.
+TEST(MachineFileFeaturesTest, NvswitchTargetWithASpaceReloads) {
+  Topology t = loadText(R"(<system version="1"><cpu numaid="0" affinity="f">
+    <pci busid="0000:02:00.0" class="0x030200"><gpu dev="0" sm="90">
+      <nvlink target="0000:f0:00. 0" count="2" tclass="0x068000"/></gpu></pci></cpu></system>)");
+  EXPECT_EQ(t.count(NodeKind::kNvSwitch), 1);
+}
+
 // NCCL 2.27 dumps of machines whose NVSwitches are not PCI devices (GB200 NVL72 trays, H100
 // with fabric manager) give every GPU one bundle to the unnamed target "fffffff:ff:ff.0", carry
 // a <c2c> element, and list a NIC NCCL knows only by its network under each <cpu>.
