@@ -10,6 +10,7 @@
 
 #include "algo/cost_topology.h"
 #include "algo/select.h"
+#include "base/params.h"
 #include "topo/describe.h"
 #include "topo/detect.h"
 #include "topo/topology_file.h"
@@ -103,7 +104,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 24));
   app.footer(
       "Units: bandwidth in GB/s (10^9 bytes/s, each direction, NCCL's effective figures), NIC "
-      "speed in Gb/s.\nWithout --file the host is detected: hwloc (when built with it) or sysfs, "
+      "speed in Gb/s.\nWithout --file, TUTTI_TOPO_FILE is read when set, else the host is "
+      "detected: hwloc (when built with it) or sysfs, "
       "NVML when libnvidia-ml.so.1 loads, the CUDA driver (libcuda.so.1) for GPUs NVML did not "
       "describe, libibverbs.so.1 for RDMA NICs' port rates. docs/topology.md describes the file "
       "format.");
@@ -140,8 +142,11 @@ int main(int argc, char** argv) {
     if (!status.isOk()) return fail(status);
     source = file + " (" + topologyFileFormatName(format) + ")";
   } else {
-    tutti::Status status = detectTopology(&topology);
+    // TUTTI_TOPO_FILE as a communicator honours it; detection without it.
+    tutti::Status status = loadOrDetectHostTopology(&topology);
     if (!status.isOk()) return fail(status);
+    const char* envFile = tutti::paramEnv("TUTTI_TOPO_FILE");
+    if (envFile != nullptr && *envFile != '\0') source = std::string("TUTTI_TOPO_FILE=") + envFile;
   }
   if (hosts > 1) topology = replicateHosts(topology, hosts);
   if (algoTable) return printAlgoTable(topology, source, ranks);

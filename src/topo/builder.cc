@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/log.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -78,11 +79,12 @@ int TopologyBuilder::addCpu(int numaId, int puCount, const std::string& vendor, 
   cpu.kind = NodeKind::kCpu;
   cpu.name = nextName(NodeKind::kCpu);
   cpu.host = host_;
-  cpu.numaId = numaId;
-  cpu.puCount = puCount;
+  // A file may hold any integer; what Tutti's format cannot say is unknown, so dumps reload.
+  cpu.numaId = std::max(numaId, -1);
+  cpu.puCount = std::max(puCount, 0);
   cpu.cpuVendor = tokenSafe(vendor);
-  cpu.cpuFamily = family;
-  cpu.cpuModel = model;
+  cpu.cpuFamily = std::max(family, -1);
+  cpu.cpuModel = std::max(model, -1);
   return topology_->addNode(std::move(cpu));
 }
 
@@ -90,6 +92,10 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   node.name = nextName(node.kind);
   node.host = host_;
   node.busId = tokenSafe(node.busId);
+  node.sm = std::max(node.sm, 0);
+  node.gpuIndex = std::max(node.gpuIndex, -1);
+  node.speedMbps = std::max<int64_t>(node.speedMbps, 0);
+  node.ports = std::max(node.ports, 1);
   node.netName = tokenSafe(node.netName);
   if (node.kind == NodeKind::kNic && node.netLatencyUs == 0) node.netLatencyUs = kNetLatencyUs;
   int index = topology_->addNode(std::move(node));
@@ -97,8 +103,8 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   link.a = parent;
   link.b = index;
   link.kind = LinkKind::kPcie;
-  link.pcieGen = spec.gen;
-  link.pcieWidth = spec.width;
+  link.pcieGen = spec.gen >= 0 && spec.gen <= kPcieMaxGeneration ? spec.gen : 0;
+  link.pcieWidth = std::max(spec.width, 0);
   link.bandwidthGBps =
       spec.bandwidthGBps > 0 ? spec.bandwidthGBps : pcieBandwidthGBps(spec.gen, spec.width);
   link.latencyUs = kPcieLatencyUs;
@@ -106,7 +112,8 @@ int TopologyBuilder::addPcieChild(int parent, Node node, const PcieLinkSpec& spe
   return index;
 }
 
-int TopologyBuilder::nvSwitch(const std::string& busId) {
+int TopologyBuilder::nvSwitch(const std::string& rawBusId) {
+  std::string busId = tokenSafe(rawBusId);  // as addPcieChild keeps bus ids: one token
   int existing = topology_->findBusId(host_, busId);
   if (existing >= 0) return existing;
   Node node;
@@ -118,6 +125,14 @@ int TopologyBuilder::nvSwitch(const std::string& busId) {
 }
 
 void TopologyBuilder::addNvlink(int a, int b, int count, bool mergeSameCount) {
+  if (a == b) {
+    // Published dumps have GPUs listing their own bus id as an NVLink target; a link from a node
+    // to itself means nothing to a path, and Tutti's format refuses it, so that the dump of such
+    // a file would not reload.
+    TUTTI_WARN(kLogInit, "topology: dropped an NVLink from {} ({}) to itself",
+               topology_->nodes[a].name, topology_->nodes[a].busId);
+    return;
+  }
   const Node& nodeA = topology_->nodes[a];
   const Node& nodeB = topology_->nodes[b];
   int sm = nodeA.kind == NodeKind::kGpu ? nodeA.sm : nodeB.kind == NodeKind::kGpu ? nodeB.sm : 0;

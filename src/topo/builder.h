@@ -54,7 +54,8 @@ class TopologyBuilder {
   int nvSwitch(const std::string& busId);
   // count NVLinks between a and b at the bandwidth of the GPU end's SM generation; adds to an
   // NVLink already there (the same bundle seen from the other end is not counted twice: pass
-  // mergeSameCount to keep the larger count instead of adding).
+  // mergeSameCount to keep the larger count instead of adding). A link from a node to itself
+  // (a == b) is dropped with a warning.
   void addNvlink(int a, int b, int count, bool mergeSameCount);
   // Every pair of CPU nodes on this host, at the bandwidth of the first one's model.
   void connectSockets();

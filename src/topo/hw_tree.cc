@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "base/log.h"
 #include "topo/builder.h"
+#include "topo/file_limits.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -18,7 +20,30 @@ bool isIo(const HwObject& object) {
 
 PciRole roleOf(const HwObject& object) {
   if (object.type != Type::kPciDevice) return PciRole::kOther;
+  // hwloc's NVML backend names the PCI devices at the far end of GPUs' NVLinks NVSwitches.
+  if (object.subtype == "NVSwitch") return PciRole::kNvSwitch;
   return classifyPci(object.pciClass, object.vendorId);
+}
+
+bool anyNumaWithPus(const HwObject& object) {
+  if (object.type == Type::kNumaNode && object.puCount > 0 && !object.memoryOnly) return true;
+  for (const HwObject& child : object.children) {
+    if (child.type != Type::kBridge && child.type != Type::kPciDevice &&
+        child.type != Type::kOsDevice && anyNumaWithPus(child)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// NVLinks per hwloc bandwidth: 25,000 MB/s per link from NVLink 2 on, 20,000 for NVLink 1
+// (hwloc topology-nvml.c), whichever divides it.
+// At least one (the matrix says there is a link), at most kMaxNvlinksPerGpu.
+int nvlinkCountOf(uint64_t megabytesPerSecond) {
+  uint64_t count = megabytesPerSecond % 25000 == 0   ? megabytesPerSecond / 25000
+                   : megabytesPerSecond % 20000 == 0 ? megabytesPerSecond / 20000
+                                                     : megabytesPerSecond / 25000 + 1;
+  return static_cast<int>(std::clamp<uint64_t>(count, 1, kMaxNvlinksPerGpu));
 }
 
 bool leadsToDevice(const HwObject& object) {
@@ -54,6 +79,7 @@ class Converter {
   explicit Converter(Topology* topology) : builder_(topology, 0) {}
 
   void convert(const HwObject& machine) {
+    numaWithPus_ = anyNumaWithPus(machine);
     collectNumaNodes(machine, firstPackage(machine));
     if (cpuOfNuma_.empty()) {
       const HwObject* package = firstPackage(machine);
@@ -63,12 +89,17 @@ class Converter {
     }
     walk(machine, fallbackCpu_ >= 0 ? fallbackCpu_ : firstCpuIn(machine));
     builder_.connectSockets();
+    addNvlinks(machine);
   }
 
  private:
   void collectNumaNodes(const HwObject& object, const HwObject* package) {
     if (object.type == Type::kPackage) package = &object;
-    if (object.type == Type::kNumaNode) {
+    bool memoryOnly = object.memoryOnly || (object.puCount == 0 && numaWithPus_);
+    if (object.type == Type::kNumaNode && memoryOnly) {
+      TUTTI_INFO(kLogInit, "topology: NUMA node {}{}{} has memory only; not a CPU node",
+                 object.osIndex, object.subtype.empty() ? "" : " ", object.subtype);
+    } else if (object.type == Type::kNumaNode) {
       int numaId = object.osIndex >= 0 ? object.osIndex : static_cast<int>(cpuOfNuma_.size());
       cpuOfNuma_[&object] =
           builder_.addCpu(numaId, object.puCount, package ? package->cpuVendor : "",
@@ -164,7 +195,30 @@ class Converter {
     }
   }
 
+  void addNvlinks(const HwObject& machine) {
+    Topology* topology = builder_.topology();
+    for (const HwObject::NvlinkBandwidth& nvlink : machine.nvlinks) {
+      int a = topology->findBusId(0, normalizeBusId(nvlink.busIdA));
+      int b = topology->findBusId(0, normalizeBusId(nvlink.busIdB));
+      bool ends =
+          a >= 0 && b >= 0 && isNvlinkEnd(topology->nodes[a]) && isNvlinkEnd(topology->nodes[b]);
+      if (!ends) {
+        TUTTI_INFO(kLogInit,
+                   "topology: NVLink bandwidth between {} and {} left out (not a GPU or "
+                   "NVSwitch of the PCI tree)",
+                   nvlink.busIdA, nvlink.busIdB);
+        continue;
+      }
+      builder_.addNvlink(a, b, nvlinkCountOf(nvlink.megabytesPerSecond), false);
+    }
+  }
+
+  static bool isNvlinkEnd(const Node& node) {
+    return node.kind == NodeKind::kGpu || node.kind == NodeKind::kNvSwitch;
+  }
+
   TopologyBuilder builder_;
+  bool numaWithPus_ = false;
   std::map<const HwObject*, int> cpuOfNuma_;  // NUMA node object -> CPU node
   int fallbackCpu_ = -1;
 };

@@ -23,6 +23,12 @@ struct HwObject {
 
   // kMachine, kNumaNode: logical processors it holds (its cpuset's weight); 0 unknown.
   int puCount = 0;
+  // kNumaNode: memory without processors of its own (HBM, MCDRAM, CXL or other special-purpose
+  // memory; a node whose processors an earlier NUMA node already holds): not a CPU node.
+  bool memoryOnly = false;
+  // hwloc's subtype ("NVSwitch" on a PCI device hwloc's NVML backend saw as one, "HBM" on a
+  // NUMA node); empty when none.
+  std::string subtype;
   // kPackage: CPUID vendor, family and model (-1 unknown).
   std::string cpuVendor;
   int cpuFamily = -1;
@@ -43,11 +49,23 @@ struct HwObject {
   int64_t speedMbps = 0;  // kNetwork, from /sys/class/net/NAME/speed; 0 unknown
 
   std::vector<HwObject> children;
+
+  // kMachine: NVLink bandwidth between two PCI devices (GPU or NVSwitch) by bus id, in MB/s as
+  // hwloc's NVLinkBandwidth distance matrix gives it (25,000 per NVLink from version 2, 20,000
+  // for version 1).
+  struct NvlinkBandwidth {
+    std::string busIdA;
+    std::string busIdB;
+    uint64_t megabytesPerSecond = 0;
+  };
+  std::vector<NvlinkBandwidth> nvlinks;
 };
 
-// The Topology of one host (host 0): one CPU node per NUMA node (or one for the machine when it
-// has none), every GPU, NIC and NVSwitch PCI device under the NUMA node nearest to it, and the
-// PCIe bridges on their way; links as link_model.h says.
+// The Topology of one host (host 0): one CPU node per NUMA node with processors (or one for the
+// machine when it has none; memory-only nodes, and nodes without PUs where others have some, are
+// not CPU nodes), every GPU, NIC and NVSwitch PCI device under the NUMA node nearest to it (a PCI
+// device of subtype NVSwitch is an NVSwitch whatever its class), the PCIe bridges on their way,
+// and the machine's NVLinks; links as link_model.h says.
 Status topologyFromHwTree(const HwObject& machine, Topology* out);
 
 }  // namespace tutti::topo

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/log.h"
+
 namespace tutti::topo {
 namespace {
 
@@ -42,19 +44,40 @@ int weight(hwloc_const_bitmap_t set) {
   return bits > 0 ? bits : 0;
 }
 
-void convert(hwloc_obj_t object, HwObject* out);
+// Processors held by the NUMA nodes converted so far: a NUMA node whose cpuset meets them is
+// memory beside them (HBM or CXL attached to a package carries the package's cpuset).
+class ClaimedPus {
+ public:
+  ClaimedPus() : set_(hwloc_bitmap_alloc()) {}
+  ~ClaimedPus() { hwloc_bitmap_free(set_); }
+  ClaimedPus(const ClaimedPus&) = delete;
+  ClaimedPus& operator=(const ClaimedPus&) = delete;
+  // Whether set meets what was claimed before; claims it.
+  bool claim(hwloc_const_bitmap_t set) {
+    if (set_ == nullptr || set == nullptr) return false;
+    bool overlap = hwloc_bitmap_intersects(set_, set);
+    hwloc_bitmap_or(set_, set_, set);
+    return overlap;
+  }
 
-void convertChildren(hwloc_obj_t first, HwObject* out) {
+ private:
+  hwloc_bitmap_t set_;
+};
+
+void convert(hwloc_obj_t object, ClaimedPus* claimed, HwObject* out);
+
+void convertChildren(hwloc_obj_t first, ClaimedPus* claimed, HwObject* out) {
   for (hwloc_obj_t child = first; child != nullptr; child = child->next_sibling) {
     if (child->type == HWLOC_OBJ_PU) continue;  // counted from cpusets
     HwObject converted;
-    convert(child, &converted);
+    convert(child, claimed, &converted);
     out->children.push_back(std::move(converted));
   }
 }
 
-void convert(hwloc_obj_t object, HwObject* out) {
+void convert(hwloc_obj_t object, ClaimedPus* claimed, HwObject* out) {
   out->osIndex = object->os_index == HWLOC_UNKNOWN_INDEX ? -1 : static_cast<int>(object->os_index);
+  if (object->subtype != nullptr) out->subtype = object->subtype;
   switch (object->type) {
     case HWLOC_OBJ_MACHINE:
       out->type = Type::kMachine;
@@ -73,6 +96,9 @@ void convert(hwloc_obj_t object, HwObject* out) {
     case HWLOC_OBJ_NUMANODE:
       out->type = Type::kNumaNode;
       out->puCount = weight(object->cpuset);
+      // Subtypes other than DRAM name memory without processors (HBM, MCDRAM, SPM, GPUMemory).
+      out->memoryOnly =
+          claimed->claim(object->cpuset) || (!out->subtype.empty() && out->subtype != "DRAM");
       break;
     case HWLOC_OBJ_BRIDGE:
       out->type = Type::kBridge;
@@ -108,9 +134,9 @@ void convert(hwloc_obj_t object, HwObject* out) {
       out->type = Type::kGroup;  // groups, dies, caches, cores: structure only
       break;
   }
-  convertChildren(object->memory_first_child, out);
-  convertChildren(object->first_child, out);
-  convertChildren(object->io_first_child, out);
+  convertChildren(object->memory_first_child, claimed, out);
+  convertChildren(object->first_child, claimed, out);
+  convertChildren(object->io_first_child, claimed, out);
 }
 
 Status load(HwlocTopology& topology, HwObject* machine) {
@@ -122,7 +148,8 @@ Status load(HwlocTopology& topology, HwObject* machine) {
     return makeError(tuttiInternalError, "hwloc: the root object is not a machine");
   }
   *machine = HwObject();
-  convert(root, machine);
+  ClaimedPus claimed;
+  convert(root, &claimed, machine);
   return Status::ok();
 }
 
@@ -132,19 +159,17 @@ Status hwTreeOfThisHostWithHwloc(HwObject* machine) {
   HwlocTopology topology;
   if (!topology.ok()) return makeError(tuttiSystemError, "hwloc_topology_init failed");
   hwloc_topology_set_io_types_filter(topology.get(), HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-  return load(topology, machine);
-}
-
-Status hwTreeFromHwlocXmlWithHwloc(const std::string& text, HwObject* machine) {
-  HwlocTopology topology;
-  if (!topology.ok()) return makeError(tuttiSystemError, "hwloc_topology_init failed");
-  hwloc_topology_set_io_types_filter(topology.get(), HWLOC_TYPE_FILTER_KEEP_ALL);
-  // The length counts the terminating NUL, as hwloc_topology_export_xmlbuffer reports it.
-  if (hwloc_topology_set_xmlbuffer(topology.get(), text.c_str(),
-                                   static_cast<int>(text.size() + 1)) != 0) {
-    return makeError(tuttiInvalidArgument, "hwloc_topology_set_xmlbuffer refused the XML");
+  TUTTI_RETURN_IF_ERROR(load(topology, machine));
+  // hwloc's own variable (not Tutti's: read as hwloc reads it). hwloc loads it in place of this
+  // host, and when it refuses the file it detects this host without a word: say so.
+  const char* xmlFile = std::getenv("HWLOC_XMLFILE");
+  if (xmlFile != nullptr && *xmlFile != '\0' && hwloc_topology_is_thissystem(topology.get())) {
+    TUTTI_WARN(kLogInit,
+               "topology: hwloc refused HWLOC_XMLFILE={} and detected this host instead (give "
+               "the file to Tutti with TUTTI_TOPO_FILE)",
+               xmlFile);
   }
-  return load(topology, machine);
+  return Status::ok();
 }
 
 }  // namespace tutti::topo

@@ -11,10 +11,9 @@ namespace tutti::topo {
 
 #if TUTTI_HAVE_HWLOC
 // This host, with I/O devices (hwloc's "important" I/O filter: GPUs, NICs, the bridges above).
+// hwloc reads HWLOC_XMLFILE instead when it is set, and detects this host when it cannot load
+// that file: that is logged at WARN. Files given to Tutti never go through hwloc (hwloc_xml.h).
 Status hwTreeOfThisHostWithHwloc(HwObject* machine);
-
-// An hwloc XML export through hwloc's own XML backend (hwloc_topology_set_xmlbuffer).
-Status hwTreeFromHwlocXmlWithHwloc(const std::string& text, HwObject* machine);
 #endif
 
 }  // namespace tutti::topo

@@ -7,12 +7,11 @@ namespace {
 
 // Per-lane speed in units of 100 Mb/s, index = generation (NCCL kvDictPciGen).
 constexpr int kPcieLaneSpeed[] = {0, 15, 30, 60, 120, 240, 480};
-constexpr int kPcieMaxGen = 6;
 
 }  // namespace
 
 double pcieBandwidthGBps(int gen, int width) {
-  if (gen < 1 || gen > kPcieMaxGen) gen = kPcieDefaultGen;
+  if (gen < 1 || gen > kPcieMaxGeneration) gen = kPcieDefaultGen;
   if (width <= 0) width = kPcieDefaultWidth;
   return width * kPcieLaneSpeed[gen] / 80.0;
 }
@@ -70,14 +69,19 @@ double nicBandwidthGBps(int64_t speedMbps) {
 
 double interSocketBandwidthGBps(const std::string& cpuVendor, int family, int model) {
   if (cpuVendor == "GenuineIntel") {
-    if (family == 6 && model >= 0xCF) return 40.0;
+    // Granite Rapids (0xAD, 0xAE) and Sierra Forest (0xAF) are newer than Emerald Rapids with
+    // lower model numbers.
+    bool emeraldOrLater = model >= 0xCF || model == 0xAD || model == 0xAE || model == 0xAF;
+    if (family == 6 && emeraldOrLater) return 40.0;
     if (family == 6 && model >= 0x8F) return 22.0;
     if (family == 6 && model >= 0x55) return 10.0;
     return 6.0;
   }
   if (cpuVendor == "AuthenticAMD") {
-    if (family >= 26) return 32.0;
-    if (family == 25) return 24.0;
+    // Older NCCL dumps wrote base family + (extended family << 4): 0x8F Zen 1-2, 0xAF Zen 3-4,
+    // 0xBF Zen 5, where CPUID's family is 23, 25, 26.
+    if (family == 0xBF || family == 26) return 32.0;
+    if (family == 0xAF || family == 25) return 24.0;
     return 16.0;
   }
   return 6.0;

@@ -15,6 +15,7 @@ namespace tutti::topo {
 // bandwidth = width * speed / 80 GB/s (Gen3 x16 = 12 GB/s, NCCL's PCI_BW; Gen5 x16 = 48 GB/s).
 // A width of 0 counts as 16, and an unknown generation as Gen3, as in NCCL.
 constexpr int kPcieDefaultWidth = 16;
+constexpr int kPcieMaxGeneration = 6;
 constexpr int kPcieDefaultGen = 3;
 double pcieBandwidthGBps(int gen, int width);
 
@@ -43,10 +44,12 @@ constexpr int64_t kNicDefaultSpeedMbps = 10000;
 double nicBandwidthGBps(int64_t speedMbps);
 
 // Between two sockets (NUMA nodes of one host): NCCL ncclTopoGetInterCpuBw (topo.cc) and
-// topo.h: Intel family 6 from model 0xCF (Emerald Rapids) 40, from 0x8F (Sapphire Rapids) 22,
-// from 0x55 (Skylake) 10, older 6 (BDW_QPI_BW); AMD 16 (Zen 1-2, family 23), 24 (Zen 3-4,
-// family 25), 32 (Zen 5, family 26). An unknown vendor gets the Broadwell 6 GB/s where NCCL
-// would give LOC_BW (5000), which would make crossing sockets look free.
+// topo.h (ncclTopoAddCpu, commit 069a3d4): Intel family 6 from model 0xCF (Emerald Rapids) and
+// 0xAD-0xAF (Granite Rapids, Sierra Forest) 40, from 0x8F (Sapphire Rapids) 22, from 0x55
+// (Skylake) 10, older 6 (BDW_QPI_BW); AMD 16 (Zen 1-2, family 23), 24 (Zen 3-4, family 25), 32
+// (Zen 5, family 26), and the same for the family older NCCL releases wrote (base + extended
+// family << 4: 0x8F, 0xAF, 0xBF). An unknown vendor gets the Broadwell 6 GB/s where NCCL would
+// give LOC_BW (5000), which would make crossing sockets look free.
 double interSocketBandwidthGBps(const std::string& cpuVendor, int family, int model);
 
 // Latencies per link, from NCCL src/graph/tuning.cc hwLat (commit 01afd20), Ring/LL column:

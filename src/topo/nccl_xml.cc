@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
 
 #include "topo/builder.h"
+#include "topo/file_limits.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -17,14 +20,22 @@ namespace {
 constexpr int kTargetNvSwitch = 0x068000;
 constexpr int kTargetCpu = 0x068001;
 
-// Integers as NCCL writes them: decimal, or hexadecimal with 0x. fallback when absent or bad.
+// Integers as NCCL writes them: decimal, or hexadecimal with 0x. fallback when absent, bad or
+// outside int's range (every field Tutti keeps from them is an int but NIC speed).
 int64_t attrInt(const XmlElement& element, const char* key, int64_t fallback) {
   const std::string* text = element.attribute(key);
   if (text == nullptr || text->empty()) return fallback;
   bool hex = text->compare(0, 2, "0x") == 0 || text->compare(0, 2, "0X") == 0;
   char* end = nullptr;
+  errno = 0;
   long long value = std::strtoll(text->c_str(), &end, hex ? 16 : 10);
-  return *end == '\0' ? value : fallback;
+  if (*end != '\0' || errno != 0) return fallback;
+  return value;
+}
+
+int intAttr(const XmlElement& element, const char* key, int fallback) {
+  int64_t value = attrInt(element, key, fallback);
+  return value >= INT32_MIN && value <= INT32_MAX ? static_cast<int>(value) : fallback;
 }
 
 double attrDouble(const XmlElement& element, const char* key, double fallback) {
@@ -52,7 +63,7 @@ int pciClass16(const XmlElement& pci) {
 PciRole roleOf(const XmlElement& pci) {
   if (child(pci, "gpu") != nullptr) return PciRole::kGpu;
   if (child(pci, "nic") != nullptr) return PciRole::kNic;
-  return classifyPci(pciClass16(pci), static_cast<int>(attrInt(pci, "vendor", -1)));
+  return classifyPci(pciClass16(pci), intAttr(pci, "vendor", -1));
 }
 
 bool leadsToDevice(const XmlElement& pci) {
@@ -83,6 +94,20 @@ void describeNic(const XmlElement* nic, Node* node) {
   for (const std::string& name : names) node->netName += (node->netName.empty() ? "" : ",") + name;
 }
 
+// Elements of a name in a document, counted before any is loaded: NVLinks are resolved against
+// every node, so their number and the nodes' bound the loader's work.
+int countElements(const XmlElement& element, const char* name) {
+  int count = element.name == name ? 1 : 0;
+  for (const XmlElement& c : element.children) count += countElements(c, name);
+  return count;
+}
+
+// NCCL's dumps have one <pci> per bridge and device and a few <nvlink> per GPU; these bound a
+// file of many hosts (NCCL itself stops at 1,024 nodes of a kind, NCCL_TOPO_MAX_NODES).
+constexpr int kMaxNcclPciElements = 16384;
+constexpr int kMaxNcclNvlinkElements = 16384;
+constexpr int kMaxNcclCpuElements = 4096;
+
 struct PendingNvlink {
   int host;
   int gpu;
@@ -99,6 +124,16 @@ class Loader {
     if (root.name != "system") {
       return makeError(tuttiInvalidArgument,
                        "NCCL topology XML: the root element is <{}>, expected <system>", root.name);
+    }
+    int cpus = countElements(root, "cpu");
+    int pcis = countElements(root, "pci"), nvlinks = countElements(root, "nvlink");
+    if (cpus > kMaxNcclCpuElements || pcis > kMaxNcclPciElements ||
+        nvlinks > kMaxNcclNvlinkElements) {
+      return makeError(tuttiInvalidArgument,
+                       "NCCL topology XML: {} <cpu>, {} <pci> and {} <nvlink> elements, more than "
+                       "the {}, {} and {} a file may have",
+                       cpus, pcis, nvlinks, kMaxNcclCpuElements, kMaxNcclPciElements,
+                       kMaxNcclNvlinkElements);
     }
     for (const XmlElement& cpu : root.children) {
       if (cpu.name == "cpu") TUTTI_RETURN_IF_ERROR(addCpu(cpu));
@@ -121,12 +156,16 @@ class Loader {
 
   Status addCpu(const XmlElement& element) {
     TopologyBuilder& builder = builderFor(element);
+    if (topology_->count(NodeKind::kCpu, builder.host()) >= kMaxCpusPerHost) {
+      return makeError(tuttiInvalidArgument,
+                       "NCCL topology XML line {}: more than {} <cpu> elements on one host",
+                       element.line, kMaxCpusPerHost);
+    }
     int ordinal = topology_->count(NodeKind::kCpu, builder.host());
     int pus = countMaskBits(element.attributeOr("affinity", ""));
-    int cpu = builder.addCpu(static_cast<int>(attrInt(element, "numaid", ordinal)),
-                             std::max(pus, 0), element.attributeOr("vendor", ""),
-                             static_cast<int>(attrInt(element, "familyid", -1)),
-                             static_cast<int>(attrInt(element, "modelid", -1)));
+    int cpu = builder.addCpu(intAttr(element, "numaid", ordinal), std::max(pus, 0),
+                             element.attributeOr("vendor", ""), intAttr(element, "familyid", -1),
+                             intAttr(element, "modelid", -1));
     for (const XmlElement& c : element.children) {
       if (c.name == "pci") TUTTI_RETURN_IF_ERROR(addPci(c, cpu, builder));
       if (c.name == "nic") {
@@ -148,7 +187,9 @@ class Loader {
     }
     PcieLinkSpec link;
     link.gen = pcieGenFromLinkSpeed(pci.attributeOr("link_speed", ""));
-    link.width = static_cast<int>(std::max<int64_t>(attrInt(pci, "link_width", 0), 0));
+    // PCIe links are at most 32 lanes; anything else is unknown (NCCL: 0 counts as 16).
+    int64_t width = attrInt(pci, "link_width", 0);
+    link.width = width > 0 && width <= 32 ? static_cast<int>(width) : 0;
     Node node;
     node.busId = normalizeBusId(*busIdText);
     switch (roleOf(pci)) {
@@ -156,11 +197,11 @@ class Loader {
         node.kind = NodeKind::kGpu;
         const XmlElement* gpu = child(pci, "gpu");
         if (gpu != nullptr) {
-          node.sm = static_cast<int>(attrInt(*gpu, "sm", 0));
-          node.gpuIndex = static_cast<int>(attrInt(*gpu, "dev", -1));
+          node.sm = intAttr(*gpu, "sm", 0);
+          node.gpuIndex = intAttr(*gpu, "dev", -1);
         }
         int index = builder.addPcieChild(parent, std::move(node), link);
-        if (gpu != nullptr) queueNvlinks(*gpu, index, builder.host());
+        if (gpu != nullptr) TUTTI_RETURN_IF_ERROR(queueNvlinks(*gpu, index, builder.host()));
         return Status::ok();
       }
       case PciRole::kNic:
@@ -187,17 +228,25 @@ class Loader {
   }
 
   // NVLinks join GPUs that may come later in the file: added once every GPU exists.
-  void queueNvlinks(const XmlElement& gpu, int index, int host) {
+  Status queueNvlinks(const XmlElement& gpu, int index, int host) {
     for (const XmlElement& nvlink : gpu.children) {
       if (nvlink.name != "nvlink") continue;
+      int64_t count = attrInt(nvlink, "count", 1);
+      if (count > kMaxNvlinksPerGpu) {
+        return makeError(tuttiInvalidArgument,
+                         "NCCL topology XML line {}: nvlink count {} is more than the {} a GPU "
+                         "may have",
+                         nvlink.line, count, kMaxNvlinksPerGpu);
+      }
       PendingNvlink pending;
       pending.host = host;
       pending.gpu = index;
       pending.target = normalizeBusId(nvlink.attributeOr("target", ""));
-      pending.targetClass = static_cast<int>(attrInt(nvlink, "tclass", -1));
-      pending.count = static_cast<int>(attrInt(nvlink, "count", 1));
+      pending.targetClass = intAttr(nvlink, "tclass", -1);
+      pending.count = static_cast<int>(count);
       if (pending.count > 0) nvlinks_.push_back(pending);
     }
+    return Status::ok();
   }
 
   int localCpu(int node) const {
@@ -240,6 +289,7 @@ class Loader {
 Status topologyFromNcclXml(const XmlElement& root, Topology* out) {
   Topology topology;
   TUTTI_RETURN_IF_ERROR(Loader(&topology).load(root));
+  TUTTI_RETURN_IF_ERROR(checkTopologyLimits(topology, "NCCL topology XML"));
   groupByHost(&topology);  // NVLinks and sockets were added after every host's PCIe tree
   *out = std::move(topology);
   return Status::ok();

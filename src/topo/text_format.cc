@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
+#include "topo/file_limits.h"
 #include "topo/link_model.h"
 
 namespace tutti::topo {
@@ -134,7 +136,25 @@ Status parseDouble(const Statement& s, const std::string& key, const std::string
   return Status::ok();
 }
 
-Status parseNode(const Statement& s, int host, int cpuOrdinal, Topology* topology) {
+// Node indices by host and name: files may hold many nodes, and a linear search per line would
+// make reading them quadratic.
+class NodeIndex {
+ public:
+  int find(int host, const std::string& name) const {
+    auto found = index_.find(key(host, name));
+    return found == index_.end() ? -1 : found->second;
+  }
+  void add(int host, const std::string& name, int node) { index_[key(host, name)] = node; }
+
+ private:
+  static std::string key(int host, const std::string& name) {
+    return std::to_string(host) + ' ' + name;
+  }
+  std::unordered_map<std::string, int> index_;
+};
+
+Status parseNode(const Statement& s, int host, int cpuOrdinal, NodeIndex* index,
+                 Topology* topology) {
   if (s.words.size() != 3) return lineError(s.line, "expected: node NAME KIND [key=value ...]");
   Node node;
   node.host = host;
@@ -142,7 +162,7 @@ Status parseNode(const Statement& s, int host, int cpuOrdinal, Topology* topolog
   if (!validName(node.name)) {
     return lineError(s.line, fmt::format("bad node name '{}' (letters, digits, _-.:)", node.name));
   }
-  if (topology->findNode(host, node.name) >= 0) {
+  if (index->find(host, node.name) >= 0) {
     return lineError(s.line, fmt::format("node '{}' defined twice", node.name));
   }
   if (!parseNodeKind(s.words[2], &node.kind)) {
@@ -186,7 +206,8 @@ Status parseNode(const Statement& s, int host, int cpuOrdinal, Topology* topolog
       node.ports = static_cast<int>(number);
     }
   }
-  topology->addNode(std::move(node));
+  std::string name = node.name;
+  index->add(host, name, topology->addNode(std::move(node)));
   return Status::ok();
 }
 
@@ -219,12 +240,12 @@ double defaultLatency(LinkKind kind) {
   return 0;
 }
 
-Status parseLink(const Statement& s, int host, Topology* topology) {
+Status parseLink(const Statement& s, int host, const NodeIndex& index, Topology* topology) {
   if (s.words.size() != 4)
     return lineError(s.line, "expected: link NAME NAME KIND [key=value ...]");
   Link link;
-  link.a = topology->findNode(host, s.words[1]);
-  link.b = topology->findNode(host, s.words[2]);
+  link.a = index.find(host, s.words[1]);
+  link.b = index.find(host, s.words[2]);
   for (int end : {1, 2}) {
     if ((end == 1 ? link.a : link.b) < 0) {
       return lineError(s.line,
@@ -263,32 +284,28 @@ Status parseLink(const Statement& s, int host, Topology* topology) {
   return Status::ok();
 }
 
-std::vector<Statement> splitStatements(const std::string& text) {
-  std::vector<Statement> statements;
-  std::istringstream lines(text);
+// The next statement of lines (comments and blank lines skipped); false at the end.
+bool nextStatement(std::istringstream& lines, int* lineNumber, Statement* statement) {
   std::string line;
-  int number = 0;
   while (std::getline(lines, line)) {
-    ++number;
+    ++*lineNumber;
     size_t hash = line.find('#');
     if (hash != std::string::npos) line.erase(hash);
     std::istringstream words(line);
-    Statement statement;
-    statement.line = number;
+    *statement = Statement();
+    statement->line = *lineNumber;
     std::string word;
     while (words >> word) {
       size_t eq = word.find('=');
-      if (eq != std::string::npos && !statement.words.empty()) {
-        statement.attributes.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+      if (eq != std::string::npos && !statement->words.empty()) {
+        statement->attributes.emplace_back(word.substr(0, eq), word.substr(eq + 1));
       } else {
-        statement.words.push_back(word);
+        statement->words.push_back(word);
       }
     }
-    if (!statement.words.empty() || !statement.attributes.empty()) {
-      statements.push_back(std::move(statement));
-    }
+    if (!statement->words.empty() || !statement->attributes.empty()) return true;
   }
-  return statements;
+  return false;
 }
 
 }  // namespace
@@ -319,31 +336,52 @@ std::string serialize(const Topology& topology) {
 }
 
 Status parse(const std::string& text, Topology* out) {
+  if (text.size() > kMaxTopologyFileBytes) {
+    return makeError(tuttiInvalidArgument,
+                     "topology text: {} bytes, more than the {} a topology file may have",
+                     text.size(), kMaxTopologyFileBytes);
+  }
   Topology topology;
-  std::vector<Statement> statements = splitStatements(text);
-  if (statements.empty() || statements[0].words.size() != 2 ||
-      statements[0].words[0] != "tutti-topology") {
+  std::istringstream lines(text);
+  int lineNumber = 0;
+  Statement first;
+  if (!nextStatement(lines, &lineNumber, &first) || first.words.size() != 2 ||
+      first.words[0] != "tutti-topology") {
     return makeError(tuttiInvalidArgument,
                      "topology text: the first statement must be 'tutti-topology {}'",
                      kTextFormatVersion);
   }
-  if (statements[0].words[1] != std::to_string(kTextFormatVersion)) {
-    return lineError(statements[0].line,
+  if (first.words[1] != std::to_string(kTextFormatVersion)) {
+    return lineError(first.line,
                      fmt::format("format version {} is not supported (this reader knows {})",
-                                 statements[0].words[1], kTextFormatVersion));
+                                 first.words[1], kTextFormatVersion));
   }
   int host = 0;
   int replicas = 1;
   bool sawHostSection = false;
-  std::map<int, int> cpusOnHost;
-  for (size_t i = 1; i < statements.size(); ++i) {
-    const Statement& s = statements[i];
+  std::map<int, int> cpusOnHost, nodesOnHost;
+  NodeIndex index;
+  Statement s;
+  while (nextStatement(lines, &lineNumber, &s)) {
     const std::string& keyword = s.words.empty() ? std::string() : s.words[0];
     if (keyword == "node") {
-      TUTTI_RETURN_IF_ERROR(parseNode(s, host, cpusOnHost[host], &topology));
-      if (topology.nodes.back().kind == NodeKind::kCpu) ++cpusOnHost[host];
+      if (topology.nodes.size() >= static_cast<size_t>(kMaxNodesPerFile)) {
+        return lineError(s.line, fmt::format("more than {} nodes in one file", kMaxNodesPerFile));
+      }
+      if (++nodesOnHost[host] > kMaxNodesPerHost) {
+        return lineError(s.line,
+                         fmt::format("more than {} nodes on host {}", kMaxNodesPerHost, host));
+      }
+      TUTTI_RETURN_IF_ERROR(parseNode(s, host, cpusOnHost[host], &index, &topology));
+      if (topology.nodes.back().kind == NodeKind::kCpu && ++cpusOnHost[host] > kMaxCpusPerHost) {
+        return lineError(s.line,
+                         fmt::format("more than {} CPU nodes on host {}", kMaxCpusPerHost, host));
+      }
     } else if (keyword == "link") {
-      TUTTI_RETURN_IF_ERROR(parseLink(s, host, &topology));
+      if (topology.links.size() >= static_cast<size_t>(kMaxLinksPerFile)) {
+        return lineError(s.line, fmt::format("more than {} links in one file", kMaxLinksPerFile));
+      }
+      TUTTI_RETURN_IF_ERROR(parseLink(s, host, index, &topology));
     } else if (keyword == "hosts" || keyword == "host") {
       int64_t number = 0;
       if (s.words.size() != 2 || !s.attributes.empty()) {
@@ -372,6 +410,16 @@ Status parse(const std::string& text, Topology* out) {
     } else {
       return lineError(s.line,
                        fmt::format("unknown statement '{}' (node, link, host, hosts)", keyword));
+    }
+  }
+  if (replicas > 1) {
+    int64_t nodes = static_cast<int64_t>(topology.nodes.size()) * replicas;
+    int64_t links = static_cast<int64_t>(topology.links.size()) * replicas;
+    if (nodes > kMaxNodesPerFile || links > kMaxLinksPerFile) {
+      return makeError(tuttiInvalidArgument,
+                       "topology text: hosts {} makes {} nodes and {} links, more than the {} "
+                       "nodes and {} links a file may describe",
+                       replicas, nodes, links, kMaxNodesPerFile, kMaxLinksPerFile);
     }
   }
   *out = replicas > 1 ? replicateHosts(topology, replicas) : std::move(topology);

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/params.h"
 #include "topo/detect.h"
+#include "topo/file_limits.h"
 #include "topo/hwloc_xml.h"
 #include "topo/nccl_xml.h"
 #include "topo/text_format.h"
@@ -70,7 +71,7 @@ Status parseTopologyText(const std::string& text, Topology* out, TopologyFileFor
     if (found == TopologyFileFormat::kNcclXml) {
       TUTTI_RETURN_IF_ERROR(topologyFromNcclXml(root, out));
     } else {
-      TUTTI_RETURN_IF_ERROR(topologyFromHwlocXml(text, out));
+      TUTTI_RETURN_IF_ERROR(topologyFromHwlocXml(root, out));
     }
   }
   if (format != nullptr) *format = found;
@@ -80,16 +81,31 @@ Status parseTopologyText(const std::string& text, Topology* out, TopologyFileFor
 Status loadTopologyFile(const std::string& path, Topology* out, TopologyFileFormat* format) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return systemError("topology file " + path, errno);
-  std::ostringstream text;
-  text << file.rdbuf();
+  // Read at most one byte past the cap, so that a huge file (or /dev/zero) is refused without
+  // being read whole.
+  std::string text(kMaxTopologyFileBytes + 1, '\0');
+  file.read(&text[0], static_cast<std::streamsize>(text.size()));
   if (file.bad()) return systemError("reading topology file " + path, errno);
-  return parseTopologyText(text.str(), out, format).withContext("topology file " + path);
+  text.resize(static_cast<size_t>(file.gcount()));
+  if (text.size() > kMaxTopologyFileBytes) {
+    return makeError(tuttiInvalidArgument,
+                     "topology file {}: larger than the {} bytes a topology file may have", path,
+                     kMaxTopologyFileBytes);
+  }
+  return parseTopologyText(text, out, format).withContext("topology file " + path);
 }
 
 Status dumpTopologyFile(const std::string& path, const Topology& topology) {
+  std::string text = serialize(topology);
+  if (text.size() > kMaxTopologyFileBytes) {
+    return makeError(tuttiInvalidArgument,
+                     "topology dump file {}: {} bytes, more than the {} a topology file may have "
+                     "(it would not load)",
+                     path, text.size(), kMaxTopologyFileBytes);
+  }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) return systemError("topology dump file " + path, errno);
-  file << serialize(topology);
+  file << text;
   file.close();
   if (!file) return systemError("writing topology dump file " + path, errno);
   return Status::ok();

@@ -6,11 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "topo/file_limits.h"
+
 namespace tutti::topo {
 namespace {
-
-// Deeper documents are refused rather than risking the stack (topology files nest < 20 deep).
-constexpr int kMaxDepth = 256;
 
 bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -24,6 +23,11 @@ class Reader {
   explicit Reader(const std::string& text) : text_(text) {}
 
   Status document(XmlElement* root) {
+    if (text_.size() > kMaxTopologyFileBytes) {
+      return makeError(tuttiInvalidArgument,
+                       "XML: {} bytes, more than the {} a topology file may have", text_.size(),
+                       kMaxTopologyFileBytes);
+    }
     bool haveRoot = false;
     while (true) {
       skipSpace();
@@ -159,7 +163,17 @@ class Reader {
     size_t start = pos_;
     size_t end = text_.find(quote, pos_);
     if (end == std::string::npos) return error(fmt::format("attribute '{}' is not closed", key));
-    if (text_.find('<', start) < end) return error(fmt::format("'<' in attribute '{}'", key));
+    if (std::memchr(text_.data() + start, '<', end - start) != nullptr) {
+      return error(fmt::format("'<' in attribute '{}'", key));
+    }
+    if (end - start > kMaxXmlAttributeBytes) {
+      return error(fmt::format("attribute '{}' has {} bytes, more than the {} allowed", key,
+                               end - start, kMaxXmlAttributeBytes));
+    }
+    if (element->attributes.size() >= static_cast<size_t>(kMaxXmlAttributesPerElement)) {
+      return error(
+          fmt::format("more than {} attributes on one element", kMaxXmlAttributesPerElement));
+    }
     std::string value;
     TUTTI_RETURN_IF_ERROR(decode(start, end, &value));
     advance(end + 1 - pos_);
@@ -169,7 +183,12 @@ class Reader {
   }
 
   Status element(XmlElement* out, int depth) {
-    if (depth > kMaxDepth) return error("elements nested too deep");
+    if (depth > kMaxXmlDepth) {
+      return error(fmt::format("elements nested too deep (more than {} levels)", kMaxXmlDepth));
+    }
+    if (++elements_ > kMaxXmlElements) {
+      return error(fmt::format("more than {} elements", kMaxXmlElements));
+    }
     out->line = line_;
     advance();  // '<'
     TUTTI_RETURN_IF_ERROR(name(&out->name));
@@ -221,6 +240,7 @@ class Reader {
   const std::string& text_;
   size_t pos_ = 0;
   int line_ = 1;
+  int elements_ = 0;
 };
 
 }  // namespace

@@ -25,7 +25,9 @@ struct XmlElement {
   std::string attributeOr(const std::string& key, const std::string& fallback) const;
 };
 
-// Parses a whole document into its root element. Errors are tuttiInvalidArgument with the line.
+// Parses a whole document into its root element. Errors are tuttiInvalidArgument with the line;
+// a document over a cap of file_limits.h (bytes, elements, attributes per element, bytes per
+// attribute, depth) is one, naming the cap.
 Status parseXml(const std::string& text, XmlElement* root);
 
 }  // namespace tutti::topo
