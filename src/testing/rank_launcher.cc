@@ -12,6 +12,8 @@
 #include <cstring>
 #include <thread>
 
+#include "testing/child_leak_check.h"
+
 namespace tutti::test {
 namespace {
 
@@ -67,7 +69,7 @@ RankLaunch forkRanks(int nranks, const std::function<int(int rank)>& body, int t
       const int code = body(rank);
       std::fflush(stdout);
       std::fflush(stderr);
-      _exit(code);
+      _exit(leakCheckedExitCode(code));
     }
     if (pid < 0) {
       launch.error = fmt::format("fork of rank {}: {}", rank, std::strerror(errno));

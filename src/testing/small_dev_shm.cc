@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "testing/child_leak_check.h"
+
 namespace tutti::test {
 namespace {
 
@@ -44,7 +46,7 @@ int runWithSmallDevShm(const std::string& size, const std::function<int()>& body
     close(report[1]);
     const int result = body();
     std::fflush(nullptr);  // _exit does not flush what body printed
-    _exit(result);
+    _exit(leakCheckedExitCode(result));
   }
   close(report[1]);
   int err = 0;
