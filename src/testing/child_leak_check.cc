@@ -1,5 +1,7 @@
 #include "testing/child_leak_check.h"
 
+#include <dirent.h>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define TUTTI_LEAK_SANITIZER 1
 #elif defined(__has_feature)
@@ -17,10 +19,25 @@ namespace {
 constexpr int kLeakExitCode = 23;
 }
 
-int leakCheckedExitCode(int code) {
+bool onlyThreadOfProcess() {
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return false;
+  int threads = 0;
+  while (dirent* entry = readdir(tasks)) {
+    if (entry->d_name[0] != '.') ++threads;
+  }
+  closedir(tasks);
+  return threads == 1;
+}
+
+int leakCheckedExitCode(int code, bool forkedFromOneThread) {
 #ifdef TUTTI_LEAK_SANITIZER
   // Does nothing (returns 0) when ASAN_OPTIONS has detect_leaks=0.
-  if (__lsan_do_recoverable_leak_check() != 0 && code == 0) return kLeakExitCode;
+  if (code == 0 && forkedFromOneThread && __lsan_do_recoverable_leak_check() != 0) {
+    return kLeakExitCode;
+  }
+#else
+  (void)forkedFromOneThread;
 #endif
   return code;
 }

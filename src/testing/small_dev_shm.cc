@@ -27,6 +27,7 @@ int runWithSmallDevShm(const std::string& size, const std::function<int()>& body
     *why = std::string("pipe: ") + std::strerror(errno);
     return -1;
   }
+  const bool forkedFromOneThread = onlyThreadOfProcess();
   pid_t child = fork();
   if (child == 0) {
     close(report[0]);
@@ -46,7 +47,7 @@ int runWithSmallDevShm(const std::string& size, const std::function<int()>& body
     close(report[1]);
     const int result = body();
     std::fflush(nullptr);  // _exit does not flush what body printed
-    _exit(leakCheckedExitCode(result));
+    _exit(leakCheckedExitCode(result, forkedFromOneThread));
   }
   close(report[1]);
   int err = 0;
