@@ -6,11 +6,12 @@
 # python3-torch, libtorch-dev and pybind11-dev (the PyTorch backend tutti_torch, built against
 # the torch of /usr/bin/python3), slurm-wlm and munge (srun: the launcher tests start a private
 # single-node Slurm with scripts/slurm-single-node.sh; without them those tests skip; on a host
-# with systemd, Debian enables its own munge and slurm services, which the tests do not use).
+# with systemd, Debian enables its own munge and slurm services, which the tests do not use),
+# valgrind (the valgrind_init_destroy_cycles tests; without it they are not registered).
 set -euo pipefail
 packages=(g++ make cmake pkg-config libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev openmpi-bin libopenmpi-dev libhwloc-dev python3-sklearn libgloo-dev iperf3
-          gnuplot-nox python3-torch libtorch-dev pybind11-dev slurm-wlm munge)
+          gnuplot-nox python3-torch libtorch-dev pybind11-dev slurm-wlm munge valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

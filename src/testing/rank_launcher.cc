@@ -12,6 +12,8 @@
 #include <cstring>
 #include <thread>
 
+#include "testing/child_leak_check.h"
+
 namespace tutti::test {
 namespace {
 
@@ -61,13 +63,14 @@ RankLaunch forkRanks(int nranks, const std::function<int(int rank)>& body, int t
   std::fflush(stdout);
   std::fflush(stderr);
   std::vector<pid_t> pids;
+  const bool forkedFromOneThread = onlyThreadOfProcess();
   for (int rank = 0; rank < nranks; ++rank) {
     const pid_t pid = fork();
     if (pid == 0) {
       const int code = body(rank);
       std::fflush(stdout);
       std::fflush(stderr);
-      _exit(code);
+      _exit(leakCheckedExitCode(code, forkedFromOneThread));
     }
     if (pid < 0) {
       launch.error = fmt::format("fork of rank {}: {}", rank, std::strerror(errno));
