@@ -120,7 +120,16 @@ typedef struct {
   char internal[TUTTI_UNIQUE_ID_BYTES];
 } tuttiUniqueId;
 
-typedef enum {
+/* In C++ the enums below have int as their fixed underlying type (as a C enum is an int), so that
+ * any int a caller passes (an out-of-range type or op included) is a value of the type that the
+ * argument checks can refuse, not undefined behaviour. The ABI is the same in C and C++. */
+#ifdef __cplusplus
+#define TUTTI_ENUM_INT : int
+#else
+#define TUTTI_ENUM_INT
+#endif
+
+typedef enum TUTTI_ENUM_INT {
   tuttiSuccess = 0,
   tuttiUnhandledCudaError = 1, /* a CUDA call failed */
   tuttiSystemError = 2,        /* a system call failed (socket, mmap, fork, out of memory) */
@@ -137,7 +146,7 @@ typedef enum {
  * nearest even when stored. fp8 formats are the OCP 8-bit floating point specification's E4M3FN
  * (bias 7, no infinities, max 448, NaN = S.1111.111) and E5M2 (bias 15, IEEE-like). A value too
  * large for the format becomes NaN (E4M3FN) or infinity (E5M2), as in PyTorch and ml_dtypes. */
-typedef enum {
+typedef enum TUTTI_ENUM_INT {
   tuttiInt8 = 0,
   tuttiChar = 0,
   tuttiUint8 = 1,
@@ -162,7 +171,7 @@ typedef enum {
  * the number of ranks once, at the end: for integers a truncating division (toward zero), for
  * floating types a division rounded to nearest even in the reduction type (float32 for fp16,
  * bf16 and fp8). Max and Min of floating types follow fmax/fmin (a NaN loses to a number). */
-typedef enum {
+typedef enum TUTTI_ENUM_INT {
   tuttiSum = 0,
   tuttiProd = 1,
   tuttiMax = 2,

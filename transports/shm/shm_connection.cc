@@ -290,7 +290,8 @@ Status ShmConnection::progressSends(bool* moved) {
       continue;
     }
     const size_t piece = std::min(slotBytes_, send.bytes - send.done);
-    std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
+    // A message of 0 bytes still takes a slot (the receiver counts it); its data may be NULL.
+    if (piece > 0) std::memcpy(out_.slots + slot * slotBytes_, send.data + send.done, piece);
     out_.pieceBytes[slot] = piece;
     out_.control->head.store(head + 1, std::memory_order_seq_cst);
     send.done += piece;
@@ -337,7 +338,8 @@ Status ShmConnection::progressRecvs(bool* moved) {
       break;
     }
     if (!marker) {
-      std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, pieceBytes);
+      if (pieceBytes > 0)
+        std::memcpy(recv.data + recv.done, in_.slots + slot * slotBytes_, pieceBytes);
       recv.done += pieceBytes;
       in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
     } else {
