@@ -22,8 +22,10 @@ void check(tuttiResult_t result, const char* what, tuttiComm_t comm) {
 }
 
 void checkCpu(const at::Tensor& tensor, const char* argument) {
-  TORCH_CHECK(tensor.device().is_cpu(), "tutti: ", argument, " is on ", tensor.device(),
-              "; Tutti takes CPU tensors only (its device path does not exist yet)");
+  TORCH_CHECK(
+      tensor.device().is_cpu(), "tutti: ", argument, " is on ", tensor.device(),
+      "; tutti_torch takes CPU tensors only: its CUDA-tensor path is not written yet (no "
+      "CUDA build of torch to build it against); Tutti's C API itself takes device buffers");
 }
 
 void checkCount(size_t got, size_t want, const char* what) {
