@@ -7,11 +7,13 @@
 # the torch of /usr/bin/python3), slurm-wlm and munge (srun: the launcher tests start a private
 # single-node Slurm with scripts/slurm-single-node.sh; without them those tests skip; on a host
 # with systemd, Debian enables its own munge and slurm services, which the tests do not use),
-# valgrind (the valgrind_init_destroy_cycles tests; without it they are not registered).
+# valgrind (the valgrind_init_destroy_cycles tests; without it they are not registered), clang and
+# libclang-rt-14-dev (libFuzzer and the sanitizer runtimes: scripts/fuzz.sh, which CI runs).
 set -euo pipefail
 packages=(g++ make cmake pkg-config libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev openmpi-bin libopenmpi-dev libhwloc-dev python3-sklearn libgloo-dev iperf3
-          gnuplot-nox python3-torch libtorch-dev pybind11-dev slurm-wlm munge valgrind)
+          gnuplot-nox python3-torch libtorch-dev pybind11-dev slurm-wlm munge valgrind clang
+          libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
