@@ -53,6 +53,13 @@ class Connection {
   // tuttiInternalError). The memory must stay valid until request->done.
   virtual Status postSend(const Slice& data, TransferRequest* request) = 0;
   virtual Status postRecv(const Slice& data, TransferRequest* request) = 0;
+  // postSend that moves nothing before the next progress() or postSend of this connection, so
+  // that a message and the ones posted right after it may leave together (a call's descriptor
+  // and its first data: over loopback TCP each segment costs several microseconds). A transport
+  // that does not batch sends it as postSend does.
+  virtual Status queueSend(const Slice& data, TransferRequest* request) {
+    return postSend(data, request);
+  }
 
   // --- Staging owned by the transport.
   // Send side: where the next message of `bytes` can be written so that it needs no copy of its

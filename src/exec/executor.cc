@@ -122,10 +122,11 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   return "waiting for peers to receive what this rank sent";
 }
 
-// Sends this call's descriptor to every connected peer and posts the receive of each peer's,
-// ahead of any data on those connections. Every receive is posted and every send tried even
-// when a send fails (a peer that found a mismatch may have closed already): the others then
-// still learn this rank's call, and explainFailure can read theirs.
+// Posts the receive of every connected peer's descriptor and queues this call's descriptor to
+// each peer the plan sends no data to; to the others it is held until their first data
+// (releaseCheck). Every receive is posted and every send queued even when one fails (a peer that
+// found a mismatch may have closed already): the others then still learn this rank's call, and
+// explainFailure can read theirs.
 Status Executor::startCheck(int rank, const std::vector<Connection*>& connections) {
   const size_t n = connections.size();
   if (checkMemory_.size() < 2 * n) checkMemory_.resize(2 * n);
@@ -136,6 +137,10 @@ Status Executor::startCheck(int rank, const std::vector<Connection*>& connection
   checkMemoryBase_ = checkMemory_.data();
   checksPending_ = 0;
   mismatch_ = false;
+  sendsData_.assign(n, 0);
+  for (const LoweredSlice& slice : lowered_.slices()) {
+    if (stepSends(slice.step->kind)) sendsData_[slice.step->sendPeer] = 1;
+  }
   constexpr size_t kBytes = sizeof(CallDescriptor);
   for (size_t peer = 0; peer < n; ++peer) {
     Connection* connection = connections[peer];
@@ -163,14 +168,36 @@ Status Executor::startCheck(int rank, const std::vector<Connection*>& connection
   Status failed = Status::ok();
   for (size_t peer = 0; peer < n; ++peer) {
     if (!checks_[peer].posted) continue;
-    const Registration* registration = checkRegistrations_[peer];
-    const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer]) -
-                                              registration->base());
-    Status status =
-        connections[peer]->postSend(Slice{registration, offset, kBytes}, &checks_[peer].sent);
+    checks_[peer].held = true;
+    if (sendsData_[peer]) continue;
+    Status status = releaseCheck(static_cast<int>(peer), connections[peer]);
     if (!status.isOk() && failed.isOk()) failed = status;
   }
   return failed;
+}
+
+// Queues this call's descriptor to `peer` if it is still held: it leaves with what is posted to
+// the peer next, or at the engine's next poll.
+Status Executor::releaseCheck(int peer, Connection* connection) {
+  PeerCheck& check = checks_[peer];
+  if (!check.held) return Status::ok();
+  check.held = false;
+  const Registration* registration = checkRegistrations_[peer];
+  const size_t offset =
+      static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer]) - registration->base());
+  return connection->queueSend(Slice{registration, offset, sizeof(CallDescriptor)}, &check.sent);
+}
+
+// A failed call sends every descriptor it still holds (best effort: a connection may be lost),
+// so that each peer can name the calls rather than a lost connection.
+void Executor::releaseHeldChecks(const std::vector<Connection*>& connections) {
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    if (!checks_[peer].held) continue;
+    if (releaseCheck(static_cast<int>(peer), connections[peer]).isOk()) {
+      bool progressed = false;
+      (void)connections[peer]->progress(&progressed);
+    }
+  }
 }
 
 // Compares the descriptors that arrived; counts the exchanges not finished.
@@ -222,8 +249,9 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
   checksPending_ = 0;
   if (plan.steps.empty() && call == nullptr) return Status::ok();
   Status status = runPlan(plan, buffers, type, op, connections, engine, progress);
-  if (!status.isOk() && call != nullptr && !mismatch_) {
-    status = explainFailure(status, plan.rank, connections);
+  if (!status.isOk() && call != nullptr) {
+    releaseHeldChecks(connections);
+    if (!mismatch_) status = explainFailure(status, plan.rank, connections);
   }
   call_ = nullptr;
   return status;
@@ -355,6 +383,10 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
                             : staging.memory.data() + state.slot * slotBytes;
         staging.freeSlots.push_back(state.slot);  // reusable once this slice is consumed below
         if (progress != nullptr) addBytes(progress[step.recvPeer].received, bytes);
+      }
+      // The descriptor goes first, and with this data where the transport batches.
+      if (call_ != nullptr && stepSends(step.kind)) {
+        TUTTI_RETURN_IF_ERROR(releaseCheck(step.sendPeer, connections[step.sendPeer]));
       }
       // Forwarding steps write their result straight into the transport's send staging as well
       // when it offers some (fused: no second pass over dst to send it).

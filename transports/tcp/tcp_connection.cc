@@ -34,8 +34,13 @@ void TcpConnection::enqueue(bool isSend, char* data, size_t bytes, uint32_t seq,
   const int parts = partCount(bytes, nsocks, minStripeBytes_);
   request->done = false;
   request->pendingParts = parts;
-  // Rotating the first socket spreads small messages over all sockets too.
-  const int first = static_cast<int>(seq % static_cast<uint32_t>(nsocks));
+  // Rotating the first socket spreads messages below the stripe size over all sockets too. A
+  // message below kSpreadBytes costs its segment, not bandwidth: it goes on the socket the next
+  // larger one takes, so that it can share a segment with it (a call's descriptor and first
+  // data). Both ends see the same sizes in the same order, so they choose alike.
+  uint32_t& rotation = isSend ? sendRotation_ : recvRotation_;
+  const int first = static_cast<int>(rotation % static_cast<uint32_t>(nsocks));
+  if (bytes >= kSpreadBytes) ++rotation;
   size_t offset = 0;
   for (int p = 0; p < parts; ++p) {
     size_t length = bytes / parts + (static_cast<size_t>(p) < bytes % parts ? 1 : 0);
@@ -56,13 +61,18 @@ void TcpConnection::enqueue(bool isSend, char* data, size_t bytes, uint32_t seq,
   }
 }
 
-Status TcpConnection::postSend(const Slice& slice, TransferRequest* request) {
+Status TcpConnection::queueSend(const Slice& slice, TransferRequest* request) {
   const size_t bytes = slice.bytes;
   if (bytes > std::numeric_limits<uint32_t>::max()) {
     return makeError(tuttiInternalError, "tcp: message of {} bytes exceeds the 4 GiB part limit",
                      bytes);
   }
   enqueue(true, slice.data(), bytes, sendSeq_++, request);
+  return Status::ok();
+}
+
+Status TcpConnection::postSend(const Slice& slice, TransferRequest* request) {
+  TUTTI_RETURN_IF_ERROR(queueSend(slice, request));
   bool progressed = false;
   return progress(&progressed);  // start moving at once: latency of small messages
 }
@@ -110,9 +120,14 @@ Status TcpConnection::verify(const Part& part) const {
 
 Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
   while (!socket.sends.empty()) {
-    Part& part = socket.sends.front();
-    iovec iov[3];
-    int count = remainingIovec(part, &part.header, &part.crc, iov);
+    iovec iov[3 * kFramesPerSend];
+    int count = 0;
+    size_t frames = 0;
+    for (Part& part : socket.sends) {
+      if (frames == kFramesPerSend) break;
+      count += remainingIovec(part, &part.header, &part.crc, iov + count);
+      ++frames;
+    }
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);
@@ -125,11 +140,18 @@ Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
       return systemError(fmt::format("tcp: send to rank {}", peer_), errno);
     }
     *progressed = true;
-    part.done += static_cast<size_t>(n);
-    if (part.done < frameBytes(part)) return Status::ok();  // socket buffer full
-    TransferRequest* request = part.request;
-    socket.sends.pop_front();
-    if (--request->pendingParts == 0) request->done = true;
+    // Hand the bytes moved to the frames in order; a frame left short means the socket is full.
+    size_t moved = static_cast<size_t>(n);
+    while (moved > 0) {
+      Part& part = socket.sends.front();
+      const size_t taken = std::min(moved, frameBytes(part) - part.done);
+      part.done += taken;
+      moved -= taken;
+      if (part.done < frameBytes(part)) return Status::ok();
+      TransferRequest* request = part.request;
+      socket.sends.pop_front();
+      if (--request->pendingParts == 0) request->done = true;
+    }
   }
   return Status::ok();
 }

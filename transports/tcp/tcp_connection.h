@@ -1,11 +1,14 @@
 // A TCP connection to one peer: several non-blocking sockets (TUTTI_NSOCKS_PERPEER), messages
 // striped across them in parts of at least TUTTI_MIN_STRIPE_BYTES. Each part carries an 8-byte
 // header (message sequence number, part length) so that a sender and receiver that disagree are
-// caught, not silently corrupted. Both ends derive the same striping from the message size and
-// sequence number, so no negotiation travels with the data. With checksums (TUTTI_CHECKSUM=1) a
-// part, a frame, is followed by the CRC32C of its payload, which the receiver computes as the
-// bytes arrive and compares: a difference is tuttiSystemError naming the peer, the frame and both
-// checksums.
+// caught, not silently corrupted. Both ends derive the same striping and sockets from the sizes
+// of the messages in order, so no negotiation travels with the data. The frames queued on a
+// socket leave in one system call where the socket takes them (up to kFramesPerSend), and a
+// message below kSpreadBytes goes on the socket of the next larger one, so that small messages
+// posted together (a call's descriptor and its first data) share a segment. With checksums
+// (TUTTI_CHECKSUM=1) a part, a frame, is followed by the CRC32C of its payload, which the
+// receiver computes as the bytes arrive and compares: a difference is tuttiSystemError naming the
+// peer, the frame and both checksums.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,7 @@ class TcpConnection : public Connection {
   MemoryDomain& memoryDomain() override { return *domain_; }
   Status postSend(const Slice& data, TransferRequest* request) override;
   Status postRecv(const Slice& data, TransferRequest* request) override;
+  Status queueSend(const Slice& data, TransferRequest* request) override;
   Status progress(bool* progressed) override;
   bool busy() const override;
   bool armWait(std::vector<WaitSource>* sources) override;
@@ -36,6 +40,8 @@ class TcpConnection : public Connection {
 
   // How a message of `bytes` is cut: parts and the socket of part 0 (exposed for tests).
   static int partCount(size_t bytes, int nsocks, size_t minStripeBytes);
+  static constexpr size_t kFramesPerSend = 16;
+  static constexpr size_t kSpreadBytes = 4096;
 
  private:
   struct PartHeader {
@@ -74,6 +80,8 @@ class TcpConnection : public Connection {
   size_t checksumBytes_;  // after each frame's payload: 4 with TUTTI_CHECKSUM=1, else 0
   uint32_t sendSeq_ = 0;
   uint32_t recvSeq_ = 0;
+  uint32_t sendRotation_ = 0;  // messages of at least kSpreadBytes sent: picks the next socket
+  uint32_t recvRotation_ = 0;
 };
 
 }  // namespace tutti

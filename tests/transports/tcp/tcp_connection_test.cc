@@ -132,6 +132,59 @@ Status sendThroughFlip(bool checksum, size_t flipAt, const std::vector<char>& ou
   return recv.done ? Status::ok() : makeError(tuttiTimeout, "the message did not arrive");
 }
 
+// queueSend holds a message until the connection next progresses, so that it can leave with the
+// ones posted after it; queued and posted messages arrive whole and in order, also when more
+// frames are queued than one system call takes and one message is larger than the socket buffer.
+void queuedAndPostedArriveInOrder(bool checksum) {
+  Pair pair = makePair(2, 1000, checksum);
+  constexpr size_t kMessages = 3 * TcpConnection::kFramesPerSend;
+  std::vector<std::vector<uint8_t>> messages(kMessages);
+  std::vector<std::vector<uint8_t>> received(kMessages);
+  for (size_t i = 0; i < kMessages; ++i) {
+    messages[i].resize(i == kMessages / 2 ? size_t{4} << 20 : (i * 37) % 301);
+    std::iota(messages[i].begin(), messages[i].end(), static_cast<uint8_t>(i));
+    received[i].resize(messages[i].size());
+  }
+  std::vector<TransferRequest> sends(kMessages);
+  std::vector<TransferRequest> recvs(kMessages);
+  std::vector<TransferRequest*> all;
+  for (size_t i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(
+        pair.b
+            ->postRecv(hostSlice(pair.b->memoryDomain(), received[i].data(), received[i].size()),
+                       &recvs[i])
+            .isOk());
+    all.push_back(&sends[i]);
+    all.push_back(&recvs[i]);
+  }
+  ASSERT_TRUE(
+      pair.a
+          ->queueSend(hostSlice(pair.a->memoryDomain(), messages[0].data(), messages[0].size()),
+                      &sends[0])
+          .isOk());
+  bool progressed = false;
+  ASSERT_TRUE(pair.b->progress(&progressed).isOk());
+  EXPECT_FALSE(recvs[0].done) << "a queued message left before its connection progressed";
+  EXPECT_FALSE(sends[0].done);
+  for (size_t i = 1; i < kMessages; ++i) {
+    const Slice slice = hostSlice(pair.a->memoryDomain(), messages[i].data(), messages[i].size());
+    ASSERT_TRUE(
+        (i % 5 == 0 ? pair.a->postSend(slice, &sends[i]) : pair.a->queueSend(slice, &sends[i]))
+            .isOk());
+  }
+  Status status = drive(pair, all);
+  ASSERT_TRUE(status.isOk()) << status.message();
+  for (size_t i = 0; i < kMessages; ++i) EXPECT_EQ(received[i], messages[i]) << "message " << i;
+}
+
+TEST(TcpConnectionTest, QueuedSendsLeaveAtProgressWholeAndInOrder) {
+  queuedAndPostedArriveInOrder(false);
+}
+
+TEST(TcpConnectionTest, QueuedChecksummedSendsLeaveWholeAndInOrder) {
+  queuedAndPostedArriveInOrder(true);
+}
+
 TEST(TcpConnectionTest, FlippedPayloadByteIsAnErrorNamingTheFrame) {
   std::vector<char> out(1000);
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(i * 7);
