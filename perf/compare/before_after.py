@@ -12,9 +12,13 @@ Usage: perf/compare/before_after.py --before OLD/tutti-perf --after NEW/tutti-pe
        [--ranks 2,4] [--settings shm,tcp] [--colls all_reduce,all_gather,reduce_scatter]
        [--rounds 5] [--min 8] [--max 64M] [--factor 2] [--iters 10] [--warmup 5] [--json FILE]
        [--before-env KEY=VALUE]... [--after-env KEY=VALUE]...
+       perf/compare/before_after.py --summarize FILE [--threshold 0.10]
+--summarize reads a --json file back and prints one Markdown row per table: the geometric mean
+of after/before over the non-zero sizes, the best and worst ratio, and the sizes flagged.
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -43,10 +47,39 @@ def run_perf(exe, coll, n, setting, args, extra_env):
     return {r["size"]: r["out_of_place"]["time_us"] for r in data["results"]}
 
 
+def human(size):
+    for unit, shift in (("M", 20), ("K", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return str(size)
+
+
+def summarize(path, threshold):
+    rows = json.load(open(path))
+    tables = {}
+    for row in rows:
+        tables.setdefault((row["collective"], row["ranks"], row["setting"]), []).append(row)
+    print("| collective | ranks | setting | geomean | best | worst | > "
+          f"{threshold:.0%} slower | those sizes (after/before) |")
+    print("|---|---|---|---|---|---|---|---|")
+    flagged = 0
+    for (coll, n, setting), table in tables.items():
+        sized = [r for r in table if r["bytes"] > 0]
+        geomean = math.exp(sum(math.log(r["ratio"]) for r in sized) / len(sized))
+        slower = [r for r in table if r["ratio"] > 1 + threshold]
+        flagged += len(slower)
+        names = ", ".join(f"{human(r['bytes'])} {r['ratio']:.2f}" for r in slower) or "-"
+        print(f"| {coll} | {n} | {setting} | {geomean:.2f} | "
+              f"{min(r['ratio'] for r in sized):.2f} | {max(r['ratio'] for r in sized):.2f} | "
+              f"{len(slower)}/{len(table)} | {names} |")
+    print(f"\n{flagged} of {len(rows)} sizes more than {threshold:.0%} slower after")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", required=True)
-    parser.add_argument("--after", required=True)
+    parser.add_argument("--before")
+    parser.add_argument("--after")
+    parser.add_argument("--summarize", metavar="JSON", help="print the tables of a --json file")
     parser.add_argument("--ranks", default="2,4")
     parser.add_argument("--settings", default="shm,tcp")
     parser.add_argument("--colls", default="all_reduce,all_gather,reduce_scatter")
@@ -61,6 +94,11 @@ def main():
     parser.add_argument("--threshold", type=float, default=0.10)
     parser.add_argument("--json", help="write every median here")
     args = parser.parse_args()
+    if args.summarize:
+        summarize(args.summarize, args.threshold)
+        return
+    if not args.before or not args.after:
+        parser.error("--before and --after are required (or --summarize)")
 
     report = []
     worst = 0.0

@@ -156,13 +156,78 @@ Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
   return Status::ok();
 }
 
-Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
-  while (!socket.recvs.empty()) {
+// Credits `moved` bytes, already in place, to the frames at the front of socket.recvs in order.
+// Each frame's header is checked as soon as it is complete. *drained: a frame was left short.
+Status TcpConnection::creditRecvs(Socket& socket, size_t moved, bool* drained) {
+  constexpr size_t kHeader = sizeof(PartHeader);
+  *drained = false;
+  while (moved > 0) {
     Part& part = socket.recvs.front();
-    constexpr size_t kHeader = sizeof(PartHeader);
-    iovec iov[3];
     const size_t before = part.done;
-    int count = remainingIovec(part, &part.wire, &part.wireCrc, iov);
+    part.done += std::min(moved, frameBytes(part) - part.done);
+    moved -= part.done - before;
+    if (before < kHeader && part.done >= kHeader &&
+        (part.wire.seq != part.header.seq || part.wire.bytes != part.header.bytes)) {
+      return makeError(tuttiInternalError,
+                       "tcp: rank {} sent message #{} part of {} bytes where message #{} part "
+                       "of {} bytes was expected (the ranks disagree on the call: count, type "
+                       "or order)",
+                       peer_, part.wire.seq, part.wire.bytes, part.header.seq, part.header.bytes);
+    }
+    if (checksumBytes_ > 0) {
+      // The payload bytes this call brought.
+      const size_t from = std::clamp(before, kHeader, kHeader + part.bytes) - kHeader;
+      const size_t to = std::clamp(part.done, kHeader, kHeader + part.bytes) - kHeader;
+      part.crc = crc32cExtend(part.crc, part.data + from, to - from);
+    }
+    if (part.done < frameBytes(part)) {
+      *drained = true;
+      return Status::ok();
+    }
+    TUTTI_RETURN_IF_ERROR(verify(part));
+    TransferRequest* request = part.request;
+    socket.recvs.pop_front();
+    if (--request->pendingParts == 0) request->done = true;
+  }
+  return Status::ok();
+}
+
+// Fills the posted receives of this socket in order: first from the bytes read ahead, then with
+// one system call for up to kFramesPerSend frames and kReadAheadBytes beyond them (the frames
+// that follow: a call's data after its descriptor, the next call's first message).
+Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
+  for (;;) {
+    while (!socket.recvs.empty() && socket.aheadBegin < socket.aheadEnd) {
+      iovec iov[3];
+      Part& part = socket.recvs.front();
+      const int count = remainingIovec(part, &part.wire, &part.wireCrc, iov);
+      size_t copied = 0;
+      for (int i = 0; i < count && socket.aheadBegin < socket.aheadEnd; ++i) {
+        const size_t take = std::min(iov[i].iov_len, socket.aheadEnd - socket.aheadBegin);
+        std::memcpy(iov[i].iov_base, socket.ahead.get() + socket.aheadBegin, take);
+        socket.aheadBegin += take;
+        copied += take;
+      }
+      *progressed = true;
+      bool drained = false;
+      TUTTI_RETURN_IF_ERROR(creditRecvs(socket, copied, &drained));
+    }
+    if (socket.recvs.empty()) return Status::ok();
+    socket.aheadBegin = socket.aheadEnd = 0;  // all handed on: a frame is still waiting
+
+    iovec iov[3 * kFramesPerSend + 1];
+    int count = 0;
+    size_t frames = 0;
+    size_t wanted = 0;
+    for (Part& part : socket.recvs) {
+      if (frames == kFramesPerSend) break;
+      const int added = remainingIovec(part, &part.wire, &part.wireCrc, iov + count);
+      for (int i = count; i < count + added; ++i) wanted += iov[i].iov_len;
+      count += added;
+      ++frames;
+    }
+    if (!socket.ahead) socket.ahead = std::make_unique<char[]>(kReadAheadBytes);
+    iov[count++] = {socket.ahead.get(), kReadAheadBytes};
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(count);
@@ -179,28 +244,12 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
       return systemError(fmt::format("tcp: recv from rank {}", peer_), errno);
     }
     *progressed = true;
-    part.done += static_cast<size_t>(n);
-    if (before < kHeader && part.done >= kHeader &&
-        (part.wire.seq != part.header.seq || part.wire.bytes != part.header.bytes)) {
-      return makeError(tuttiInternalError,
-                       "tcp: rank {} sent message #{} part of {} bytes where message #{} part of "
-                       "{} bytes was expected (the ranks disagree on the call: count, type or "
-                       "order)",
-                       peer_, part.wire.seq, part.wire.bytes, part.header.seq, part.header.bytes);
-    }
-    if (checksumBytes_ > 0) {
-      // The payload bytes this call brought.
-      const size_t from = std::clamp(before, kHeader, kHeader + part.bytes) - kHeader;
-      const size_t to = std::clamp(part.done, kHeader, kHeader + part.bytes) - kHeader;
-      part.crc = crc32cExtend(part.crc, part.data + from, to - from);
-    }
-    if (part.done < frameBytes(part)) return Status::ok();
-    TUTTI_RETURN_IF_ERROR(verify(part));
-    TransferRequest* request = part.request;
-    socket.recvs.pop_front();
-    if (--request->pendingParts == 0) request->done = true;
+    const size_t got = static_cast<size_t>(n);
+    if (got > wanted) socket.aheadEnd = got - wanted;  // the frames wanted are whole
+    bool drained = false;
+    TUTTI_RETURN_IF_ERROR(creditRecvs(socket, std::min(got, wanted), &drained));
+    if (drained) return Status::ok();  // the socket had no more
   }
-  return Status::ok();
 }
 
 Status TcpConnection::progress(bool* progressed) {
@@ -218,6 +267,10 @@ bool TcpConnection::busy() const {
 }
 
 bool TcpConnection::armWait(std::vector<WaitSource>* sources) {
+  for (const Socket& socket : sockets_) {
+    // Bytes read ahead for a receive posted since: no need to wait on the socket.
+    if (!socket.recvs.empty() && socket.aheadBegin < socket.aheadEnd) return true;
+  }
   for (const Socket& socket : sockets_) {
     short events = 0;
     if (!socket.sends.empty()) events |= POLLOUT;

@@ -3,9 +3,10 @@
 // header (message sequence number, part length) so that a sender and receiver that disagree are
 // caught, not silently corrupted. Both ends derive the same striping and sockets from the sizes
 // of the messages in order, so no negotiation travels with the data. The frames queued on a
-// socket leave in one system call where the socket takes them (up to kFramesPerSend), and a
-// message below kSpreadBytes goes on the socket of the next larger one, so that small messages
-// posted together (a call's descriptor and its first data) share a segment. With checksums
+// socket leave in one system call where the socket takes them (up to kFramesPerSend), the
+// receives posted on a socket are filled by one system call likewise, and a message below
+// kSpreadBytes goes on the socket of the next larger one, so that small messages posted
+// together (a call's descriptor and its first data) share a segment and a read. With checksums
 // (TUTTI_CHECKSUM=1) a part, a frame, is followed by the CRC32C of its payload, which the
 // receiver computes as the bytes arrive and compares: a difference is tuttiSystemError naming the
 // peer, the frame and both checksums.
@@ -42,6 +43,8 @@ class TcpConnection : public Connection {
   static int partCount(size_t bytes, int nsocks, size_t minStripeBytes);
   static constexpr size_t kFramesPerSend = 16;
   static constexpr size_t kSpreadBytes = 4096;
+  // Bytes a read takes beyond the frames posted, kept for the receives posted next.
+  static constexpr size_t kReadAheadBytes = 4096;
 
  private:
   struct PartHeader {
@@ -64,6 +67,9 @@ class TcpConnection : public Connection {
     Fd fd;
     std::deque<Part> sends;
     std::deque<Part> recvs;
+    std::unique_ptr<char[]> ahead;  // kReadAheadBytes, allocated at the first read
+    size_t aheadBegin = 0;          // bytes read ahead and not yet handed to a frame
+    size_t aheadEnd = 0;
   };
 
   int remainingIovec(Part& part, PartHeader* header, uint32_t* crc, struct iovec* iov) const;
@@ -72,6 +78,7 @@ class TcpConnection : public Connection {
   void enqueue(bool isSend, char* data, size_t bytes, uint32_t seq, TransferRequest* request);
   Status progressSends(Socket& socket, bool* progressed);
   Status progressRecvs(Socket& socket, bool* progressed);
+  Status creditRecvs(Socket& socket, size_t moved, bool* drained);
 
   int peer_;
   std::shared_ptr<MemoryDomain> domain_;

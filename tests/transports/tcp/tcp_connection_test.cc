@@ -177,6 +177,61 @@ void queuedAndPostedArriveInOrder(bool checksum) {
   for (size_t i = 0; i < kMessages; ++i) EXPECT_EQ(received[i], messages[i]) << "message " << i;
 }
 
+// A read takes up to kReadAheadBytes beyond the frames posted; receives posted afterwards are
+// served from those bytes first (armWait says so rather than sleeping on an empty socket), also
+// a frame that lies partly read ahead and partly still in the socket.
+void receivesPostedLaterUseTheBytesReadAhead(bool checksum) {
+  Pair pair = makePair(1, 1 << 20, checksum);
+  const std::vector<size_t> sizes = {8, 100, 0, 3000, 10000, 1, 5000, 4};
+  std::vector<std::vector<uint8_t>> messages;
+  std::vector<std::vector<uint8_t>> received;
+  for (size_t size : sizes) {
+    messages.emplace_back(size);
+    std::iota(messages.back().begin(), messages.back().end(), static_cast<uint8_t>(size));
+    received.emplace_back(size);
+  }
+  std::vector<TransferRequest> sends(sizes.size());
+  std::vector<TransferRequest> recvs(sizes.size());
+  std::vector<TransferRequest*> allSends;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_TRUE(
+        pair.a
+            ->queueSend(hostSlice(pair.a->memoryDomain(), messages[i].data(), messages[i].size()),
+                        &sends[i])
+            .isOk());
+    allSends.push_back(&sends[i]);
+  }
+  ASSERT_TRUE(drive(pair, allSends).isOk());  // every byte is in b's socket now
+  auto post = [&](size_t i) {
+    return pair.b->postRecv(
+        hostSlice(pair.b->memoryDomain(), received[i].data(), received[i].size()), &recvs[i]);
+  };
+  ASSERT_TRUE(post(0).isOk());
+  ASSERT_TRUE(drive(pair, {&recvs[0]}).isOk());
+  ASSERT_TRUE(post(1).isOk());
+  std::vector<WaitSource> sources;
+  EXPECT_TRUE(pair.b->armWait(&sources)) << "message 1 was read with message 0";
+  bool progressed = false;
+  ASSERT_TRUE(pair.b->progress(&progressed).isOk());
+  EXPECT_TRUE(recvs[1].done);
+  std::vector<TransferRequest*> rest;
+  for (size_t i = 2; i < sizes.size(); ++i) {
+    ASSERT_TRUE(post(i).isOk());
+    rest.push_back(&recvs[i]);
+  }
+  Status status = drive(pair, rest);
+  ASSERT_TRUE(status.isOk()) << status.message();
+  for (size_t i = 0; i < sizes.size(); ++i) EXPECT_EQ(received[i], messages[i]) << "message " << i;
+}
+
+TEST(TcpConnectionTest, ReceivesPostedLaterUseTheBytesReadAhead) {
+  receivesPostedLaterUseTheBytesReadAhead(false);
+}
+
+TEST(TcpConnectionTest, ChecksummedReceivesPostedLaterUseTheBytesReadAhead) {
+  receivesPostedLaterUseTheBytesReadAhead(true);
+}
+
 TEST(TcpConnectionTest, QueuedSendsLeaveAtProgressWholeAndInOrder) {
   queuedAndPostedArriveInOrder(false);
 }
