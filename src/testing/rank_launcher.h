@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,16 @@ struct RankLaunch {
 // returning into the caller (no destructors or test framework code run twice). Ranks still
 // running after timeoutSec are killed; timeoutSec <= 0 waits for ever.
 RankLaunch forkRanks(int nranks, const std::function<int(int rank)>& body, int timeoutSec);
+
+// forkRanks, with bytes from the parent made only once every rank is forked: the parent then
+// calls handout() and sends what it returns to each rank, whose body receives it. A test's
+// unique id is made this way, so that the bootstrap root thread it starts does not exist yet
+// when the parent forks (a lock another thread holds at fork, an allocator's say, stays locked
+// in the child for ever: under AddressSanitizer such ranks hung in their first allocation).
+// handout() returning nothing ends every rank with code 98 and the launch with an error.
+RankLaunch forkRanksWithHandout(int nranks,
+                                const std::function<std::optional<std::string>()>& handout,
+                                const std::function<int(int rank, const std::string&)>& body,
+                                int timeoutSec);
 
 }  // namespace tutti::test

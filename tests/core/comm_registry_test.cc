@@ -36,8 +36,14 @@ TEST(CommRegistryTest, StaleHandleIsRejectedWhenANewCommunicatorReusesTheAddress
     ASSERT_NE(fresh, nullptr);
     reused = liveComm(fresh) == address;
   }
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's quarantine holds freed memory back, so the address is not handed out
+  // again here; the checks below still hold.
+  (void)reused;
+#else
   EXPECT_TRUE(reused) << "no new communicator got the old address in 20 tries; the checks below "
                          "still hold but prove less";
+#endif
   EXPECT_NE(fresh, stale);
 
   int count = -1;

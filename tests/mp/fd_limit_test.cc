@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mp/exact_round.h"
+#include "mp/harness.h"
 #include "testing/rank_launcher.h"
 
 namespace tutti::test {
@@ -50,10 +51,10 @@ struct Outcome {
 };
 
 Outcome runUnderFdLimit(const char* socketsPerPeer) {
-  tuttiUniqueId id;
-  EXPECT_EQ(tuttiGetUniqueId(&id), tuttiSuccess);
-  RankLaunch launch = forkRanks(
-      kRanks, [&](int rank) { return rankUnderFdLimit(rank, id, socketsPerPeer); }, 120);
+  RankLaunch launch = forkRanksSharingId(
+      kRanks,
+      [&](int rank, const tuttiUniqueId& id) { return rankUnderFdLimit(rank, id, socketsPerPeer); },
+      120);
   Outcome outcome;
   if (!launch.error.empty()) outcome.bad = launch.error;
   for (size_t r = 0; r < launch.ranks.size(); ++r) {

@@ -1,20 +1,47 @@
 #include "mp/harness.h"
 
 #include <cstdio>
-
-#include "testing/rank_launcher.h"
+#include <cstring>
+#include <optional>
+#include <string>
 
 namespace tutti::test {
 
+RankLaunch forkRanksSharingId(int nranks,
+                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
+                              int timeoutSec) {
+  std::string idError;
+  RankLaunch launch = forkRanksWithHandout(
+      nranks,
+      [&]() -> std::optional<std::string> {
+        tuttiUniqueId id{};
+        if (tuttiGetUniqueId(&id) != tuttiSuccess) {
+          idError = std::string("tuttiGetUniqueId: ") + tuttiGetLastError(nullptr);
+          return std::nullopt;
+        }
+        return std::string(id.internal, sizeof(id.internal));
+      },
+      [&](int rank, const std::string& bytes) {
+        tuttiUniqueId id{};
+        if (bytes.size() != sizeof(id.internal)) return 97;
+        std::memcpy(id.internal, bytes.data(), bytes.size());
+        return body(rank, id);
+      },
+      timeoutSec);
+  if (!idError.empty()) launch.error = idError;
+  return launch;
+}
+
 LaunchResult runRanks(int nranks, const RankBody& body, int timeoutSec, bool makeId) {
   LaunchResult result;
-  tuttiUniqueId id{};
-  if (makeId && tuttiGetUniqueId(&id) != tuttiSuccess) {
-    result.failure = std::string("tuttiGetUniqueId: ") + tuttiGetLastError(nullptr);
-    return result;
-  }
-  const RankLaunch launch = forkRanks(
-      nranks, [&](int rank) { return body(rank, nranks, id); }, timeoutSec);
+  const tuttiUniqueId none{};
+  const RankLaunch launch =
+      makeId
+          ? forkRanksSharingId(
+                nranks, [&](int rank, const tuttiUniqueId& id) { return body(rank, nranks, id); },
+                timeoutSec)
+          : forkRanks(
+                nranks, [&](int rank) { return body(rank, nranks, none); }, timeoutSec);
   result.ok = launch.ok();
   result.failure = launch.failures();
   return result;

@@ -1,5 +1,6 @@
-// Multi-process test harness: forks N ranks on this host that share a unique id made by the
-// parent, runs a body in each, and collects their exit status. The forking and waiting is
+// Multi-process test harness: forks N ranks on this host that share a unique id the parent
+// makes once they are forked and hands to them, runs a body in each, and collects their exit
+// status. The forking and waiting is
 // testing/rank_launcher.h, the one launcher tutti-perf -np uses too. Each child exits with the
 // body's return value (0 = success) without returning into GoogleTest.
 #pragma once
@@ -11,6 +12,7 @@
 #include <string>
 #include <tuple>
 
+#include "testing/rank_launcher.h"
 #include "tutti/tutti.h"
 
 // In a rank's body: a failed call prints where and why, and the rank exits with code 10.
@@ -36,6 +38,13 @@ struct LaunchResult {
 // Runs body on nranks forked processes; children still running after timeoutSec are killed.
 // makeId: create a unique id in the parent first (false: the body sets up its own bootstrap).
 LaunchResult runRanks(int nranks, const RankBody& body, int timeoutSec = 300, bool makeId = true);
+
+// forkRanks (testing/rank_launcher.h) for ranks that share a unique id: the parent makes it
+// once they are forked and hands it to each (forkRanksWithHandout says why). If the id cannot
+// be made, the launch's error says so and the ranks end without running body.
+RankLaunch forkRanksSharingId(int nranks,
+                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
+                              int timeoutSec);
 
 // The name of a test of a suite parametrized by (ranks, transport): "3ranks_shm".
 std::string ranksTransportName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info);

@@ -178,11 +178,9 @@ class RootCauseTest : public ::testing::TestWithParam<Param> {
     const std::string transport = std::get<1>(GetParam());
     Shared* shared = mapShared();
     ASSERT_NE(shared, nullptr);
-    tuttiUniqueId id{};
-    ASSERT_EQ(tuttiGetUniqueId(&id), tuttiSuccess) << tuttiGetLastError(nullptr);
-    const RankLaunch launch = forkRanks(
+    const RankLaunch launch = forkRanksSharingId(
         nranks,
-        [&](int rank) {
+        [&](int rank, const tuttiUniqueId& id) {
           setenv("TUTTI_TRANSPORT", transport.c_str(), 1);
           setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", std::to_string(kHeartbeatTimeoutMs).c_str(), 1);
           tuttiComm_t comm = initComm(rank, nranks, id, 60000);

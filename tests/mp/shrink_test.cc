@@ -133,11 +133,9 @@ using CommBody = std::function<int(int rank, tuttiComm_t comm, const Resources& 
 // timeoutMs), counting its descriptors and threads before init.
 RankLaunch launchWithComms(int nranks, const std::string& transport, int timeoutMs,
                            const CommBody& body) {
-  tuttiUniqueId id{};
-  if (tuttiGetUniqueId(&id) != tuttiSuccess) return RankLaunch{tuttiGetLastError(nullptr)};
-  return forkRanks(
+  return forkRanksSharingId(
       nranks,
-      [&](int rank) {
+      [&](int rank, const tuttiUniqueId& id) {
         setRankEnv(transport.c_str());
         const Resources before = resources();
         tuttiComm_t comm = initComm(rank, nranks, id, timeoutMs);
