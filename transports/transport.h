@@ -111,7 +111,9 @@ class Connection {
   // (the engine then polls again instead of sleeping).
   virtual bool armWait(std::vector<WaitSource>* sources) = 0;
 
-  // Closes the connection so that the peer sees it lost (abort, error).
+  // Closes the connection so that the peer sees it lost (abort, error). Thread-safe against a
+  // thread in progress() or another call on this connection: an abort or the watch's verdict
+  // calls it from another thread to end a call in progress.
   virtual void shutdown() = 0;
 };
 

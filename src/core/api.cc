@@ -195,11 +195,18 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
   std::unique_lock<std::mutex> callLock;
   tuttiComm* comm = lockLiveComm(handle, &callLock);
   if (comm == nullptr) return finish(liveCommError(handle));
+  // finish() records the error through the registry: the call lock goes first, or a thread
+  // waiting in lockLiveComm (registry held, waiting for this call lock) deadlocks with this one
+  // (ThreadSanitizer's lock-order inversion, docs/reliability.md).
+  auto fail = [&](const Status& failure) {
+    callLock.unlock();
+    return finish(failure, handle);
+  };
   Status status = checkCollective(comm, args, stream);
-  if (!status.isOk()) return finish(status, handle);
+  if (!status.isOk()) return fail(status);
   bool onDevice = false;
   status = classifyBuffers(comm, args, &onDevice);
-  if (!status.isOk()) return finish(status, handle);
+  if (!status.isOk()) return fail(status);
   if (args.count == 0 && isDeviceStream(stream)) {
     // No buffer to tell the memory by: a device stream says it is a device call, and a call with
     // nothing to move is a no-op on the stream (NCCL's behaviour).
@@ -207,9 +214,9 @@ tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiSt
     return finish(stickyStatus(comm, collectiveName(kind)), handle);
   }
   status = checkStream(args.collective, stream, onDevice);
-  if (!status.isOk()) return finish(status, handle);
+  if (!status.isOk()) return fail(status);
   status = stickyStatus(comm, collectiveName(kind));
-  if (!status.isOk()) return finish(status, handle);
+  if (!status.isOk()) return fail(status);
   if (onDevice) {
     bool issued = false;
     status = issueP2pCollective(comm, args, stream, &issued);

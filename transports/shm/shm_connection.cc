@@ -429,8 +429,7 @@ bool ShmConnection::armWait(std::vector<WaitSource>* sources) {
 }
 
 void ShmConnection::shutdown() {
-  if (closed_) return;
-  closed_ = true;
+  if (closed_.exchange(true)) return;
   out_.control->senderClosed.store(1, std::memory_order_seq_cst);
   // A put the peer started before it saw us closed finishes before our caller may reuse memory.
   const auto start = std::chrono::steady_clock::now();

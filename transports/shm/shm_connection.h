@@ -125,7 +125,9 @@ class ShmConnection : public Connection {
   std::deque<Transfer> awaitingAck_;  // single-copy sends the peer has not read yet
   std::deque<Transfer> recvs_;
   uint64_t rendezvousPosted_ = 0;
-  bool closed_ = false;      // this end shut down
+  // This end shut down; set by shutdown(), which another thread may call (an abort, the watch's
+  // verdict) while this one progresses.
+  std::atomic<bool> closed_{false};
   bool peerClosed_ = false;  // the peer said so, or the doorbell reached end of stream
   // Set when the engine poll()ed the doorbell: only then can it hold bytes or an end of stream
   // worth a system call to read.
