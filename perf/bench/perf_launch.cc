@@ -2,8 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,19 +44,9 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
   // The id, and the bootstrap root thread it starts, come after the fork and are handed to the
   // ranks: a process that forks beside a running thread may leave a lock that thread held
   // locked in the child for ever (rank_launcher.h).
-  tuttiResult_t idRc = tuttiSuccess;
-  const test::RankLaunch launch = test::forkRanksWithHandout(
+  const test::RankLaunch launch = test::forkRanksSharingId(
       nranks,
-      [&]() -> std::optional<std::string> {
-        tuttiUniqueId id{};
-        idRc = tuttiGetUniqueId(&id);
-        if (idRc != tuttiSuccess) return std::nullopt;
-        return std::string(id.internal, sizeof(id.internal));
-      },
-      [&](int rank, const std::string& idBytes) {
-        tuttiUniqueId id{};
-        if (idBytes.size() != sizeof(id.internal)) return 1;
-        std::memcpy(id.internal, idBytes.data(), idBytes.size());
+      [&](int rank, const tuttiUniqueId& id) {
         // Posed hosts, contiguous blocks of ranks: the communicator groups ranks by TUTTI_HOSTID.
         if (options.hosts > 0) {
           const int host = static_cast<int>(static_cast<long>(rank) * options.hosts / nranks);
@@ -73,7 +61,6 @@ int launchLocal(const PerfOptions& options, const RankMain& rankMain) {
                                       : failInit("tuttiCommInitRank", initRc);
       },
       /*timeoutSec=*/0);  // a sweep takes as long as it takes; TUTTI_TIMEOUT_MS catches hangs
-  if (idRc != tuttiSuccess) return failInit("tuttiGetUniqueId", idRc);
   if (!launch.error.empty()) {
     std::fprintf(stderr, "tutti-perf: %s\n", launch.error.c_str());
     return 1;

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "testing/child_leak_check.h"
@@ -232,6 +234,31 @@ RankLaunch forkRanksWithHandout(int nranks,
   closeAll();
   waitRanks(pids, timeoutSec, &launch);
   if (!bytes) launch.error = "the parent's hand-out to the ranks failed";
+  return launch;
+}
+
+RankLaunch forkRanksSharingId(int nranks,
+                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
+                              int timeoutSec) {
+  std::string idError;
+  RankLaunch launch = forkRanksWithHandout(
+      nranks,
+      [&]() -> std::optional<std::string> {
+        tuttiUniqueId id{};
+        if (tuttiGetUniqueId(&id) != tuttiSuccess) {
+          idError = std::string("tuttiGetUniqueId: ") + tuttiGetLastError(nullptr);
+          return std::nullopt;
+        }
+        return std::string(id.internal, sizeof(id.internal));
+      },
+      [&](int rank, const std::string& bytes) {
+        tuttiUniqueId id{};
+        if (bytes.size() != sizeof(id.internal)) return 97;
+        std::memcpy(id.internal, bytes.data(), bytes.size());
+        return body(rank, id);
+      },
+      timeoutSec);
+  if (!idError.empty()) launch.error = idError;
   return launch;
 }
 

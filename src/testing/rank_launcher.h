@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tutti/tutti.h"
+
 namespace tutti::test {
 
 // How one rank ended.
@@ -52,5 +54,12 @@ RankLaunch forkRanksWithHandout(int nranks,
                                 const std::function<std::optional<std::string>()>& handout,
                                 const std::function<int(int rank, const std::string&)>& body,
                                 int timeoutSec);
+
+// forkRanks for ranks that share a unique id: the parent makes it once they are forked and
+// hands it to each (forkRanksWithHandout says why). If the id cannot be made, the launch's
+// error says so ("tuttiGetUniqueId: ...") and the ranks end without running body.
+RankLaunch forkRanksSharingId(int nranks,
+                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
+                              int timeoutSec);
 
 }  // namespace tutti::test

@@ -7,31 +7,6 @@
 
 namespace tutti::test {
 
-RankLaunch forkRanksSharingId(int nranks,
-                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
-                              int timeoutSec) {
-  std::string idError;
-  RankLaunch launch = forkRanksWithHandout(
-      nranks,
-      [&]() -> std::optional<std::string> {
-        tuttiUniqueId id{};
-        if (tuttiGetUniqueId(&id) != tuttiSuccess) {
-          idError = std::string("tuttiGetUniqueId: ") + tuttiGetLastError(nullptr);
-          return std::nullopt;
-        }
-        return std::string(id.internal, sizeof(id.internal));
-      },
-      [&](int rank, const std::string& bytes) {
-        tuttiUniqueId id{};
-        if (bytes.size() != sizeof(id.internal)) return 97;
-        std::memcpy(id.internal, bytes.data(), bytes.size());
-        return body(rank, id);
-      },
-      timeoutSec);
-  if (!idError.empty()) launch.error = idError;
-  return launch;
-}
-
 LaunchResult runRanks(int nranks, const RankBody& body, int timeoutSec, bool makeId) {
   LaunchResult result;
   const tuttiUniqueId none{};

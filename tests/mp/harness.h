@@ -39,13 +39,6 @@ struct LaunchResult {
 // makeId: create a unique id in the parent first (false: the body sets up its own bootstrap).
 LaunchResult runRanks(int nranks, const RankBody& body, int timeoutSec = 300, bool makeId = true);
 
-// forkRanks (testing/rank_launcher.h) for ranks that share a unique id: the parent makes it
-// once they are forked and hands it to each (forkRanksWithHandout says why). If the id cannot
-// be made, the launch's error says so and the ranks end without running body.
-RankLaunch forkRanksSharingId(int nranks,
-                              const std::function<int(int rank, const tuttiUniqueId& id)>& body,
-                              int timeoutSec);
-
 // The name of a test of a suite parametrized by (ranks, transport): "3ranks_shm".
 std::string ranksTransportName(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info);
 
