@@ -260,10 +260,13 @@ Status Bootstrap::allGather(void* data, size_t bytesPerRank) {
   for (int step = 0; step < nranks_ - 1; ++step) {
     int sendSlot = ((rank_ - step) % nranks_ + nranks_) % nranks_;
     int recvSlot = ((rank_ - step - 1) % nranks_ + nranks_) % nranks_;
-    TUTTI_RETURN_IF_ERROR(sendRecvAll(next_.get(), slots + sendSlot * bytesPerRank, bytesPerRank,
-                                      prev_.get(), slots + recvSlot * bytesPerRank, bytesPerRank,
-                                      deadline, abortFlag_)
-                              .withContext("bootstrap allgather"));
+    TUTTI_RETURN_IF_ERROR(
+        sendRecvAll(next_.get(), slots + sendSlot * bytesPerRank, bytesPerRank, prev_.get(),
+                    slots + recvSlot * bytesPerRank, bytesPerRank, deadline, abortFlag_)
+            .withContext(fmt::format("bootstrap allgather, step {} of {}: sending to rank {}, "
+                                     "waiting for rank {}'s entry from rank {}",
+                                     step + 1, nranks_ - 1, (rank_ + 1) % nranks_, recvSlot,
+                                     (rank_ + nranks_ - 1) % nranks_)));
   }
   return Status::ok();
 }

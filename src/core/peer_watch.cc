@@ -96,8 +96,17 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   while (lowerPeers > 0) {
     Fd conn;
     Hello hello;
-    TUTTI_RETURN_IF_ERROR(acceptor.next(deadline, &conn, &hello)
-                              .withContext("bootstrap watch: waiting for the lower ranks"));
+    Status accepted = acceptor.next(deadline, &conn, &hello);
+    if (!accepted.isOk()) {
+      std::string missing;
+      for (const Link& l : watch->links_) {
+        if (l.peer < rank && !l.fd.valid()) {
+          missing += (missing.empty() ? "" : ", ") + std::to_string(l.peer);
+        }
+      }
+      return accepted.withContext(
+          fmt::format("bootstrap watch: waiting for rank(s) {} to connect", missing));
+    }
     auto link = std::find_if(watch->links_.begin(), watch->links_.end(),
                              [&](const Link& l) { return l.peer == hello.rank; });
     if (hello.rank >= rank || link == watch->links_.end() || link->fd.valid()) {

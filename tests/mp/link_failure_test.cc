@@ -60,8 +60,9 @@ struct RankReport {
 struct Shared {
   std::atomic<int> idReady{0};
   tuttiUniqueId id{};
-  std::atomic<int64_t> cutAtNs{0};  // when the parent ran ip link set down
-  std::atomic<int> cutDone{0};      // ip returned
+  std::atomic<int64_t> cutAtNs{0};     // when the parent ran ip link set down
+  std::atomic<int> cutDone{0};         // ip returned
+  std::atomic<long> longestInitMs{0};  // of the inits that succeeded
   RankReport ranks[kMaxRanks];
 };
 
@@ -315,6 +316,117 @@ TEST_P(LinkFailureTest, LinkDownDuringInit) {
   }
   std::fflush(stdout);
   munmap(shared, sizeof(Shared));
+}
+
+// One init of nranks ranks on fresh hosts whose victim's link goes down cutDelayMs after every
+// rank entered tuttiCommInitRank (no cut when negative). A rank whose init succeeds runs exact
+// all-reduces until one fails (or, with no cut, runs one). Fills each rank's report (code, ms
+// from the cut, message) and *initMs, the longest successful init.
+void initWithCut(int nranks, int victim, int cutDelayMs, long* initMs) {
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  Shared* shared = mapShared();
+  ASSERT_NE(shared, nullptr);
+  // rounds here counts "entered init"; the cutter waits for every rank, then for the delay.
+  std::atomic<bool> cut{cutDelayMs < 0};
+  std::thread cutter([&hosts, shared, nranks, victim, cutDelayMs, &cut] {
+    if (cutDelayMs < 0) return;
+    const auto giveUp = Clock::now() + std::chrono::seconds(30);
+    auto entered = [&] {
+      for (int rank = 0; rank < nranks; ++rank) {
+        if (shared->ranks[rank].rounds.load() < 1) return false;
+      }
+      return true;
+    };
+    while (!entered() && Clock::now() < giveUp) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(cutDelayMs));
+    shared->cutAtNs.store(nowNs());
+    cut.store(hosts.cutLink(victim));
+    shared->cutDone.store(1);
+  });
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiUniqueId id{};
+        if (!joinHost(hosts, rank, shared, &id)) return 2;
+        RankReport& report = shared->ranks[rank];
+        tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
+        config.timeoutMs = kTimeoutMs;
+        tuttiComm_t comm = nullptr;
+        report.rounds.store(1);
+        const int64_t startNs = nowNs();
+        report.code = tuttiCommInitRankConfig(&comm, nranks, id, rank, &config);
+        std::string message = tuttiGetLastError(nullptr);
+        if (comm != nullptr) {
+          const long ms = static_cast<long>((nowNs() - startNs) / 1000000);
+          long seen = shared->longestInitMs.load();
+          while (ms > seen && !shared->longestInitMs.compare_exchange_weak(seen, ms)) {
+          }
+          // Init finished before the cut took effect: calls go on until the cut fails one.
+          const auto giveUp = Clock::now() + std::chrono::seconds(40);
+          for (int round = 0; report.code == tuttiSuccess && Clock::now() < giveUp; ++round) {
+            bool exact = true;
+            report.code = allReduceRound(comm, rank, nranks, round, &exact);
+            if (!exact) return 3;
+            if (cutDelayMs < 0) break;
+          }
+          message =
+              "init succeeded in " + std::to_string(ms) + " ms; then: " + tuttiGetLastError(comm);
+        }
+        if (cutDelayMs >= 0) {
+          while (shared->cutDone.load() == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          report.ms = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
+        }
+        std::snprintf(report.message, sizeof(report.message), "%s", message.c_str());
+        report.finished.store(true);
+        if (comm != nullptr) tuttiCommDestroy(comm);
+        return 0;
+      },
+      60);
+  cutter.join();
+  *initMs = shared->longestInitMs.load();
+  ASSERT_TRUE(launch.error.empty()) << launch.error;
+  ASSERT_TRUE(cut.load()) << "could not set rank " << victim << "'s link down";
+  for (int rank = 0; rank < nranks; ++rank) {
+    const RankReport& report = shared->ranks[rank];
+    EXPECT_TRUE(launch.ranks[rank].ok()) << "rank " << rank << ": " << launch.failures();
+    ASSERT_TRUE(report.finished.load()) << "rank " << rank;
+    if (cutDelayMs < 0) {
+      EXPECT_EQ(report.code, tuttiSuccess) << "rank " << rank << ": " << report.message;
+      continue;
+    }
+    std::printf("cut %d ms into init, rank %d%s: %s %ld ms after the cut: %s\n", cutDelayMs, rank,
+                rank == victim ? " (cut)" : "", tuttiGetErrorString(report.code), report.ms,
+                report.message);
+    EXPECT_TRUE(hasError(report.code))
+        << "rank " << rank << ": " << tuttiGetErrorString(report.code) << ": " << report.message;
+    EXPECT_LE(report.ms, kLimitMs) << "rank " << rank << ": " << report.message;
+    EXPECT_GT(std::strlen(report.message), 0u) << "rank " << rank;
+  }
+  std::fflush(stdout);
+  munmap(shared, sizeof(Shared));
+}
+
+// The victim's link goes down part way through init, at fractions of how long an uncut init of
+// these hosts takes (measured first), so that the cut lands in the bootstrap, in the transports'
+// setup, or just after init. No rank may hang: each must fail its init, or, if its init finished,
+// a later all-reduce, with tuttiRemoteError or tuttiTimeout and a message within the limit of the
+// cut.
+TEST_P(LinkFailureTest, LinkDownPartWayThroughInit) {
+  const int nranks = std::get<0>(GetParam());
+  const int victim = std::get<1>(GetParam());
+  long initMs = 0;
+  initWithCut(nranks, victim, -1, &initMs);
+  ASSERT_FALSE(HasFailure());
+  std::printf("an uncut init of %d ranks took %ld ms\n", nranks, initMs);
+  for (double fraction : {0.05, 0.5, 0.75, 0.9, 1.0, 1.5}) {
+    const int delayMs = static_cast<int>(fraction * static_cast<double>(initMs));
+    SCOPED_TRACE("cut " + std::to_string(delayMs) + " ms after every rank entered init");
+    long unused = 0;
+    initWithCut(nranks, victim, delayMs, &unused);
+  }
 }
 
 std::string ranksVictimName(const ::testing::TestParamInfo<Param>& info) {
