@@ -100,6 +100,7 @@ class ShmConnection : public Connection {
   };
 
   bool isEager(size_t bytes) const { return cmaMinBytes_ == 0 || bytes < cmaMinBytes_; }
+  void prefaultSlots();
   Status peerClosedError(const char* what, size_t bytes) const;
   bool sendReady() const;
   bool recvReady() const;
