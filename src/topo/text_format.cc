@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <unordered_map>
@@ -112,13 +113,17 @@ Status lineError(int line, const std::string& message) {
   return makeError(tuttiInvalidArgument, "topology text, line {}: {}", line, message);
 }
 
+// Most fields are ints: a value past INT_MAX would wrap when stored (fuzz_topology_text found
+// numa=03333333333333336 stored as a negative NUMA id that the dump could not reload).
 Status parseInt(const Statement& s, const std::string& key, const std::string& value,
-                int64_t minValue, int64_t* out) {
+                int64_t minValue, int64_t* out,
+                int64_t maxValue = std::numeric_limits<int>::max()) {
   errno = 0;
   char* end = nullptr;
   long long parsed = std::strtoll(value.c_str(), &end, 0);
-  if (value.empty() || *end != '\0' || errno != 0 || parsed < minValue) {
-    return lineError(s.line, fmt::format("{}={}: expected an integer >= {}", key, value, minValue));
+  if (value.empty() || *end != '\0' || errno != 0 || parsed < minValue || parsed > maxValue) {
+    return lineError(s.line, fmt::format("{}={}: expected an integer from {} to {}", key, value,
+                                         minValue, maxValue));
   }
   *out = parsed;
   return Status::ok();
@@ -197,7 +202,9 @@ Status parseNode(const Statement& s, int host, int cpuOrdinal, NodeIndex* index,
       if (key == "model") node.cpuModel = v;
       if (key == "index") node.gpuIndex = v;
     } else if (key == "pus" || key == "sm" || key == "speed") {
-      TUTTI_RETURN_IF_ERROR(parseInt(s, key, value, 0, &number));
+      TUTTI_RETURN_IF_ERROR(parseInt(
+          s, key, value, 0, &number,
+          key == "speed" ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int>::max()));
       if (key == "pus") node.puCount = static_cast<int>(number);
       if (key == "sm") node.sm = static_cast<int>(number);
       if (key == "speed") node.speedMbps = number;

@@ -104,6 +104,27 @@ TEST(HostileTopologyFilesTest, TooManyDevices) {
       "host 0 has more than 4096 nodes");
 }
 
+// Integers past INT_MAX are refused, not wrapped into the int fields (fuzz_topology_text found
+// numa=03333333333333336 stored as a negative NUMA id, whose dump did not reload).
+TEST(HostileTopologyFilesTest, IntegersPastTheirFieldAreRefused) {
+  const std::string head = "tutti-topology 1\n";
+  expectRefused(head + "node c cpu numa=03333333333333336\n",
+                "numa=03333333333333336: expected an integer from -1 to 2147483647");
+  expectRefused(head + "node c cpu pus=2147483648\n", "pus=2147483648");
+  expectRefused(head + "node g gpu index=4294967296\n", "index=4294967296");
+  expectRefused(head + "node g gpu sm=99999999999\n", "sm=99999999999");
+  expectRefused(head + "node n nic ports=4294967297\n", "ports=4294967297");
+  expectRefused(head + "node c cpu\nnode p pci\nlink c p pcie width=4294967312\n",
+                "width=4294967312");
+  expectRefused(head + "node g gpu\nnode h gpu\nlink g h nvlink count=4294967297\n",
+                "count=4294967297");
+  // A NIC's speed is a 64-bit count of Mb/s: large values stay whole.
+  Topology t;
+  Status status = parseTopologyText(head + "node n nic speed=4294967296000\n", &t);
+  ASSERT_TRUE(status.isOk()) << status.message();
+  EXPECT_EQ(t.nodes.at(0).speedMbps, 4294967296000);
+}
+
 const char* kHwlocHead = R"(<topology version="2.0">
   <object type="Machine" os_index="0" cpuset="0x00000001" complete_cpuset="0x00000001" allowed_cpuset="0x00000001" nodeset="0x00000001" complete_nodeset="0x00000001" allowed_nodeset="0x00000001" gp_index="1">
     <object type="Package" os_index="0" cpuset="0x00000001" complete_cpuset="0x00000001" nodeset="0x00000001" complete_nodeset="0x00000001" gp_index="3">
