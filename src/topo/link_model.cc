@@ -13,7 +13,9 @@ constexpr int kPcieLaneSpeed[] = {0, 15, 30, 60, 120, 240, 480};
 double pcieBandwidthGBps(int gen, int width) {
   if (gen < 1 || gen > kPcieMaxGeneration) gen = kPcieDefaultGen;
   if (width <= 0) width = kPcieDefaultWidth;
-  return width * kPcieLaneSpeed[gen] / 80.0;
+  // In double: an int product overflowed for absurd widths (fuzz_topology_text: width=50717106
+  // gave a negative bandwidth that the dump could not reload).
+  return static_cast<double>(width) * kPcieLaneSpeed[gen] / 80.0;
 }
 
 int pcieGenFromLinkSpeed(const std::string& linkSpeed) {

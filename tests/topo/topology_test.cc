@@ -58,6 +58,8 @@ TEST(LinkModelTest, NcclBandwidthTables) {
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(3, 16), 12.0);  // NCCL's PCI_BW
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(4, 16), 24.0);
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(5, 16), 48.0);
+  // No int overflow for absurd widths (fuzz_topology_text): 50717106 lanes of Gen3, positive.
+  EXPECT_DOUBLE_EQ(pcieBandwidthGBps(3, 50717106), 50717106.0 * 60 / 80.0);
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(1, 1), 0.1875);
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(5, 0), 48.0);  // width 0 counts as 16
   EXPECT_DOUBLE_EQ(pcieBandwidthGBps(0, 8), 6.0);   // unknown generation counts as Gen3
