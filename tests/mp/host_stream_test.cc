@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -117,62 +119,82 @@ INSTANTIATE_TEST_SUITE_P(Ranks, HostStreamRanksTest, ::testing::Values(1, 2, 3, 
 // A stream orders calls of different communicators: rank 0 queues A's call, then B's; rank 1
 // makes B's call at once (on a thread) and A's only after 300 ms. B's call must not complete on
 // rank 0 before A's, though rank 1 was ready for it long before.
+// Both unique ids are made after the fork and handed to the ranks: a parent that forks while a
+// bootstrap root thread runs can leave a rank blocked for ever on a lock that thread held (under
+// AddressSanitizer this test hung that way, on the allocator's lock).
 TEST(HostStreamTest, OrderHoldsAcrossCommunicators) {
-  tuttiUniqueId secondId;
-  ASSERT_EQ(tuttiGetUniqueId(&secondId), tuttiSuccess);
-  LaunchResult result = runRanks(2, [&](int rank, int n, const tuttiUniqueId& id) {
-    tuttiComm_t a = initComm(rank, n, id);
-    tuttiComm_t b = initComm(rank, n, secondId);
-    if (a == nullptr || b == nullptr) return 1;
-    std::vector<int32_t> sendA(64, rank + 1), recvA(64, -1), sendB(64, 10 * (rank + 1)),
-        recvB(64, -1);
-    if (rank == 1) {
-      tuttiResult_t resultB = tuttiInternalError;
-      std::thread callB([&] {
-        resultB = tuttiAllReduce(sendB.data(), recvB.data(), 64, tuttiInt32, tuttiSum, b, nullptr);
-      });
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      tuttiResult_t resultA =
-          tuttiAllReduce(sendA.data(), recvA.data(), 64, tuttiInt32, tuttiSum, a, nullptr);
-      callB.join();
-      if (resultA != tuttiSuccess || resultB != tuttiSuccess) return 2;
-    } else {
-      tuttiHostStream_t stream = nullptr;
-      tuttiHostEvent_t eventA = nullptr, eventB = nullptr;
-      if (tuttiHostStreamCreate(&stream) != tuttiSuccess ||
-          tuttiHostEventCreate(&eventA) != tuttiSuccess ||
-          tuttiHostEventCreate(&eventB) != tuttiSuccess) {
-        return 3;
-      }
-      if (tuttiAllReduce(sendA.data(), recvA.data(), 64, tuttiInt32, tuttiSum, a,
-                         asStream(stream)) != tuttiSuccess ||
-          tuttiHostEventRecord(eventA, stream) != tuttiSuccess ||
-          tuttiAllReduce(sendB.data(), recvB.data(), 64, tuttiInt32, tuttiSum, b,
-                         asStream(stream)) != tuttiSuccess ||
-          tuttiHostEventRecord(eventB, stream) != tuttiSuccess) {
-        return 4;
-      }
-      const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
-      for (;;) {
-        const tuttiResult_t doneB = tuttiHostEventQuery(eventB);
-        const tuttiResult_t doneA = tuttiHostEventQuery(eventA);
-        if (doneB == tuttiSuccess && doneA != tuttiSuccess) return 5;  // B overtook A
-        if (doneA == tuttiSuccess && doneB == tuttiSuccess) break;
-        if (doneA != tuttiInProgress && doneA != tuttiSuccess) return 6;
-        if (Clock::now() > deadline) return 7;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      if (tuttiHostStreamSynchronize(stream, 1000) != tuttiSuccess) return 8;
-      tuttiHostEventDestroy(eventA);
-      tuttiHostEventDestroy(eventB);
-      tuttiHostStreamDestroy(stream);
-    }
-    for (int i = 0; i < 64; ++i) {
-      if (recvA[i] != 3 || recvB[i] != 30) return 9;
-    }
-    return tuttiCommDestroy(a) == tuttiSuccess && tuttiCommDestroy(b) == tuttiSuccess ? 0 : 10;
-  });
-  EXPECT_TRUE(result.ok) << result.failure;
+  constexpr size_t kIdBytes = sizeof(tuttiUniqueId::internal);
+  const RankLaunch launch = forkRanksWithHandout(
+      2,
+      []() -> std::optional<std::string> {
+        std::string ids;
+        for (int i = 0; i < 2; ++i) {
+          tuttiUniqueId id{};
+          if (tuttiGetUniqueId(&id) != tuttiSuccess) return std::nullopt;
+          ids.append(id.internal, kIdBytes);
+        }
+        return ids;
+      },
+      [&](int rank, const std::string& ids) {
+        constexpr int n = 2;
+        if (ids.size() != 2 * kIdBytes) return 16;
+        tuttiUniqueId id{}, secondId{};
+        std::memcpy(id.internal, ids.data(), kIdBytes);
+        std::memcpy(secondId.internal, ids.data() + kIdBytes, kIdBytes);
+        tuttiComm_t a = initComm(rank, n, id);
+        tuttiComm_t b = initComm(rank, n, secondId);
+        if (a == nullptr || b == nullptr) return 1;
+        std::vector<int32_t> sendA(64, rank + 1), recvA(64, -1), sendB(64, 10 * (rank + 1)),
+            recvB(64, -1);
+        if (rank == 1) {
+          tuttiResult_t resultB = tuttiInternalError;
+          std::thread callB([&] {
+            resultB =
+                tuttiAllReduce(sendB.data(), recvB.data(), 64, tuttiInt32, tuttiSum, b, nullptr);
+          });
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          tuttiResult_t resultA =
+              tuttiAllReduce(sendA.data(), recvA.data(), 64, tuttiInt32, tuttiSum, a, nullptr);
+          callB.join();
+          if (resultA != tuttiSuccess || resultB != tuttiSuccess) return 2;
+        } else {
+          tuttiHostStream_t stream = nullptr;
+          tuttiHostEvent_t eventA = nullptr, eventB = nullptr;
+          if (tuttiHostStreamCreate(&stream) != tuttiSuccess ||
+              tuttiHostEventCreate(&eventA) != tuttiSuccess ||
+              tuttiHostEventCreate(&eventB) != tuttiSuccess) {
+            return 3;
+          }
+          if (tuttiAllReduce(sendA.data(), recvA.data(), 64, tuttiInt32, tuttiSum, a,
+                             asStream(stream)) != tuttiSuccess ||
+              tuttiHostEventRecord(eventA, stream) != tuttiSuccess ||
+              tuttiAllReduce(sendB.data(), recvB.data(), 64, tuttiInt32, tuttiSum, b,
+                             asStream(stream)) != tuttiSuccess ||
+              tuttiHostEventRecord(eventB, stream) != tuttiSuccess) {
+            return 4;
+          }
+          const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
+          for (;;) {
+            const tuttiResult_t doneB = tuttiHostEventQuery(eventB);
+            const tuttiResult_t doneA = tuttiHostEventQuery(eventA);
+            if (doneB == tuttiSuccess && doneA != tuttiSuccess) return 5;  // B overtook A
+            if (doneA == tuttiSuccess && doneB == tuttiSuccess) break;
+            if (doneA != tuttiInProgress && doneA != tuttiSuccess) return 6;
+            if (Clock::now() > deadline) return 7;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          if (tuttiHostStreamSynchronize(stream, 1000) != tuttiSuccess) return 8;
+          tuttiHostEventDestroy(eventA);
+          tuttiHostEventDestroy(eventB);
+          tuttiHostStreamDestroy(stream);
+        }
+        for (int i = 0; i < 64; ++i) {
+          if (recvA[i] != 3 || recvB[i] != 30) return 9;
+        }
+        return tuttiCommDestroy(a) == tuttiSuccess && tuttiCommDestroy(b) == tuttiSuccess ? 0 : 10;
+      },
+      300);
+  EXPECT_TRUE(launch.ok()) << launch.error << launch.failures();
 }
 
 // A call waiting for its peer is in progress; a short synchronize times out and the call goes
