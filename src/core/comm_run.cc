@@ -86,11 +86,17 @@ Status stickyStatus(tuttiComm* comm, const char* what) {
 
 namespace {
 
-// A failed run makes the communicator's error sticky and closes its connections, so that its
-// peers fail at once too; the status returned names the root cause (core/comm_failure.h).
-Status recordFailure(tuttiComm* comm, const Status& failed, const char* op, uint64_t call) {
-  if (failed.isOk()) return failed;
+// Ends the flight recorder's operation. A failed run makes the communicator's error sticky and
+// closes its connections, so that its peers fail at once too; the status returned, and the one
+// recorded, names the root cause (core/comm_failure.h) rather than the local symptom (a
+// connection the watch's verdict shut).
+Status finishOperation(tuttiComm* comm, const Status& failed, const char* op, uint64_t call) {
+  if (failed.isOk()) {
+    comm->recorder->finish(failed);
+    return failed;
+  }
   Status status = explainFailure(comm, failed, op, call);
+  comm->recorder->finish(status);
   setStickyError(comm, status);
   closeConnections(comm);
   TUTTI_WARN(kLogColl, "{}", status.message());
@@ -160,8 +166,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   PeerProgress* progress = comm->recorder->start(comm->operationsIssued, args, plan.algorithm);
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
                                comm->params.checkMismatch ? &call : nullptr, progress);
-  comm->recorder->finish(status);
-  return recordFailure(comm, status, collectiveName(collective), comm->operationsIssued);
+  return finishOperation(comm, status, collectiveName(collective), comm->operationsIssued);
 }
 
 }  // namespace
@@ -233,8 +238,7 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
   CallBuffers buffers{sendPack.data(), recvPack.data(), MemoryKind::kHost, -1};
   Status status = executor.run(*plan, buffers, tuttiUint8, tuttiSum, comm->connections, engine,
                                nullptr, progress);
-  comm->recorder->finish(status);
-  status = recordFailure(comm, status, "sendrecv", comm->operationsIssued);
+  status = finishOperation(comm, status, "sendrecv", comm->operationsIssued);
   if (!status.isOk()) return status;
   for (size_t i = 0; i < calls.size(); ++i) {
     if (!calls[i].send && calls[i].bytes > 0) {

@@ -84,6 +84,32 @@ std::string makeTable(const std::map<int, const RecorderSnapshot*>& byRank, int 
   return table;
 }
 
+// The root cause the failed `ranks` of call `id` were all told (core/comm_failure.h words an
+// error "<cause>; <call> on rank R: <local symptom>", the cause "rank F (host, pid) failed: ..."):
+// the lowest rank's cause when every rank's names the same failed rank before its first ':'
+// (their details may differ: which rank saw it, after how many ms); "" otherwise.
+std::string sharedCause(const std::map<int, const RecorderSnapshot*>& byRank,
+                        const std::vector<int>& ranks, uint64_t id) {
+  std::string cause;
+  std::string culprit;
+  for (int r : ranks) {
+    const RecordedOperation* op = findCall(*byRank.at(r), id);
+    if (op == nullptr) return "";
+    const size_t clauseEnd = op->error.find("; ");
+    if (clauseEnd == std::string::npos) return "";
+    const std::string clause = op->error.substr(0, clauseEnd);
+    const size_t colon = clause.find(':');
+    if (colon == std::string::npos) return "";
+    if (cause.empty()) {
+      cause = clause;
+      culprit = clause.substr(0, colon);
+    } else if (clause.compare(0, colon, culprit) != 0 || colon != culprit.size()) {
+      return "";
+    }
+  }
+  return cause;
+}
+
 }  // namespace
 
 Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks) {
@@ -141,6 +167,17 @@ Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks) {
     }
     out.line += noFile;
     return out;
+  }
+
+  // A rank that wrote no file (stopped, killed, its host gone) while the others failed in the
+  // call: the cause they were all told says more than any link's byte counts.
+  if (!missing.empty() && !inCall.empty()) {
+    const std::string cause = sharedCause(byRank, inCall, stalled);
+    if (!cause.empty()) {
+      out.line = fmt::format("{}: {} wrote no file; {} failed: {}", call, rankList(missing),
+                             rankList(inCall), cause);
+      return out;
+    }
   }
 
   // Every rank started it: the link that got least of what it had to carry.

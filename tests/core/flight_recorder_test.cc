@@ -226,6 +226,23 @@ TEST(FlightDiagnosisTest, NamesTheLinkThatCarriedLeast) {
             "bytes (rank 1 sent 4096)");
 }
 
+// A rank with no file (stopped or killed) while the others failed: the cause they were all told
+// leads, not the byte counts; without a shared cause the link is named as before.
+TEST(FlightDiagnosisTest, NamesTheCauseWhenARankWroteNoFile) {
+  const std::string cause = "rank 2 (host h, pid 7) failed: it sent no heartbeat for 2001 ms";
+  std::vector<RecorderSnapshot> files = {
+      rankAt(0, 3, 9, OperationState::kFailed, {{1, 65536, 65536, 0, 0}, {2, 0, 0, 0, 65536}}),
+      rankAt(1, 3, 9, OperationState::kFailed, {{0, 0, 0, 65536, 65536}, {2, 4096, 65536, 0, 0}})};
+  files[0].operations.back().error = cause + "; all_reduce call #9 on rank 0: shm: shut down";
+  files[1].operations.back().error = cause + "; all_reduce call #9 on rank 1: tcp: reset";
+  EXPECT_EQ(diagnose(files, 3).line,
+            "call #9 all_reduce(count 1024): rank 2 wrote no file; ranks 0,1 failed: " + cause);
+  files[1].operations.back().error = "something else; all_reduce call #9 on rank 1: tcp: reset";
+  EXPECT_EQ(diagnose(files, 3).line,
+            "call #9 all_reduce(count 1024): rank 2 -> rank 0 link stalled at 0 of 65536 bytes; "
+            "rank 2 wrote no file");
+}
+
 TEST(FlightDiagnosisTest, SaysWhenNothingStalled) {
   std::vector<RecorderSnapshot> files = {rankAt(0, 2, 5, OperationState::kCompleted),
                                          rankAt(1, 2, 5, OperationState::kCompleted)};

@@ -1,6 +1,7 @@
 // The flight recorder across processes: a rank that skips a call leaves the others to time out;
 // every rank's file names the call, and the diagnosis tutti-doctor prints names the rank.
-// tuttiCommDumpState and SIGUSR1 write the file of a live communicator.
+// A rank frozen by SIGSTOP is found by the heartbeats and named. tuttiCommDumpState and SIGUSR1
+// write the file of a live communicator.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -98,6 +99,78 @@ TEST(FlightRecorderRanksTest, RankThatSkipsACallIsNamedByEveryFileAndTheDiagnosi
   EXPECT_EQ(diagnosis.line,
             "call #4 all_reduce(count 1024): rank 3 never started it; ranks 0,1,2 wait on rank 3");
   for (int rank = 0; rank < kRanks; ++rank) std::remove(rankFile(dir, rank).c_str());
+  rmdir(dir.c_str());
+}
+
+// A rank frozen by SIGSTOP before call #4 writes nothing; the heartbeats find it, every other
+// rank's file records call #4 failed with an error naming it, and the diagnosis says so.
+TEST(FlightRecorderRanksTest, StoppedRankIsNamedByTheOthersFilesAndTheDiagnosis) {
+  constexpr int kRanks = 4;
+  constexpr int kStopped = kRanks - 1;
+  constexpr int kCompleted = 3;
+  const std::string dir = makeTempDir();
+  ASSERT_FALSE(dir.empty());
+  const std::string pidFile = dir + "/stopped.pid";
+  LaunchResult result = runRanks(
+      kRanks,
+      [&](int rank, int nranks, const tuttiUniqueId& id) {
+        setenv("TUTTI_FLIGHT_RECORDER_FILE", (dir + "/fr.%r.json").c_str(), 1);
+        setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", "1500", 1);
+        // The call's own timeout is far off: only the heartbeats can find the stopped rank.
+        tuttiComm_t comm = initComm(rank, nranks, id, 60000);
+        if (comm == nullptr) return 2;
+        std::vector<float> data(1024, 1.0f);
+        for (int call = 0; call < kCompleted; ++call) {
+          if (!allReduceOnce(comm, &data)) return 3;
+        }
+        if (rank == kStopped) {
+          FILE* f = std::fopen(pidFile.c_str(), "w");
+          if (f == nullptr) return 4;
+          std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+          std::fclose(f);
+          raise(SIGSTOP);
+          // Continued by rank 0 once the others failed: the communicator is failed here too.
+          tuttiCommDestroy(comm);
+          return 0;
+        }
+        if (allReduceOnce(comm, &data)) return 5;  // must fail: rank 3 is frozen
+        if (rank == 0) {
+          int pid = 0;
+          FILE* f = std::fopen(pidFile.c_str(), "r");
+          if (f == nullptr || std::fscanf(f, "%d", &pid) != 1 || pid <= 0) return 6;
+          std::fclose(f);
+          kill(pid, SIGCONT);
+        }
+        tuttiCommDestroy(comm);
+        return 0;
+      },
+      60);
+  ASSERT_TRUE(result.ok) << result.failure;
+
+  std::vector<RecorderSnapshot> files;
+  for (int rank = 0; rank < kStopped; ++rank) {
+    RecorderSnapshot snapshot;
+    Status status = readRecorderFile(rankFile(dir, rank), &snapshot);
+    ASSERT_TRUE(status.isOk()) << status.message();
+    EXPECT_EQ(snapshot.reason, "failure");
+    ASSERT_FALSE(snapshot.operations.empty());
+    const RecordedOperation& last = snapshot.operations.back();
+    EXPECT_EQ(last.id, static_cast<uint64_t>(kCompleted + 1));
+    EXPECT_EQ(last.state, OperationState::kFailed);
+    EXPECT_NE(last.error.find("rank 3"), std::string::npos) << last.error;
+    files.push_back(snapshot);
+  }
+  EXPECT_NE(access(rankFile(dir, kStopped).c_str(), F_OK), 0) << "the stopped rank wrote a file";
+  Diagnosis diagnosis = diagnose(files, kRanks);
+  std::printf("%s\n%s", diagnosis.line.c_str(), diagnosis.table.c_str());
+  EXPECT_TRUE(diagnosis.stalled);
+  EXPECT_EQ(diagnosis.line.rfind("call #4 all_reduce(count 1024): ", 0), 0u) << diagnosis.line;
+  EXPECT_NE(diagnosis.line.find(": rank 3 wrote no file; ranks 0,1,2 failed: rank 3 (host "),
+            std::string::npos)
+      << diagnosis.line;
+  EXPECT_NE(diagnosis.line.find("heartbeat"), std::string::npos) << diagnosis.line;
+  for (int rank = 0; rank < kRanks; ++rank) std::remove(rankFile(dir, rank).c_str());
+  std::remove(pidFile.c_str());
   rmdir(dir.c_str());
 }
 
