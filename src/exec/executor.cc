@@ -1,9 +1,6 @@
 #include "exec/executor.h"
 
-#include <sched.h>
-
 #include <algorithm>
-#include <chrono>
 
 #include "base/log.h"
 #include "exec/datatype.h"
@@ -101,14 +98,8 @@ Slice Executor::sliceOf(Connection* connection, const char* data, size_t bytes,
 
 std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   if (call_ != nullptr) {
-    for (size_t peer = 0; peer < checks_.size(); ++peer) {
-      if (checks_[peer].posted && !checks_[peer].received.done) {
-        return fmt::format(
-            "waiting for rank {} to start call #{} ({}); is rank {} alive and making the same "
-            "calls?",
-            peer, call_->sequence, callText(*call_), peer);
-      }
-    }
+    std::string descriptor = exchange_.describeWait();
+    if (!descriptor.empty()) return descriptor;
   }
   const std::vector<LoweredSlice>& ops = lowered_.slices();
   if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
@@ -122,137 +113,13 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   return "waiting for peers to receive what this rank sent";
 }
 
-// Posts the receive of every connected peer's descriptor and queues this call's descriptor to
-// each peer the plan sends no data to; to the others it is held until their first data
-// (releaseCheck). Every receive is posted and every send queued even when one fails (a peer that
-// found a mismatch may have closed already): the others then still learn this rank's call, and
-// explainFailure can read theirs.
-Status Executor::startCheck(int rank, const std::vector<Connection*>& connections) {
-  const size_t n = connections.size();
-  if (checkMemory_.size() < 2 * n) checkMemory_.resize(2 * n);
-  checks_.assign(n, PeerCheck{});
-  checkRegistrations_.resize(n, nullptr);
-  checkGenerations_.resize(n, 0);
-  const bool moved = checkMemoryBase_ != checkMemory_.data();
-  checkMemoryBase_ = checkMemory_.data();
-  checksPending_ = 0;
-  mismatch_ = false;
-  sendsData_.assign(n, 0);
-  for (const LoweredSlice& slice : lowered_.slices()) {
-    if (stepSends(slice.step->kind)) sendsData_[slice.step->sendPeer] = 1;
-  }
-  constexpr size_t kBytes = sizeof(CallDescriptor);
-  for (size_t peer = 0; peer < n; ++peer) {
-    Connection* connection = connections[peer];
-    if (static_cast<int>(peer) == rank || connection == nullptr) continue;
-    MemoryDomain& domain = connection->memoryDomain();
-    const Registration*& registration = checkRegistrations_[peer];
-    if (moved || registration == nullptr || checkGenerations_[peer] != domain.generation()) {
-      Memory memory{checkMemory_.data(), checkMemory_.size() * sizeof(CallDescriptor),
-                    MemoryKind::kHost, -1};
-      TUTTI_RETURN_IF_ERROR(domain.registerMemory(memory, &registration));
-      checkGenerations_[peer] = domain.generation();
-    }
-    checkMemory_[2 * peer] = *call_;
-    PeerCheck& check = checks_[peer];
-    check.posted = true;
-    ++checksPending_;
-    const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer + 1]) -
-                                              registration->base());
-    TUTTI_RETURN_IF_ERROR(
-        connection->postRecv(Slice{registration, offset, kBytes}, &check.received));
-    if (std::find(active_.begin(), active_.end(), connection) == active_.end()) {
-      active_.push_back(connection);
-    }
-  }
-  Status failed = Status::ok();
-  for (size_t peer = 0; peer < n; ++peer) {
-    if (!checks_[peer].posted) continue;
-    checks_[peer].held = true;
-    if (sendsData_[peer]) continue;
-    Status status = releaseCheck(static_cast<int>(peer), connections[peer]);
-    if (!status.isOk() && failed.isOk()) failed = status;
-  }
-  return failed;
-}
-
-// Queues this call's descriptor to `peer` if it is still held: it leaves with what is posted to
-// the peer next, or at the engine's next poll.
-Status Executor::releaseCheck(int peer, Connection* connection) {
-  PeerCheck& check = checks_[peer];
-  if (!check.held) return Status::ok();
-  check.held = false;
-  const Registration* registration = checkRegistrations_[peer];
-  const size_t offset =
-      static_cast<size_t>(reinterpret_cast<char*>(&checkMemory_[2 * peer]) - registration->base());
-  return connection->queueSend(Slice{registration, offset, sizeof(CallDescriptor)}, &check.sent);
-}
-
-// A failed call sends every descriptor it still holds (best effort: a connection may be lost),
-// so that each peer can name the calls rather than a lost connection.
-void Executor::releaseHeldChecks(const std::vector<Connection*>& connections) {
-  for (size_t peer = 0; peer < checks_.size(); ++peer) {
-    if (!checks_[peer].held) continue;
-    if (releaseCheck(static_cast<int>(peer), connections[peer]).isOk()) {
-      bool progressed = false;
-      (void)connections[peer]->progress(&progressed);
-    }
-  }
-}
-
-// Compares the descriptors that arrived; counts the exchanges not finished.
-Status Executor::checkArrived(int rank) {
-  size_t pending = 0;
-  for (size_t peer = 0; peer < checks_.size(); ++peer) {
-    PeerCheck& check = checks_[peer];
-    if (!check.posted) continue;
-    if (!check.checked && check.received.done) {
-      Status status =
-          compareCalls(*call_, rank, checkMemory_[2 * peer + 1], static_cast<int>(peer));
-      if (!status.isOk()) {
-        mismatch_ = true;
-        return status;
-      }
-      check.checked = true;
-    }
-    if (!check.checked || !check.sent.done) ++pending;
-  }
-  checksPending_ = pending;
-  return Status::ok();
-}
-
-// A peer that found a mismatch closes its connections, which may reach this rank as a lost
-// connection before it looked at the descriptors: those were sent first, so read them now and
-// name the calls rather than the lost connection.
-Status Executor::explainFailure(const Status& failure, int rank,
-                                const std::vector<Connection*>& connections) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-  for (size_t peer = 0; peer < checks_.size(); ++peer) {
-    PeerCheck& check = checks_[peer];
-    if (!check.posted || check.checked) continue;
-    while (!check.received.done && std::chrono::steady_clock::now() < deadline) {
-      bool progressed = false;
-      if (!connections[peer]->progress(&progressed).isOk()) break;
-      if (!progressed) sched_yield();
-    }
-    if (!check.received.done) continue;
-    Status status = compareCalls(*call_, rank, checkMemory_[2 * peer + 1], static_cast<int>(peer));
-    if (!status.isOk()) return status;
-  }
-  return failure;
-}
-
 Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                      tuttiRedOp_t op, const std::vector<Connection*>& connections,
                      ProgressEngine& engine, const CallDescriptor* call, PeerProgress* progress) {
   call_ = call;
-  checksPending_ = 0;
   if (plan.steps.empty() && call == nullptr) return Status::ok();
   Status status = runPlan(plan, buffers, type, op, connections, engine, progress);
-  if (!status.isOk() && call != nullptr) {
-    releaseHeldChecks(connections);
-    if (!mismatch_) status = explainFailure(status, plan.rank, connections);
-  }
+  if (!status.isOk() && call != nullptr) status = exchange_.explainFailure(status, connections);
   call_ = nullptr;
   return status;
 }
@@ -297,7 +164,9 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
     for (int s = slots - 1; s >= 0; --s) staging.freeSlots.push_back(s);
   }
   TUTTI_RETURN_IF_ERROR(registerBuffers(buffers, connections));
-  if (call_ != nullptr) TUTTI_RETURN_IF_ERROR(startCheck(plan.rank, connections));
+  if (call_ != nullptr) {
+    TUTTI_RETURN_IF_ERROR(exchange_.start(*call_, plan.rank, lowered_, connections, &active_));
+  }
   engine.drive(active_);
 
   states_.assign(ops.size(), SliceState{});
@@ -306,9 +175,10 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
   size_t nextPost = 0;
   size_t nextDone = 0;
 
-  while (nextDone < ops.size() || !sends_.empty() || checksPending_ > 0) {
+  const auto checksPending = [&] { return call_ != nullptr && exchange_.pending() > 0; };
+  while (nextDone < ops.size() || !sends_.empty() || checksPending()) {
     bool progressed = false;
-    if (checksPending_ > 0) TUTTI_RETURN_IF_ERROR(checkArrived(plan.rank));
+    if (checksPending()) TUTTI_RETURN_IF_ERROR(exchange_.poll());
 
     // Post receives ahead of use, as far as staging slots allow.
     while (nextPost < ops.size()) {
@@ -320,7 +190,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
         continue;
       }
       // Nothing is read from a peer before its call is known to be this one.
-      if (call_ != nullptr && !checks_[step.recvPeer].checked) break;
+      if (call_ != nullptr && !exchange_.matched(step.recvPeer)) break;
       Staging& staging = staging_[step.recvPeer];
       if (staging.freeSlots.empty()) break;
       Connection* connection = connections[step.recvPeer];
@@ -386,7 +256,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       }
       // The descriptor goes first, and with this data where the transport batches.
       if (call_ != nullptr && stepSends(step.kind)) {
-        TUTTI_RETURN_IF_ERROR(releaseCheck(step.sendPeer, connections[step.sendPeer]));
+        TUTTI_RETURN_IF_ERROR(exchange_.beforeFirstSend(step.sendPeer, connections[step.sendPeer]));
       }
       // Forwarding steps write their result straight into the transport's send staging as well
       // when it offers some (fused: no second pass over dst to send it).
@@ -448,7 +318,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       if (progress != nullptr) addBytes(progress[sends_.front().peer].sent, sends_.front().bytes);
       sends_.pop_front();
     }
-    if (nextDone == ops.size() && sends_.empty() && checksPending_ == 0) break;
+    if (nextDone == ops.size() && sends_.empty() && !checksPending()) break;
     if (progressed) continue;
 
     switch (engine.idle()) {

@@ -10,12 +10,9 @@
 // complete strictly in plan order, and a slice that writes memory an unfinished send still reads
 // waits for it. Waiting is the progress engine's, bounded by the communicator's timeout.
 //
-// A call with a CallDescriptor (exec/call_check.h) sends it to every connected peer and
-// receives each peer's; no data receive from a peer is posted before that peer's descriptor
-// matched, so a mismatched call fails naming both calls instead of reading the wrong data. To a
-// peer the plan sends data to, the descriptor goes just before the first data (a transport that
-// batches sends moves both in one segment); to the others, at the call's start; on a failure,
-// every one not yet sent goes at once, so that the peers can still name the calls.
+// A call with a CallDescriptor (exec/call_check.h) exchanges it with every connected peer
+// (exec/call_exchange.h); no data receive from a peer is posted before that peer's descriptor
+// matched, so a mismatched call fails naming both calls instead of reading the wrong data.
 #pragma once
 
 #include <deque>
@@ -25,6 +22,7 @@
 #include "base/params.h"
 #include "base/status.h"
 #include "exec/call_check.h"
+#include "exec/call_exchange.h"
 #include "exec/data_mover.h"
 #include "exec/lowering.h"
 #include "exec/peer_progress.h"
@@ -85,26 +83,11 @@ class Executor {
     std::vector<const Registration*> staging;
   };
 
-  // The descriptor exchange with one peer.
-  struct PeerCheck {
-    TransferRequest sent;
-    TransferRequest received;
-    bool posted = false;
-    bool checked = false;  // received and alike
-    bool held = false;     // to go just before the first data to this peer, sharing its segment
-  };
-
   Status runPlan(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                  tuttiRedOp_t op, const std::vector<Connection*>& connections,
                  ProgressEngine& engine, PeerProgress* progress);
   // The bytes the lowered plan sends to and receives from each peer, into progress.
   void setProgressTotals(PeerProgress* progress) const;
-  Status startCheck(int rank, const std::vector<Connection*>& connections);
-  Status checkArrived(int rank);
-  Status releaseCheck(int peer, Connection* connection);
-  void releaseHeldChecks(const std::vector<Connection*>& connections);
-  Status explainFailure(const Status& failure, int rank,
-                        const std::vector<Connection*>& connections);
   Status registerBuffers(const CallBuffers& buffers, const std::vector<Connection*>& connections);
   bool sameRegistrationsAsLastCall(const char* const bases[3],
                                    const std::vector<Connection*>& connections) const;
@@ -126,14 +109,7 @@ class Executor {
   RegisteredCall registeredCall_;
   // Mismatch check of the running call.
   const CallDescriptor* call_ = nullptr;
-  std::vector<CallDescriptor> checkMemory_;  // [2 * peer]: sent to it, [2 * peer + 1]: from it
-  std::vector<PeerCheck> checks_;            // by peer rank
-  std::vector<char> sendsData_;              // by peer rank: the plan sends it data
-  std::vector<const Registration*> checkRegistrations_;  // of checkMemory_, by peer rank
-  std::vector<uint64_t> checkGenerations_;  // the peer's domain generation at registration
-  const void* checkMemoryBase_ = nullptr;   // checkMemory_ when registered
-  size_t checksPending_ = 0;                // peers whose descriptor is not checked or not sent yet
-  bool mismatch_ = false;
+  CallExchange exchange_;
 };
 
 }  // namespace tutti

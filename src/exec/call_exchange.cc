@@ -1,0 +1,131 @@
+#include "exec/call_exchange.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace tutti {
+
+Status CallExchange::start(const CallDescriptor& call, int rank, const LoweredPlan& lowered,
+                           const std::vector<Connection*>& connections,
+                           std::vector<Connection*>* active) {
+  call_ = call;
+  rank_ = rank;
+  const size_t n = connections.size();
+  if (memory_.size() < 2 * n) memory_.resize(2 * n);
+  checks_.assign(n, PeerCheck{});
+  registrations_.resize(n, nullptr);
+  generations_.resize(n, 0);
+  const bool moved = registeredBase_ != memory_.data();
+  registeredBase_ = memory_.data();
+  pending_ = 0;
+  mismatch_ = false;
+  sendsData_.assign(n, 0);
+  for (const LoweredSlice& slice : lowered.slices()) {
+    if (stepSends(slice.step->kind)) sendsData_[slice.step->sendPeer] = 1;
+  }
+  for (size_t peer = 0; peer < n; ++peer) {
+    Connection* connection = connections[peer];
+    if (static_cast<int>(peer) == rank || connection == nullptr) continue;
+    MemoryDomain& domain = connection->memoryDomain();
+    const Registration*& registration = registrations_[peer];
+    if (moved || registration == nullptr || generations_[peer] != domain.generation()) {
+      Memory memory{memory_.data(), memory_.size() * sizeof(CallDescriptor), MemoryKind::kHost, -1};
+      TUTTI_RETURN_IF_ERROR(domain.registerMemory(memory, &registration));
+      generations_[peer] = domain.generation();
+    }
+    memory_[2 * peer] = call;
+    PeerCheck& check = checks_[peer];
+    check.posted = true;
+    ++pending_;
+    const size_t offset =
+        static_cast<size_t>(reinterpret_cast<char*>(&memory_[2 * peer + 1]) - registration->base());
+    TUTTI_RETURN_IF_ERROR(
+        connection->postRecv(Slice{registration, offset, sizeof(CallDescriptor)}, &check.received));
+    if (std::find(active->begin(), active->end(), connection) == active->end()) {
+      active->push_back(connection);
+    }
+  }
+  Status failed = Status::ok();
+  for (size_t peer = 0; peer < n; ++peer) {
+    if (!checks_[peer].posted) continue;
+    checks_[peer].held = true;
+    if (sendsData_[peer]) continue;
+    Status status = release(static_cast<int>(peer), connections[peer]);
+    if (!status.isOk() && failed.isOk()) failed = status;
+  }
+  return failed;
+}
+
+// Queues this call's descriptor to `peer` if it is still held: it leaves with what is posted to
+// the peer next, or at the engine's next poll.
+Status CallExchange::release(int peer, Connection* connection) {
+  PeerCheck& check = checks_[peer];
+  if (!check.held) return Status::ok();
+  check.held = false;
+  const Registration* registration = registrations_[peer];
+  const size_t offset =
+      static_cast<size_t>(reinterpret_cast<char*>(&memory_[2 * peer]) - registration->base());
+  return connection->queueSend(Slice{registration, offset, sizeof(CallDescriptor)}, &check.sent);
+}
+
+Status CallExchange::poll() {
+  size_t pending = 0;
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    PeerCheck& check = checks_[peer];
+    if (!check.posted) continue;
+    if (!check.checked && check.received.done) {
+      Status status = compareCalls(call_, rank_, memory_[2 * peer + 1], static_cast<int>(peer));
+      if (!status.isOk()) {
+        mismatch_ = true;
+        return status;
+      }
+      check.checked = true;
+    }
+    if (!check.checked || !check.sent.done) ++pending;
+  }
+  pending_ = pending;
+  return Status::ok();
+}
+
+std::string CallExchange::describeWait() const {
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    if (checks_[peer].posted && !checks_[peer].received.done) {
+      return fmt::format(
+          "waiting for rank {} to start call #{} ({}); is rank {} alive and making the same "
+          "calls?",
+          peer, call_.sequence, callText(call_), peer);
+    }
+  }
+  return "";
+}
+
+Status CallExchange::explainFailure(const Status& failure,
+                                    const std::vector<Connection*>& connections) {
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    if (!checks_[peer].held) continue;
+    if (release(static_cast<int>(peer), connections[peer]).isOk()) {
+      bool progressed = false;
+      (void)connections[peer]->progress(&progressed);
+    }
+  }
+  if (mismatch_) return failure;  // the failure is the mismatch
+  // The peers' descriptors were sent before anything else of theirs: read them now.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+    PeerCheck& check = checks_[peer];
+    if (!check.posted || check.checked) continue;
+    while (!check.received.done && std::chrono::steady_clock::now() < deadline) {
+      bool progressed = false;
+      if (!connections[peer]->progress(&progressed).isOk()) break;
+      if (!progressed) sched_yield();
+    }
+    if (!check.received.done) continue;
+    Status status = compareCalls(call_, rank_, memory_[2 * peer + 1], static_cast<int>(peer));
+    if (!status.isOk()) return status;
+  }
+  return failure;
+}
+
+}  // namespace tutti
