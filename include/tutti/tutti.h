@@ -34,7 +34,8 @@
  * sticky: the communicator is then unusable, later calls return the same error, and it must be
  * destroyed or aborted. Argument errors (tuttiInvalidArgument, tuttiInvalidUsage) are not sticky,
  * except a collective mismatch: ranks that make different collective calls (collective, count,
- * type, op or root) each get tuttiInvalidUsage naming both calls, and the communicator stays in
+ * type, op or root), or plan one call with different algorithms (TUTTI_ALGO or a tuner differing
+ * between ranks), each get tuttiInvalidUsage naming both calls, and the communicator stays in
  * error (TUTTI_CHECK_MISMATCH); and a revoke (tuttiCommRevoke), after which every call returns
  * tuttiInvalidUsage until the communicator is shrunk (tuttiCommShrink) or destroyed.
  *

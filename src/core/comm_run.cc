@@ -138,6 +138,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     // Ids are unique in the process, so no executor mistakes a replacement for the plan it ran.
     static std::atomic<uint64_t> lastPlanId{0};
     entry.plan.id = ++lastPlanId;
+    entry.descriptorAlgorithm = descriptorAlgorithm(entry.plan.algorithm);
     if (comm->planCache.size() < kPlanCacheEntries) {
       comm->planCache.push_back(std::move(entry));
       cached = &comm->planCache.back();
@@ -161,8 +162,8 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     buffers.send = inputCopy.data();
   }
   // The call's descriptor goes to every peer with its first message (exec/call_check.h).
-  const CallDescriptor call =
-      describeCall(comm->operationsIssued, collective, count, type, op, args.root);
+  const CallDescriptor call = describeCall(comm->operationsIssued, collective, count, type, op,
+                                           args.root, cached->descriptorAlgorithm);
   PeerProgress* progress = comm->recorder->start(comm->operationsIssued, args, plan.algorithm);
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
                                comm->params.checkMismatch ? &call : nullptr, progress);

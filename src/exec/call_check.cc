@@ -1,11 +1,14 @@
 #include "exec/call_check.h"
 
+#include <optional>
+
+#include "algo/algorithm.h"
 #include "exec/datatype.h"
 
 namespace tutti {
 
 CallDescriptor describeCall(uint64_t sequence, Collective collective, size_t count,
-                            tuttiDataType_t type, tuttiRedOp_t op, int root) {
+                            tuttiDataType_t type, tuttiRedOp_t op, int root, uint8_t algorithm) {
   CallDescriptor call;
   call.magic = kCallMagic;
   call.sequence = sequence;
@@ -14,8 +17,23 @@ CallDescriptor describeCall(uint64_t sequence, Collective collective, size_t cou
   call.collective = static_cast<uint8_t>(collective);
   call.type = static_cast<uint8_t>(type);
   call.op = isReduction(collective) ? static_cast<uint8_t>(op) : 0xff;
+  call.algorithm = algorithm;
   return call;
 }
+
+uint8_t descriptorAlgorithm(const std::string& planAlgorithm) {
+  std::optional<Algorithm> algorithm = parseAlgorithm(planAlgorithm);
+  return algorithm ? static_cast<uint8_t>(1 + static_cast<int>(*algorithm)) : 0;
+}
+
+namespace {
+
+std::string algorithmText(uint8_t algorithm) {
+  if (algorithm == 0 || algorithm > kNumAlgorithms) return fmt::format("#{}", algorithm);
+  return algorithmName(static_cast<Algorithm>(algorithm - 1));
+}
+
+}  // namespace
 
 std::string callText(const CallDescriptor& call) {
   std::string text =
@@ -36,7 +54,15 @@ Status compareCalls(const CallDescriptor& mine, int rank, const CallDescriptor& 
   }
   if (theirs.sequence == mine.sequence && theirs.count == mine.count && theirs.root == mine.root &&
       theirs.collective == mine.collective && theirs.type == mine.type && theirs.op == mine.op) {
-    return Status::ok();
+    if (theirs.algorithm == mine.algorithm || theirs.algorithm == 0 || mine.algorithm == 0) {
+      return Status::ok();
+    }
+    return makeError(tuttiInvalidUsage,
+                     "collective mismatch: rank {} planned call #{}, {}, with algorithm {} while "
+                     "rank {} planned it with algorithm {}; TUTTI_ALGO and the tuner must choose "
+                     "alike on every rank",
+                     peer, mine.sequence, callText(mine), algorithmText(theirs.algorithm), rank,
+                     algorithmText(mine.algorithm));
   }
   return makeError(tuttiInvalidUsage,
                    "collective mismatch: rank {} called {} as call #{} while rank {} called {} "

@@ -39,6 +39,31 @@ TEST(CallCheckTest, EveryFieldThatMattersIsCompared) {
   }
 }
 
+TEST(CallCheckTest, PlansOfDifferentAlgorithmsAreAMismatch) {
+  auto call = [](const char* algorithm) {
+    return describeCall(9, Collective::kAllReduce, 4096, tuttiInt32, tuttiSum, 0,
+                        descriptorAlgorithm(algorithm));
+  };
+  EXPECT_TRUE(compareCalls(call("rd"), 0, call("rd"), 1).isOk());
+  // An alias is the same algorithm.
+  EXPECT_TRUE(compareCalls(call("recursive_doubling"), 0, call("rd"), 1).isOk());
+  // A descriptor that states none (the p2p path) is alike with any.
+  EXPECT_TRUE(compareCalls(call("ring"), 0, call(""), 1).isOk());
+  Status status = compareCalls(call("rd"), 0, call("ring"), 1);
+  EXPECT_EQ(status.code(), tuttiInvalidUsage);
+  EXPECT_NE(status.message().find("rank 1 planned call #9, all_reduce(count 4096, int32, sum), "
+                                  "with algorithm ring while rank 0 planned it with algorithm rd"),
+            std::string::npos)
+      << status.message();
+  // Another collective is worded as before: the algorithms do not matter then.
+  status = compareCalls(call("rd"), 0,
+                        describeCall(9, Collective::kAllGather, 4096, tuttiInt32, tuttiSum, 0,
+                                     descriptorAlgorithm("ring")),
+                        1);
+  EXPECT_NE(status.message().find("rank 1 called all_gather"), std::string::npos)
+      << status.message();
+}
+
 TEST(CallCheckTest, TextNamesWhatMatters) {
   EXPECT_EQ(callText(describeCall(1, Collective::kAllReduce, 200, tuttiFloat32, tuttiMax, 0)),
             "all_reduce(count 200, float, max)");

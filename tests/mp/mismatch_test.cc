@@ -281,5 +281,41 @@ TEST(MismatchDeviceTest, DeviceCallsOfDifferentCollectivesFailOnEveryRank) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
+// Ranks that plan the same call with different algorithms (TUTTI_ALGO differs between ranks, or
+// a tuner answers differently) would read each other's data in the wrong order: every rank must
+// fail naming the algorithms instead of returning a wrong sum.
+TEST(MismatchAlgorithmTest, RanksThatPlanWithDifferentAlgorithmsFail) {
+  for (const char* transport : {"shm", "tcp"}) {
+    for (const char* odd : {"ring", "tree"}) {
+      LaunchResult result = runRanks(4, [&](int rank, int nranks, const tuttiUniqueId& id) {
+        setenv("TUTTI_TRANSPORT", transport, 1);
+        setenv("TUTTI_ALGO", rank == 1 ? odd : "rd", 1);
+        tuttiComm_t comm = initComm(rank, nranks, id, 30000);
+        if (comm == nullptr) return 2;
+        std::vector<int32_t> data(4096);
+        for (size_t i = 0; i < data.size(); ++i) data[i] = rank + static_cast<int32_t>(i);
+        const auto start = Clock::now();
+        const tuttiResult_t rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32,
+                                                tuttiSum, comm, nullptr);
+        const long ms = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+        const std::string message = tuttiGetLastError(comm);
+        tuttiCommDestroy(comm);
+        if (rc != tuttiInvalidUsage || ms > 5000 ||
+            message.find("collective mismatch") == std::string::npos ||
+            message.find(std::string("algorithm ") + odd) == std::string::npos ||
+            message.find("algorithm rd") == std::string::npos) {
+          std::fprintf(stderr, "rank %d (%s): %s after %ld ms: %s\n", rank, rank == 1 ? odd : "rd",
+                       tuttiGetErrorString(rc), ms, message.c_str());
+          return 1;
+        }
+        return 0;
+      });
+      EXPECT_TRUE(result.ok) << transport << ", rank 1 plans with " << odd << ": "
+                             << result.failure;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tutti::test
