@@ -7,8 +7,10 @@
 
 namespace tutti {
 
-void ProgressEngine::drive(const std::vector<Connection*>& connections) {
+void ProgressEngine::drive(const std::vector<Connection*>& connections, bool reportStalls) {
   connections_ = connections;
+  reportStalls_ = reportStalls;
+  stallsReported_ = 0;
   progressUndated_ = true;
 }
 
@@ -35,6 +37,7 @@ ProgressEngine::Idle ProgressEngine::idle() {
     lastProgress_ = now;
     spinStart_ = now;
     progressUndated_ = false;
+    stallsReported_ = 0;
   }
   if (now - spinStart_ < std::chrono::microseconds(policy_.spinUs)) return Idle::kRetry;
   if (now - spinStart_ < std::chrono::microseconds(policy_.spinUs + policy_.yieldUs)) {
@@ -45,6 +48,10 @@ ProgressEngine::Idle ProgressEngine::idle() {
   const int64_t idle =
       std::chrono::duration_cast<std::chrono::milliseconds>(now - lastProgress_).count();
   if (idle >= policy_.timeoutMs) return Idle::kTimedOut;
+  if (reportStalls_ && idle >= (stallsReported_ + 1) * kStallReportMs) {
+    ++stallsReported_;
+    return Idle::kStalled;
+  }
   sources_.clear();
   bool readyNow = false;
   for (Connection* connection : connections_) {
@@ -65,8 +72,9 @@ ProgressEngine::Idle ProgressEngine::idle() {
     sched_yield();
     return Idle::kRetry;
   }
-  const int waitMs = static_cast<int>(std::min<int64_t>(50, policy_.timeoutMs - idle));
-  if (::poll(fds_.data(), fds_.size(), waitMs) < 0 && errno != EINTR) {
+  int64_t waitMs = std::min<int64_t>(50, policy_.timeoutMs - idle);
+  if (reportStalls_) waitMs = std::min(waitMs, (stallsReported_ + 1) * kStallReportMs - idle);
+  if (::poll(fds_.data(), fds_.size(), static_cast<int>(waitMs)) < 0 && errno != EINTR) {
     failure_ = systemError("progress engine: poll", errno);
     return Idle::kFailed;
   }

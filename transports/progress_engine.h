@@ -3,6 +3,10 @@
 // spinning rank would take the core its peer needs), then blocks in poll() on the wait sources
 // of the busy connections, in slices of at most 50 ms so that an abort is seen. The communicator
 // owns one per thread that runs operations; the executor calls it and never sees a descriptor.
+//
+// A caller that asks for stall reports (drive's reportStalls) hears kStalled from idle() each
+// kStallReportMs without progress, so that it can act on a wait that may never end by itself
+// (the executor tells the other ranks which call it waits in: exec/call_check.h, CallWitness).
 #pragma once
 
 #include <poll.h>
@@ -32,13 +36,16 @@ class ProgressEngine {
     kTimedOut,  // nothing moved for the timeout: the caller words the error (it knows the step)
     kAborted,   // the abort flag was raised
     kFailed,    // poll() itself failed: failure() says why
+    kStalled,   // reporting stalls, and nothing moved for another kStallReportMs
   };
+
+  static constexpr int kStallReportMs = 50;
 
   ProgressEngine(const WaitPolicy& policy, const std::atomic<bool>* abortFlag)
       : policy_(policy), abortFlag_(abortFlag) {}
 
   // The connections the next operation uses; resets the inactivity clock.
-  void drive(const std::vector<Connection*>& connections);
+  void drive(const std::vector<Connection*>& connections, bool reportStalls = false);
   // One pass of progress() over the driven connections; the first error ends it. A pass that
   // moved something, or a caller that did (*progressed already set: local work), restarts the
   // spin and the inactivity clock.
@@ -54,6 +61,8 @@ class ProgressEngine {
   WaitPolicy policy_;
   const std::atomic<bool>* abortFlag_;
   std::vector<Connection*> connections_;
+  bool reportStalls_ = false;
+  int64_t stallsReported_ = 0;  // kStalled said since the last progress
   std::vector<WaitSource> sources_;
   std::vector<pollfd> fds_;
   Clock::time_point lastProgress_;

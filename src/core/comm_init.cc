@@ -281,6 +281,7 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank, const P
   if (comm->params.flightRecorderSignal) TUTTI_RETURN_IF_ERROR(watchFlightRecorderSignal());
   // Last: from here on a failure of any rank is every rank's (core/comm_failure.h).
   TUTTI_RETURN_IF_ERROR(startWatch(comm.get()));
+  comm->executor->setWitness(comm->watch.get());  // stalled calls publish theirs there
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
              comm->name.empty() ? "" : " name " + comm->name);

@@ -267,6 +267,7 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
         WaitPolicy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs},
         &comm->aborted);
     comm->asyncExecutor = std::make_unique<Executor>(comm->params, &comm->hostMover);
+    comm->asyncExecutor->setWitness(comm->watch.get());
     comm->progressThread = std::make_unique<ProgressThread>([comm](const CollectiveArgs& queued) {
       std::lock_guard<std::mutex> lock(comm->callMutex);
       // An error of an earlier operation is sticky, as it is for blocking calls.

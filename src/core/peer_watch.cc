@@ -20,7 +20,14 @@ namespace tutti {
 // that names no failed rank. A meeting carries the shrink number in code and the root's
 // WireAddr in the first bytes of what.
 struct PeerWatch::Message {
-  enum Type : uint32_t { kHeartbeat = 1, kVerdict = 2, kGoodbye = 3, kRevoke = 4, kMeeting = 5 };
+  enum Type : uint32_t {
+    kHeartbeat = 1,
+    kVerdict = 2,
+    kGoodbye = 3,
+    kRevoke = 4,
+    kMeeting = 5,
+    kCall = 6,  // reporter: the rank that published; what: its CallDescriptor
+  };
   uint32_t type = kHeartbeat;
   int32_t failedRank = -1;
   int32_t reporter = -1;
@@ -28,6 +35,7 @@ struct PeerWatch::Message {
   char what[240] = {0};
 };
 static_assert(sizeof(WireAddr) <= sizeof(PeerWatch::Message::what), "a meeting fits a message");
+static_assert(sizeof(CallDescriptor) <= sizeof(PeerWatch::Message::what), "a call fits a message");
 static_assert(sizeof(PeerWatch::Message) == 256, "the watch's message is a wire format");
 
 namespace {
@@ -235,6 +243,40 @@ void PeerWatch::offerMeeting(uint32_t generation, const WireAddr& root) {
   learnMeeting(generation, root, -1);
 }
 
+void PeerWatch::learnCall(int origin, const CallDescriptor& call, int skip) {
+  auto known = std::find_if(calls_.begin(), calls_.end(),
+                            [&](const auto& entry) { return entry.first == origin; });
+  if (known != calls_.end()) {
+    if (std::memcmp(&known->second, &call, sizeof(call)) == 0) return;  // passed on already
+    known->second = call;
+  } else {
+    calls_.emplace_back(origin, call);
+  }
+  Message message;
+  message.type = Message::kCall;
+  message.reporter = origin;
+  std::memcpy(message.what, &call, sizeof(call));
+  sendAll(message, skip, /*droppable=*/false);
+}
+
+void PeerWatch::publish(const CallDescriptor& call) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (leaving_) return;
+  learnCall(rank_, call, -1);
+}
+
+bool PeerWatch::differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [origin, call] : calls_) {
+    if (origin == rank_ || call.sequence != mine.sequence) continue;
+    if (compareCalls(mine, rank_, call, origin).isOk()) continue;
+    *peer = origin;
+    *theirs = call;
+    return true;
+  }
+  return false;
+}
+
 bool PeerWatch::anyLinkOpen() const {
   return std::any_of(links_.begin(), links_.end(),
                      [](const Link& link) { return link.state == LinkState::kOpen; });
@@ -296,6 +338,13 @@ void PeerWatch::handle(Link& link, const Message& message) {
     WireAddr root;
     std::memcpy(&root, message.what, sizeof(root));
     learnMeeting(static_cast<uint32_t>(message.code), root, link.peer);
+    return;
+  }
+  if (message.type == Message::kCall) {
+    if (leaving_) return;
+    CallDescriptor call;
+    std::memcpy(&call, message.what, sizeof(call));
+    learnCall(message.reporter, call, link.peer);
     return;
   }
   if (message.type != Message::kVerdict && message.type != Message::kRevoke) return;

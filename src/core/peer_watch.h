@@ -26,6 +26,7 @@
 
 #include "base/socket.h"
 #include "base/status.h"
+#include "exec/call_check.h"
 #include "transports/setup_channel.h"
 
 namespace tutti {
@@ -42,7 +43,9 @@ struct Verdict {
 // The ranks rank links to: (rank +- 2^k) mod nranks, without itself, sorted.
 std::vector<int> watchLinks(int rank, int nranks);
 
-class PeerWatch {
+// It is also the communicator's CallWitness: a call that stalls publishes its descriptor, which
+// floods to every rank like a meeting, and every rank keeps the last one each rank published.
+class PeerWatch : public CallWitness {
  public:
   // Called once, with the first verdict (announced here or heard), on the thread that has it,
   // without the watch's lock.
@@ -82,6 +85,10 @@ class PeerWatch {
   // tuttiRemoteError at once when no link is open any more (no word can come).
   Status waitMeeting(uint32_t generation, int ms, WireAddr* root) const;
 
+  // CallWitness.
+  void publish(const CallDescriptor& call) override;
+  bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const override;
+
   struct Message;  // what links carry (peer_watch.cc)
 
  private:
@@ -111,6 +118,9 @@ class PeerWatch {
   bool adoptAndTell(const Verdict& verdict);
   // Records a meeting if it is new and passes it on to every open link but skip.
   void learnMeeting(uint32_t generation, const WireAddr& root, int skip);
+  // Records the call `origin` published if it is new and passes it on to every open link but
+  // skip.
+  void learnCall(int origin, const CallDescriptor& call, int skip);
   bool anyLinkOpen() const;
 
   int rank_ = 0;
@@ -127,6 +137,7 @@ class PeerWatch {
   Verdict verdict_;
   std::vector<int> lostPeers_;                           // linked ranks seen dead or silent
   std::vector<std::pair<uint32_t, WireAddr>> meetings_;  // (shrink number, root) heard
+  std::vector<std::pair<int, CallDescriptor>> calls_;    // (rank, its last published call)
   std::thread thread_;
 };
 

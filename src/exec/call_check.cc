@@ -21,6 +21,18 @@ CallDescriptor describeCall(uint64_t sequence, Collective collective, size_t cou
   return call;
 }
 
+bool descriptorsFollowData(const CallDescriptor& call) {
+  switch (static_cast<Collective>(call.collective)) {
+    case Collective::kAllReduce:
+    case Collective::kAllGather:
+    case Collective::kReduceScatter:
+    case Collective::kAllToAll:
+      return call.count > 0;
+    default:
+      return false;
+  }
+}
+
 uint8_t descriptorAlgorithm(const std::string& planAlgorithm) {
   std::optional<Algorithm> algorithm = parseAlgorithm(planAlgorithm);
   return algorithm ? static_cast<uint8_t>(1 + static_cast<int>(*algorithm)) : 0;

@@ -1,10 +1,17 @@
-// Collective mismatch detection. Every collective call sends a CallDescriptor (sequence number,
-// collective, count, type, op, root, and the algorithm its plan follows) to every connected peer
-// before its data, and receives one
-// from each; a receiver compares it with its own call before it takes any data from that peer.
-// Exchanging with every peer, not only the plan's, makes the streams of descriptors line up
-// whatever the ranks called, and makes every rank see any rank that called something else: if
-// the calls are not all alike, each rank has some peer whose call differs from its own.
+// Collective mismatch detection. Every collective call carries a CallDescriptor (sequence
+// number, collective, count, type, op, root, and the algorithm its plan follows) in its first
+// message to a peer, and a receiver compares a peer's with its own call before it takes any data
+// from that peer. Where the descriptors go (exec/call_exchange.h):
+// - With the data only, for a collective whose every output depends on every rank's input
+//   (descriptorsFollowData): a rank completes only after every rank's data reached it through
+//   ranks whose descriptors its senders checked, so no rank of a mismatched call can complete.
+// - To and from every connected peer, for the others (rooted collectives, count 0): a root that
+//   only sends would complete otherwise.
+// Every stream of messages stays aligned whatever the ranks called: each call's first message
+// on a connection is its descriptor. A mismatch that leaves no data edge between two differing
+// ranks makes them wait; a call that waits publishes its descriptor (CallWitness) and fails
+// once another rank published another call of the same number. Each failure becomes every
+// rank's through the communicator's watch (core/comm_failure.h).
 #pragma once
 
 #include <cstddef>
@@ -46,6 +53,28 @@ uint8_t descriptorAlgorithm(const std::string& planAlgorithm);
 
 // "all_reduce(count 200, float, sum)", "broadcast(count 8, int8, root 1)".
 std::string callText(const CallDescriptor& call);
+
+// Whether the call's descriptors need travel only with its data: for a collective whose every
+// output depends on every rank's input (all-reduce, all-gather, reduce-scatter, all-to-all) with
+// count > 0, a rank completes only after every rank's data reached it, each message checked by
+// its receiver against the sender's descriptor; so no rank of a mismatched call can complete, and
+// the descriptor goes only where data goes (exec/call_exchange.h). The others (rooted
+// collectives, count 0) exchange it with every connected peer.
+bool descriptorsFollowData(const CallDescriptor& call);
+
+// Where a call that waits on its peers tells the other ranks which call it is in, and learns
+// theirs, outside the data connections (the communicator's bootstrap watch, core/peer_watch.h).
+// A mismatch that leaves no data edge between two differing ranks is found this way: both wait,
+// both publish, and one finds the other's call differs. Thread-safe.
+class CallWitness {
+ public:
+  virtual ~CallWitness() = default;
+  // Tells every rank that this rank waits in `call`.
+  virtual void publish(const CallDescriptor& call) = 0;
+  // A call another rank published with `mine`'s sequence number that differs from `mine`:
+  // *peer and *theirs get it. False when none is known.
+  virtual bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const = 0;
+};
 
 // Ok when `theirs`, received from `peer`, is the same call as `mine`, planned with the same
 // algorithm where both state one; otherwise tuttiInvalidUsage naming both calls (and both

@@ -22,12 +22,19 @@ Status CallExchange::start(const CallDescriptor& call, int rank, const LoweredPl
   pending_ = 0;
   mismatch_ = false;
   sendsData_.assign(n, 0);
+  recvsData_.assign(n, 0);
   for (const LoweredSlice& slice : lowered.slices()) {
     if (stepSends(slice.step->kind)) sendsData_[slice.step->sendPeer] = 1;
+    if (stepReceives(slice.step->kind)) recvsData_[slice.step->recvPeer] = 1;
   }
+  const bool everyPeer = !descriptorsFollowData(call);
   for (size_t peer = 0; peer < n; ++peer) {
     Connection* connection = connections[peer];
     if (static_cast<int>(peer) == rank || connection == nullptr) continue;
+    PeerCheck& check = checks_[peer];
+    check.sends = everyPeer || sendsData_[peer];
+    check.receives = everyPeer || recvsData_[peer];
+    if (!check.sends && !check.receives) continue;
     MemoryDomain& domain = connection->memoryDomain();
     const Registration*& registration = registrations_[peer];
     if (moved || registration == nullptr || generations_[peer] != domain.generation()) {
@@ -36,20 +43,20 @@ Status CallExchange::start(const CallDescriptor& call, int rank, const LoweredPl
       generations_[peer] = domain.generation();
     }
     memory_[2 * peer] = call;
-    PeerCheck& check = checks_[peer];
-    check.posted = true;
     ++pending_;
-    const size_t offset =
-        static_cast<size_t>(reinterpret_cast<char*>(&memory_[2 * peer + 1]) - registration->base());
-    TUTTI_RETURN_IF_ERROR(
-        connection->postRecv(Slice{registration, offset, sizeof(CallDescriptor)}, &check.received));
+    if (check.receives) {
+      const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(&memory_[2 * peer + 1]) -
+                                                registration->base());
+      TUTTI_RETURN_IF_ERROR(connection->postRecv(
+          Slice{registration, offset, sizeof(CallDescriptor)}, &check.received));
+    }
     if (std::find(active->begin(), active->end(), connection) == active->end()) {
       active->push_back(connection);
     }
   }
   Status failed = Status::ok();
   for (size_t peer = 0; peer < n; ++peer) {
-    if (!checks_[peer].posted) continue;
+    if (!checks_[peer].sends) continue;
     checks_[peer].held = true;
     if (sendsData_[peer]) continue;
     Status status = release(static_cast<int>(peer), connections[peer]);
@@ -74,8 +81,7 @@ Status CallExchange::poll() {
   size_t pending = 0;
   for (size_t peer = 0; peer < checks_.size(); ++peer) {
     PeerCheck& check = checks_[peer];
-    if (!check.posted) continue;
-    if (!check.checked && check.received.done) {
+    if (!check.checked && check.receives && check.received.done) {
       Status status = compareCalls(call_, rank_, memory_[2 * peer + 1], static_cast<int>(peer));
       if (!status.isOk()) {
         mismatch_ = true;
@@ -83,7 +89,7 @@ Status CallExchange::poll() {
       }
       check.checked = true;
     }
-    if (!check.checked || !check.sent.done) ++pending;
+    if ((check.receives && !check.checked) || (check.sends && !check.sent.done)) ++pending;
   }
   pending_ = pending;
   return Status::ok();
@@ -91,7 +97,7 @@ Status CallExchange::poll() {
 
 std::string CallExchange::describeWait() const {
   for (size_t peer = 0; peer < checks_.size(); ++peer) {
-    if (checks_[peer].posted && !checks_[peer].received.done) {
+    if (checks_[peer].receives && !checks_[peer].received.done) {
       return fmt::format(
           "waiting for rank {} to start call #{} ({}); is rank {} alive and making the same "
           "calls?",
@@ -115,7 +121,7 @@ Status CallExchange::explainFailure(const Status& failure,
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
   for (size_t peer = 0; peer < checks_.size(); ++peer) {
     PeerCheck& check = checks_[peer];
-    if (!check.posted || check.checked) continue;
+    if (!check.receives || check.checked) continue;
     while (!check.received.done && std::chrono::steady_clock::now() < deadline) {
       bool progressed = false;
       if (!connections[peer]->progress(&progressed).isOk()) break;

@@ -1,10 +1,12 @@
-// The mismatch check of one call on the wire (exec/call_check.h says what is compared and why
-// with every peer): this rank's CallDescriptor goes to every connected peer and every peer's is
-// received and compared. The executor asks it before posting any data receive from a peer
-// (matched) and before the first data to a peer (beforeFirstSend): the descriptor to a peer the
-// plan sends data to goes just before that data (a transport that batches sends moves both in
-// one segment); to the others, at the call's start. On a failure, every descriptor not yet sent
-// goes at once, so that the peers can still name the calls.
+// The mismatch check of one call on the wire (exec/call_check.h says what is compared and why).
+// For a call whose descriptors follow its data (descriptorsFollowData), this rank's
+// CallDescriptor goes to each peer the plan sends data to, and each peer's that sends data here
+// is received and compared; for the others, to and from every connected peer. The executor
+// asks before posting any data receive from a peer (matched) and before the first data to a
+// peer (beforeFirstSend): the descriptor to a peer the plan sends data to goes just before that
+// data (a transport that batches sends moves both in one segment); to the others, at the call's
+// start. On a failure, every descriptor not yet sent goes at once, so that the peers can still
+// name the calls.
 //
 // Not thread-safe: one executor's, used by the thread running its call.
 #pragma once
@@ -50,9 +52,10 @@ class CallExchange {
   struct PeerCheck {
     TransferRequest sent;
     TransferRequest received;
-    bool posted = false;
-    bool checked = false;  // received and alike
-    bool held = false;     // to go just before the first data to this peer, sharing its segment
+    bool sends = false;     // this rank's descriptor goes to the peer
+    bool receives = false;  // the peer's descriptor comes here
+    bool checked = false;   // received and alike
+    bool held = false;      // to go just before the first data to this peer, sharing its segment
   };
 
   Status release(int peer, Connection* connection);
@@ -62,6 +65,7 @@ class CallExchange {
   std::vector<CallDescriptor> memory_;  // [2 * peer]: sent to it, [2 * peer + 1]: from it
   std::vector<PeerCheck> checks_;       // by peer rank
   std::vector<char> sendsData_;         // by peer rank: the plan sends it data
+  std::vector<char> recvsData_;         // by peer rank: the plan receives data from it
   std::vector<const Registration*> registrations_;  // of memory_, by peer rank
   std::vector<uint64_t> generations_;               // the peer's domain generation at registration
   const void* registeredBase_ = nullptr;            // memory_ when registered

@@ -113,10 +113,23 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   return "waiting for peers to receive what this rank sent";
 }
 
+Status Executor::askWitness(int rank) {
+  if (call_ == nullptr || witness_ == nullptr) return Status::ok();
+  if (!published_) {
+    witness_->publish(*call_);
+    published_ = true;
+  }
+  int peer = -1;
+  CallDescriptor theirs;
+  if (!witness_->differs(*call_, &peer, &theirs)) return Status::ok();
+  return compareCalls(*call_, rank, theirs, peer);
+}
+
 Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType_t type,
                      tuttiRedOp_t op, const std::vector<Connection*>& connections,
                      ProgressEngine& engine, const CallDescriptor* call, PeerProgress* progress) {
   call_ = call;
+  published_ = false;
   if (plan.steps.empty() && call == nullptr) return Status::ok();
   Status status = runPlan(plan, buffers, type, op, connections, engine, progress);
   if (!status.isOk() && call != nullptr) status = exchange_.explainFailure(status, connections);
@@ -167,7 +180,7 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
   if (call_ != nullptr) {
     TUTTI_RETURN_IF_ERROR(exchange_.start(*call_, plan.rank, lowered_, connections, &active_));
   }
-  engine.drive(active_);
+  engine.drive(active_, call_ != nullptr && witness_ != nullptr);
 
   states_.assign(ops.size(), SliceState{});
   recvRequests_.assign(ops.size(), TransferRequest{});
@@ -323,6 +336,9 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
 
     switch (engine.idle()) {
       case ProgressEngine::Idle::kRetry:
+        break;
+      case ProgressEngine::Idle::kStalled:
+        TUTTI_RETURN_IF_ERROR(askWitness(plan.rank));
         break;
       case ProgressEngine::Idle::kAborted:
         return makeError(tuttiRemoteError, "{}: communicator aborted while {}",

@@ -44,6 +44,10 @@ class Executor {
  public:
   Executor(const Params& params, DataMover* mover) : params_(params), mover_(mover) {}
 
+  // Where a call with a descriptor that waits without progress tells the other ranks which call
+  // it is in, and finds a rank in another (nullptr: nowhere; such a wait ends at the timeout).
+  void setWitness(CallWitness* witness) { witness_ = witness; }
+
   // connections[peer] for every peer the plan names; engine drives them and waits. call: this
   // rank's descriptor of a collective call, exchanged with every connected peer (nullptr: no
   // check, as for point-to-point calls). progress: nullptr, or one entry per rank that gets the
@@ -93,6 +97,8 @@ class Executor {
                                    const std::vector<Connection*>& connections) const;
   Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
   std::string describeWait(const Plan& plan, size_t nextDone) const;
+  // A stalled call: publishes it once, and fails naming both calls when a rank published another.
+  Status askWitness(int rank);
 
   Params params_;
   DataMover* mover_;
@@ -110,6 +116,8 @@ class Executor {
   // Mismatch check of the running call.
   const CallDescriptor* call_ = nullptr;
   CallExchange exchange_;
+  CallWitness* witness_ = nullptr;
+  bool published_ = false;  // call_ was published to the witness
 };
 
 }  // namespace tutti

@@ -191,6 +191,41 @@ TEST(PeerWatchTest, AMeetingReachesEveryRankStillLinked) {
   EXPECT_TRUE(group.watches[0]->failedRanks().empty());
 }
 
+// A published call floods to every rank (8 ranks: most are not linked to the publisher), and
+// differs() finds it only for a call of the same number that is another call.
+TEST(PeerWatchTest, APublishedCallReachesEveryRankAndDiffersOnlyFromAnotherCall) {
+  constexpr int kRanks = 8;
+  Watches group(kRanks);
+  const CallDescriptor usual =
+      describeCall(5, Collective::kAllReduce, 100, tuttiFloat32, tuttiSum, 0);
+  const CallDescriptor other =
+      describeCall(5, Collective::kAllGather, 25, tuttiFloat32, tuttiSum, 0);
+  group.watches[3]->publish(other);
+  for (int rank = 0; rank < kRanks; ++rank) {
+    if (rank == 3) continue;
+    int peer = -1;
+    CallDescriptor theirs;
+    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!group.watches[rank]->differs(usual, &peer, &theirs) &&
+           std::chrono::steady_clock::now() < giveUp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_EQ(peer, 3) << "rank " << rank;
+    EXPECT_EQ(callText(theirs), callText(other)) << "rank " << rank;
+    // The same call, or a call of another number, is no difference.
+    EXPECT_FALSE(group.watches[rank]->differs(other, &peer, &theirs)) << "rank " << rank;
+    const CallDescriptor later =
+        describeCall(6, Collective::kAllReduce, 100, tuttiFloat32, tuttiSum, 0);
+    EXPECT_FALSE(group.watches[rank]->differs(later, &peer, &theirs)) << "rank " << rank;
+  }
+  // The publisher never differs from itself, and no verdict came of it.
+  int peer = -1;
+  CallDescriptor theirs;
+  EXPECT_FALSE(group.watches[3]->differs(usual, &peer, &theirs));
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[0]->verdict(&verdict)) << verdict.what;
+}
+
 // A revoke is a verdict naming no failed rank: every rank hears it as a revoke, once.
 TEST(PeerWatchTest, ARevokeReachesEveryRankAndNamesNoFailedRank) {
   Watches group(5);
