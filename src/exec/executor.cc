@@ -115,10 +115,7 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
 
 Status Executor::askWitness(int rank) {
   if (call_ == nullptr || witness_ == nullptr) return Status::ok();
-  if (!published_) {
-    witness_->publish(*call_);
-    published_ = true;
-  }
+  if (++stalls_ == kPublishAfterStalls) witness_->publish(*call_);
   int peer = -1;
   CallDescriptor theirs;
   if (!witness_->differs(*call_, &peer, &theirs)) return Status::ok();
@@ -129,7 +126,7 @@ Status Executor::run(const Plan& plan, const CallBuffers& buffers, tuttiDataType
                      tuttiRedOp_t op, const std::vector<Connection*>& connections,
                      ProgressEngine& engine, const CallDescriptor* call, PeerProgress* progress) {
   call_ = call;
-  published_ = false;
+  stalls_ = 0;
   if (plan.steps.empty() && call == nullptr) return Status::ok();
   Status status = runPlan(plan, buffers, type, op, connections, engine, progress);
   if (!status.isOk() && call != nullptr) status = exchange_.explainFailure(status, connections);

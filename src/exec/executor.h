@@ -97,7 +97,11 @@ class Executor {
                                    const std::vector<Connection*>& connections) const;
   Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
   std::string describeWait(const Plan& plan, size_t nextDone) const;
-  // A stalled call: publishes it once, and fails naming both calls when a rank published another.
+  // A stalled call (each of the engine's stall reports): fails naming both calls when another
+  // rank published another call of this number; publishes this one, once, after
+  // kPublishAfterStalls reports. Not sooner: a rank waiting on a slow peer is common, and each
+  // publication floods every rank; a mismatch is rare, and half a second finds it in time.
+  static constexpr int kPublishAfterStalls = 10;
   Status askWitness(int rank);
 
   Params params_;
@@ -117,7 +121,7 @@ class Executor {
   const CallDescriptor* call_ = nullptr;
   CallExchange exchange_;
   CallWitness* witness_ = nullptr;
-  bool published_ = false;  // call_ was published to the witness
+  int stalls_ = 0;  // stall reports of the running call
 };
 
 }  // namespace tutti
