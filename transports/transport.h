@@ -63,9 +63,11 @@ class Connection {
 
   // --- Staging owned by the transport.
   // Send side: where the next message of `bytes` can be written so that it needs no copy of its
-  // own, or nullptr when not possible now (no room, a message queued before it, a size that goes
-  // another way); it then goes by postSend. After writing there, commitSend(bytes, request)
-  // sends it, in order with the connection's other messages, and completes the request at once.
+  // own, or nullptr when not possible now (no room, a message queued before it that it cannot go
+  // with, a size that goes another way); it then goes by postSend. After writing there,
+  // commitSend(bytes, request) sends it, in order with the connection's other messages, and
+  // completes the request at once. Nothing else may be posted to or progressed on the connection
+  // between the two.
   virtual char* sendStaging(size_t bytes) { return nullptr; }
   virtual Status commitSend(size_t bytes, TransferRequest* request) {
     return makeError(tuttiInternalError, "commitSend without a sendStaging");

@@ -3,6 +3,7 @@
 // signals, the registration cache, and disagreeing sizes.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -60,6 +61,20 @@ void runRanks(const std::string& name, const std::function<void(Rank&)>& body) {
     });
   }
   for (auto& thread : threads) thread.join();
+}
+
+// A rank's neighbours on the ring of all ranks, and its connections to them.
+struct RingPlace {
+  int next;
+  int prev;
+  Connection* to;    // next
+  Connection* from;  // prev
+};
+RingPlace ringOf(Rank& rank) {
+  const int me = rank.setup->rank();
+  const int next = (me + 1) % kRanks;
+  const int prev = (me + kRanks - 1) % kRanks;
+  return RingPlace{next, prev, rank.to(next), rank.to(prev)};
 }
 
 // Waits through a progress engine until every request is done.
@@ -144,10 +159,11 @@ TEST_P(TransportTest, MessagesOfEverySizeArriveExactAndInOrder) {
 TEST_P(TransportTest, StagedReceivesAreReadInPlaceAndReleasedInOrder) {
   runRanks(GetParam(), [&](Rank& rank) {
     const int me = rank.setup->rank();
-    const int next = (me + 1) % kRanks;
-    const int prev = (me + kRanks - 1) % kRanks;
-    Connection* to = rank.to(next);
-    Connection* from = rank.to(prev);
+    const RingPlace ring = ringOf(rank);
+    const int next = ring.next;
+    const int prev = ring.prev;
+    Connection* to = ring.to;
+    Connection* from = ring.from;
     const size_t bytes = 1000;
     if (!from->stagesRecv(bytes)) {
       EXPECT_EQ(from->postRecvStaged(bytes, nullptr).code(), tuttiInternalError);
@@ -185,6 +201,154 @@ TEST_P(TransportTest, StagedReceivesAreReadInPlaceAndReleasedInOrder) {
     std::vector<TransferRequest*> all;
     for (auto& send : sends) all.push_back(&send);
     ASSERT_TRUE(waitAll(rank, all).isOk());
+  });
+}
+
+// Receives `sizes` from `from`, in place where the transport offers it for every other message,
+// and checks each against pattern(prev, me, first + m, i).
+void receiveAndCheck(Rank& rank, Connection* from, int prev, const std::vector<size_t>& sizes,
+                     size_t first) {
+  const int me = rank.setup->rank();
+  std::vector<std::vector<uint8_t>> in;
+  for (size_t size : sizes) in.emplace_back(size, 0xEE);
+  std::vector<TransferRequest> recvs(sizes.size());
+  std::vector<bool> staged(sizes.size());
+  for (size_t m = 0; m < sizes.size(); ++m) {
+    staged[m] = m % 2 == 1 && from->stagesRecv(sizes[m]);
+    Status status =
+        staged[m]
+            ? from->postRecvStaged(sizes[m], &recvs[m])
+            : from->postRecv(hostSlice(from->memoryDomain(), in[m].data(), sizes[m]), &recvs[m]);
+    ASSERT_TRUE(status.isOk()) << status.message();
+  }
+  for (size_t m = 0; m < sizes.size(); ++m) {
+    Status status = waitAll(rank, {&recvs[m]});
+    ASSERT_TRUE(status.isOk()) << status.message();
+    const uint8_t* got =
+        staged[m] ? reinterpret_cast<const uint8_t*>(recvs[m].staged) : in[m].data();
+    for (size_t i = 0; i < sizes[m]; ++i) {
+      ASSERT_EQ(got[i], pattern(prev, me, first + m, i))
+          << "message " << first + m << " byte " << i;
+    }
+    if (staged[m]) ASSERT_TRUE(from->releaseRecv(&recvs[m]).isOk());
+  }
+}
+
+// Messages queued with queueSend leave with the next one posted, staged or progressed: shm packs
+// whole small messages into one slot (at most ShmConnection::kMaxPacked), so that here nine
+// small messages and the one posted after them fit the FIFO's free slots without the receiver;
+// each arrives whole and in order, also read in place, and a staged send goes behind queued ones
+// in their slot where they fit together.
+TEST_P(TransportTest, QueuedMessagesLeaveTogetherWholeAndInOrder) {
+  const bool shm = std::string(GetParam()) == "shm";
+  runRanks(GetParam(), [&](Rank& rank) {
+    const int me = rank.setup->rank();
+    const RingPlace ring = ringOf(rank);
+    const int next = ring.next;
+    const int prev = ring.prev;
+    Connection* to = ring.to;
+    Connection* from = ring.from;
+    const std::vector<size_t> queued = {40, 0, 1, 63, 64, 65, 100, 7, 3};
+    const std::vector<size_t> roundB = {40, 500, 40, 4000, 1, 2, 3, 4, 5, 6, 7, 100};
+    std::vector<std::vector<uint8_t>> out;
+    for (size_t m = 0; m < queued.size() + 1 + roundB.size(); ++m) {
+      const size_t size = m < queued.size()    ? queued[m]
+                          : m == queued.size() ? 1000
+                                               : roundB[m - queued.size() - 1];
+      out.emplace_back(size);
+      for (size_t i = 0; i < size; ++i) out.back()[i] = pattern(me, next, m, i);
+    }
+    std::vector<TransferRequest> sends(out.size());
+    auto slice = [&](size_t m) {
+      return hostSlice(to->memoryDomain(), out[m].data(), out[m].size());
+    };
+
+    // Round A: nine queued, one posted.
+    for (size_t m = 0; m < queued.size(); ++m)
+      ASSERT_TRUE(to->queueSend(slice(m), &sends[m]).isOk());
+    EXPECT_FALSE(sends[0].done) << "a queued message left before its connection moved";
+    const size_t posted = queued.size();
+    ASSERT_TRUE(to->postSend(slice(posted), &sends[posted]).isOk());
+    if (shm) {
+      for (size_t m = 0; m <= posted; ++m)
+        EXPECT_TRUE(sends[m].done) << "message " << m << " not packed";
+    }
+    std::vector<size_t> sizesA(queued);
+    sizesA.push_back(1000);
+    receiveAndCheck(rank, from, prev, sizesA, 0);
+    // Every rank's slots are free again before round B counts on them.
+    ASSERT_TRUE(rank.setup->barrier().isOk());
+
+    // Round B: a staged send behind one queued message; one that does not fit with it; one
+    // behind kMaxPacked queued ones.
+    const size_t firstB = posted + 1;
+    std::vector<TransferRequest*> pending;
+    size_t m = firstB;
+    auto stageOrPost = [&](size_t message, bool expectStaging) {
+      char* staging = to->sendStaging(out[message].size());
+      if (shm) EXPECT_EQ(staging != nullptr, expectStaging) << "message " << message;
+      if (staging != nullptr) {
+        std::memcpy(staging, out[message].data(), out[message].size());
+        ASSERT_TRUE(to->commitSend(out[message].size(), &sends[message]).isOk());
+        EXPECT_TRUE(sends[message].done);
+      } else {
+        ASSERT_TRUE(to->postSend(slice(message), &sends[message]).isOk());
+      }
+    };
+    auto queue = [&](size_t message) {
+      ASSERT_TRUE(to->queueSend(slice(message), &sends[message]).isOk());
+    };
+    queue(m);                   // 40
+    stageOrPost(m + 1, true);   // 500 behind it
+    queue(m + 2);               // 40
+    stageOrPost(m + 3, false);  // 4000 does not fit with it
+    m += 4;
+    for (int k = 0; k < 7; ++k) queue(m++);
+    stageOrPost(m, false);  // 100 behind seven
+    ASSERT_EQ(m + 1, out.size());
+    for (size_t s = firstB; s < out.size(); ++s) pending.push_back(&sends[s]);
+    receiveAndCheck(rank, from, prev, roundB, firstB);
+    Status status = waitAll(rank, pending);
+    ASSERT_TRUE(status.isOk()) << status.message();
+  });
+}
+
+// A packed message whose size the receiver does not expect is an error, not a short read.
+TEST_P(TransportTest, AQueuedMessageOfTheWrongSizeIsAnError) {
+  runRanks(GetParam(), [&](Rank& rank) {
+    const int me = rank.setup->rank();
+    std::vector<int32_t> codes(kRanks, tuttiSuccess);
+    if (me <= 1) {
+      Connection* connection = rank.to(1 - me);
+      std::vector<uint8_t> a(40, 1), b(200, 2);
+      TransferRequest first, second;
+      Status status;
+      if (me == 0) {
+        status = connection->queueSend(hostSlice(connection->memoryDomain(), a.data(), 40), &first);
+        if (status.isOk()) {
+          status =
+              connection->postSend(hostSlice(connection->memoryDomain(), b.data(), 200), &second);
+        }
+        if (status.isOk()) status = waitAll(rank, {&first, &second});
+      } else {
+        status = connection->postRecv(hostSlice(connection->memoryDomain(), a.data(), 40), &first);
+        if (status.isOk()) {
+          status =
+              connection->postRecv(hostSlice(connection->memoryDomain(), b.data(), 100), &second);
+        }
+        if (status.isOk()) status = waitAll(rank, {&first, &second});
+        EXPECT_EQ(status.code(), tuttiInternalError) << status.message();
+        EXPECT_NE(status.message().find("disagree"), std::string::npos) << status.message();
+        EXPECT_TRUE(first.done) << "the message before it was good";
+      }
+      codes[me] = status.code();
+      ASSERT_TRUE(rank.setup->barrier().isOk());
+      connection->shutdown();
+    } else {
+      ASSERT_TRUE(rank.setup->barrier().isOk());
+    }
+    ASSERT_TRUE(rank.setup->allGather(codes.data(), sizeof(int32_t)).isOk());
+    EXPECT_EQ(codes[1], tuttiInternalError);
   });
 }
 

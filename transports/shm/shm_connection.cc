@@ -27,6 +27,10 @@ size_t alignUp(size_t value, size_t alignment) {
 
 // The top bit of a slot's length marks a single-copy descriptor instead of data.
 constexpr uint64_t kMarkerBit = uint64_t{1} << 63;
+// The next bit marks a packed slot: several whole small messages, described by a PackedHeader at
+// the slot's start, each at the next 64-byte boundary after the one before.
+constexpr uint64_t kPackedBit = uint64_t{1} << 62;
+constexpr size_t kPackedAlign = 64;
 
 struct RendezvousDescriptor {
   uint64_t address;  // of the message in the sender's address space
@@ -43,6 +47,11 @@ size_t fifoBytes(int slots, size_t slotBytes) {
 }
 
 }  // namespace
+
+struct ShmConnection::PackedHeader {
+  uint64_t count = 0;
+  uint64_t bytes[kMaxPacked] = {};
+};
 
 size_t ShmConnection::segmentBytes(int slots, size_t slotBytes) {
   return 2 * alignUp(fifoBytes(slots, slotBytes), 4096);
@@ -129,21 +138,76 @@ Status ShmConnection::postSend(const Slice& data, TransferRequest* request) {
   return progressSends(&moved);
 }
 
-char* ShmConnection::sendStaging(size_t bytes) {
-  if (closed_ || !sends_.empty() || bytes == 0 || bytes > slotBytes_ || !isEager(bytes)) {
-    return nullptr;
+Status ShmConnection::queueSend(const Slice& data, TransferRequest* request) {
+  if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
+    return peerClosedError("send", data.bytes);
   }
+  request->done = false;
+  sends_.push_back(Transfer{request, data.data(), data.bytes});
+  return Status::ok();
+}
+
+bool ShmConnection::packs(const Transfer& send, size_t* end) const {
+  if (send.done != 0 || !isEager(send.bytes)) return false;
+  const size_t next = *end + alignUp(send.bytes, kPackedAlign);
+  if (next > slotBytes_) return false;
+  *end = next;
+  return true;
+}
+
+size_t ShmConnection::packQueued(char* base, size_t count, PackedHeader* header) {
+  static_assert(sizeof(PackedHeader) == kPackedAlign, "the first message starts one line in");
+  size_t offset = kPackedAlign;
+  for (size_t i = 0; i < count; ++i) {
+    Transfer& send = sends_.front();
+    header->bytes[header->count++] = send.bytes;
+    if (send.bytes > 0) std::memcpy(base + offset, send.data, send.bytes);
+    offset += alignUp(send.bytes, kPackedAlign);
+    send.request->done = true;
+    sends_.pop_front();
+  }
+  return offset;
+}
+
+char* ShmConnection::sendStaging(size_t bytes) {
+  if (closed_ || bytes == 0 || bytes > slotBytes_ || !isEager(bytes)) return nullptr;
   const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
   if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) return nullptr;
-  return out_.slots + (head % slots_) * slotBytes_;
+  char* slot = out_.slots + (head % slots_) * slotBytes_;
+  stagedBehind_ = sends_.size();
+  if (sends_.empty()) return slot;
+  // Behind the queued messages, in the slot they will share with it.
+  if (sends_.size() >= kMaxPacked) return nullptr;
+  size_t end = kPackedAlign;
+  for (const Transfer& send : sends_) {
+    if (!packs(send, &end)) return nullptr;
+  }
+  return end + bytes <= slotBytes_ ? slot + end : nullptr;
 }
 
 Status ShmConnection::commitSend(size_t bytes, TransferRequest* request) {
   if (peerClosed_ || in_.control->senderClosed.load(std::memory_order_acquire)) {
     return peerClosedError("send", bytes);
   }
+  if (sends_.size() != stagedBehind_) {
+    return makeError(tuttiInternalError,
+                     "shm: {} send(s) queued between sendStaging and commitSend (was {})",
+                     sends_.size(), stagedBehind_);
+  }
   const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
-  out_.pieceBytes[head % slots_] = bytes;
+  const uint64_t slot = head % slots_;
+  if (sends_.empty()) {
+    out_.pieceBytes[slot] = bytes;
+  } else {
+    char* base = out_.slots + slot * slotBytes_;
+    PackedHeader header;
+    // The staged message already lies where the queued ones end (sendStaging's layout).
+    const size_t end = packQueued(base, sends_.size(), &header) + alignUp(bytes, kPackedAlign);
+    header.bytes[header.count++] = bytes;
+    std::memcpy(base, &header, sizeof(header));
+    out_.pieceBytes[slot] = kPackedBit | end;
+  }
+  stagedBehind_ = 0;
   out_.control->head.store(head + 1, std::memory_order_seq_cst);
   if (out_.control->readerSleeping.load(std::memory_order_seq_cst)) ring();
   request->done = true;
@@ -173,11 +237,29 @@ Status ShmConnection::releaseRecv(TransferRequest* request) {
   if (recvs_.empty() || !recvs_.front().delivered || recvs_.front().request != request) {
     return makeError(tuttiInternalError, "shm: releaseRecv of a receive not delivered in place");
   }
+  const size_t bytes = recvs_.front().bytes;
   recvs_.pop_front();
   const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);  // ours alone
+  const uint64_t slot = tail % slots_;
+  if ((in_.pieceBytes[slot] & kPackedBit) != 0) {
+    PackedHeader header;
+    std::memcpy(&header, in_.slots + slot * slotBytes_, sizeof(header));
+    consumePacked(header, bytes);
+    return Status::ok();
+  }
   in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
   if (in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
   return Status::ok();
+}
+
+void ShmConnection::consumePacked(const PackedHeader& header, size_t bytes) {
+  packedOffset_ += alignUp(bytes, kPackedAlign);
+  if (++packedIndex_ < header.count) return;
+  packedIndex_ = 0;
+  packedOffset_ = 0;
+  const uint64_t tail = in_.control->tail.load(std::memory_order_relaxed);
+  in_.control->tail.store(tail + 1, std::memory_order_seq_cst);
+  if (in_.control->writerSleeping.load(std::memory_order_seq_cst)) ring();
 }
 
 Status ShmConnection::exportMemory(const Registration& registration, RemoteMemory* out) {
@@ -312,6 +394,18 @@ Status ShmConnection::progressSends(bool* moved) {
     const uint64_t head = out_.control->head.load(std::memory_order_relaxed);
     if (head - out_.control->tail.load(std::memory_order_acquire) >= slots_) break;  // full
     const uint64_t slot = head % slots_;
+    size_t end = kPackedAlign;
+    size_t count = 0;
+    while (count < sends_.size() && count < kMaxPacked && packs(sends_[count], &end)) ++count;
+    if (count >= 2) {
+      char* base = out_.slots + slot * slotBytes_;
+      PackedHeader header;
+      out_.pieceBytes[slot] = kPackedBit | packQueued(base, count, &header);
+      std::memcpy(base, &header, sizeof(header));
+      out_.control->head.store(head + 1, std::memory_order_seq_cst);
+      movedOut = true;
+      continue;
+    }
     if (!isEager(send.bytes)) {
       const RendezvousDescriptor descriptor{reinterpret_cast<uint64_t>(send.data), send.bytes};
       std::memcpy(out_.slots + slot * slotBytes_, &descriptor, sizeof(descriptor));
@@ -353,6 +447,36 @@ Status ShmConnection::progressRecvs(bool* moved) {
     if (in_.control->head.load(std::memory_order_acquire) == tail) break;  // empty
     const uint64_t slot = tail % slots_;
     const uint64_t piece = in_.pieceBytes[slot];
+    if ((piece & kPackedBit) != 0) {
+      char* base = in_.slots + slot * slotBytes_;
+      PackedHeader header;
+      std::memcpy(&header, base, sizeof(header));
+      if (packedIndex_ == 0) packedOffset_ = kPackedAlign;
+      const uint64_t bytes = packedIndex_ < std::min<uint64_t>(header.count, kMaxPacked)
+                                 ? header.bytes[packedIndex_]
+                                 : ~uint64_t{0};
+      if (recv.done != 0 || bytes != recv.bytes ||
+          packedOffset_ + alignUp(recv.bytes, kPackedAlign) > slotBytes_) {
+        return makeError(tuttiInternalError,
+                         "shm: rank {} sent a message of {} bytes where this rank expects {} "
+                         "bytes (the ranks disagree on the call: count, type or order)",
+                         peer_, bytes, recv.bytes - recv.done);
+      }
+      movedIn = true;
+      char* at = base + packedOffset_;
+      if (recv.staged) {
+        recv.request->staged = at;
+        recv.request->done = true;
+        recv.delivered = true;
+        break;
+      }
+      if (bytes > 0) std::memcpy(recv.data, at, bytes);
+      recv.done = bytes;
+      consumePacked(header, bytes);
+      recv.request->done = true;
+      recvs_.pop_front();
+      continue;
+    }
     const bool marker = (piece & kMarkerBit) != 0;
     const uint64_t pieceBytes = piece & ~kMarkerBit;
     if (marker != !isEager(recv.bytes) || (marker && pieceBytes != recv.bytes) ||

@@ -6,6 +6,10 @@
 // (sendStaging) and the receiver may read a message where it lies (postRecvStaged), which saves
 // one of the two copies for data that is reduced or forwarded anyway.
 //
+// Packed: whole small messages queued together (queueSend, then the next postSend or
+// sendStaging) share one slot, up to kMaxPacked of them: a call's descriptor and its first data
+// cost the peer one slot hand-off, not two.
+//
 // Single copy: a message of at least TUTTI_SHM_CMA_MIN_BYTES, when cross-memory attach is
 // permitted, goes as a descriptor of the sender's buffer (address, length) in one slot; the
 // receiver copies it straight from the sender's memory with process_vm_readv (a get) and counts
@@ -53,6 +57,9 @@ struct ShmFifo {
 
 class ShmConnection : public Connection {
  public:
+  // Messages one slot carries at most when packed (its header takes the slot's first line).
+  static constexpr size_t kMaxPacked = 7;
+
   // cmaMinBytes: messages of at least this size are read straight from the sender's memory (0:
   // never; each process must be able to read and write the other's memory). peerPid: the peer's
   // process.
@@ -65,7 +72,10 @@ class ShmConnection : public Connection {
   MemoryDomain& memoryDomain() override { return *domain_; }
   Status postSend(const Slice& data, TransferRequest* request) override;
   Status postRecv(const Slice& data, TransferRequest* request) override;
-  // A free slot when nothing is queued, the message fits one slot and goes eager.
+  // Held until the next postSend, sendStaging/commitSend or progress, to share its slot.
+  Status queueSend(const Slice& data, TransferRequest* request) override;
+  // A free slot when the message fits one slot and goes eager: the slot's start when nothing is
+  // queued, else the place after the queued messages when they all fit the slot with it.
   char* sendStaging(size_t bytes) override;
   Status commitSend(size_t bytes, TransferRequest* request) override;
   bool stagesRecv(size_t bytes) const override {
@@ -99,7 +109,16 @@ class ShmConnection : public Connection {
     uint64_t rendezvousSeq = 0;  // a single-copy send completes when rendezvousDone reaches it
   };
 
+  struct PackedHeader;
+
   bool isEager(size_t bytes) const { return cmaMinBytes_ == 0 || bytes < cmaMinBytes_; }
+  // Whether `send` goes packed after messages that end at *end (advanced past it when it does).
+  bool packs(const Transfer& send, size_t* end) const;
+  // Writes the first `count` queued sends into the packed slot at `base` and completes them;
+  // returns where the message after them goes.
+  size_t packQueued(char* base, size_t count, PackedHeader* header);
+  // The receive side consumed one message of `bytes` from the packed slot at the tail.
+  void consumePacked(const PackedHeader& header, size_t bytes);
   void prefaultSlots();
   Status peerClosedError(const char* what, size_t bytes) const;
   bool sendReady() const;
@@ -126,6 +145,12 @@ class ShmConnection : public Connection {
   std::deque<Transfer> awaitingAck_;  // single-copy sends the peer has not read yet
   std::deque<Transfer> recvs_;
   uint64_t rendezvousPosted_ = 0;
+  // Queued sends that the slot handed out by sendStaging goes behind (checked by commitSend).
+  size_t stagedBehind_ = 0;
+  // Where the receive side is in the packed slot at the tail: the next message's index and
+  // offset.
+  size_t packedIndex_ = 0;
+  size_t packedOffset_ = 0;
   // This end shut down; set by shutdown(), which another thread may call (an abort, the watch's
   // verdict) while this one progresses.
   std::atomic<bool> closed_{false};
