@@ -2,7 +2,7 @@
 // For a call whose descriptors follow its data (descriptorsFollowData), this rank's
 // CallDescriptor goes to each peer the plan sends data to, and each peer's that sends data here
 // is received and compared; for the others, to and from every connected peer. The executor
-// asks before posting any data receive from a peer (matched) and before the first data to a
+// asks before using any data received from a peer (matched) and before the first data to a
 // peer (beforeFirstSend): the descriptor to a peer the plan sends data to goes just before that
 // data (a transport that batches sends moves both in one segment); to the others, at the call's
 // start. On a failure, every descriptor not yet sent goes at once, so that the peers can still

@@ -199,8 +199,6 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
         ++nextPost;
         continue;
       }
-      // Nothing is read from a peer before its call is known to be this one.
-      if (call_ != nullptr && !exchange_.matched(step.recvPeer)) break;
       Staging& staging = staging_[step.recvPeer];
       if (staging.freeSlots.empty()) break;
       Connection* connection = connections[step.recvPeer];
@@ -243,6 +241,10 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       const Step& step = *slice.step;
       const bool receives = stepReceives(step.kind);
       if (receives && (nextDone >= nextPost || !recvRequests_[nextDone].done)) break;
+      // Nothing received from a peer is used before its call is known to be this one. (The
+      // receive itself was posted at once, behind the descriptor's: a transport may read both
+      // with one system call.)
+      if (receives && call_ != nullptr && !exchange_.matched(step.recvPeer)) break;
       const size_t bytes = lowered_.bytes(slice);
       char* dst = lowered_.dst(slice);
       const char* src = lowered_.src(slice);

@@ -11,8 +11,11 @@
 // waits for it. Waiting is the progress engine's, bounded by the communicator's timeout.
 //
 // A call with a CallDescriptor (exec/call_check.h) exchanges it with every connected peer
-// (exec/call_exchange.h); no data receive from a peer is posted before that peer's descriptor
-// matched, so a mismatched call fails naming both calls instead of reading the wrong data.
+// (exec/call_exchange.h); no data received from a peer is used (reduced, forwarded, counted
+// done) before that peer's descriptor matched, so a mismatched call fails naming both calls
+// instead of computing with the wrong data. Receives are posted before the match, behind the
+// descriptor's receive on the same connection, so that one read can take both; on a mismatch
+// the destination may hold the other call's bytes, as any failed call's output is undefined.
 #pragma once
 
 #include <deque>

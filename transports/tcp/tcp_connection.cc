@@ -253,9 +253,14 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
 }
 
 Status TcpConnection::progress(bool* progressed) {
+  if (!failure_.isOk()) return failure_;
   for (Socket& socket : sockets_) {
-    TUTTI_RETURN_IF_ERROR(progressSends(socket, progressed));
-    TUTTI_RETURN_IF_ERROR(progressRecvs(socket, progressed));
+    Status status = progressSends(socket, progressed);
+    if (status.isOk()) status = progressRecvs(socket, progressed);
+    if (!status.isOk()) {
+      failure_ = status;
+      return status;
+    }
   }
   return Status::ok();
 }

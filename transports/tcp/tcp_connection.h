@@ -89,6 +89,9 @@ class TcpConnection : public Connection {
   uint32_t recvSeq_ = 0;
   uint32_t sendRotation_ = 0;  // messages of at least kSpreadBytes sent: picks the next socket
   uint32_t recvRotation_ = 0;
+  // The first error progress() met: a frame that failed its check is left half credited, so the
+  // connection can only fail from then on (the same error each time).
+  Status failure_ = Status::ok();
 };
 
 }  // namespace tutti

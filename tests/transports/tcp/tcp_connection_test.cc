@@ -290,6 +290,36 @@ TEST(TcpConnectionTest, SizeMismatchIsAnErrorNotCorruption) {
   EXPECT_NE(status.message().find("disagree"), std::string::npos) << status.message();
 }
 
+// A connection whose frame failed its check stays failed: each later progress() returns the
+// same error at once. (It used to spin for ever on the frame left half credited when bytes read
+// ahead followed it, which a call's failure path met when it progressed the connection again to
+// read the peer's descriptor.)
+TEST(TcpConnectionTest, ProgressAfterAFailedFrameReturnsTheSameError) {
+  Pair pair = makePair(1, 1 << 20);
+  std::vector<char> first(40, 'a'), second(200, 'b');
+  std::vector<char> in(200);
+  TransferRequest sends[2];
+  TransferRequest recvs[2];
+  ASSERT_TRUE(
+      pair.a->queueSend(hostSlice(pair.a->memoryDomain(), first.data(), 40), &sends[0]).isOk());
+  ASSERT_TRUE(
+      pair.a->postSend(hostSlice(pair.a->memoryDomain(), second.data(), 200), &sends[1]).isOk());
+  ASSERT_TRUE(drive(pair, {&sends[0], &sends[1]}).isOk());
+  // Both frames are in b's socket; b expects 40 bytes, then 100 where 200 come.
+  ASSERT_TRUE(pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data(), 40), &recvs[0]).isOk());
+  ASSERT_TRUE(
+      pair.b->postRecv(hostSlice(pair.b->memoryDomain(), in.data() + 40, 100), &recvs[1]).isOk());
+  bool progressed = false;
+  Status failed = pair.b->progress(&progressed);
+  ASSERT_EQ(failed.code(), tuttiInternalError) << failed.message();
+  EXPECT_TRUE(recvs[0].done) << "the frame before the bad one was good";
+  for (int again = 0; again < 3; ++again) {
+    Status status = pair.b->progress(&progressed);
+    EXPECT_EQ(status.code(), tuttiInternalError);
+    EXPECT_EQ(status.message(), failed.message());
+  }
+}
+
 TEST(TcpConnectionTest, ClosedPeerIsARemoteError) {
   Pair pair = makePair(2, 64);
   std::vector<char> in(10);
