@@ -456,7 +456,7 @@ Status ShmConnection::progressRecvs(bool* moved) {
                                  ? header.bytes[packedIndex_]
                                  : ~uint64_t{0};
       if (recv.done != 0 || bytes != recv.bytes ||
-          packedOffset_ + alignUp(recv.bytes, kPackedAlign) > slotBytes_) {
+          packedOffset_ + recv.bytes > slotBytes_) {
         return makeError(tuttiInternalError,
                          "shm: rank {} sent a message of {} bytes where this rank expects {} "
                          "bytes (the ranks disagree on the call: count, type or order)",
