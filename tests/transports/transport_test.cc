@@ -246,10 +246,6 @@ TEST_P(TransportTest, QueuedMessagesLeaveTogetherWholeAndInOrder) {
   runRanks(GetParam(), [&](Rank& rank) {
     const int me = rank.setup->rank();
     const RingPlace ring = ringOf(rank);
-    const int next = ring.next;
-    const int prev = ring.prev;
-    Connection* to = ring.to;
-    Connection* from = ring.from;
     const std::vector<size_t> queued = {40, 0, 1, 63, 64, 65, 100, 7, 3};
     const std::vector<size_t> roundB = {40, 500, 40, 4000, 1, 2, 3, 4, 5, 6, 7, 100};
     std::vector<std::vector<uint8_t>> out;
@@ -258,26 +254,26 @@ TEST_P(TransportTest, QueuedMessagesLeaveTogetherWholeAndInOrder) {
                           : m == queued.size() ? 1000
                                                : roundB[m - queued.size() - 1];
       out.emplace_back(size);
-      for (size_t i = 0; i < size; ++i) out.back()[i] = pattern(me, next, m, i);
+      for (size_t i = 0; i < size; ++i) out.back()[i] = pattern(me, ring.next, m, i);
     }
     std::vector<TransferRequest> sends(out.size());
     auto slice = [&](size_t m) {
-      return hostSlice(to->memoryDomain(), out[m].data(), out[m].size());
+      return hostSlice(ring.to->memoryDomain(), out[m].data(), out[m].size());
     };
 
     // Round A: nine queued, one posted.
     for (size_t m = 0; m < queued.size(); ++m)
-      ASSERT_TRUE(to->queueSend(slice(m), &sends[m]).isOk());
+      ASSERT_TRUE(ring.to->queueSend(slice(m), &sends[m]).isOk());
     EXPECT_FALSE(sends[0].done) << "a queued message left before its connection moved";
     const size_t posted = queued.size();
-    ASSERT_TRUE(to->postSend(slice(posted), &sends[posted]).isOk());
+    ASSERT_TRUE(ring.to->postSend(slice(posted), &sends[posted]).isOk());
     if (shm) {
       for (size_t m = 0; m <= posted; ++m)
         EXPECT_TRUE(sends[m].done) << "message " << m << " not packed";
     }
     std::vector<size_t> sizesA(queued);
     sizesA.push_back(1000);
-    receiveAndCheck(rank, from, prev, sizesA, 0);
+    receiveAndCheck(rank, ring.from, ring.prev, sizesA, 0);
     // Every rank's slots are free again before round B counts on them.
     ASSERT_TRUE(rank.setup->barrier().isOk());
 
@@ -287,18 +283,18 @@ TEST_P(TransportTest, QueuedMessagesLeaveTogetherWholeAndInOrder) {
     std::vector<TransferRequest*> pending;
     size_t m = firstB;
     auto stageOrPost = [&](size_t message, bool expectStaging) {
-      char* staging = to->sendStaging(out[message].size());
+      char* staging = ring.to->sendStaging(out[message].size());
       if (shm) EXPECT_EQ(staging != nullptr, expectStaging) << "message " << message;
       if (staging != nullptr) {
         std::memcpy(staging, out[message].data(), out[message].size());
-        ASSERT_TRUE(to->commitSend(out[message].size(), &sends[message]).isOk());
+        ASSERT_TRUE(ring.to->commitSend(out[message].size(), &sends[message]).isOk());
         EXPECT_TRUE(sends[message].done);
       } else {
-        ASSERT_TRUE(to->postSend(slice(message), &sends[message]).isOk());
+        ASSERT_TRUE(ring.to->postSend(slice(message), &sends[message]).isOk());
       }
     };
     auto queue = [&](size_t message) {
-      ASSERT_TRUE(to->queueSend(slice(message), &sends[message]).isOk());
+      ASSERT_TRUE(ring.to->queueSend(slice(message), &sends[message]).isOk());
     };
     queue(m);                   // 40
     stageOrPost(m + 1, true);   // 500 behind it
@@ -309,7 +305,7 @@ TEST_P(TransportTest, QueuedMessagesLeaveTogetherWholeAndInOrder) {
     stageOrPost(m, false);  // 100 behind seven
     ASSERT_EQ(m + 1, out.size());
     for (size_t s = firstB; s < out.size(); ++s) pending.push_back(&sends[s]);
-    receiveAndCheck(rank, from, prev, roundB, firstB);
+    receiveAndCheck(rank, ring.from, ring.prev, roundB, firstB);
     Status status = waitAll(rank, pending);
     ASSERT_TRUE(status.isOk()) << status.message();
   });

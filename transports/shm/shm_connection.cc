@@ -455,8 +455,7 @@ Status ShmConnection::progressRecvs(bool* moved) {
       const uint64_t bytes = packedIndex_ < std::min<uint64_t>(header.count, kMaxPacked)
                                  ? header.bytes[packedIndex_]
                                  : ~uint64_t{0};
-      if (recv.done != 0 || bytes != recv.bytes ||
-          packedOffset_ + recv.bytes > slotBytes_) {
+      if (recv.done != 0 || bytes != recv.bytes || packedOffset_ + recv.bytes > slotBytes_) {
         return makeError(tuttiInternalError,
                          "shm: rank {} sent a message of {} bytes where this rank expects {} "
                          "bytes (the ranks disagree on the call: count, type or order)",
