@@ -164,6 +164,14 @@ Status hwTreeOfThisHostWithHwloc(HwObject* machine) {
   // 2.9.0 on Debian 12), once per communicator. Without it hwloc's linux component reads the
   // same PCI tree from sysfs, missing only the device names, which Tutti does not use.
   hwloc_topology_set_components(topology.get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "pci");
+  // Tutti reads no OpenCL or display objects (GPUs come from CUDA and NVML, topo/cuda_probe.h).
+  // The "opencl" component asks the OpenCL ICD loader for every platform, which loads each
+  // vendor's OpenCL driver in every rank during init, and "gl" opens X displays. The ICD loader
+  // (libOpenCL.so.1) also has thread-local storage that is dynamic TLS (loaded with the plugin),
+  // whose block GCC 12's LeakSanitizer misreads when it lands 16 bytes into a page: it then
+  // scans "0x9de-0x400001ae0" and its tracer dies of SIGSEGV (docs/reliability.md).
+  hwloc_topology_set_components(topology.get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "opencl");
+  hwloc_topology_set_components(topology.get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl");
 #endif
   TUTTI_RETURN_IF_ERROR(load(topology, machine));
   // hwloc's own variable (not Tutti's: read as hwloc reads it). hwloc loads it in place of this
