@@ -18,7 +18,8 @@ const std::vector<ParamInfo>& paramTable() {
       {"TUTTI_HEARTBEAT_TIMEOUT_MS", "10000",
        "a peer that sends no heartbeat over the bootstrap for this long (stopped, hung, host "
        "gone) is failed on every rank, ms; heartbeats go every tenth of it (at most 1 s); 0: "
-       "no heartbeats (a dead peer is still seen at once)"},
+       "no heartbeats (a dead peer is still seen at once); also the TCP keepalive time of the "
+       "bootstrap's and tcp's sockets, which finds a host lost during init"},
       {"TUTTI_SOCKET_IFNAME", "(auto)",
        "interfaces, NCCL syntax: prefix list, ^ excludes, = exact"},
       {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},

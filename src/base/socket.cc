@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -170,6 +171,31 @@ Status setNoDelay(int fd) {
   return Status::ok();
 }
 
+Status setKeepAlive(int fd, int deadAfterMs) {
+  if (deadAfterMs <= 0) return Status::ok();
+  const int totalSec = std::max(2, (deadAfterMs + 999) / 1000);
+  const int idleSec = totalSec / 2;
+  const int intervalSec = 1;
+  const int probes = std::max(1, totalSec - idleSec);
+  const int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idleSec, sizeof(idleSec)) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intervalSec, sizeof(intervalSec)) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes)) < 0) {
+    return systemError("setsockopt(SO_KEEPALIVE)", errno);
+  }
+  return Status::ok();
+}
+
+bool isLostHost(int err) { return err == ETIMEDOUT || err == EHOSTUNREACH; }
+
+Status lostHostError(const std::string& what, int err) {
+  return makeError(tuttiRemoteError,
+                   "{}: the peer's host stopped answering ({}: TCP keepalive or retransmission "
+                   "gave up; the host is down or a link between is cut)",
+                   what, std::strerror(err));
+}
+
 Status listenOn(const SockAddr& addr, Fd* out, SockAddr* actual) {
   Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return systemError("socket", errno);
@@ -270,6 +296,7 @@ Status sendRecvAll(int sendFd, const void* sendData, size_t sendBytes, int recvF
         if (errno == EPIPE || errno == ECONNRESET) {
           return makeError(tuttiRemoteError, "send: peer closed the connection");
         }
+        if (isLostHost(errno)) return lostHostError("send", errno);
         return systemError("send", errno);
       }
     }
@@ -282,6 +309,7 @@ Status sendRecvAll(int sendFd, const void* sendData, size_t sendBytes, int recvF
         return makeError(tuttiRemoteError, "recv: peer closed the connection");
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         if (errno == ECONNRESET) return makeError(tuttiRemoteError, "recv: connection reset");
+        if (isLostHost(errno)) return lostHostError("recv", errno);
         return systemError("recv", errno);
       }
     }

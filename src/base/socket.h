@@ -80,6 +80,21 @@ Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,
 
 Status setNonBlocking(int fd);
 Status setNoDelay(int fd);
+// TCP keepalive, so that a connection whose peer's host stopped answering (down, or its link
+// cut: nothing closes the socket) fails with ETIMEDOUT about deadAfterMs after the last segment
+// heard, instead of waiting out a deadline. Probes start after half that time and go every
+// second; the kernel counts in whole seconds, so the time is rounded up to at least 2 s.
+// deadAfterMs <= 0 leaves the socket as it is. A live host's kernel answers the probes whether
+// or not its process runs, so a stopped or busy peer is never taken for a lost host (the
+// communicator's heartbeat finds those). Probes go only while everything sent was acknowledged:
+// a peer that stops acknowledging data is found by TCP's retransmission limit instead. Errors:
+// tuttiSystemError when setsockopt fails.
+Status setKeepAlive(int fd, int deadAfterMs);
+// Whether a send or receive failed because the peer's host stopped answering (keepalive or
+// retransmission gave up: ETIMEDOUT; or the route to it is gone: EHOSTUNREACH).
+bool isLostHost(int err);
+// tuttiRemoteError for such a failure of `what`, saying so.
+Status lostHostError(const std::string& what, int err);
 
 // Blocking transfers over a non-blocking socket, bounded by the deadline. End of stream is
 // tuttiRemoteError.

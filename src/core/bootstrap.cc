@@ -200,6 +200,8 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   TUTTI_RETURN_IF_ERROR(connectTo(rootAddr, deadline, &rootConn, abortFlag)
                             .withContext(fmt::format("bootstrap: rank {} reaching the root at {}",
                                                      rank, rootAddr.toString())));
+  // Before the watch starts (at the end of init) nothing else finds a host that stops answering.
+  TUTTI_RETURN_IF_ERROR(setKeepAlive(rootConn.get(), params.heartbeatTimeoutMs));
   Hello hello = makeHello(HelloKind::kBootstrapRoot, id.secret, rank);
   hello.count = nranks;
   hello.address = toWire(listenAddr);
@@ -230,6 +232,7 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   TUTTI_RETURN_IF_ERROR(fromWire(table[next], &nextAddr));
   TUTTI_RETURN_IF_ERROR(connectTo(nextAddr, deadline, &boot->next_, abortFlag)
                             .withContext(fmt::format("bootstrap: connecting to rank {}", next)));
+  TUTTI_RETURN_IF_ERROR(setKeepAlive(boot->next_.get(), params.heartbeatTimeoutMs));
   TUTTI_RETURN_IF_ERROR(sendHello(boot->next_.get(),
                                   makeHello(HelloKind::kBootstrapRing, id.secret, rank), deadline,
                                   abortFlag));
@@ -248,6 +251,7 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
           makeError(tuttiRemoteError, "rank {} where rank {} was expected", got.rank, prev));
       continue;
     }
+    TUTTI_RETURN_IF_ERROR(setKeepAlive(conn.get(), params.heartbeatTimeoutMs));
     boot->prev_ = std::move(conn);
   }
   *out = std::move(boot);

@@ -137,6 +137,8 @@ Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
       if (errno == EPIPE || errno == ECONNRESET) {
         return makeError(tuttiRemoteError, "tcp: rank {} closed the connection (send)", peer_);
       }
+      if (isLostHost(errno))
+        return lostHostError(fmt::format("tcp: send to rank {}", peer_), errno);
       return systemError(fmt::format("tcp: send to rank {}", peer_), errno);
     }
     *progressed = true;
@@ -240,6 +242,9 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::ok();
       if (errno == ECONNRESET) {
         return makeError(tuttiRemoteError, "tcp: connection to rank {} reset", peer_);
+      }
+      if (isLostHost(errno)) {
+        return lostHostError(fmt::format("tcp: recv from rank {}", peer_), errno);
       }
       return systemError(fmt::format("tcp: recv from rank {}", peer_), errno);
     }

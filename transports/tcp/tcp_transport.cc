@@ -63,6 +63,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       Hello hello = makeHello(HelloKind::kTcpSocket, setup.secret(), rank);
       hello.index = i;
       hello.count = nsocks;
+      TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
       TUTTI_RETURN_IF_ERROR(sendHello(fd.get(), hello, deadline));
       sockets[peer][i] = std::move(fd);
     }
@@ -91,6 +92,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                        "TUTTI_NSOCKS_PERPEER alike on every rank",
                        hello.rank, hello.count, rank, nsocks);
     }
+    TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
     it->second[hello.index] = std::move(fd);
     --expectedIncoming;
   }
