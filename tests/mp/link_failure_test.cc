@@ -5,6 +5,8 @@
 // (TUTTI_TIMEOUT_MS) can find it. Every rank, the cut one too, must return tuttiRemoteError or
 // tuttiTimeout within the timeout + 2 s, and every rank must name the cut rank and its host (the
 // cut rank hears every peer fall silent at once and names itself).
+// A cut during init is found by TCP keepalive on the bootstrap's sockets (set from the heartbeat
+// timeout) where a rank waits on an established connection, else by init's timeout.
 // The time from the cut to each rank's error is printed (docs/reliability.md, "Link failures
 // between hosts").
 #include <gtest/gtest.h>
@@ -145,11 +147,12 @@ int loopUntilError(tuttiComm_t comm, int rank, int nranks, Shared* shared) {
   return 0;
 }
 
-// The parent's side of a cut: once every rank has done `rounds` all-reduces, sets victim's link
-// down and notes when.
+// The parent's side of a cut: once every rank's report counts `rounds` (all-reduces done, or
+// "entered init"), waits delayMs, sets victim's link down and notes when. Waits by yielding
+// when a delay follows (cuts a few milliseconds into init land where meant), else by sleeping.
 std::thread cutWhenReady(const EmulatedHosts& hosts, Shared* shared, int nranks, int victim,
-                         int rounds, std::atomic<bool>* cut) {
-  return std::thread([&hosts, shared, nranks, victim, rounds, cut] {
+                         int rounds, std::atomic<bool>* cut, int delayMs = 0) {
+  return std::thread([&hosts, shared, nranks, victim, rounds, cut, delayMs] {
     const auto giveUp = Clock::now() + std::chrono::seconds(30);
     auto ready = [&] {
       for (int rank = 0; rank < nranks; ++rank) {
@@ -158,12 +161,36 @@ std::thread cutWhenReady(const EmulatedHosts& hosts, Shared* shared, int nranks,
       return true;
     };
     while (!ready() && Clock::now() < giveUp) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (delayMs > 0) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
     shared->cutAtNs.store(nowNs());
     cut->store(hosts.cutLink(victim));
     shared->cutDone.store(1);
   });
+}
+
+// A rank's init with timeoutMs and nothing after it: the report gets its code, the time from the
+// cut (waited for, if init returned first) and the message.
+int initAndReport(int rank, int nranks, const tuttiUniqueId& id, int timeoutMs, Shared* shared) {
+  RankReport& report = shared->ranks[rank];
+  tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
+  config.timeoutMs = timeoutMs;
+  tuttiComm_t comm = nullptr;
+  report.code = tuttiCommInitRankConfig(&comm, nranks, id, rank, &config);
+  const auto giveUp = Clock::now() + std::chrono::seconds(40);
+  while (shared->cutDone.load() == 0 && Clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  report.ms = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
+  std::snprintf(report.message, sizeof(report.message), "%s", tuttiGetLastError(nullptr));
+  report.finished.store(true);
+  if (comm != nullptr) tuttiCommDestroy(comm);
+  return 0;
 }
 
 bool hasError(tuttiResult_t rc) { return rc == tuttiRemoteError || rc == tuttiTimeout; }
@@ -289,15 +316,7 @@ TEST_P(LinkFailureTest, LinkDownDuringInit) {
         while (shared->cutDone.load() == 0 && Clock::now() < giveUp) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
-        config.timeoutMs = kTimeoutMs;
-        tuttiComm_t comm = nullptr;
-        report.code = tuttiCommInitRankConfig(&comm, nranks, id, rank, &config);
-        report.ms = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
-        std::snprintf(report.message, sizeof(report.message), "%s", tuttiGetLastError(nullptr));
-        report.finished.store(true);
-        if (comm != nullptr) tuttiCommDestroy(comm);
-        return 0;
+        return initAndReport(rank, nranks, id, kTimeoutMs, shared);
       },
       60);
   cutter.join();
@@ -318,6 +337,67 @@ TEST_P(LinkFailureTest, LinkDownDuringInit) {
   munmap(shared, sizeof(Shared));
 }
 
+// The host of the bootstrap root (rank 0's, which made the unique id and has not called init yet)
+// is cut while every other rank waits at the root for the table of addresses. Their sockets to the
+// root are idle and open: only TCP keepalive (set from the heartbeat timeout) finds the lost host,
+// within the heartbeat timeout of the last segment heard, long before init's 20 s timeout. (The
+// parameter's victim is not used: the root's host is the one cut.)
+TEST_P(LinkFailureTest, RootHostCutWhileRanksWaitAtTheRoot) {
+  const int nranks = std::get<0>(GetParam());
+  constexpr int kRoot = 0;
+  constexpr int kLongTimeoutMs = 20000;
+  constexpr long kKeepAliveLimitMs = kHeartbeatTimeoutMs + 1500;
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  Shared* shared = mapShared();
+  ASSERT_NE(shared, nullptr);
+  // rounds counts "entered init" (for the root's host: "holds the id"); the ranks' hellos reach
+  // the root within milliseconds of entering, and the cut comes 300 ms later.
+  std::atomic<bool> cut{false};
+  std::thread cutter = cutWhenReady(hosts, shared, nranks, kRoot, 1, &cut, 300);
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiUniqueId id{};
+        if (!joinHost(hosts, rank, shared, &id)) return 2;
+        RankReport& report = shared->ranks[rank];
+        report.rounds.store(1);
+        if (rank == kRoot) {
+          // Keeps the root thread alive, unreachable, until the others are done.
+          const auto giveUp = Clock::now() + std::chrono::seconds(kLongTimeoutMs / 1000 + 5);
+          auto othersDone = [&] {
+            for (int other = 1; other < nranks; ++other) {
+              if (!shared->ranks[other].finished.load()) return false;
+            }
+            return true;
+          };
+          while (!othersDone() && Clock::now() < giveUp) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+          report.finished.store(true);
+          return 0;
+        }
+        return initAndReport(rank, nranks, id, kLongTimeoutMs, shared);
+      },
+      60);
+  cutter.join();
+  ASSERT_TRUE(launch.error.empty()) << launch.error;
+  ASSERT_TRUE(cut.load()) << "could not set the root host's link down";
+  for (int rank = 1; rank < nranks; ++rank) {
+    const RankReport& report = shared->ranks[rank];
+    std::printf("root host cut, rank %d: %s %ld ms after the cut: %s\n", rank,
+                tuttiGetErrorString(report.code), report.ms, report.message);
+    EXPECT_TRUE(launch.ranks[rank].ok()) << "rank " << rank << ": " << launch.failures();
+    ASSERT_TRUE(report.finished.load()) << "rank " << rank;
+    EXPECT_EQ(report.code, tuttiRemoteError) << "rank " << rank << ": " << report.message;
+    EXPECT_NE(std::string(report.message).find("stopped answering"), std::string::npos)
+        << "rank " << rank << ": " << report.message;
+    EXPECT_LE(report.ms, kKeepAliveLimitMs) << "rank " << rank << ": " << report.message;
+  }
+  std::fflush(stdout);
+  munmap(shared, sizeof(Shared));
+}
+
 // One init of nranks ranks on fresh hosts whose victim's link goes down cutDelayMs after every
 // rank entered tuttiCommInitRank (no cut when negative). A rank whose init succeeds runs exact
 // all-reduces until one fails (or, with no cut, runs one). Fills each rank's report (code, ms
@@ -329,21 +409,9 @@ void initWithCut(int nranks, int victim, int cutDelayMs, long* initMs) {
   ASSERT_NE(shared, nullptr);
   // rounds here counts "entered init"; the cutter waits for every rank, then for the delay.
   std::atomic<bool> cut{cutDelayMs < 0};
-  std::thread cutter([&hosts, shared, nranks, victim, cutDelayMs, &cut] {
-    if (cutDelayMs < 0) return;
-    const auto giveUp = Clock::now() + std::chrono::seconds(30);
-    auto entered = [&] {
-      for (int rank = 0; rank < nranks; ++rank) {
-        if (shared->ranks[rank].rounds.load() < 1) return false;
-      }
-      return true;
-    };
-    while (!entered() && Clock::now() < giveUp) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(cutDelayMs));
-    shared->cutAtNs.store(nowNs());
-    cut.store(hosts.cutLink(victim));
-    shared->cutDone.store(1);
-  });
+  std::thread cutter = cutDelayMs < 0
+                           ? std::thread()
+                           : cutWhenReady(hosts, shared, nranks, victim, 1, &cut, cutDelayMs);
   const RankLaunch launch = forkRanks(
       nranks,
       [&](int rank) {
@@ -385,7 +453,7 @@ void initWithCut(int nranks, int victim, int cutDelayMs, long* initMs) {
         return 0;
       },
       60);
-  cutter.join();
+  if (cutter.joinable()) cutter.join();
   *initMs = shared->longestInitMs.load();
   ASSERT_TRUE(launch.error.empty()) << launch.error;
   ASSERT_TRUE(cut.load()) << "could not set rank " << victim << "'s link down";
