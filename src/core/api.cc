@@ -295,7 +295,8 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
   id.root = toWire(rootAddr);
   if (launcher.rank == 0) {
     SockAddr bound;
-    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound);
+    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound,
+                                launcher.rank);
     if (!status.isOk()) return finish(status.withContext("TUTTI_COMM_ID"));
   }
   TUTTI_INFO(kLogInit, "init from environment: rank {} of {} ({}), root {}", launcher.rank,

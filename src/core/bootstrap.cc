@@ -7,6 +7,8 @@
 #include <cstring>
 #include <map>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "base/handshake.h"
 #include "base/hello_acceptor.h"
@@ -73,7 +75,19 @@ Status checkArrival(const Hello& hello, int nranks, const std::map<int, Fd>& arr
   return Status::ok();
 }
 
-void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedRanks) {
+// The ranks that arrived, hostRank last (startBootstrapRoot says why).
+std::vector<std::pair<int, int>> answerOrder(const std::map<int, Fd>& arrived, int hostRank) {
+  std::vector<std::pair<int, int>> order;  // (rank, fd)
+  for (const auto& [rank, fd] : arrived) {
+    if (rank != hostRank) order.emplace_back(rank, fd.get());
+  }
+  auto host = arrived.find(hostRank);
+  if (host != arrived.end()) order.emplace_back(hostRank, host->second.get());
+  return order;
+}
+
+void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedRanks,
+               int hostRank) {
   Deadline deadline = Deadline::afterMs(timeoutMs);
   // A connection turned away learns why (a rank with a wrong secret, a count that does not fit);
   // one send attempt, so that a stranger that does not read cannot hold the root.
@@ -99,8 +113,8 @@ void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedR
                     acceptor.turnedAway())
               : status.message();
       TUTTI_WARN(kLogBootstrap, "{}", message);
-      for (auto& [rank, fd] : arrived) {
-        replyError(fd.get(), status.code(), message, Deadline::afterMs(kHelloTimeoutMs));
+      for (const auto& [rank, fd] : answerOrder(arrived, hostRank)) {
+        replyError(fd, status.code(), message, Deadline::afterMs(kHelloTimeoutMs));
       }
       return;
     }
@@ -115,12 +129,12 @@ void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedR
   }
   std::vector<WireAddr> table(nranks);
   for (auto& [rank, address] : addresses) table[rank] = address;
-  for (auto& [rank, fd] : arrived) {
+  for (const auto& [rank, fd] : answerOrder(arrived, hostRank)) {
     RootReply reply{};
     reply.result = tuttiSuccess;
     Deadline sendDeadline = Deadline::afterMs(kHelloTimeoutMs);
-    if (!sendAll(fd.get(), &reply, sizeof(reply), sendDeadline).isOk() ||
-        !sendAll(fd.get(), table.data(), table.size() * sizeof(WireAddr), sendDeadline).isOk()) {
+    if (!sendAll(fd, &reply, sizeof(reply), sendDeadline).isOk() ||
+        !sendAll(fd, table.data(), table.size() * sizeof(WireAddr), sendDeadline).isOk()) {
       TUTTI_WARN(kLogBootstrap, "bootstrap root: could not answer rank {}", rank);
     }
   }
@@ -130,9 +144,9 @@ void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedR
 
 // The root's thread: nothing may escape it (an exception would end the whole process).
 void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutMs,
-             int expectedRanks) {
+             int expectedRanks, int hostRank) {
   try {
-    serveRoot(listenFd.get(), secret.data(), timeoutMs, expectedRanks);
+    serveRoot(listenFd.get(), secret.data(), timeoutMs, expectedRanks, hostRank);
   } catch (const std::exception& e) {
     TUTTI_WARN(kLogBootstrap, "bootstrap root stopped: {}", e.what());
   }
@@ -141,7 +155,7 @@ void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutM
 }  // namespace
 
 Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeoutMs,
-                          int expectedRanks, SockAddr* bound) {
+                          int expectedRanks, SockAddr* bound, int hostRank) {
   Fd listenFd;
   Status status = listenOn(addr, &listenFd, bound);
   if (!status.isOk() && errno == EADDRNOTAVAIL) {
@@ -156,7 +170,7 @@ Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeo
   std::array<uint8_t, kSecretBytes> key;
   std::memcpy(key.data(), secret, kSecretBytes);
   TUTTI_INFO(kLogBootstrap, "bootstrap root listening on {}", bound->toString());
-  std::thread(runRoot, std::move(listenFd), key, timeoutMs, expectedRanks).detach();
+  std::thread(runRoot, std::move(listenFd), key, timeoutMs, expectedRanks, hostRank).detach();
   return Status::ok();
 }
 

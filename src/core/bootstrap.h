@@ -25,8 +25,12 @@ namespace tutti {
 // thread exits once every rank met, or after timeoutMs. Connections that are not ranks of this
 // communicator (strangers, wrong secrets or versions, counts that do not fit) are turned away
 // without delaying the ranks (base/hello_acceptor.h).
+// hostRank: the rank this process will join as (-1: none or unknown). The root answers it last,
+// so that by the time it can return from init (and its process exit, which would end the root's
+// thread) every other rank's answer is already in the kernel: else a timed-out meeting could
+// leave them with "peer closed the connection" instead of the missing ranks.
 Status startBootstrapRoot(const SockAddr& addr, const uint8_t* secret, int timeoutMs,
-                          int expectedRanks, SockAddr* bound);
+                          int expectedRanks, SockAddr* bound, int hostRank = -1);
 
 // The address this host listens on for a root at rootAddr: loopback when the root is on
 // loopback, else the interface chosen by TUTTI_SOCKET_IFNAME (and family).

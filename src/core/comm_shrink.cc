@@ -85,7 +85,7 @@ Status shrinkComm(tuttiComm* parent, const std::vector<int>& survivors, tuttiCom
     // missing (its answer) rather than only that their own wait ran out.
     const int rootTimeoutMs = timeoutMs - std::min(500, timeoutMs / 4);
     TUTTI_RETURN_IF_ERROR(startBootstrapRoot(parent->bootstrap->localAddress(), id.secret,
-                                             rootTimeoutMs, newCount, &bound)
+                                             rootTimeoutMs, newCount, &bound, newRank)
                               .withContext(context));
     id.root = toWire(bound);
     if (parent->watch != nullptr) parent->watch->offerMeeting(generation, id.root);
