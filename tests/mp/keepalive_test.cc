@@ -2,7 +2,9 @@
 // stops answering (here its link is cut, on emulated hosts: mp/emulated_hosts.h) fails with
 // tuttiRemoteError about the keepalive time after the cut, where a wait without it lasts until its
 // deadline. The bootstrap and the tcp transport's sockets get it with the heartbeat timeout,
-// which is what finds a cut during init, before the communicator's watch runs.
+// which is what finds a cut during init, before the communicator's watch runs: the tests below
+// cut a host under a bootstrap ring and under a tcp transport connection (ranks as threads, each
+// in its host's network namespace) and fail when that socket's keepalive is taken out.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,12 +18,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/deadline.h"
 #include "base/socket.h"
+#include "core/bootstrap.h"
+#include "core/builtin_transports.h"
 #include "mp/emulated_hosts.h"
+#include "transports/progress_engine.h"
+#include "transports/test_memory.h"
 
 namespace tutti::test {
 namespace {
@@ -146,6 +154,161 @@ TEST_F(KeepAliveTest, AnIdleConnectionToACutHostFailsWithinTheKeepaliveTime) {
   EXPECT_GE(ms, 0);
   EXPECT_LE(ms, kKeepAliveMs + kSlackMs);
   munmap(shared, sizeof(Shared));
+}
+
+// Ranks as threads, each moved into its host's network namespace (setns is per thread), meeting
+// at a bootstrap root on host 0; body(rank, bootstrap) runs on every rank's thread, and the
+// bootstraps live until every body returned.
+void meetOnHosts(const EmulatedHosts& hosts, int nranks,
+                 const std::function<void(int, Bootstrap&)>& body) {
+  Params params;
+  params.timeoutMs = kDeadlineMs;
+  params.heartbeatTimeoutMs = kKeepAliveMs;
+  params.socketIfname = EmulatedHosts::kIfname;
+  UniqueIdContents id;
+  ASSERT_TRUE(randomBytes(id.secret, kSecretBytes).isOk());
+  Status rootStarted = makeError(tuttiInternalError, "host 0 was not entered");
+  std::thread([&] {
+    if (!hosts.enter(0)) return;
+    SockAddr addr;
+    SockAddr bound;
+    rootStarted = parseHostPort("10.213.0.1:0", &addr);
+    if (rootStarted.isOk()) {
+      rootStarted = startBootstrapRoot(addr, id.secret, kDeadlineMs, nranks, &bound);
+    }
+    if (rootStarted.isOk()) id.root = toWire(bound);
+  }).join();
+  ASSERT_TRUE(rootStarted.isOk()) << rootStarted.message();
+  std::atomic<int> bodiesLeft{nranks};
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < nranks; ++rank) {
+    threads.emplace_back([&, rank] {
+      std::unique_ptr<Bootstrap> boot;
+      Status status = hosts.enter(rank)
+                          ? Bootstrap::create(id, rank, nranks, params, nullptr, &boot)
+                          : makeError(tuttiSystemError, "cannot enter host {}", rank);
+      EXPECT_TRUE(status.isOk()) << "rank " << rank << ": " << status.message();
+      if (status.isOk()) body(rank, *boot);
+      // A silent rank's sockets must stay open until the others are done with them.
+      --bodiesLeft;
+      const auto giveUp = Clock::now() + std::chrono::milliseconds(kDeadlineMs + 5000);
+      while (bodiesLeft.load() > 0 && Clock::now() < giveUp) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+// What the cutting (main) thread and a waiting rank share.
+struct CutClock {
+  std::atomic<bool> waiting{false};  // the rank is about to wait on the host that will be cut
+  std::atomic<int64_t> cutAtNs{0};
+
+  // Called by the main thread: once the rank waits, lets the idle connection pass a probe or two,
+  // then cuts `host`.
+  void cutWhenWaiting(const EmulatedHosts& hosts, int host) {
+    const auto giveUp = Clock::now() + std::chrono::seconds(20);
+    while (!waiting.load() && Clock::now() < giveUp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(waiting.load()) << "the rank never started waiting";
+    std::this_thread::sleep_for(std::chrono::milliseconds(kKeepAliveMs));
+    cutAtNs.store(nowNs());
+    EXPECT_TRUE(hosts.cutLink(host));
+  }
+  long msSinceCut() const { return static_cast<long>((nowNs() - cutAtNs.load()) / 1000000); }
+};
+
+void expectLostHostInTime(const Status& status, long ms, const char* what) {
+  std::printf("%s: failed %ld ms after the cut: %s\n", what, ms, status.message().c_str());
+  EXPECT_EQ(status.code(), tuttiRemoteError) << status.message();
+  EXPECT_NE(status.message().find("stopped answering"), std::string::npos) << status.message();
+  EXPECT_GE(ms, 0);
+  EXPECT_LE(ms, kKeepAliveMs + kSlackMs)
+      << "without the socket's keepalive the wait lasts " << kDeadlineMs << " ms";
+}
+
+// On nranks emulated hosts, runs body(rank, bootstrap, clock) on every rank; rank 0's body sets
+// clock.waiting when it starts to wait on cutHost, and returns how that wait ended. The main
+// thread cuts cutHost meanwhile. Checks that rank 0's wait ended in a lost host, in time.
+void cutWhileRankZeroWaits(int nranks, int cutHost, const char* what,
+                           const std::function<Status(int, Bootstrap&, CutClock&)>& body) {
+  EmulatedHosts hosts(nranks);
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  CutClock clock;
+  Status status = makeError(tuttiInternalError, "rank 0's body did not run");
+  long ms = -1;
+  std::thread cutter([&] { clock.cutWhenWaiting(hosts, cutHost); });
+  meetOnHosts(hosts, nranks, [&](int rank, Bootstrap& boot) {
+    Status ended = body(rank, boot, clock);
+    if (rank == 0) {
+      ms = clock.msSinceCut();
+      status = ended;
+    }
+  });
+  cutter.join();
+  expectLostHostInTime(status, ms, what);
+}
+
+// Rank 0 waits in a bootstrap ring allgather for its previous rank (2), whose host is cut:
+// prev_ is an idle accepted connection, and only its keepalive ends the wait before the deadline.
+TEST_F(KeepAliveTest, BootstrapRingWaitOnACutHostFailsWithinTheKeepaliveTime) {
+  cutWhileRankZeroWaits(3, 2, "bootstrap ring", [](int rank, Bootstrap& boot, CutClock& clock) {
+    if (rank != 0) return Status::ok();  // ranks 1 and 2 hold their connections, silent
+    int slots[3] = {7, 0, 0};
+    clock.waiting.store(true);
+    return boot.allGather(slots, sizeof(int));
+  });
+}
+
+// Receives once from `from` through a progress engine, as the executor would.
+Status receiveOnce(Connection* from) {
+  char buffer[64];
+  TransferRequest request;
+  TUTTI_RETURN_IF_ERROR(
+      from->postRecv(hostSlice(from->memoryDomain(), buffer, sizeof(buffer)), &request));
+  ProgressEngine engine(WaitPolicy{100, 0, kDeadlineMs}, nullptr);
+  engine.drive({from});
+  while (!request.done) {
+    bool progressed = false;
+    TUTTI_RETURN_IF_ERROR(engine.poll(&progressed));
+    if (progressed) continue;
+    switch (engine.idle()) {
+      case ProgressEngine::Idle::kTimedOut:
+        return makeError(tuttiTimeout, "the receive waited {} ms", kDeadlineMs);
+      case ProgressEngine::Idle::kFailed:
+        return engine.failure();
+      default:
+        break;
+    }
+  }
+  return Status::ok();
+}
+
+// Rank 0 waits to receive over the tcp transport from rank 1, whose host is cut: only the
+// transport socket's keepalive ends the wait before the progress engine's inactivity timeout.
+TEST_F(KeepAliveTest, TcpTransportReceiveFromACutHostFailsWithinTheKeepaliveTime) {
+  // Outlive the ranks' bodies: rank 1 must not close its end when its body returns.
+  std::unique_ptr<Transport> transports[2];
+  std::vector<std::unique_ptr<Connection>> connections[2];
+  cutWhileRankZeroWaits(2, 1, "tcp transport", [&](int rank, Bootstrap& boot, CutClock& clock) {
+    Params params;
+    params.timeoutMs = kDeadlineMs;
+    params.heartbeatTimeoutMs = kKeepAliveMs;
+    for (const TransportEntry& entry : builtinTransports().entries()) {
+      if (std::string(entry.name) == "tcp") {
+        TUTTI_RETURN_IF_ERROR(entry.create(params, &transports[rank]));
+      }
+    }
+    if (transports[rank] == nullptr) return makeError(tuttiInternalError, "no tcp transport");
+    TUTTI_RETURN_IF_ERROR(transports[rank]->connect(boot, {1 - rank}, &connections[rank]));
+    // Both ranks connected before either waits or is cut.
+    TUTTI_RETURN_IF_ERROR(boot.barrier());
+    if (rank != 0) return Status::ok();
+    clock.waiting.store(true);
+    return receiveOnce(connections[0].front().get());
+  });
 }
 
 TEST(KeepAliveArgsTest, SetsTheSocketOptionsOrLeavesThemAlone) {
