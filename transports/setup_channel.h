@@ -30,6 +30,14 @@ class SetupChannel {
   virtual Status allGather(void* data, size_t bytesPerRank) = 0;
   // Collective: returns once every rank entered.
   virtual Status barrier() = 0;
+
+  // Non-blocking: an error when a rank this channel links to is gone (it closed its link: its
+  // process exited or its setup failed; or its host stopped answering). A transport asks it while
+  // it waits for a peer's connection, so that a rank lost during setup ends every rank's setup in
+  // turn (each rank that fails closes its links, which its neighbours see) instead of leaving the
+  // ranks that wait for it until the timeout. Errors: tuttiRemoteError naming the rank. An
+  // in-memory channel has nothing to lose: ok.
+  virtual Status checkPeers() { return Status::ok(); }
 };
 
 }  // namespace tutti

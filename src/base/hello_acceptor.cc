@@ -34,11 +34,12 @@ HelloAcceptor::~HelloAcceptor() {
 }
 
 Status HelloAcceptor::next(const Deadline& deadline, Fd* conn, Hello* hello,
-                           const std::atomic<bool>* abortFlag) {
+                           const std::atomic<bool>* abortFlag, const WaitCheck& check) {
   while (ready_.empty()) {
     if (abortFlag != nullptr && abortFlag->load(std::memory_order_relaxed)) {
       return makeError(tuttiRemoteError, "{}: communicator aborted", owner_);
     }
+    if (check) TUTTI_RETURN_IF_ERROR(check());
     if (deadline.expired()) {
       return makeError(tuttiTimeout, "{}: timed out waiting for connections ({} turned away)",
                        owner_, turnedAway_);

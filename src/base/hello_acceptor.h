@@ -45,10 +45,11 @@ class HelloAcceptor {
 
   // The next connection whose hello passed checkHello (magic, version, secret, kind), in the
   // order their hellos completed. Errors: tuttiTimeout at the deadline (saying how many
-  // connections were turned away), tuttiRemoteError on abort, tuttiSystemError when accepting
-  // fails for another reason than a stranger (file descriptors exhausted: naming ulimit -n).
+  // connections were turned away), tuttiRemoteError on abort, check's error (asked once a poll
+  // slice), tuttiSystemError when accepting fails for another reason than a stranger (file
+  // descriptors exhausted: naming ulimit -n).
   Status next(const Deadline& deadline, Fd* conn, Hello* hello,
-              const std::atomic<bool>* abortFlag = nullptr);
+              const std::atomic<bool>* abortFlag = nullptr, const WaitCheck& check = nullptr);
 
   // Turns away a connection next() returned, for a reason only the caller knows (a rank that
   // does not fit, a duplicate); counted and logged like the acceptor's own refusals.

@@ -19,11 +19,12 @@ namespace {
 constexpr int kPollSliceMs = 50;
 
 Status waitFor(int fd, short events, const Deadline& deadline, const std::atomic<bool>* abortFlag,
-               const char* what) {
+               const char* what, const WaitCheck& check = nullptr) {
   while (true) {
     if (abortFlag != nullptr && abortFlag->load(std::memory_order_relaxed)) {
       return makeError(tuttiRemoteError, "{}: communicator aborted", what);
     }
+    if (check) TUTTI_RETURN_IF_ERROR(check());
     if (deadline.expired()) return makeError(tuttiTimeout, "{}: timed out", what);
     pollfd pfd{fd, events, 0};
     int ready = ::poll(&pfd, 1, deadline.remainingMs(kPollSliceMs));
@@ -218,7 +219,7 @@ Status listenOn(const SockAddr& addr, Fd* out, SockAddr* actual) {
 }
 
 Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
-                 const std::atomic<bool>* abortFlag) {
+                 const std::atomic<bool>* abortFlag, const WaitCheck& check) {
   int backoffMs = 1;
   while (true) {
     Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -226,7 +227,7 @@ Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
     int rc = ::connect(fd.get(), addr.get(), addr.length);
     int err = rc == 0 ? 0 : errno;
     if (err == EINPROGRESS) {
-      TUTTI_RETURN_IF_ERROR(waitFor(fd.get(), POLLOUT, deadline, abortFlag, "connect"));
+      TUTTI_RETURN_IF_ERROR(waitFor(fd.get(), POLLOUT, deadline, abortFlag, "connect", check));
       socklen_t len = sizeof(err);
       getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     }
@@ -245,6 +246,7 @@ Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
     if (abortFlag != nullptr && abortFlag->load()) {
       return makeError(tuttiRemoteError, "connect: communicator aborted");
     }
+    if (check) TUTTI_RETURN_IF_ERROR(check());
     ::usleep(static_cast<useconds_t>(backoffMs) * 1000);
     backoffMs = backoffMs < 100 ? backoffMs * 2 : 100;
   }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "base/deadline.h"
@@ -72,9 +73,16 @@ Status parseHostPort(const std::string& text, SockAddr* out);
 
 // A listening socket bound to addr (port 0: any free port); actual gets the bound address.
 Status listenOn(const SockAddr& addr, Fd* out, SockAddr* actual);
+// Asked once a poll slice (50 ms) by a wait that its caller may end early for a reason only the
+// caller knows (a transport's setup: are the ranks the setup channel links to still there?). A
+// status other than ok ends the wait with that status.
+using WaitCheck = std::function<Status()>;
+
 // Connects, retrying refused connections until the deadline (the peer may not listen yet).
+// Errors: tuttiTimeout at the deadline, tuttiRemoteError on abort, check's error, and
+// tuttiSystemError for a failure that retrying cannot mend.
 Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
-                 const std::atomic<bool>* abortFlag = nullptr);
+                 const std::atomic<bool>* abortFlag = nullptr, const WaitCheck& check = nullptr);
 Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,
                   const std::atomic<bool>* abortFlag = nullptr);
 

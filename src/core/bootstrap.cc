@@ -1,5 +1,7 @@
 #include "core/bootstrap.h"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -292,6 +294,36 @@ Status Bootstrap::allGather(void* data, size_t bytesPerRank) {
 Status Bootstrap::barrier() {
   std::vector<char> slots(nranks_, 1);
   return allGather(slots.data(), 1);
+}
+
+Status Bootstrap::checkPeers() {
+  const int next = (rank_ + 1) % nranks_;
+  const int prev = (rank_ + nranks_ - 1) % nranks_;
+  std::array<pollfd, 2> fds{};
+  std::array<int, 2> ranks{};
+  nfds_t count = 0;
+  for (const auto& [fd, peer] : {std::pair<const Fd*, int>{&next_, next}, {&prev_, prev}}) {
+    if (!fd->valid()) continue;
+    fds[count] = pollfd{fd->get(), POLLRDHUP, 0};
+    ranks[count++] = peer;
+  }
+  if (count == 0 || ::poll(fds.data(), count, 0) <= 0) return Status::ok();
+  for (nfds_t i = 0; i < count; ++i) {
+    if ((fds[i].revents & (POLLERR | POLLHUP | POLLRDHUP)) == 0) continue;
+    int err = 0;
+    socklen_t length = sizeof(err);
+    getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &err, &length);
+    const std::string link = fmt::format("bootstrap: the link to rank {}", ranks[i]);
+    if (isLostHost(err)) return lostHostError(link, err);
+    if (err != 0) {
+      return makeError(tuttiRemoteError, "{} failed: {}", link, std::strerror(err));
+    }
+    return makeError(tuttiRemoteError,
+                     "bootstrap: rank {} closed its link (its process exited, or its init "
+                     "failed)",
+                     ranks[i]);
+  }
+  return Status::ok();
 }
 
 }  // namespace tutti

@@ -53,6 +53,9 @@ class Bootstrap : public SetupChannel {
   // return. Ring algorithm: nranks-1 steps.
   Status allGather(void* data, size_t bytesPerRank) override;
   Status barrier() override;
+  // The ring's two links: closed by the neighbour, or failed (keepalive: its host stopped
+  // answering). Data waiting on them is not a failure.
+  Status checkPeers() override;
 
  private:
   Bootstrap() = default;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/handshake.h"
+#include "core/loopback_root.h"
 #include "testing/strangers.h"
 
 namespace tutti {
@@ -22,14 +23,7 @@ using test::ListenerAddress;
 using test::StrangerKind;
 
 UniqueIdContents startRoot(int timeoutMs, int expectedRanks = 0) {
-  UniqueIdContents id;
-  EXPECT_TRUE(randomBytes(id.secret, kSecretBytes).isOk());
-  SockAddr addr;
-  EXPECT_TRUE(parseHostPort("127.0.0.1:0", &addr).isOk());
-  SockAddr bound;
-  EXPECT_TRUE(startBootstrapRoot(addr, id.secret, timeoutMs, expectedRanks, &bound).isOk());
-  id.root = toWire(bound);
-  return id;
+  return test::startLoopbackRoot(timeoutMs, expectedRanks);
 }
 
 // nranks threads meet at the root and allgather; EXPECTs every rank's slot everywhere.

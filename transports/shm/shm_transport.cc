@@ -201,7 +201,9 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   while (allOk && failure.isOk() && accepted < expected) {
     Fd conn;
     Hello hello;
-    Status status = acceptor.next(deadline, &conn, &hello);
+    // A rank gone since the agreement ends the wait for its doorbell (setup_channel.h).
+    Status status =
+        acceptor.next(deadline, &conn, &hello, nullptr, [&setup] { return setup.checkPeers(); });
     if (!status.isOk()) {
       failure = status.withContext("shm: waiting for doorbells");
       break;

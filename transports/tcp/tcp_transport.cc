@@ -26,6 +26,8 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   const int rank = setup.rank();
   const int nsocks = tcp_.socketsPerPeer;
   Deadline deadline = Deadline::afterMs(params_.timeoutMs);
+  // A rank gone during setup ends the waits for it (setup_channel.h).
+  const WaitCheck peersThere = [&setup] { return setup.checkPeers(); };
 
   Fd listenFd;
   SockAddr listenAddr;
@@ -57,7 +59,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     TUTTI_RETURN_IF_ERROR(fromWire(table[peer].addr, &peerAddr));
     for (int i = 0; i < nsocks; ++i) {
       Fd fd;
-      TUTTI_RETURN_IF_ERROR(connectTo(peerAddr, deadline, &fd)
+      TUTTI_RETURN_IF_ERROR(connectTo(peerAddr, deadline, &fd, nullptr, peersThere)
                                 .withContext(fmt::format("tcp: connecting to rank {} at {}", peer,
                                                          peerAddr.toString())));
       Hello hello = makeHello(HelloKind::kTcpSocket, setup.secret(), rank);
@@ -74,7 +76,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   while (expectedIncoming > 0) {
     Fd fd;
     Hello hello;
-    TUTTI_RETURN_IF_ERROR(acceptor.next(deadline, &fd, &hello)
+    TUTTI_RETURN_IF_ERROR(acceptor.next(deadline, &fd, &hello, nullptr, peersThere)
                               .withContext(fmt::format("tcp: rank {} waiting for {} connections",
                                                        rank, expectedIncoming)));
     auto it = sockets.find(hello.rank);
