@@ -35,8 +35,9 @@ class SetupChannel {
   // process exited or its setup failed; or its host stopped answering). A transport asks it while
   // it waits for a peer's connection, so that a rank lost during setup ends every rank's setup in
   // turn (each rank that fails closes its links, which its neighbours see) instead of leaving the
-  // ranks that wait for it until the timeout. Errors: tuttiRemoteError naming the rank. An
-  // in-memory channel has nothing to lose: ok.
+  // ranks that wait for it until the timeout. Valid only while no rank can have finished on its
+  // own, which holds during init (it ends with a barrier). Errors: tuttiRemoteError naming the
+  // rank. An in-memory channel has nothing to lose: ok.
   virtual Status checkPeers() { return Status::ok(); }
 };
 

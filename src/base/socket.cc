@@ -218,8 +218,11 @@ Status listenOn(const SockAddr& addr, Fd* out, SockAddr* actual) {
   return Status::ok();
 }
 
-Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
-                 const std::atomic<bool>* abortFlag, const WaitCheck& check) {
+namespace {
+
+Status connectRetrying(const SockAddr& addr, const Deadline& deadline, Fd* out,
+                       const std::atomic<bool>* abortFlag, const WaitCheck& check,
+                       bool refusedIsFinal) {
   int backoffMs = 1;
   while (true) {
     Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -236,6 +239,12 @@ Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
       *out = std::move(fd);
       return Status::ok();
     }
+    if (err == ECONNREFUSED && refusedIsFinal) {
+      return makeError(tuttiRemoteError,
+                       "connect({}): refused: nothing listens there any more (the process that "
+                       "published it exited or gave up)",
+                       addr.toString());
+    }
     bool retry = err == ECONNREFUSED || err == ETIMEDOUT || err == ECONNRESET ||
                  err == EHOSTUNREACH || err == ENETUNREACH || err == EAGAIN;
     if (!retry) return systemError(fmt::format("connect({})", addr.toString()), err);
@@ -250,6 +259,34 @@ Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
     ::usleep(static_cast<useconds_t>(backoffMs) * 1000);
     backoffMs = backoffMs < 100 ? backoffMs * 2 : 100;
   }
+}
+
+}  // namespace
+
+Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
+                 const std::atomic<bool>* abortFlag, const WaitCheck& check) {
+  return connectRetrying(addr, deadline, out, abortFlag, check, false);
+}
+
+Status connectToListening(const SockAddr& addr, const Deadline& deadline, Fd* out,
+                          const std::atomic<bool>* abortFlag, const WaitCheck& check) {
+  return connectRetrying(addr, deadline, out, abortFlag, check, true);
+}
+
+Status checkSilentLink(int fd, const std::string& peer) {
+  pollfd pfd{fd, POLLRDHUP, 0};
+  if (::poll(&pfd, 1, 0) <= 0 || (pfd.revents & (POLLERR | POLLHUP | POLLRDHUP)) == 0) {
+    return Status::ok();
+  }
+  int err = 0;
+  socklen_t length = sizeof(err);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &length);
+  if (isLostHost(err)) return lostHostError("the link to " + peer, err);
+  if (err != 0) {
+    return makeError(tuttiRemoteError, "the link to {} failed: {}", peer, std::strerror(err));
+  }
+  return makeError(tuttiRemoteError, "{} closed its link (its process exited, or it gave up)",
+                   peer);
 }
 
 Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,

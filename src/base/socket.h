@@ -83,6 +83,16 @@ using WaitCheck = std::function<Status()>;
 // tuttiSystemError for a failure that retrying cannot mend.
 Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
                  const std::atomic<bool>* abortFlag = nullptr, const WaitCheck& check = nullptr);
+// connectTo for an address its owner published after it was listening there (the bootstrap
+// ring's and the tcp transport's): a refused connection means that listener is gone (its process
+// exited or gave up its init), so it is tuttiRemoteError at once instead of a retry. (A full
+// backlog drops a SYN, which TCP retries; it does not refuse.)
+Status connectToListening(const SockAddr& addr, const Deadline& deadline, Fd* out,
+                          const std::atomic<bool>* abortFlag = nullptr,
+                          const WaitCheck& check = nullptr);
+// Non-blocking: whether the peer of a connected socket that it never sends on has closed it, or
+// the connection failed (keepalive, reset): tuttiRemoteError naming `peer`, else ok.
+Status checkSilentLink(int fd, const std::string& peer);
 Status acceptFrom(int listenFd, const Deadline& deadline, Fd* out,
                   const std::atomic<bool>* abortFlag = nullptr);
 

@@ -20,6 +20,8 @@
 namespace tutti {
 namespace {
 
+constexpr int kRootCheckMs = 50;  // how often the root looks for ranks gone while it waits
+
 struct RootReply {
   int32_t result;  // tuttiResult_t
   char message[252];
@@ -101,10 +103,27 @@ void serveRoot(int listenFd, const uint8_t* secret, int timeoutMs, int expectedR
   int nranks = expectedRanks;
   std::map<int, Fd> arrived;
   std::map<int, WireAddr> addresses;
+  // A rank that arrived never closes before the answer unless it is gone (its process exited,
+  // or its init gave up): then the meeting cannot complete, and the others learn it at once.
+  // Checked every 50 ms, so a large meeting does not poll all its connections per arrival.
+  Deadline nextCheck = Deadline::afterMs(0);
+  const WaitCheck arrivedThere = [&]() -> Status {
+    if (!nextCheck.expired()) return Status::ok();
+    nextCheck = Deadline::afterMs(kRootCheckMs);
+    for (const auto& [rank, fd] : arrived) {
+      Status there = checkSilentLink(fd.get(), fmt::format("rank {}", rank));
+      if (!there.isOk()) {
+        return makeError(tuttiRemoteError,
+                         "bootstrap root: {} before every rank arrived; missing ranks: {}",
+                         there.message(), missingRanks(nranks, arrived));
+      }
+    }
+    return Status::ok();
+  };
   while (nranks == 0 || static_cast<int>(arrived.size()) < nranks) {
     Fd conn;
     Hello hello;
-    Status status = acceptor.next(deadline, &conn, &hello);
+    Status status = acceptor.next(deadline, &conn, &hello, nullptr, arrivedThere);
     if (!status.isOk()) {
       std::string message =
           status.code() == tuttiTimeout
@@ -246,7 +265,8 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   int prev = (rank + nranks - 1) % nranks;
   SockAddr nextAddr;
   TUTTI_RETURN_IF_ERROR(fromWire(table[next], &nextAddr));
-  TUTTI_RETURN_IF_ERROR(connectTo(nextAddr, deadline, &boot->next_, abortFlag)
+  // Every rank listened before it said its address to the root: a refusal is a rank gone.
+  TUTTI_RETURN_IF_ERROR(connectToListening(nextAddr, deadline, &boot->next_, abortFlag)
                             .withContext(fmt::format("bootstrap: connecting to rank {}", next)));
   TUTTI_RETURN_IF_ERROR(setKeepAlive(boot->next_.get(), params.heartbeatTimeoutMs));
   TUTTI_RETURN_IF_ERROR(sendHello(boot->next_.get(),
@@ -255,11 +275,15 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   // Strangers may reach this port too: hellos are read side by side, and only rank prev's counts.
   HelloAcceptor acceptor(listenFd.get(), HelloKind::kBootstrapRing, id.secret,
                          fmt::format("bootstrap: rank {}", rank));
+  // Rank next cannot finish init without this rank: its link closing means it is gone, and this
+  // rank gives up too, so that a rank lost here ends every rank's wait round the ring in turn.
+  const std::string nextName = fmt::format("rank {}", next);
+  const WaitCheck nextThere = [&] { return checkSilentLink(boot->next_.get(), nextName); };
   while (!boot->prev_.valid()) {
     Fd conn;
     Hello got;
     TUTTI_RETURN_IF_ERROR(
-        acceptor.next(deadline, &conn, &got, abortFlag)
+        acceptor.next(deadline, &conn, &got, abortFlag, nextThere)
             .withContext(fmt::format("bootstrap: waiting for rank {} to connect", prev)));
     if (got.rank != prev) {
       acceptor.reject(
@@ -297,31 +321,18 @@ Status Bootstrap::barrier() {
 }
 
 Status Bootstrap::checkPeers() {
-  const int next = (rank_ + 1) % nranks_;
-  const int prev = (rank_ + nranks_ - 1) % nranks_;
-  std::array<pollfd, 2> fds{};
-  std::array<int, 2> ranks{};
-  nfds_t count = 0;
-  for (const auto& [fd, peer] : {std::pair<const Fd*, int>{&next_, next}, {&prev_, prev}}) {
-    if (!fd->valid()) continue;
-    fds[count] = pollfd{fd->get(), POLLRDHUP, 0};
-    ranks[count++] = peer;
+  // Asked only where a neighbour cannot have finished on its own (a transport's setup, with
+  // exchanges still to come), so a closed link is a rank gone. Data from prev_'s rank waiting for
+  // the next exchange is not a close.
+  if (next_.valid()) {
+    TUTTI_RETURN_IF_ERROR(
+        checkSilentLink(next_.get(), fmt::format("rank {}", (rank_ + 1) % nranks_))
+            .withContext("bootstrap"));
   }
-  if (count == 0 || ::poll(fds.data(), count, 0) <= 0) return Status::ok();
-  for (nfds_t i = 0; i < count; ++i) {
-    if ((fds[i].revents & (POLLERR | POLLHUP | POLLRDHUP)) == 0) continue;
-    int err = 0;
-    socklen_t length = sizeof(err);
-    getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &err, &length);
-    const std::string link = fmt::format("bootstrap: the link to rank {}", ranks[i]);
-    if (isLostHost(err)) return lostHostError(link, err);
-    if (err != 0) {
-      return makeError(tuttiRemoteError, "{} failed: {}", link, std::strerror(err));
-    }
-    return makeError(tuttiRemoteError,
-                     "bootstrap: rank {} closed its link (its process exited, or its init "
-                     "failed)",
-                     ranks[i]);
+  if (prev_.valid()) {
+    TUTTI_RETURN_IF_ERROR(
+        checkSilentLink(prev_.get(), fmt::format("rank {}", (rank_ + nranks_ - 1) % nranks_))
+            .withContext("bootstrap"));
   }
   return Status::ok();
 }

@@ -281,6 +281,9 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank, const P
   if (comm->params.flightRecorderSignal) TUTTI_RETURN_IF_ERROR(watchFlightRecorderSignal());
   // Last: from here on a failure of any rank is every rank's (core/comm_failure.h).
   TUTTI_RETURN_IF_ERROR(startWatch(comm.get()));
+  // No rank returns (and may destroy its communicator, closing its bootstrap links) while another
+  // still sets up: the setup waits take a closed link for a rank gone (SetupChannel::checkPeers).
+  TUTTI_RETURN_IF_ERROR(comm->bootstrap->barrier().withContext("init: the last barrier"));
   comm->executor->setWitness(comm->watch.get());  // stalled calls publish theirs there
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,

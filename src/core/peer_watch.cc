@@ -80,6 +80,9 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   addresses[rank] = toWire(bound);
   TUTTI_RETURN_IF_ERROR(bootstrap.allGather(addresses.data(), sizeof(WireAddr)));
   const Deadline deadline = Deadline::afterMs(timeoutMs);
+  // A rank lost meanwhile ends the waits for it (transports/setup_channel.h); init ends with a
+  // barrier after this, so no rank can have left on its own while another still waits here.
+  const WaitCheck peersThere = [&bootstrap] { return bootstrap.checkPeers(); };
   int lowerPeers = 0;
   for (int peer : watchLinks(rank, nranks)) {
     Link link;
@@ -90,7 +93,7 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
       SockAddr address;
       TUTTI_RETURN_IF_ERROR(fromWire(addresses[peer], &address));
       TUTTI_RETURN_IF_ERROR(
-          connectTo(address, deadline, &link.fd)
+          connectToListening(address, deadline, &link.fd, nullptr, peersThere)
               .withContext(fmt::format("bootstrap watch: reaching rank {}", peer)));
       TUTTI_RETURN_IF_ERROR(
           sendHello(link.fd.get(), makeHello(HelloKind::kBootstrapWatch, bootstrap.secret(), rank),
@@ -104,7 +107,7 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   while (lowerPeers > 0) {
     Fd conn;
     Hello hello;
-    Status accepted = acceptor.next(deadline, &conn, &hello);
+    Status accepted = acceptor.next(deadline, &conn, &hello, nullptr, peersThere);
     if (!accepted.isOk()) {
       std::string missing;
       for (const Link& l : watch->links_) {

@@ -80,6 +80,36 @@ TEST(BootstrapTest, MissingRankTimesOutWithItsNumber) {
   EXPECT_LT(elapsed, std::chrono::seconds(4));
 }
 
+// Rank 1 of 3 arrives at the root and gives up (its abort flag, as a killed process's closed
+// socket would look to the root) while rank 2 has not come yet: the meeting cannot complete, and
+// rank 0, waiting there, learns it at once instead of at its timeout.
+TEST(BootstrapTest, ARankGoneAtTheRootEndsTheMeeting) {
+  UniqueIdContents id = startRoot(20000);
+  Params params;
+  params.timeoutMs = 20000;
+  std::atomic<bool> giveUp{false};
+  Status gone;
+  std::thread leaver([&] {
+    std::unique_ptr<Bootstrap> boot;
+    gone = Bootstrap::create(id, 1, 3, params, &giveUp, &boot);
+  });
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // rank 1's hello is in by now
+    giveUp.store(true);
+  });
+  std::unique_ptr<Bootstrap> boot;
+  auto start = std::chrono::steady_clock::now();
+  Status status = Bootstrap::create(id, 0, 3, params, nullptr, &boot);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  leaver.join();
+  aborter.join();
+  EXPECT_EQ(gone.code(), tuttiRemoteError) << gone.message();
+  EXPECT_EQ(status.code(), tuttiRemoteError) << status.message();
+  EXPECT_NE(status.message().find("rank 1 closed its link"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("missing ranks: 2"), std::string::npos) << status.message();
+  EXPECT_LT(elapsed, std::chrono::seconds(3)) << status.message();
+}
+
 ListenerAddress rootListener(const UniqueIdContents& id) {
   ListenerAddress listener;
   EXPECT_TRUE(fromWire(id.root, &listener.tcp).isOk());

@@ -59,7 +59,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     TUTTI_RETURN_IF_ERROR(fromWire(table[peer].addr, &peerAddr));
     for (int i = 0; i < nsocks; ++i) {
       Fd fd;
-      TUTTI_RETURN_IF_ERROR(connectTo(peerAddr, deadline, &fd, nullptr, peersThere)
+      TUTTI_RETURN_IF_ERROR(connectToListening(peerAddr, deadline, &fd, nullptr, peersThere)
                                 .withContext(fmt::format("tcp: connecting to rank {} at {}", peer,
                                                          peerAddr.toString())));
       Hello hello = makeHello(HelloKind::kTcpSocket, setup.secret(), rank);
