@@ -2,7 +2,9 @@
 // return at once; per-call events; a blocking call runs after queued ones; a stream's order holds
 // across communicators; in-progress, timeout and failure results; bad handles.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -306,19 +308,31 @@ TEST(HostStreamTest, CallbackRunsOnceBeforeTheEventCompletes) {
 // A queued call whose peer exits fails: the stream, its event and the communicator say so, and
 // the stream's error stays.
 TEST(HostStreamTest, AFailedCallIsTheStreamsStickyError) {
+  // Rank 1 leaves only once rank 0's call is queued: had the watch already found it gone, the
+  // call would fail when it is made, and never reach the stream.
+  void* memory = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  auto* queued = new (memory) std::atomic<int>(0);
   LaunchResult result = runRanks(2, [&](int rank, int n, const tuttiUniqueId& id) {
     tuttiComm_t comm = initComm(rank, n, id, 20000);
     if (comm == nullptr) return 1;
-    if (rank == 1) _exit(0);  // gone without a word: its connections close
+    if (rank == 1) {
+      const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+      while (queued->load() == 0 && std::chrono::steady_clock::now() < giveUp) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      _exit(0);  // gone without a word: its connections close
+    }
     std::vector<int32_t> send(1000, 1), recv(1000, -1);
     tuttiHostStream_t stream = nullptr;
     tuttiHostEvent_t event = nullptr;
     if (tuttiHostStreamCreate(&stream) != tuttiSuccess) return 2;
     if (tuttiHostEventCreate(&event) != tuttiSuccess) return 3;
-    if (tuttiAllReduce(send.data(), recv.data(), 1000, tuttiInt32, tuttiSum, comm,
-                       asStream(stream)) != tuttiSuccess) {
-      return 4;
-    }
+    const tuttiResult_t made = tuttiAllReduce(send.data(), recv.data(), 1000, tuttiInt32, tuttiSum,
+                                              comm, asStream(stream));
+    queued->store(1);
+    if (made != tuttiSuccess) return 4;
     if (tuttiHostEventRecord(event, stream) != tuttiSuccess) return 5;
     CallbackSeen seen;
     if (tuttiHostStreamAddCallback(stream, recordCallback, &seen) != tuttiSuccess) return 5;
@@ -340,6 +354,7 @@ TEST(HostStreamTest, AFailedCallIsTheStreamsStickyError) {
     return 0;
   });
   EXPECT_TRUE(result.ok) << result.failure;
+  munmap(memory, sizeof(std::atomic<int>));
 }
 
 TEST(HostStreamTest, BadHandlesAreClearErrors) {
