@@ -113,6 +113,9 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   const tuttiDataType_t type = args.type;
   const tuttiRedOp_t op = args.op;
   ++comm->operationsIssued;
+  // Nothing to move and no descriptor to exchange: NCCL's no-op. (With the check on, a count-0
+  // call still meets its peers, so that count 0 against a count is a mismatch.)
+  if (count == 0 && !comm->params.checkMismatch) return Status::ok();
   setLogRank(comm->rank);
   const size_t elemSize = dataTypeSize(type);
   tuttiComm::CachedPlan* cached = nullptr;

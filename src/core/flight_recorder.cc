@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "base/tick_clock.h"
 #include "exec/datatype.h"
 
 namespace tutti {
@@ -44,9 +45,9 @@ FlightRecorder::Slot& FlightRecorder::claim(uint64_t id, const CollectiveArgs& a
   slot.algorithm[0] = '\0';
   slot.state = OperationState::kQueued;
   slot.error.clear();  // keeps its capacity: no allocation once a failure's message fit
-  slot.queuedUs = 0;
-  slot.startUs = 0;
-  slot.endUs = 0;
+  slot.queuedTicks = 0;
+  slot.startTicks = 0;
+  slot.endTicks = 0;
   for (int peer = 0; peer < nranks_; ++peer) slot.peers[peer].reset();
   return slot;
 }
@@ -56,7 +57,7 @@ void FlightRecorder::queue(uint64_t started, const CollectiveArgs& args) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (queued_ == 0) queuedHead_ = recorded_ + 1;
   Slot& slot = claim(started + queued_ + 1, args);
-  slot.queuedUs = wallClockUs();
+  slot.queuedTicks = TickClock::now();
   ++queued_;
 }
 
@@ -79,7 +80,7 @@ PeerProgress* FlightRecorder::start(uint64_t id, const CollectiveArgs& args,
   slot->type = args.type;
   std::strncpy(slot->algorithm, algorithm.c_str(), sizeof(slot->algorithm) - 1);
   slot->state = OperationState::kRunning;
-  slot->startUs = wallClockUs();
+  slot->startTicks = TickClock::now();
   running_ = slot;
   runningNumber_ = slot->number;
   return slot->peers.get();
@@ -89,7 +90,7 @@ void FlightRecorder::finish(const Status& status) {
   if (!enabled()) return;
   std::lock_guard<std::mutex> lock(mutex_);
   if (running_ == nullptr || running_->number != runningNumber_) return;
-  running_->endUs = wallClockUs();
+  running_->endTicks = TickClock::now();
   running_->state = status.isOk() ? OperationState::kCompleted : OperationState::kFailed;
   if (!status.isOk()) running_->error = status.message();
   running_ = nullptr;
@@ -102,6 +103,7 @@ RecorderSnapshot FlightRecorder::snapshot(int rank, const char* reason) const {
   out.reason = reason;
   out.takenUs = wallClockUs();
   std::lock_guard<std::mutex> lock(mutex_);
+  const WallFromTicks wall;  // after the lock: every date below was taken before it
   const uint64_t kept = std::min<uint64_t>(recorded_, slots_.size());
   for (uint64_t n = recorded_ - kept + 1; n <= recorded_; ++n) {
     const Slot& slot = slots_[(n - 1) % slots_.size()];
@@ -115,9 +117,9 @@ RecorderSnapshot FlightRecorder::snapshot(int rank, const char* reason) const {
     op.algorithm = slot.algorithm;
     op.state = slot.state;
     op.error = slot.error;
-    op.queuedUs = slot.queuedUs;
-    op.startUs = slot.startUs;
-    op.endUs = slot.endUs;
+    op.queuedUs = wall.us(slot.queuedTicks);
+    op.startUs = wall.us(slot.startTicks);
+    op.endUs = wall.us(slot.endTicks);
     for (int peer = 0; peer < nranks_; ++peer) {
       const PeerProgress& p = slot.peers[peer];
       RecordedPeer recorded{

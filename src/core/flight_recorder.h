@@ -4,8 +4,10 @@
 //
 // Cheap by construction: the ring and each entry's per-peer counters are allocated when the
 // communicator is created; an operation's start and end take the recorder's mutex (uncontended:
-// only the rank's running call and a dump take it); bytes are counted by the thread running the
-// call with relaxed atomics (exec/peer_progress.h), so the data path takes no lock.
+// only the rank's running call and a dump take it) and date it with the time-stamp counter,
+// turned into wall-clock time only when a snapshot is taken (base/tick_clock.h); bytes are
+// counted by the thread running the call with relaxed atomics (exec/peer_progress.h), so the
+// data path takes no lock.
 #pragma once
 
 #include <cstddef>
@@ -94,9 +96,11 @@ class FlightRecorder {
     char algorithm[16] = {};
     OperationState state = OperationState::kQueued;
     std::string error;  // assigned only when the operation fails
-    int64_t queuedUs = 0;
-    int64_t startUs = 0;
-    int64_t endUs = 0;
+    // TickClock readings (base/tick_clock.h: a clock_gettime per date was most of the
+    // recorder's cost per call); 0: not reached.
+    uint64_t queuedTicks = 0;
+    uint64_t startTicks = 0;
+    uint64_t endTicks = 0;
     std::unique_ptr<PeerProgress[]> peers;  // nranks entries
   };
   Slot& claim(uint64_t id, const CollectiveArgs& args);  // the next slot, reset; mutex held

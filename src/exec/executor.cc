@@ -244,7 +244,12 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       // Nothing received from a peer is used before its call is known to be this one. (The
       // receive itself was posted at once, behind the descriptor's: a transport may read both
       // with one system call.)
-      if (receives && call_ != nullptr && !exchange_.matched(step.recvPeer)) break;
+      if (receives && call_ != nullptr && !exchange_.matched(step.recvPeer)) {
+        // The descriptor usually arrives in the data's read: compare it now rather than a pass
+        // later (a pass polls every connection once more, each a failed read).
+        TUTTI_RETURN_IF_ERROR(exchange_.poll());
+        if (!exchange_.matched(step.recvPeer)) break;
+      }
       const size_t bytes = lowered_.bytes(slice);
       char* dst = lowered_.dst(slice);
       const char* src = lowered_.src(slice);
