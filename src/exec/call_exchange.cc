@@ -14,27 +14,39 @@ Status CallExchange::start(const CallDescriptor& call, int rank, const LoweredPl
   rank_ = rank;
   const size_t n = connections.size();
   if (memory_.size() < 2 * n) memory_.resize(2 * n);
-  checks_.assign(n, PeerCheck{});
+  // Only the last call's peers are reset and only this call's are visited: a call with a few
+  // peers costs the same on 8 ranks as on thousands.
+  if (checks_.size() != n) {
+    checks_.assign(n, PeerCheck{});
+    sendsData_.assign(n, 0);
+    recvsData_.assign(n, 0);
+    touched_.clear();
+  }
+  for (int peer : touched_) {
+    checks_[peer] = PeerCheck{};
+    sendsData_[peer] = 0;
+    recvsData_[peer] = 0;
+  }
+  touched_.clear();
   registrations_.resize(n, nullptr);
   generations_.resize(n, 0);
   const bool moved = registeredBase_ != memory_.data();
   registeredBase_ = memory_.data();
   pending_ = 0;
   mismatch_ = false;
-  sendsData_.assign(n, 0);
-  recvsData_.assign(n, 0);
   for (const LoweredSlice& slice : lowered.slices()) {
     if (stepSends(slice.step->kind)) sendsData_[slice.step->sendPeer] = 1;
     if (stepReceives(slice.step->kind)) recvsData_[slice.step->recvPeer] = 1;
   }
   const bool everyPeer = !descriptorsFollowData(call);
-  for (size_t peer = 0; peer < n; ++peer) {
+  const auto visit = [&](size_t peer) -> Status {
     Connection* connection = connections[peer];
-    if (static_cast<int>(peer) == rank || connection == nullptr) continue;
+    if (static_cast<int>(peer) == rank || connection == nullptr) return Status::ok();
     PeerCheck& check = checks_[peer];
     check.sends = everyPeer || sendsData_[peer];
     check.receives = everyPeer || recvsData_[peer];
-    if (!check.sends && !check.receives) continue;
+    if (!check.sends && !check.receives) return Status::ok();
+    touched_.push_back(static_cast<int>(peer));
     MemoryDomain& domain = connection->memoryDomain();
     const Registration*& registration = registrations_[peer];
     if (moved || registration == nullptr || generations_[peer] != domain.generation()) {
@@ -53,13 +65,19 @@ Status CallExchange::start(const CallDescriptor& call, int rank, const LoweredPl
     if (std::find(active->begin(), active->end(), connection) == active->end()) {
       active->push_back(connection);
     }
+    return Status::ok();
+  };
+  if (everyPeer) {
+    for (size_t peer = 0; peer < n; ++peer) TUTTI_RETURN_IF_ERROR(visit(peer));
+  } else {
+    for (int peer : lowered.peers()) TUTTI_RETURN_IF_ERROR(visit(static_cast<size_t>(peer)));
   }
   Status failed = Status::ok();
-  for (size_t peer = 0; peer < n; ++peer) {
+  for (int peer : touched_) {
     if (!checks_[peer].sends) continue;
     checks_[peer].held = true;
     if (sendsData_[peer]) continue;
-    Status status = release(static_cast<int>(peer), connections[peer]);
+    Status status = release(peer, connections[peer]);
     if (!status.isOk() && failed.isOk()) failed = status;
   }
   return failed;
@@ -79,10 +97,10 @@ Status CallExchange::release(int peer, Connection* connection) {
 
 Status CallExchange::poll() {
   size_t pending = 0;
-  for (size_t peer = 0; peer < checks_.size(); ++peer) {
+  for (int peer : touched_) {
     PeerCheck& check = checks_[peer];
     if (!check.checked && check.receives && check.received.done) {
-      Status status = compareCalls(call_, rank_, memory_[2 * peer + 1], static_cast<int>(peer));
+      Status status = compareCalls(call_, rank_, memory_[2 * peer + 1], peer);
       if (!status.isOk()) {
         mismatch_ = true;
         return status;

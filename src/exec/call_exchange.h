@@ -64,6 +64,7 @@ class CallExchange {
   int rank_ = -1;
   std::vector<CallDescriptor> memory_;  // [2 * peer]: sent to it, [2 * peer + 1]: from it
   std::vector<PeerCheck> checks_;       // by peer rank
+  std::vector<int> touched_;            // the peers this call exchanges with, in visiting order
   std::vector<char> sendsData_;         // by peer rank: the plan sends it data
   std::vector<char> recvsData_;         // by peer rank: the plan receives data from it
   std::vector<const Registration*> registrations_;  // of memory_, by peer rank

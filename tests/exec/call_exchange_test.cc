@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -24,8 +25,12 @@ class CountingPeer : public Connection {
     request->done = true;
     return Status::ok();
   }
-  Status postRecv(const Slice&, TransferRequest*) override {
+  Status postRecv(const Slice& slice, TransferRequest* request) override {
     ++recvs;
+    if (answer != nullptr) {  // the peer's descriptor is there at once
+      std::memcpy(slice.data(), answer, sizeof(CallDescriptor));
+      request->done = true;
+    }
     return Status::ok();
   }
   Status progress(bool*) override { return Status::ok(); }
@@ -35,6 +40,7 @@ class CountingPeer : public Connection {
 
   int sends = 0;  // queued or posted
   int recvs = 0;
+  const CallDescriptor* answer = nullptr;  // set: every receive completes with it
 
  private:
   int peer_;
@@ -102,6 +108,51 @@ TEST(CallExchangeTest, RootedCallsAndCountZeroExchangeWithEveryPeer) {
   out = exchange(empty, Collective::kAllReduce, 0);
   EXPECT_EQ(out.sends, (std::vector<int>{0, 1, 1, 1}));
   EXPECT_EQ(out.recvs, (std::vector<int>{0, 1, 1, 1}));
+}
+
+// One exchange object for consecutive calls, as the executor keeps it: a call with fewer peers
+// than the one before must wait for its own peers only.
+TEST(CallExchangeTest, ACallWaitsOnlyForItsOwnPeersAfterACallWithMore) {
+  constexpr int kRanks = 4;
+  std::vector<std::unique_ptr<CountingPeer>> peers;
+  std::vector<Connection*> connections(kRanks, nullptr);
+  for (int peer = 1; peer < kRanks; ++peer) {
+    peers.push_back(std::make_unique<CountingPeer>(peer));
+    connections[peer] = peers.back().get();
+  }
+  std::vector<char> buffers(4096);
+  char* const bases[3] = {buffers.data(), buffers.data() + 2048, nullptr};
+  CallExchange exchange;
+  std::vector<Connection*> active;
+
+  // A broadcast exchanges with every peer; none answers.
+  const CallDescriptor broadcast =
+      describeCall(1, Collective::kBroadcast, 64, tuttiFloat32, tuttiSum, 0);
+  LoweredPlan first;
+  first.lower(makePlan(Algorithm::kRecursiveDoubling, Collective::kBroadcast, kRanks, 0, 64, {}, 0),
+              bases, 4, 1 << 20);
+  ASSERT_TRUE(exchange.start(broadcast, 0, first, connections, &active).isOk());
+  ASSERT_TRUE(exchange.poll().isOk());
+  EXPECT_GT(exchange.pending(), 0u);
+
+  // Then an all-reduce by recursive doubling: ranks 1 and 2 only, and both answer at once.
+  const CallDescriptor allReduce =
+      describeCall(2, Collective::kAllReduce, 64, tuttiFloat32, tuttiSum, 0);
+  for (auto& peer : peers) peer->answer = &allReduce;
+  LoweredPlan second;
+  second.lower(
+      makePlan(Algorithm::kRecursiveDoubling, Collective::kAllReduce, kRanks, 0, 64, {}, 0), bases,
+      4, 1 << 20);
+  active.clear();
+  ASSERT_TRUE(exchange.start(allReduce, 0, second, connections, &active).isOk());
+  for (int peer : {1, 2}) ASSERT_TRUE(exchange.beforeFirstSend(peer, connections[peer]).isOk());
+  ASSERT_TRUE(exchange.poll().isOk());
+  EXPECT_TRUE(exchange.matched(1));
+  EXPECT_TRUE(exchange.matched(2));
+  EXPECT_EQ(exchange.pending(), 0u);
+  // Rank 3's unanswered broadcast descriptor is not this call's business.
+  EXPECT_EQ(exchange.describeWait(), "");
+  EXPECT_EQ(active.size(), 2u);
 }
 
 }  // namespace
