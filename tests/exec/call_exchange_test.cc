@@ -47,6 +47,20 @@ class CountingPeer : public Connection {
   MemoryDomain domain_;
 };
 
+constexpr int kRanks = 4;
+
+// Rank 0's connections to ranks 1..3 of 4 (connections[0] is nullptr).
+struct PeersOfRankZero {
+  PeersOfRankZero() : connections(kRanks, nullptr) {
+    for (int peer = 1; peer < kRanks; ++peer) {
+      peers.push_back(std::make_unique<CountingPeer>(peer));
+      connections[peer] = peers.back().get();
+    }
+  }
+  std::vector<std::unique_ptr<CountingPeer>> peers;
+  std::vector<Connection*> connections;
+};
+
 struct Exchanged {
   std::vector<int> sends;  // by peer, after the call's data went to every data peer
   std::vector<int> recvs;
@@ -55,13 +69,9 @@ struct Exchanged {
 // Rank 0 of 4 starts the exchange of `call` for a recursive-doubling plan (data with ranks 1 and
 // 2 only) and sends its first data to every peer the plan sends to.
 Exchanged exchange(const CallDescriptor& call, Collective collective, size_t count) {
-  constexpr int kRanks = 4;
-  std::vector<std::unique_ptr<CountingPeer>> peers;
-  std::vector<Connection*> connections(kRanks, nullptr);
-  for (int peer = 1; peer < kRanks; ++peer) {
-    peers.push_back(std::make_unique<CountingPeer>(peer));
-    connections[peer] = peers.back().get();
-  }
+  PeersOfRankZero rankZero;
+  std::vector<std::unique_ptr<CountingPeer>>& peers = rankZero.peers;
+  std::vector<Connection*>& connections = rankZero.connections;
   const Plan plan =
       makePlan(Algorithm::kRecursiveDoubling, collective, kRanks, 0, count, {}, /*root=*/0);
   std::vector<char> buffers(4 * count * kRanks + 64);
@@ -113,13 +123,9 @@ TEST(CallExchangeTest, RootedCallsAndCountZeroExchangeWithEveryPeer) {
 // One exchange object for consecutive calls, as the executor keeps it: a call with fewer peers
 // than the one before must wait for its own peers only.
 TEST(CallExchangeTest, ACallWaitsOnlyForItsOwnPeersAfterACallWithMore) {
-  constexpr int kRanks = 4;
-  std::vector<std::unique_ptr<CountingPeer>> peers;
-  std::vector<Connection*> connections(kRanks, nullptr);
-  for (int peer = 1; peer < kRanks; ++peer) {
-    peers.push_back(std::make_unique<CountingPeer>(peer));
-    connections[peer] = peers.back().get();
-  }
+  PeersOfRankZero rankZero;
+  std::vector<std::unique_ptr<CountingPeer>>& peers = rankZero.peers;
+  std::vector<Connection*>& connections = rankZero.connections;
   std::vector<char> buffers(4096);
   char* const bases[3] = {buffers.data(), buffers.data() + 2048, nullptr};
   CallExchange exchange;
