@@ -70,6 +70,7 @@ struct tuttiComm {
     tutti::Choice choice;
     tutti::Plan plan;
     uint8_t descriptorAlgorithm = 0;  // the plan's algorithm as the call descriptor states it
+    std::vector<int> peers;           // plan.peers(), for the flight recorder
   };
   std::vector<CachedPlan> planCache;
   size_t planCacheNext = 0;  // the entry to replace next

@@ -142,6 +142,7 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
     static std::atomic<uint64_t> lastPlanId{0};
     entry.plan.id = ++lastPlanId;
     entry.descriptorAlgorithm = descriptorAlgorithm(entry.plan.algorithm);
+    entry.peers = entry.plan.peers();
     if (comm->planCache.size() < kPlanCacheEntries) {
       comm->planCache.push_back(std::move(entry));
       cached = &comm->planCache.back();
@@ -167,7 +168,8 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
   // The call's descriptor goes to every peer with its first message (exec/call_check.h).
   const CallDescriptor call = describeCall(comm->operationsIssued, collective, count, type, op,
                                            args.root, cached->descriptorAlgorithm);
-  PeerProgress* progress = comm->recorder->start(comm->operationsIssued, args, plan.algorithm);
+  PeerProgress* progress =
+      comm->recorder->start(comm->operationsIssued, args, plan.algorithm, cached->peers);
   Status status = executor.run(plan, buffers, type, op, comm->connections, engine,
                                comm->params.checkMismatch ? &call : nullptr, progress);
   return finishOperation(comm, status, collectiveName(collective), comm->operationsIssued);
@@ -228,7 +230,8 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
   recorded.collective = Collective::kSendRecv;
   recorded.count = sendBytes;
   recorded.type = tuttiUint8;
-  PeerProgress* progress = comm->recorder->start(comm->operationsIssued, recorded, plan->algorithm);
+  PeerProgress* progress =
+      comm->recorder->start(comm->operationsIssued, recorded, plan->algorithm, plan->peers());
   std::vector<char> sendPack(sendBytes);
   std::vector<char> recvPack(recvBytes);
   for (size_t i = 0; i < calls.size(); ++i) {

@@ -48,7 +48,8 @@ FlightRecorder::Slot& FlightRecorder::claim(uint64_t id, const CollectiveArgs& a
   slot.queuedTicks = 0;
   slot.startTicks = 0;
   slot.endTicks = 0;
-  for (int peer = 0; peer < nranks_; ++peer) slot.peers[peer].reset();
+  for (int peer : slot.written) slot.peers[peer].reset();
+  slot.written.clear();
   return slot;
 }
 
@@ -62,7 +63,7 @@ void FlightRecorder::queue(uint64_t started, const CollectiveArgs& args) {
 }
 
 PeerProgress* FlightRecorder::start(uint64_t id, const CollectiveArgs& args,
-                                    const std::string& algorithm) {
+                                    const std::string& algorithm, const std::vector<int>& peers) {
   if (!enabled()) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
   Slot* slot = nullptr;
@@ -79,6 +80,7 @@ PeerProgress* FlightRecorder::start(uint64_t id, const CollectiveArgs& args,
   slot->count = args.count;
   slot->type = args.type;
   std::strncpy(slot->algorithm, algorithm.c_str(), sizeof(slot->algorithm) - 1);
+  slot->written.assign(peers.begin(), peers.end());  // capacity kept: no allocation once grown
   slot->state = OperationState::kRunning;
   slot->startTicks = TickClock::now();
   running_ = slot;

@@ -77,8 +77,11 @@ class FlightRecorder {
   void queue(uint64_t started, const CollectiveArgs& args);
   // The operation the calling thread starts now: the oldest queued one when there is one (the
   // progress thread runs them in issue order), else a new entry. Returns the per-peer counters
-  // (one per rank) for the executor, nullptr when disabled. Called by the thread that runs it.
-  PeerProgress* start(uint64_t id, const CollectiveArgs& args, const std::string& algorithm);
+  // (one per rank) for the executor, nullptr when disabled; the executor may write those of
+  // `peers` only (the plan's peers: only they are reset when the entry is reused, so that a call
+  // costs the recorder the same on 8 ranks as on thousands). Called by the thread that runs it.
+  PeerProgress* start(uint64_t id, const CollectiveArgs& args, const std::string& algorithm,
+                      const std::vector<int>& peers);
   // Ends the operation start() began.
   void finish(const Status& status);
 
@@ -102,6 +105,7 @@ class FlightRecorder {
     uint64_t startTicks = 0;
     uint64_t endTicks = 0;
     std::unique_ptr<PeerProgress[]> peers;  // nranks entries
+    std::vector<int> written;               // the entries of peers that may be nonzero
   };
   Slot& claim(uint64_t id, const CollectiveArgs& args);  // the next slot, reset; mutex held
 

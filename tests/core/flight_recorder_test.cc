@@ -20,7 +20,7 @@ CollectiveArgs allReduce(size_t count) {
 TEST(FlightRecorderTest, KeepsTheLastOperationsOldestFirst) {
   FlightRecorder recorder(3, 2);
   for (uint64_t id = 1; id <= 5; ++id) {
-    ASSERT_NE(recorder.start(id, allReduce(id * 10), "ring"), nullptr);
+    ASSERT_NE(recorder.start(id, allReduce(id * 10), "ring", {1}), nullptr);
     recorder.finish(Status::ok());
   }
   RecorderSnapshot snapshot = recorder.snapshot(1, "request");
@@ -59,7 +59,7 @@ TEST(FlightRecorderTest, QueuedOperationsStartInOrderAndFailuresKeepTheError) {
   EXPECT_GT(queued.operations[0].queuedUs, 0);
   EXPECT_EQ(queued.operations[0].startUs, 0);
 
-  PeerProgress* progress = recorder.start(5, allReduce(1), "rd");
+  PeerProgress* progress = recorder.start(5, allReduce(1), "rd", {2});
   ASSERT_NE(progress, nullptr);
   addBytes(progress[2].sendTotal, 64);
   addBytes(progress[2].sent, 16);
@@ -75,7 +75,7 @@ TEST(FlightRecorderTest, QueuedOperationsStartInOrderAndFailuresKeepTheError) {
   EXPECT_EQ(op.peers[0].received, 0u);
   EXPECT_EQ(op.peers[0].recvTotal, 64u);
   recorder.finish(makeError(tuttiTimeout, "no progress"));
-  recorder.start(6, broadcast, "ring");
+  recorder.start(6, broadcast, "ring", {0, 1});
   RecorderSnapshot after = recorder.snapshot(0, "failure");
   EXPECT_EQ(after.operations[0].state, OperationState::kFailed);
   EXPECT_EQ(after.operations[0].error, "no progress");
@@ -84,7 +84,7 @@ TEST(FlightRecorderTest, QueuedOperationsStartInOrderAndFailuresKeepTheError) {
   // A new operation's counters start from zero in a reused slot.
   recorder.finish(Status::ok());
   for (uint64_t id = 7; id <= 14; ++id) {
-    recorder.start(id, allReduce(1), "ring");
+    recorder.start(id, allReduce(1), "ring", {1});
     recorder.finish(Status::ok());
   }
   for (const RecordedOperation& each : recorder.snapshot(0, "request").operations) {
@@ -97,7 +97,7 @@ TEST(FlightRecorderTest, CapacityZeroRecordsNothing) {
   FlightRecorder recorder(0, 4);
   EXPECT_FALSE(recorder.enabled());
   recorder.queue(0, allReduce(1));
-  EXPECT_EQ(recorder.start(1, allReduce(1), "ring"), nullptr);
+  EXPECT_EQ(recorder.start(1, allReduce(1), "ring", {1}), nullptr);
   recorder.finish(Status::ok());
   EXPECT_TRUE(recorder.snapshot(0, "request").operations.empty());
 }
