@@ -30,7 +30,9 @@ class LoweredPlan {
  public:
   // bases: the call's send buffer, recv buffer and scratch, indexed by BufferId. A plan with an
   // id lowered last time with the same arguments is not lowered again (small calls repeat).
+  // The slices point into `plan`, which must outlive them: a temporary does not build.
   void lower(const Plan& plan, char* const bases[3], size_t elemSize, size_t sliceElems);
+  void lower(const Plan&& plan, char* const bases[3], size_t elemSize, size_t sliceElems) = delete;
 
   const std::vector<LoweredSlice>& slices() const { return slices_; }
   // The plan's peers, each once, in the order its steps first name them.

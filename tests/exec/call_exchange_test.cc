@@ -134,9 +134,11 @@ TEST(CallExchangeTest, ACallWaitsOnlyForItsOwnPeersAfterACallWithMore) {
   // A broadcast exchanges with every peer; none answers.
   const CallDescriptor broadcast =
       describeCall(1, Collective::kBroadcast, 64, tuttiFloat32, tuttiSum, 0);
+  // A lowered plan points into its plan: both live to the end.
+  const Plan broadcastPlan =
+      makePlan(Algorithm::kRecursiveDoubling, Collective::kBroadcast, kRanks, 0, 64, {}, 0);
   LoweredPlan first;
-  first.lower(makePlan(Algorithm::kRecursiveDoubling, Collective::kBroadcast, kRanks, 0, 64, {}, 0),
-              bases, 4, 1 << 20);
+  first.lower(broadcastPlan, bases, 4, 1 << 20);
   ASSERT_TRUE(exchange.start(broadcast, 0, first, connections, &active).isOk());
   ASSERT_TRUE(exchange.poll().isOk());
   EXPECT_GT(exchange.pending(), 0u);
@@ -145,10 +147,10 @@ TEST(CallExchangeTest, ACallWaitsOnlyForItsOwnPeersAfterACallWithMore) {
   const CallDescriptor allReduce =
       describeCall(2, Collective::kAllReduce, 64, tuttiFloat32, tuttiSum, 0);
   for (auto& peer : peers) peer->answer = &allReduce;
+  const Plan allReducePlan =
+      makePlan(Algorithm::kRecursiveDoubling, Collective::kAllReduce, kRanks, 0, 64, {}, 0);
   LoweredPlan second;
-  second.lower(
-      makePlan(Algorithm::kRecursiveDoubling, Collective::kAllReduce, kRanks, 0, 64, {}, 0), bases,
-      4, 1 << 20);
+  second.lower(allReducePlan, bases, 4, 1 << 20);
   active.clear();
   ASSERT_TRUE(exchange.start(allReduce, 0, second, connections, &active).isOk());
   for (int peer : {1, 2}) ASSERT_TRUE(exchange.beforeFirstSend(peer, connections[peer]).isOk());
