@@ -59,8 +59,6 @@ uint64_t TickClock::now() {
   return ticks == 0 ? 1 : ticks;
 }
 
-bool TickClock::countsCycles() { return origin().cycles; }
-
 WallFromTicks::WallFromTicks() {
   const Origin& o = origin();
   monoNs_ = clockNs(CLOCK_MONOTONIC);

@@ -19,8 +19,6 @@ class TickClock {
  public:
   // A reading; never 0, so that 0 can mean "not reached".
   static uint64_t now();
-  // Whether readings come from the time-stamp counter (false: CLOCK_MONOTONIC nanoseconds).
-  static bool countsCycles();
 };
 
 // Converts readings taken before its construction to wall-clock microseconds since the epoch
