@@ -113,6 +113,11 @@ class Connection {
   // (the engine then polls again instead of sleeping).
   virtual bool armWait(std::vector<WaitSource>* sources) = 0;
 
+  // For a timeout's message: what is posted and not done, by path where the connection has
+  // several (tcp: per socket and rail, so that one stalled rail shows beside the ones that
+  // flow); "" when it has nothing to add.
+  virtual std::string describePending() const { return ""; }
+
   // Closes the connection so that the peer sees it lost (abort, error). Thread-safe against a
   // thread in progress() or another call on this connection: an abort or the watch's verdict
   // calls it from another thread to end a call in progress.

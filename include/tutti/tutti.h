@@ -61,7 +61,11 @@
  *   TUTTI_SOCKET_IFNAME=list              interfaces to use, NCCL syntax: "eth" (prefix),
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
- *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer (default 2, max 16)
+ *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer and rail (default 2, max 16)
+ *   TUTTI_TCP_RAILS=n                     1..8: TCP stripes each peer's sockets over up to n
+ *                                         interfaces that TUTTI_SOCKET_IFNAME selects (NIC
+ *                                         rails; in name order, rail r of one host to rail r
+ *                                         of the other); default 1: the bootstrap's only
  *   TUTTI_CHECKSUM=0|1                    1: a CRC32C of every TCP frame, checked on receipt; a
  *                                         corrupted frame is tuttiSystemError (default 0; alike
  *                                         on every rank, else init fails, tuttiInvalidArgument)
@@ -193,7 +197,7 @@ typedef struct {
   /* Inactivity timeout of every wait, in milliseconds: a wait that sees no progress for this
    * long fails with tuttiTimeout. > 0; default TUTTI_TIMEOUT_MS, else 600000 (10 minutes). */
   int timeoutMs;
-  /* Number of TCP sockets per peer, 1..16; default TUTTI_NSOCKS_PERPEER, else 2. */
+  /* Number of TCP sockets per peer and rail, 1..16; default TUTTI_NSOCKS_PERPEER, else 2. */
   int nSocksPerPeer;
   /* Optional name shown in log lines; NULL for none. Copied at init. */
   const char* commName;

@@ -92,4 +92,45 @@ Status chooseInterface(const std::string& spec, int family, NetIface* out) {
                                         : "any");
 }
 
+namespace {
+
+// Name order with a trailing number compared as a number: eth2 before eth10.
+bool railNameBefore(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& name) {
+    size_t digits = name.find_last_not_of("0123456789") + 1;  // npos + 1 == 0: all digits
+    std::string stem = name.substr(0, digits);
+    std::string number = name.substr(digits);
+    return std::make_pair(stem, number);
+  };
+  auto [stemA, numberA] = split(a);
+  auto [stemB, numberB] = split(b);
+  if (stemA != stemB) return stemA < stemB;
+  if (numberA.size() != numberB.size()) return numberA.size() < numberB.size();
+  return numberA < numberB;
+}
+
+}  // namespace
+
+std::vector<NetIface> selectRails(const std::vector<NetIface>& all, const std::string& spec,
+                                  int family, int maxRails) {
+  const std::string rule = spec.empty() ? "^docker,lo" : spec;
+  std::vector<NetIface> rails;
+  for (const NetIface& iface : all) {
+    if (iface.addr.family() != family || !ifnameMatches(rule, iface.name)) continue;
+    if (family == AF_INET6 &&
+        IN6_IS_ADDR_LINKLOCAL(
+            &reinterpret_cast<const sockaddr_in6*>(&iface.addr.storage)->sin6_addr)) {
+      continue;
+    }
+    bool seen = std::any_of(rails.begin(), rails.end(),
+                            [&](const NetIface& rail) { return rail.name == iface.name; });
+    if (!seen) rails.push_back(iface);
+  }
+  std::stable_sort(rails.begin(), rails.end(), [](const NetIface& a, const NetIface& b) {
+    return railNameBefore(a.name, b.name);
+  });
+  if (static_cast<int>(rails.size()) > maxRails) rails.resize(std::max(maxRails, 0));
+  return rails;
+}
+
 }  // namespace tutti

@@ -27,4 +27,13 @@ std::vector<NetIface> listInterfaces(int family);
 // docker* and lo, then docker*, then lo.
 Status chooseInterface(const std::string& spec, int family, NetIface* out);
 
+// The rails of a rank (several NICs, each on a network of its own, as in rail-optimised
+// clusters): of `all` (listInterfaces' order), the interfaces that spec selects (without a spec:
+// any but docker* and lo), one address each of `family` (IPv6 link-local ones left out: they
+// name no network between hosts), in name order, at most maxRails. Two hosts pair their rails by
+// position, so rail r of every host must be on the network of rail r of the others; naming the
+// interfaces alike on every host (ib0, ib1 or eth0, eth1) gives that order.
+std::vector<NetIface> selectRails(const std::vector<NetIface>& all, const std::string& spec,
+                                  int family, int maxRails);
+
 }  // namespace tutti

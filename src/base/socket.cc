@@ -222,11 +222,15 @@ namespace {
 
 Status connectRetrying(const SockAddr& addr, const Deadline& deadline, Fd* out,
                        const std::atomic<bool>* abortFlag, const WaitCheck& check,
-                       bool refusedIsFinal) {
+                       bool refusedIsFinal, const SockAddr* from) {
   int backoffMs = 1;
   while (true) {
     Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return systemError("socket", errno);
+    if (from != nullptr && ::bind(fd.get(), from->get(), from->length) != 0) {
+      return systemError(
+          fmt::format("bind({}) to connect to {}", from->toString(), addr.toString()), errno);
+    }
     int rc = ::connect(fd.get(), addr.get(), addr.length);
     int err = rc == 0 ? 0 : errno;
     if (err == EINPROGRESS) {
@@ -265,12 +269,13 @@ Status connectRetrying(const SockAddr& addr, const Deadline& deadline, Fd* out,
 
 Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
                  const std::atomic<bool>* abortFlag, const WaitCheck& check) {
-  return connectRetrying(addr, deadline, out, abortFlag, check, false);
+  return connectRetrying(addr, deadline, out, abortFlag, check, false, nullptr);
 }
 
 Status connectToListening(const SockAddr& addr, const Deadline& deadline, Fd* out,
-                          const std::atomic<bool>* abortFlag, const WaitCheck& check) {
-  return connectRetrying(addr, deadline, out, abortFlag, check, true);
+                          const std::atomic<bool>* abortFlag, const WaitCheck& check,
+                          const SockAddr* from) {
+  return connectRetrying(addr, deadline, out, abortFlag, check, true, from);
 }
 
 Status checkSilentLink(int fd, const std::string& peer) {

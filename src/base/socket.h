@@ -86,10 +86,11 @@ Status connectTo(const SockAddr& addr, const Deadline& deadline, Fd* out,
 // connectTo for an address its owner published after it was listening there (the bootstrap
 // ring's and the tcp transport's): a refused connection means that listener is gone (its process
 // exited or gave up its init), so it is tuttiRemoteError at once instead of a retry. (A full
-// backlog drops a SYN, which TCP retries; it does not refuse.)
+// backlog drops a SYN, which TCP retries; it does not refuse.) from: the local address to
+// connect from (a rail's interface; port 0), or nullptr for the kernel's choice.
 Status connectToListening(const SockAddr& addr, const Deadline& deadline, Fd* out,
                           const std::atomic<bool>* abortFlag = nullptr,
-                          const WaitCheck& check = nullptr);
+                          const WaitCheck& check = nullptr, const SockAddr* from = nullptr);
 // Non-blocking: whether the peer of a connected socket that it never sends on has closed it, or
 // the connection failed (keepalive, reset): tuttiRemoteError naming `peer`, else ok.
 Status checkSilentLink(int fd, const std::string& peer);

@@ -137,7 +137,9 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
                                 args.root,
                                 choice,
                                 makePlan(choice.algorithm, collective, comm->nranks, comm->rank,
-                                         count, comm->hostOfRank, args.root)};
+                                         count, comm->hostOfRank, args.root),
+                                0,
+                                {}};
     // Ids are unique in the process, so no executor mistakes a replacement for the plan it ran.
     static std::atomic<uint64_t> lastPlanId{0};
     entry.plan.id = ++lastPlanId;

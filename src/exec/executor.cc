@@ -113,6 +113,15 @@ std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
   return "waiting for peers to receive what this rank sent";
 }
 
+std::string Executor::describePending() const {
+  std::string text;
+  for (const Connection* connection : active_) {
+    const std::string pending = connection->describePending();
+    if (!pending.empty()) text += fmt::format("; to rank {}: {}", connection->peer(), pending);
+  }
+  return text;
+}
+
 Status Executor::askWitness(int rank) {
   if (call_ == nullptr || witness_ == nullptr) return Status::ok();
   if (++stalls_ == kPublishAfterStalls) witness_->publish(*call_);
@@ -352,9 +361,9 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       case ProgressEngine::Idle::kTimedOut:
         return makeError(tuttiTimeout,
                          "{} ({}, {} ranks, count {}): no progress for {} ms "
-                         "(TUTTI_TIMEOUT_MS): {}",
+                         "(TUTTI_TIMEOUT_MS): {}{}",
                          collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
-                         engine.idleMs(), describeWait(plan, nextDone));
+                         engine.idleMs(), describeWait(plan, nextDone), describePending());
     }
   }
   for (const DomainRegistrations& entry : registrations_) entry.domain->endCall();

@@ -100,6 +100,8 @@ class Executor {
                                    const std::vector<Connection*>& connections) const;
   Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
   std::string describeWait(const Plan& plan, size_t nextDone) const;
+  // What the active connections still have posted, per path ("" when they say nothing).
+  std::string describePending() const;
   // A stalled call (each of the engine's stall reports): fails naming both calls when another
   // rank published another call of this number; publishes this one, once, after
   // kPublishAfterStalls reports. Not sooner: a rank waiting on a slow peer is common, and each

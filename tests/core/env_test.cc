@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "base/net_iface.h"
@@ -136,6 +139,59 @@ TEST(NetIfaceTest, NcclIfnameSyntax) {
   EXPECT_TRUE(ifnameMatches("^docker,lo", "eth0"));
   EXPECT_FALSE(ifnameMatches("^=eth0", "eth0"));
   EXPECT_TRUE(ifnameMatches("^=eth0", "eth01"));
+}
+
+NetIface fakeIface(const std::string& name, const char* address) {
+  NetIface iface;
+  iface.name = name;
+  EXPECT_TRUE(parseHostPort(std::string(std::strchr(address, ':') ? "[" : "") + address +
+                                (std::strchr(address, ':') ? "]" : "") + ":0",
+                            &iface.addr)
+                  .isOk())
+      << address;
+  return iface;
+}
+
+TEST(NetIfaceTest, RailsAreTheSelectedInterfacesInNameOrderOneAddressEach) {
+  const std::vector<NetIface> all = {
+      fakeIface("lo", "127.0.0.1"),       fakeIface("eth10", "10.0.10.1"),
+      fakeIface("eth2", "10.0.2.1"),      fakeIface("eth2", "10.0.2.99"),
+      fakeIface("docker0", "172.17.0.1"), fakeIface("ib0", "192.168.0.1"),
+      fakeIface("eth3", "fd00::3"),       fakeIface("eth4", "fe80::4"),
+  };
+  auto names = [](const std::vector<NetIface>& rails) {
+    std::string text;
+    for (const NetIface& rail : rails) text += rail.name + "=" + rail.addr.toString() + " ";
+    return text;
+  };
+  // No spec: neither lo nor docker; eth2 before eth10; the first address of eth2.
+  EXPECT_EQ(names(selectRails(all, "", AF_INET, 8)),
+            "eth2=10.0.2.1:0 eth10=10.0.10.1:0 ib0=192.168.0.1:0 ");
+  EXPECT_EQ(names(selectRails(all, "eth", AF_INET, 8)), "eth2=10.0.2.1:0 eth10=10.0.10.1:0 ");
+  EXPECT_EQ(names(selectRails(all, "eth", AF_INET, 1)), "eth2=10.0.2.1:0 ");
+  // An explicit spec is taken as it stands (NCCL's rule): lo and docker only when it lets them.
+  EXPECT_EQ(names(selectRails(all, "^eth,lo", AF_INET, 8)),
+            "docker0=172.17.0.1:0 ib0=192.168.0.1:0 ");
+  // IPv6: global addresses only (a link-local one names no network between hosts).
+  EXPECT_EQ(names(selectRails(all, "eth", AF_INET6, 8)), "eth3=[fd00::3]:0 ");
+  EXPECT_TRUE(selectRails(all, "=nosuch", AF_INET, 8).empty());
+}
+
+TEST(NetIfaceTest, TcpRailsParameterIsChecked) {
+  TcpParams tcp;
+  {
+    ScopedEnv rails("TUTTI_TCP_RAILS", "2");
+    ASSERT_TRUE(loadTcpParams(Params{}, &tcp).isOk());
+    EXPECT_EQ(tcp.maxRails, 2);
+  }
+  for (const char* bad : {"0", "9", "two"}) {
+    ScopedEnv rails("TUTTI_TCP_RAILS", bad);
+    Status status = loadTcpParams(Params{}, &tcp);
+    EXPECT_EQ(status.code(), tuttiInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("TUTTI_TCP_RAILS"), std::string::npos) << status.message();
+  }
+  ASSERT_TRUE(loadTcpParams(Params{}, &tcp).isOk());
+  EXPECT_EQ(tcp.maxRails, 1);
 }
 
 TEST(NetIfaceTest, LoopbackCanBeChosenInBothFamilies) {

@@ -230,11 +230,6 @@ struct Shared {
   std::atomic<long> maxSurvivorMs{0};
 };
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
 constexpr int kMaxCalls = 1000000;  // the victim's loop ends at its signal long before
 
 // Calls until one fails; returns the failed call's code (tuttiSuccess if none did) and counts
@@ -349,10 +344,8 @@ class ChaosTest : public ::testing::TestWithParam<int> {
     SCOPED_TRACE(trial.describe());
     std::printf("chaos %s\n", trial.describe().c_str());
     std::fflush(stdout);
-    void* memory =
-        mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ASSERT_NE(memory, MAP_FAILED);
-    Shared* shared = new (memory) Shared();
+    Shared* shared = mapShared<Shared>();
+    ASSERT_NE(shared, nullptr);
     const auto start = Clock::now();
     const RankLaunch launch = forkRanksSharingId(
         trial.nranks,
@@ -379,7 +372,7 @@ class ChaosTest : public ::testing::TestWithParam<int> {
                 trial.describe().c_str(), shared->maxSurvivorMs.load(),
                 std::chrono::duration<double>(Clock::now() - start).count());
     std::fflush(stdout);
-    munmap(memory, sizeof(Shared));
+    munmap(shared, sizeof(Shared));
   }
 };
 

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace tutti::test {
@@ -43,6 +45,26 @@ void removeStale() {
 
 }  // namespace
 
+bool takeUniqueId(int rank, IdHandout* handout, tuttiUniqueId* id) {
+  if (rank == 0) {
+    if (tuttiGetUniqueId(&handout->id) != tuttiSuccess) {
+      std::fprintf(stderr, "rank 0: tuttiGetUniqueId: %s\n", tuttiGetLastError(nullptr));
+      return false;
+    }
+    handout->ready.store(1);
+  }
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (handout->ready.load() == 0) {
+    if (std::chrono::steady_clock::now() > giveUp) {
+      std::fprintf(stderr, "rank %d: no unique id from rank 0 in 20 s\n", rank);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  *id = handout->id;
+  return true;
+}
+
 std::string EmulatedHosts::unavailableReason() {
   if (geteuid() != 0) return "needs root (network namespaces and veth pairs)";
   if (!quietly("ip -V")) return "needs iproute2's ip command";
@@ -55,29 +77,36 @@ std::string EmulatedHosts::unavailableReason() {
   return "";
 }
 
-EmulatedHosts::EmulatedHosts(int nranks)
-    : prefix_(std::string(kPrefix) + std::to_string(getpid())), nranks_(nranks) {
+EmulatedHosts::EmulatedHosts(int nranks, int rails)
+    : prefix_(std::string(kPrefix) + std::to_string(getpid())), nranks_(nranks), rails_(rails) {
   removeStale();
-  if (!run("ip netns add " + bridgeNs()) ||
-      !run("ip -n " + bridgeNs() + " link add tbr0 type bridge") ||
-      !run("ip -n " + bridgeNs() + " link set tbr0 up")) {
-    return;
+  if (!run("ip netns add " + bridgeNs())) return;
+  for (int rail = 0; rail < rails; ++rail) {
+    const std::string bridge = "tbr" + std::to_string(rail);
+    if (!run("ip -n " + bridgeNs() + " link add " + bridge + " type bridge") ||
+        !run("ip -n " + bridgeNs() + " link set " + bridge + " up")) {
+      return;
+    }
   }
   for (int rank = 0; rank < nranks; ++rank) {
     const std::string ns = nsName(rank);
-    const std::string port = "tport" + std::to_string(rank);
     if (!run("ip netns add " + ns)) return;
     ++created_;
-    if (!run("ip -n " + bridgeNs() + " link add " + port + " type veth peer name " + kIfname +
-             " netns " + ns) ||
-        !run("ip -n " + bridgeNs() + " link set " + port + " master tbr0") ||
-        !run("ip -n " + bridgeNs() + " link set " + port + " up") ||
-        !run("ip -n " + ns + " addr add 10.213.0." + std::to_string(rank + 1) + "/24 dev " +
-             kIfname) ||
-        !run("ip -n " + ns + " link set " + kIfname + " up") ||
-        !run("ip -n " + ns + " link set lo up")) {
-      return;
+    for (int rail = 0; rail < rails; ++rail) {
+      const std::string port = "tport" + std::to_string(rank) + "r" + std::to_string(rail);
+      const std::string iface = ifname(rail);
+      if (!run("ip -n " + bridgeNs() + " link add " + port + " type veth peer name " + iface +
+               " netns " + ns) ||
+          !run("ip -n " + bridgeNs() + " link set " + port + " master tbr" +
+               std::to_string(rail)) ||
+          !run("ip -n " + bridgeNs() + " link set " + port + " up") ||
+          !run("ip -n " + ns + " addr add 10.213." + std::to_string(rail) + "." +
+               std::to_string(rank + 1) + "/24 dev " + iface) ||
+          !run("ip -n " + ns + " link set " + iface + " up")) {
+        return;
+      }
     }
+    if (!run("ip -n " + ns + " link set lo up")) return;
   }
 }
 
@@ -120,8 +149,24 @@ bool EmulatedHosts::enter(int rank) const {
   return true;
 }
 
-bool EmulatedHosts::cutLink(int rank) const {
-  return quietly("ip -n " + nsName(rank) + " link set " + kIfname + " down");
+bool EmulatedHosts::cutLink(int rank, int rail) const {
+  return quietly("ip -n " + nsName(rank) + " link set " + ifname(rail) + " down");
+}
+
+bool EmulatedHosts::limitRate(int rank, int rail, const std::string& rate) const {
+  return quietly("tc -n " + nsName(rank) + " qdisc replace dev " + ifname(rail) +
+                 " root tbf rate " + rate + " burst 256kb latency 50ms");
+}
+
+long long EmulatedHosts::sentBytes(int rank, int rail) const {
+  const std::string command = "ip netns exec " + nsName(rank) + " cat /sys/class/net/" +
+                              ifname(rail) + "/statistics/tx_bytes 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  long long bytes = -1;
+  if (std::fscanf(pipe, "%lld", &bytes) != 1) bytes = -1;
+  pclose(pipe);
+  return bytes;
 }
 
 }  // namespace tutti::test

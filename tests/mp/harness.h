@@ -6,9 +6,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <new>
 #include <string>
 #include <tuple>
 
@@ -29,6 +33,24 @@
 namespace tutti::test {
 
 using RankBody = std::function<int(int rank, int nranks, const tuttiUniqueId& id)>;
+
+// The steady clock in nanoseconds: the same in the parent and in its forked ranks, so that a
+// rank can time its error from an event the parent noted.
+inline int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A T constructed in shared anonymous memory, mapped before the ranks are forked so that they
+// and the parent see one object; nullptr when mmap fails. Release with munmap(p, sizeof(T)).
+template <typename T>
+T* mapShared() {
+  void* memory =
+      mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;
+  return new (memory) T();
+}
 
 struct LaunchResult {
   bool ok = false;

@@ -44,11 +44,6 @@ struct Shared {
   RankReport ranks[8];
 };
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
 // One launch of nranks ranks over `transport`: the victim kills itself killAfterMs after it
 // entered init (no kill when negative). Each other rank reports how its init, or its first
 // all-reduce after it, ended.
@@ -116,10 +111,8 @@ TEST_P(InitKillTest, EveryOtherRankFailsSoonAfterTheKill) {
   const int nranks = std::get<0>(GetParam());
   const char* transport = std::get<1>(GetParam());
   const int victim = 1;
-  void* memory =
-      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(memory, MAP_FAILED);
-  Shared* shared = static_cast<Shared*>(memory);
+  Shared* shared = mapShared<Shared>();
+  ASSERT_NE(shared, nullptr);
 
   launch(nranks, transport, victim, -1, shared);
   ASSERT_FALSE(HasFailure());
@@ -153,7 +146,7 @@ TEST_P(InitKillTest, EveryOtherRankFailsSoonAfterTheKill) {
     }
   }
   std::fflush(stdout);
-  munmap(memory, sizeof(Shared));
+  munmap(shared, sizeof(Shared));
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, InitKillTest,

@@ -28,6 +28,7 @@
 #include "core/bootstrap.h"
 #include "core/builtin_transports.h"
 #include "mp/emulated_hosts.h"
+#include "mp/harness.h"
 #include "transports/progress_engine.h"
 #include "transports/test_memory.h"
 
@@ -48,11 +49,6 @@ struct Shared {
   tuttiResult_t code = tuttiSuccess;
   char message[512] = {0};
 };
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 // Host 0: listens, accepts host 1's connection, and waits for a byte that never comes.
 int listener(const EmulatedHosts& hosts, Shared* shared, int keepAliveMs) {
@@ -126,12 +122,6 @@ long cutWhileWaiting(int keepAliveMs, Shared* shared) {
   return shared->failedAfterMs.load();
 }
 
-Shared* mapShared() {
-  void* memory =
-      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  return memory == MAP_FAILED ? nullptr : new (memory) Shared();
-}
-
 class KeepAliveTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,7 +133,7 @@ class KeepAliveTest : public ::testing::Test {
 // Without keepalive the same wait would last its 20 s deadline and end in tuttiTimeout: an idle
 // connection to a host whose link went down stays open.
 TEST_F(KeepAliveTest, AnIdleConnectionToACutHostFailsWithinTheKeepaliveTime) {
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   const long ms = cutWhileWaiting(kKeepAliveMs, shared);
   std::printf("keepalive %d ms: the receive failed %ld ms after the cut: %s\n", kKeepAliveMs, ms,

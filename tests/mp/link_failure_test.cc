@@ -60,25 +60,12 @@ struct RankReport {
 // Mapped before the fork: the unique id rank 0 makes inside its namespace (its bootstrap root
 // must be reachable from the other hosts), the cut's time, and each rank's report.
 struct Shared {
-  std::atomic<int> idReady{0};
-  tuttiUniqueId id{};
+  IdHandout id;
   std::atomic<int64_t> cutAtNs{0};     // when the parent ran ip link set down
   std::atomic<int> cutDone{0};         // ip returned
   std::atomic<long> longestInitMs{0};  // of the inits that succeeded
   RankReport ranks[kMaxRanks];
 };
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-Shared* mapShared() {
-  void* memory =
-      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  return new (memory) Shared();
-}
 
 // In a rank: its host, TCP over its own interface, the short timeouts, and the unique id.
 bool joinHost(const EmulatedHosts& hosts, int rank, Shared* shared, tuttiUniqueId* id) {
@@ -88,20 +75,7 @@ bool joinHost(const EmulatedHosts& hosts, int rank, Shared* shared, tuttiUniqueI
   setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", std::to_string(kHeartbeatTimeoutMs).c_str(), 1);
   setenv("TUTTI_TIMEOUT_MS", std::to_string(kTimeoutMs).c_str(), 1);
   shared->ranks[rank].pid.store(getpid());
-  if (rank == 0) {
-    if (tuttiGetUniqueId(&shared->id) != tuttiSuccess) {
-      std::fprintf(stderr, "rank 0: tuttiGetUniqueId: %s\n", tuttiGetLastError(nullptr));
-      return false;
-    }
-    shared->idReady.store(1);
-  }
-  const auto giveUp = Clock::now() + std::chrono::seconds(20);
-  while (shared->idReady.load() == 0) {
-    if (Clock::now() > giveUp) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  *id = shared->id;
-  return true;
+  return takeUniqueId(rank, &shared->id, id);
 }
 
 // Round r: rank k contributes (k + 1) * (r + 1) + i % 5 at element i.
@@ -210,7 +184,7 @@ TEST_P(LinkFailureTest, CollectivesAcrossHostsAreExact) {
   const int nranks = std::get<0>(GetParam());
   EmulatedHosts hosts(nranks);
   ASSERT_TRUE(hosts.ok()) << hosts.error();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   const RankLaunch launch = forkRanks(
       nranks,
@@ -251,7 +225,7 @@ TEST_P(LinkFailureTest, LinkDownDuringAllReduces) {
   const int victim = std::get<1>(GetParam());
   EmulatedHosts hosts(nranks);
   ASSERT_TRUE(hosts.ok()) << hosts.error();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   std::atomic<bool> cut{false};
   std::thread cutter = cutWhenReady(hosts, shared, nranks, victim, kRoundsBeforeCut, &cut);
@@ -300,7 +274,7 @@ TEST_P(LinkFailureTest, LinkDownDuringInit) {
   const int victim = std::get<1>(GetParam());
   EmulatedHosts hosts(nranks);
   ASSERT_TRUE(hosts.ok()) << hosts.error();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   // rounds here counts "joined": every rank has its id; the cut comes before init.
   std::atomic<bool> cut{false};
@@ -349,7 +323,7 @@ TEST_P(LinkFailureTest, RootHostCutWhileRanksWaitAtTheRoot) {
   constexpr long kKeepAliveLimitMs = kHeartbeatTimeoutMs + 1500;
   EmulatedHosts hosts(nranks);
   ASSERT_TRUE(hosts.ok()) << hosts.error();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   // rounds counts "entered init" (for the root's host: "holds the id"); the ranks' hellos reach
   // the root within milliseconds of entering, and the cut comes 300 ms later.
@@ -405,7 +379,7 @@ TEST_P(LinkFailureTest, RootHostCutWhileRanksWaitAtTheRoot) {
 void initWithCut(int nranks, int victim, int cutDelayMs, long* initMs) {
   EmulatedHosts hosts(nranks);
   ASSERT_TRUE(hosts.ok()) << hosts.error();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   // rounds here counts "entered init"; the cutter waits for every rank, then for the delay.
   std::atomic<bool> cut{cutDelayMs < 0};

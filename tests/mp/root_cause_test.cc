@@ -35,18 +35,6 @@ struct Shared {
   std::atomic<int> survivorsDone{0};
 };
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-Shared* mapShared() {
-  void* memory =
-      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  return new (memory) Shared();
-}
-
 enum class Victim { kKilledInCall, kKilledWhenIdle, kStoppedInCall, kStoppedWhenIdle };
 
 const char* victimName(Victim victim) {
@@ -176,7 +164,7 @@ class RootCauseTest : public ::testing::TestWithParam<Param> {
   void run(Victim victim, int victimRank) {
     const int nranks = std::get<0>(GetParam());
     const std::string transport = std::get<1>(GetParam());
-    Shared* shared = mapShared();
+    Shared* shared = mapShared<Shared>();
     ASSERT_NE(shared, nullptr);
     const RankLaunch launch = forkRanksSharingId(
         nranks,

@@ -43,20 +43,8 @@ struct Shared {
   std::atomic<int> eventPid{0};
 };
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
 long msSince(const Shared* shared) {
   return static_cast<long>((nowNs() - shared->eventAtNs.load()) / 1000000);
-}
-
-Shared* mapShared() {
-  void* memory =
-      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  return new (memory) Shared();
 }
 
 int countEntries(const char* dir) {
@@ -235,7 +223,7 @@ RankLaunch ShrinkTest::launch(Shared* shared, const Body& body) {
 
 void ShrinkTest::killAndShrink(int victim) {
   const int n = nranks();
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   const RankLaunch launch = this->launch(
       shared, [victim](int rank, int nranks, Shared* s, tuttiComm_t comm, const Resources& before) {
@@ -328,7 +316,7 @@ int revokeRank(int rank, int nranks, Shared* shared, tuttiComm_t comm, const Res
 }
 
 TEST_P(ShrinkTest, RevokeStopsEveryRankAndShrinksToAllRanks) {
-  Shared* shared = mapShared();
+  Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   const RankLaunch launch = this->launch(shared, revokeRank);
   ASSERT_TRUE(launch.error.empty()) << launch.error;

@@ -14,13 +14,22 @@
 namespace tutti {
 
 TcpConnection::TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes,
-                             bool checksum, std::shared_ptr<MemoryDomain> domain)
+                             bool checksum, std::shared_ptr<MemoryDomain> domain,
+                             std::vector<std::string> links)
     : peer_(peer),
       domain_(std::move(domain)),
       minStripeBytes_(minStripeBytes),
       checksumBytes_(checksum ? sizeof(uint32_t) : 0) {
   sockets_.resize(sockets.size());
-  for (size_t i = 0; i < sockets.size(); ++i) sockets_[i].fd = std::move(sockets[i]);
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    sockets_[i].fd = std::move(sockets[i]);
+    if (i < links.size()) sockets_[i].link = std::move(links[i]);
+  }
+}
+
+std::string TcpConnection::where(const Socket& socket) const {
+  return socket.link.empty() ? fmt::format("rank {}", peer_)
+                             : fmt::format("rank {} over {}", peer_, socket.link);
 }
 
 int TcpConnection::partCount(size_t bytes, int nsocks, size_t minStripeBytes) {
@@ -135,11 +144,11 @@ Status TcpConnection::progressSends(Socket& socket, bool* progressed) {
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::ok();
       if (errno == EPIPE || errno == ECONNRESET) {
-        return makeError(tuttiRemoteError, "tcp: rank {} closed the connection (send)", peer_);
+        return makeError(tuttiRemoteError, "tcp: {} closed the connection (send)", where(socket));
       }
       if (isLostHost(errno))
-        return lostHostError(fmt::format("tcp: send to rank {}", peer_), errno);
-      return systemError(fmt::format("tcp: send to rank {}", peer_), errno);
+        return lostHostError(fmt::format("tcp: send to {}", where(socket)), errno);
+      return systemError(fmt::format("tcp: send to {}", where(socket)), errno);
     }
     *progressed = true;
     // Hand the bytes moved to the frames in order; a frame left short means the socket is full.
@@ -236,17 +245,18 @@ Status TcpConnection::progressRecvs(Socket& socket, bool* progressed) {
     ssize_t n = ::recvmsg(socket.fd.get(), &msg, MSG_DONTWAIT);
     if (n == 0) {
       return makeError(tuttiRemoteError,
-                       "tcp: rank {} closed the connection (its process exited or aborted)", peer_);
+                       "tcp: {} closed the connection (its process exited or aborted)",
+                       where(socket));
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::ok();
       if (errno == ECONNRESET) {
-        return makeError(tuttiRemoteError, "tcp: connection to rank {} reset", peer_);
+        return makeError(tuttiRemoteError, "tcp: connection to {} reset", where(socket));
       }
       if (isLostHost(errno)) {
-        return lostHostError(fmt::format("tcp: recv from rank {}", peer_), errno);
+        return lostHostError(fmt::format("tcp: recv from {}", where(socket)), errno);
       }
-      return systemError(fmt::format("tcp: recv from rank {}", peer_), errno);
+      return systemError(fmt::format("tcp: recv from {}", where(socket)), errno);
     }
     *progressed = true;
     const size_t got = static_cast<size_t>(n);
@@ -274,6 +284,37 @@ bool TcpConnection::busy() const {
   return std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& socket) {
     return !socket.sends.empty() || !socket.recvs.empty();
   });
+}
+
+std::string TcpConnection::describePending() const {
+  std::string busy;
+  std::string idle;
+  auto left = [this](const std::deque<Part>& parts) {
+    size_t bytes = 0;
+    for (const Part& part : parts) bytes += frameBytes(part) - part.done;
+    return bytes;
+  };
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    const Socket& socket = sockets_[i];
+    const std::string name =
+        socket.link.empty() ? fmt::format("{}", i) : fmt::format("{} over {}", i, socket.link);
+    if (socket.sends.empty() && socket.recvs.empty()) {
+      idle += (idle.empty() ? "" : ", ") + name;
+      continue;
+    }
+    std::string what;
+    if (!socket.sends.empty()) {
+      what = fmt::format("{} part(s) to send ({} bytes left)", socket.sends.size(),
+                         left(socket.sends));
+    }
+    if (!socket.recvs.empty()) {
+      what += fmt::format("{}{} part(s) to receive ({} bytes left)", what.empty() ? "" : ", ",
+                          socket.recvs.size(), left(socket.recvs));
+    }
+    busy += fmt::format("{}socket {}: {}", busy.empty() ? "" : "; ", name, what);
+  }
+  if (busy.empty()) return "";
+  return idle.empty() ? busy : fmt::format("{}; idle: socket {}", busy, idle);
 }
 
 bool TcpConnection::armWait(std::vector<WaitSource>* sources) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/socket.h"
@@ -26,8 +27,10 @@ class TcpConnection : public Connection {
  public:
   // domain: the transport's (host memory: registration records the range).
   // checksum: both ends must agree (the transport checks at setup).
+  // links: what each socket runs over ("tnet1 10.0.1.1->10.0.1.2"), named in its errors so that
+  // a failure says which rail failed; empty: not named.
   TcpConnection(int peer, std::vector<Fd> sockets, size_t minStripeBytes, bool checksum,
-                std::shared_ptr<MemoryDomain> domain);
+                std::shared_ptr<MemoryDomain> domain, std::vector<std::string> links = {});
 
   int peer() const override { return peer_; }
   MemoryDomain& memoryDomain() override { return *domain_; }
@@ -37,6 +40,9 @@ class TcpConnection : public Connection {
   Status progress(bool* progressed) override;
   bool busy() const override;
   bool armWait(std::vector<WaitSource>* sources) override;
+  // "socket 1 over tnet1 10.0.1.1->10.0.1.2: 2 part(s) to send (262144 bytes left), 1 part(s)
+  // to receive (131080 bytes left); idle: socket 0 over tnet0 10.0.0.1->10.0.0.2".
+  std::string describePending() const override;
   void shutdown() override;
 
   // How a message of `bytes` is cut: parts and the socket of part 0 (exposed for tests).
@@ -70,7 +76,11 @@ class TcpConnection : public Connection {
     std::unique_ptr<char[]> ahead;  // kReadAheadBytes, allocated at the first read
     size_t aheadBegin = 0;          // bytes read ahead and not yet handed to a frame
     size_t aheadEnd = 0;
+    std::string link;  // the rail it runs over, for errors ("" when not named)
   };
+
+  // "rank 3", or "rank 3 over <link>" when the socket's rail is named.
+  std::string where(const Socket& socket) const;
 
   int remainingIovec(Part& part, PartHeader* header, uint32_t* crc, struct iovec* iov) const;
   size_t frameBytes(const Part& part) const;

@@ -4,7 +4,11 @@ namespace tutti {
 
 const std::vector<ParamInfo>& tcpParamTable() {
   static const std::vector<ParamInfo> table = {
-      {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer, 1..16"},
+      {"TUTTI_NSOCKS_PERPEER", "2", "TCP sockets per peer and rail, 1..16"},
+      {"TUTTI_TCP_RAILS", "1",
+       "1..8: stripe each peer's sockets over up to this many interfaces (NIC rails) that "
+       "TUTTI_SOCKET_IFNAME selects, in name order, rail r of one host to rail r of the other; "
+       "1: the bootstrap's interface only"},
       {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
       {"TUTTI_CHECKSUM", "0",
        "1: a CRC32C of every TCP frame's payload, verified on receipt (alike on every rank)"},
@@ -23,6 +27,8 @@ Status loadTcpParams(const Params& params, TcpParams* out) {
   p.minStripeBytes = static_cast<size_t>(value);
   TUTTI_RETURN_IF_ERROR(paramInt(params, "TUTTI_CHECKSUM", p.checksum ? 1 : 0, 0, 1, &value));
   p.checksum = value != 0;
+  TUTTI_RETURN_IF_ERROR(paramInt(params, "TUTTI_TCP_RAILS", p.maxRails, 1, kMaxTcpRails, &value));
+  p.maxRails = static_cast<int>(value);
   *out = p;
   return Status::ok();
 }

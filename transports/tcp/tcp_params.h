@@ -14,7 +14,11 @@ struct TcpParams {
   int socketsPerPeer = 2;            // TUTTI_NSOCKS_PERPEER (tuttiConfig_t.nSocksPerPeer)
   size_t minStripeBytes = 64 << 10;  // TUTTI_MIN_STRIPE_BYTES: smallest part striped on a socket
   bool checksum = false;             // TUTTI_CHECKSUM: a CRC32C after every frame, verified
+  int maxRails = 1;                  // TUTTI_TCP_RAILS: interfaces (NICs) each peer's sockets use
 };
+
+// Rails a rank publishes at most (the setup table has room for this many addresses).
+constexpr int kMaxTcpRails = 8;
 
 const std::vector<ParamInfo>& tcpParamTable();
 

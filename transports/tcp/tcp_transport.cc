@@ -7,19 +7,46 @@
 #include "base/handshake.h"
 #include "base/hello_acceptor.h"
 #include "base/log.h"
+#include "base/net_iface.h"
 #include "transports/tcp/tcp_connection.h"
 
 namespace tutti {
 namespace {
 
-// What each rank publishes at setup: where it listens and how it frames.
+// What each rank publishes at setup: where it listens (one address per rail, one port for all)
+// and how it frames.
 struct Endpoint {
-  WireAddr addr;
+  WireAddr rails[kMaxTcpRails];
+  uint32_t railCount;
   uint32_t checksum;  // TUTTI_CHECKSUM
-  uint32_t pad;
 };
 
+// An address without its port: "10.0.1.2" or "[fd00::2]".
+std::string hostPart(const SockAddr& addr) {
+  const std::string text = addr.toString();
+  return text.substr(0, text.rfind(':'));
+}
+
+// What a socket runs over, named in its errors: "tnet1 10.0.1.1->10.0.1.2".
+std::string railLink(const TcpRail& local, const SockAddr& remote) {
+  return fmt::format("{} {}->{}", local.name, hostPart(local.addr), hostPart(remote));
+}
+
 }  // namespace
+
+Status TcpTransport::chooseRails(const SetupChannel& setup, std::vector<TcpRail>* out) const {
+  out->clear();
+  const int family = setup.localAddress().family();
+  if (tcp_.maxRails > 1) {
+    for (const NetIface& iface :
+         selectRails(listInterfaces(family), params_.socketIfname, family, tcp_.maxRails)) {
+      out->push_back(TcpRail{iface.name, iface.addr});
+    }
+  }
+  // One rail or none found: the bootstrap's interface, as without rails.
+  if (out->size() <= 1) *out = {TcpRail{"", setup.localAddress()}};
+  return Status::ok();
+}
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
@@ -29,12 +56,28 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   // A rank gone during setup ends the waits for it (setup_channel.h).
   const WaitCheck peersThere = [&setup] { return setup.checkPeers(); };
 
+  TUTTI_RETURN_IF_ERROR(chooseRails(setup, &rails_));
+  // With one rail it listens on the bootstrap's interface only; with several, on each rail's
+  // address through one wildcard socket (the secret in each hello keeps strangers out).
+  SockAddr bindAddr = rails_[0].addr;
+  if (rails_.size() > 1) {
+    bindAddr = SockAddr{};
+    bindAddr.storage.ss_family = static_cast<sa_family_t>(rails_[0].addr.family());
+    bindAddr.length = rails_[0].addr.length;
+  }
   Fd listenFd;
   SockAddr listenAddr;
-  TUTTI_RETURN_IF_ERROR(
-      listenOn(setup.localAddress(), &listenFd, &listenAddr).withContext("tcp transport"));
+  TUTTI_RETURN_IF_ERROR(listenOn(bindAddr, &listenFd, &listenAddr).withContext("tcp transport"));
   std::vector<Endpoint> table(setup.nranks());
-  table[rank] = Endpoint{toWire(listenAddr), tcp_.checksum ? 1u : 0u, 0};
+  Endpoint& mine = table[rank];
+  std::memset(&mine, 0, sizeof(mine));
+  for (size_t r = 0; r < rails_.size(); ++r) {
+    SockAddr published = rails_[r].addr;
+    published.setPort(listenAddr.port());
+    mine.rails[r] = toWire(published);
+  }
+  mine.railCount = static_cast<uint32_t>(rails_.size());
+  mine.checksum = tcp_.checksum ? 1u : 0u;
   TUTTI_RETURN_IF_ERROR(setup.allGather(table.data(), sizeof(Endpoint)));
   // Frames with and without checksums cannot be read by each other: every rank must agree, and
   // every rank sees the same table, so all fail alike.
@@ -45,28 +88,47 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                        "alike on every rank",
                        other, table[other].checksum, rank, table[rank].checksum);
     }
+    if (table[other].railCount < 1 || table[other].railCount > kMaxTcpRails) {
+      return makeError(tuttiInternalError, "tcp: rank {} published {} rails", other,
+                       table[other].railCount);
+    }
   }
+  // A pair uses the rails both have, rail r to rail r, TUTTI_NSOCKS_PERPEER sockets on each;
+  // socket i runs on rail i mod rails, so that striping alternates between them.
+  auto pairRails = [&](int peer) {
+    return static_cast<int>(std::min<uint32_t>(table[peer].railCount, table[rank].railCount));
+  };
 
   std::map<int, std::vector<Fd>> sockets;
+  std::map<int, std::vector<std::string>> links;
   int expectedIncoming = 0;
   for (int peer : peers) {
-    sockets[peer].resize(nsocks);
+    const int railsUsed = pairRails(peer);
+    const int total = nsocks * railsUsed;
+    sockets[peer].resize(total);
+    links[peer].resize(total);
     if (peer < rank) {
-      expectedIncoming += nsocks;
+      expectedIncoming += total;
       continue;
     }
-    SockAddr peerAddr;
-    TUTTI_RETURN_IF_ERROR(fromWire(table[peer].addr, &peerAddr));
-    for (int i = 0; i < nsocks; ++i) {
+    for (int i = 0; i < total; ++i) {
+      const int r = i % railsUsed;
+      SockAddr peerAddr;
+      TUTTI_RETURN_IF_ERROR(fromWire(table[peer].rails[r], &peerAddr));
+      SockAddr from = rails_[r].addr;
+      from.setPort(0);
       Fd fd;
-      TUTTI_RETURN_IF_ERROR(connectToListening(peerAddr, deadline, &fd, nullptr, peersThere)
-                                .withContext(fmt::format("tcp: connecting to rank {} at {}", peer,
-                                                         peerAddr.toString())));
+      TUTTI_RETURN_IF_ERROR(connectToListening(peerAddr, deadline, &fd, nullptr, peersThere,
+                                               railsUsed > 1 ? &from : nullptr)
+                                .withContext(fmt::format(
+                                    "tcp: connecting to rank {} at {}{}", peer, peerAddr.toString(),
+                                    railsUsed > 1 ? fmt::format(" (rail {})", r) : "")));
       Hello hello = makeHello(HelloKind::kTcpSocket, setup.secret(), rank);
       hello.index = i;
       hello.count = nsocks;
       TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
       TUTTI_RETURN_IF_ERROR(sendHello(fd.get(), hello, deadline));
+      if (railsUsed > 1) links[peer][i] = railLink(rails_[r], peerAddr);
       sockets[peer][i] = std::move(fd);
     }
   }
@@ -80,8 +142,8 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                               .withContext(fmt::format("tcp: rank {} waiting for {} connections",
                                                        rank, expectedIncoming)));
     auto it = sockets.find(hello.rank);
-    if (it == sockets.end() || hello.rank > rank || hello.index < 0 || hello.index >= nsocks ||
-        it->second[hello.index].valid()) {
+    if (it == sockets.end() || hello.rank > rank || hello.index < 0 ||
+        hello.index >= static_cast<int>(it->second.size()) || it->second[hello.index].valid()) {
       acceptor.reject(
           std::move(fd),
           makeError(tuttiRemoteError, "an unexpected connection (claims rank {}, socket {})",
@@ -95,6 +157,12 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                        hello.rank, hello.count, rank, nsocks);
     }
     TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
+    const int railsUsed = pairRails(hello.rank);
+    if (railsUsed > 1) {
+      SockAddr peerAddr;
+      TUTTI_RETURN_IF_ERROR(fromWire(table[hello.rank].rails[hello.index % railsUsed], &peerAddr));
+      links[hello.rank][hello.index] = railLink(rails_[hello.index % railsUsed], peerAddr);
+    }
     it->second[hello.index] = std::move(fd);
     --expectedIncoming;
   }
@@ -102,12 +170,25 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   out->clear();
   for (int peer : peers) {
     out->push_back(std::make_unique<TcpConnection>(peer, std::move(sockets[peer]),
-                                                   tcp_.minStripeBytes, tcp_.checksum, domain_));
+                                                   tcp_.minStripeBytes, tcp_.checksum, domain_,
+                                                   std::move(links[peer])));
   }
-  TUTTI_INFO(kLogNet, "tcp: rank {} connected to {} peer(s), {} socket(s) each via {}{}", rank,
-             peers.size(), nsocks, listenAddr.toString(),
+  std::string railNames;
+  for (const TcpRail& rail : rails_) {
+    railNames += (railNames.empty() ? "" : ",") + (rail.name.empty() ? "bootstrap" : rail.name);
+  }
+  TUTTI_INFO(kLogNet,
+             "tcp: rank {} connected to {} peer(s), {} socket(s) per rail, rails {}, via {}{}",
+             rank, peers.size(), nsocks, railNames, listenAddr.toString(),
              tcp_.checksum ? ", frames checksummed (CRC32C)" : "");
   return Status::ok();
+}
+
+std::string TcpTransport::description() const {
+  if (rails_.size() <= 1) return name();
+  std::string text = "tcp/rails:";
+  for (size_t r = 0; r < rails_.size(); ++r) text += (r == 0 ? "" : ",") + rails_[r].name;
+  return text;
 }
 
 }  // namespace tutti
