@@ -7,6 +7,7 @@
 #
 # Usage (root): perf/rails/rails-bench.sh [tutti-perf] [OUT_DIR]
 #   RATE=500mbit RAILS=2 ROUNDS=3 MIN=1M MAX=64M COLL=all_reduce
+#   SUMMARY_ONLY=1: print the summary of the files already in OUT_DIR, measuring nothing
 # Writes OUT_DIR/rails<n>-round<k>.txt (tutti-perf's table) and OUT_DIR/iperf-rails<n>-round<k>.txt
 # and prints a summary: busbw at the largest size, and iperf3's sum, per rail count.
 set -euo pipefail
@@ -29,6 +30,7 @@ mkdir -p "$OUT"
 cleanup() { ip netns del "$NS-h0" 2>/dev/null || true; ip netns del "$NS-h1" 2>/dev/null || true; }
 trap cleanup EXIT
 
+if [[ ${SUMMARY_ONLY:-0} == 1 ]]; then ROUNDS_RUN=0; else ROUNDS_RUN=$ROUNDS; fi
 ip netns add "$NS-h0"
 ip netns add "$NS-h1"
 for h in 0 1; do ip -n "$NS-h$h" link set lo up; done
@@ -80,20 +82,23 @@ run_iperf() {
   echo "sum: $sum bit/s" >>"$file"
 }
 
-for ((k = 1; k <= ROUNDS; k++)); do
+for ((k = 1; k <= ROUNDS_RUN; k++)); do
   for ((n = 1; n <= RAILS; n++)); do
     run_perf "$n" "$OUT/rails$n-round$k.txt"
     run_iperf "$n" "$OUT/iperf-rails$n-round$k.txt"
   done
 done
 
-# Summary: at the largest size, tutti-perf's out-of-place busbw (GB/s, column 8 of its table)
-# and iperf3's sum over the same rails (GB/s).
+# Summary: at the largest size, tutti-perf's out-of-place busbw (GB/s, from the size and time
+# columns of its table, with nccl-tests' factor for 2 ranks: 1 for all_reduce, 1/2 for
+# all_gather and reduce_scatter) and iperf3's sum over the same rails (GB/s).
+factor=0.5
+[[ $COLL == all_reduce ]] && factor=1
 for ((n = 1; n <= RAILS; n++)); do
   for ((k = 1; k <= ROUNDS; k++)); do
-    busbw=$(awk '/^ *[0-9]+ +[0-9]+ +[a-z0-9]+ +[a-z]+ +-?[0-9]+ /{last=$8} END{print last}' \
-      "$OUT/rails$n-round$k.txt")
-    iperf=$(awk '/^sum:/{printf "%.3f", $2 / 8e9}' "$OUT/iperf-rails$n-round$k.txt")
+    busbw=$(awk -v f="$factor" '/^ *[0-9]+ +[0-9]+ +[a-z0-9]+ +[a-z]+ +-?[0-9]+ /{last = f * $1 / $6 / 1e3}
+      END{printf "%.4f", last}' "$OUT/rails$n-round$k.txt")
+    iperf=$(awk '/^sum:/{printf "%.4f", $2 / 8e9}' "$OUT/iperf-rails$n-round$k.txt")
     echo "rails $n round $k: $COLL busbw $busbw GB/s at $MAX; iperf3 on those rails $iperf GB/s"
   done
 done

@@ -32,11 +32,11 @@ struct PeerWatch::Message {
   int32_t failedRank = -1;
   int32_t reporter = -1;
   int32_t code = tuttiSuccess;
-  char what[240] = {0};
+  char what[1008] = {0};  // a verdict's text: room for a timeout's whole message
 };
 static_assert(sizeof(WireAddr) <= sizeof(PeerWatch::Message::what), "a meeting fits a message");
 static_assert(sizeof(CallDescriptor) <= sizeof(PeerWatch::Message::what), "a call fits a message");
-static_assert(sizeof(PeerWatch::Message) == 256, "the watch's message is a wire format");
+static_assert(sizeof(PeerWatch::Message) == 1024, "the watch's message is a wire format");
 
 namespace {
 
