@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/deadline.h"
 #include "base/socket.h"
 #include "base/status.h"
 #include "base/unique_id.h"
@@ -24,6 +25,10 @@ class SetupChannel {
   virtual const SockAddr& localAddress() const = 0;
   // kSecretBytes bytes that every rank of the communicator holds and nobody else does.
   virtual const uint8_t* secret() const = 0;
+  // The deadline of a setup wait that may take timeoutMs: that long from now, or sooner when the
+  // channel bounds the whole setup (a communicator's init has one deadline, TUTTI_TIMEOUT_MS from
+  // its start, that no wait of it outlasts).
+  virtual Deadline deadline(int timeoutMs) const { return Deadline::afterMs(timeoutMs); }
 
   // Collective. data holds nranks() slots of bytesPerRank bytes; this rank's slot is filled on
   // entry, every slot on return. Errors: the channel's (tuttiTimeout, tuttiRemoteError, ...).

@@ -54,6 +54,9 @@
  *   TUTTI_DEBUG_SUBSYS=INIT,COLL,NET,BOOTSTRAP,ENV,ALL (prefix ^ to exclude)
  *   TUTTI_DEBUG_FILE=path                 log file; %h expands to the host name, %p to the pid
  *   TUTTI_TIMEOUT_MS=ms                   inactivity timeout of every wait (default 600000)
+ *   TUTTI_INIT_TIMEOUT_MS=ms              init as a whole fails with tuttiTimeout by then, one
+ *                                         deadline for all its waits (default 0: none; each
+ *                                         wait of init is bounded by TUTTI_TIMEOUT_MS)
  *   TUTTI_HEARTBEAT_TIMEOUT_MS=ms         a peer silent this long on the bootstrap network
  *                                         (stopped, hung) fails the communicator on every rank,
  *                                         even with no call waiting (default 10000; heartbeats

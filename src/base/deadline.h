@@ -14,6 +14,11 @@ class Deadline {
     return Deadline(Clock::now() + std::chrono::milliseconds(ms));
   }
 
+  // The earlier of two deadlines.
+  static Deadline earliest(const Deadline& a, const Deadline& b) {
+    return a.when_ < b.when_ ? a : b;
+  }
+
   bool expired() const { return Clock::now() >= when_; }
   // Milliseconds left, at least 0, at most cap (for poll() slices).
   int remainingMs(int cap) const {

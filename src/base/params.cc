@@ -15,6 +15,9 @@ namespace tutti {
 const std::vector<ParamInfo>& paramTable() {
   static const std::vector<ParamInfo> table = {
       {"TUTTI_TIMEOUT_MS", "600000", "inactivity timeout of every wait, ms"},
+      {"TUTTI_INIT_TIMEOUT_MS", "0",
+       "ms: init as a whole fails with tuttiTimeout by then (one deadline for all its waits); 0: "
+       "each of init's waits is bounded by TUTTI_TIMEOUT_MS alone"},
       {"TUTTI_HEARTBEAT_TIMEOUT_MS", "10000",
        "a peer that sends no heartbeat over the bootstrap for this long (stopped, hung, host "
        "gone) is failed on every rank, ms; heartbeats go every tenth of it (at most 1 s); 0: "
@@ -185,6 +188,8 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   int64_t value = 0;
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_TIMEOUT_MS", p.timeoutMs, 1, INT32_MAX, &value));
   p.timeoutMs = static_cast<int>(value);
+  TUTTI_RETURN_IF_ERROR(envInt("TUTTI_INIT_TIMEOUT_MS", p.initTimeoutMs, 0, INT32_MAX, &value));
+  p.initTimeoutMs = static_cast<int>(value);
   TUTTI_RETURN_IF_ERROR(
       envInt("TUTTI_HEARTBEAT_TIMEOUT_MS", p.heartbeatTimeoutMs, 0, INT32_MAX, &value));
   p.heartbeatTimeoutMs = static_cast<int>(value);

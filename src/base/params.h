@@ -15,6 +15,7 @@ namespace tutti {
 
 struct Params {
   int timeoutMs = 600000;  // TUTTI_TIMEOUT_MS: inactivity timeout of every wait
+  int initTimeoutMs = 0;   // TUTTI_INIT_TIMEOUT_MS: one deadline for all of init; 0: none
   // TUTTI_HEARTBEAT_TIMEOUT_MS: a peer silent this long on the bootstrap watch is failed (0: off)
   int heartbeatTimeoutMs = 10000;
   std::string socketIfname;           // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic

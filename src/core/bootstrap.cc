@@ -221,7 +221,9 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   boot->timeoutMs_ = params.timeoutMs;
   boot->abortFlag_ = abortFlag;
   std::memcpy(boot->secret_, id.secret, kSecretBytes);
-  Deadline deadline = Deadline::afterMs(params.timeoutMs);
+  // With TUTTI_INIT_TIMEOUT_MS, init as a whole ends by then; its start is this bootstrap's.
+  if (params.initTimeoutMs > 0) boot->setupDeadline_ = Deadline::afterMs(params.initTimeoutMs);
+  const Deadline deadline = boot->deadline(params.timeoutMs);
 
   SockAddr rootAddr;
   TUTTI_RETURN_IF_ERROR(fromWire(id.root, &rootAddr));
@@ -298,9 +300,14 @@ Status Bootstrap::create(const UniqueIdContents& id, int rank, int nranks, const
   return Status::ok();
 }
 
+Deadline Bootstrap::deadline(int timeoutMs) const {
+  const Deadline own = Deadline::afterMs(timeoutMs);
+  return setupDeadline_ ? Deadline::earliest(own, *setupDeadline_) : own;
+}
+
 Status Bootstrap::allGather(void* data, size_t bytesPerRank) {
   char* slots = static_cast<char*>(data);
-  Deadline deadline = Deadline::afterMs(timeoutMs_);
+  const Deadline deadline = this->deadline(timeoutMs_);
   for (int step = 0; step < nranks_ - 1; ++step) {
     int sendSlot = ((rank_ - step) % nranks_ + nranks_) % nranks_;
     int recvSlot = ((rank_ - step - 1) % nranks_ + nranks_) % nranks_;

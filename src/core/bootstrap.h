@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/params.h"
@@ -48,6 +49,12 @@ class Bootstrap : public SetupChannel {
   // The local address ranks of this communicator reach this rank at (port 0).
   const SockAddr& localAddress() const override { return local_; }
   const uint8_t* secret() const override { return secret_; }
+  // timeoutMs from now; until endSetup(), and with TUTTI_INIT_TIMEOUT_MS set, no later than
+  // that long after create() started (init's one deadline, for all its waits).
+  Deadline deadline(int timeoutMs) const override;
+  // Init is over (its last barrier passed): later collectives of the channel get waits of their
+  // own.
+  void endSetup() { setupDeadline_.reset(); }
 
   // data holds nranks slots of bytesPerRank bytes; this rank's slot is filled on entry, all on
   // return. Ring algorithm: nranks-1 steps.
@@ -68,6 +75,7 @@ class Bootstrap : public SetupChannel {
   Fd next_;  // connection to rank+1
   Fd prev_;  // connection from rank-1
   const std::atomic<bool>* abortFlag_ = nullptr;
+  std::optional<Deadline> setupDeadline_;
 };
 
 }  // namespace tutti

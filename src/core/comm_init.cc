@@ -284,6 +284,7 @@ Status createCommSteps(const UniqueIdContents& id, int nranks, int rank, const P
   // No rank returns (and may destroy its communicator, closing its bootstrap links) while another
   // still sets up: the setup waits take a closed link for a rank gone (SetupChannel::checkPeers).
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->barrier().withContext("init: the last barrier"));
+  comm->bootstrap->endSetup();
   comm->executor->setWitness(comm->watch.get());  // stalled calls publish theirs there
   TUTTI_INFO(kLogInit, "comm {} rank {} nranks {} nhosts {} transport {} ready{}",
              static_cast<const void*>(comm.get()), rank, nranks, comm->nhosts, comm->transportNames,
@@ -306,7 +307,13 @@ Status createCommWithParams(const UniqueIdContents& id, int nranks, int rank, co
                             const std::string& name, tuttiComm** out) {
   // No exception may cross the C API: one that escapes init (memory exhausted) is an error.
   try {
-    return createCommSteps(id, nranks, rank, params, name, out);
+    Status status = createCommSteps(id, nranks, rank, params, name, out);
+    if (status.code() == tuttiTimeout && params.initTimeoutMs > 0) {
+      return status.withContext(
+          fmt::format("init (TUTTI_INIT_TIMEOUT_MS={}: every wait of init ends by then)",
+                      params.initTimeoutMs));
+    }
+    return status;
   } catch (const std::bad_alloc&) {
     return makeError(tuttiSystemError,
                      "rank {}: out of memory while creating a communicator of {} ranks", rank,

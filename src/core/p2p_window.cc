@@ -248,7 +248,7 @@ Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* us
 
   // Descriptors: everyone connects first (the connections wait in the listeners' backlogs), and
   // agrees that everyone could, then serves its own and receives its peers'.
-  const Deadline deadline = Deadline::afterMs(comm->params.timeoutMs);
+  const Deadline deadline = comm->bootstrap->deadline(comm->params.timeoutMs);
   std::vector<Fd> sockets;
   std::vector<int> peerFds(n, -1);
   const bool passFds = mine.usesFd == 1;

@@ -79,7 +79,7 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   std::vector<WireAddr> addresses(nranks);
   addresses[rank] = toWire(bound);
   TUTTI_RETURN_IF_ERROR(bootstrap.allGather(addresses.data(), sizeof(WireAddr)));
-  const Deadline deadline = Deadline::afterMs(timeoutMs);
+  const Deadline deadline = bootstrap.deadline(timeoutMs);
   // A rank lost meanwhile ends the waits for it (transports/setup_channel.h); init ends with a
   // barrier after this, so no rank can have left on its own while another still waits here.
   const WaitCheck peersThere = [&bootstrap] { return bootstrap.checkPeers(); };

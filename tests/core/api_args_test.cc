@@ -2,7 +2,9 @@
 // tuttiInvalidUsage) and a message naming it, never a crash.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -146,6 +148,26 @@ TEST_F(ApiArgsTest, NullAndDestroyedCommunicators) {
   int count = 0;
   EXPECT_EQ(tuttiCommCount(destroyed, &count), tuttiInvalidArgument);
   EXPECT_EQ(tuttiCommCount(nullptr, &count), tuttiInvalidArgument);
+}
+
+// TUTTI_INIT_TIMEOUT_MS bounds init as a whole: rank 0 of 2, whose peer never comes, fails with
+// tuttiTimeout by then, though TUTTI_TIMEOUT_MS is a minute, and the message says which bound.
+TEST(ApiInitTest, InitTimeoutBoundsInitAsAWhole) {
+  setenv("TUTTI_INIT_TIMEOUT_MS", "700", 1);
+  setenv("TUTTI_TIMEOUT_MS", "60000", 1);
+  tuttiUniqueId id;
+  ASSERT_EQ(tuttiGetUniqueId(&id), tuttiSuccess);
+  tuttiComm_t comm = nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  const tuttiResult_t rc = tuttiCommInitRank(&comm, 2, id, 0);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const std::string message = lastError();
+  unsetenv("TUTTI_INIT_TIMEOUT_MS");
+  unsetenv("TUTTI_TIMEOUT_MS");
+  EXPECT_EQ(rc, tuttiTimeout) << message;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(5000)) << message;
+  EXPECT_NE(message.find("TUTTI_INIT_TIMEOUT_MS=700"), std::string::npos) << message;
+  EXPECT_NE(message.find("waiting for all ranks at the root"), std::string::npos) << message;
 }
 
 TEST(ApiInitTest, BadInitArgumentsAreNamed) {

@@ -55,6 +55,62 @@ TEST(BootstrapTest, RanksMeetAndAllGather) {
   for (int nranks : {1, 2, 3, 5}) meetAndAllGather(startRoot(10000), nranks);
 }
 
+// Two ranks; rank 1 comes to each of two allgathers `lateMs` after rank 0. Each wait alone is
+// shorter than the timeout, the two together longer. Returns each rank's status of the second
+// allgather, and how long rank 0 took from its bootstrap's start to that status.
+struct LateRanks {
+  Status second[2];
+  std::chrono::milliseconds rank0Ms{0};
+};
+LateRanks allGatherWithALateRank(int timeoutMs, int initTimeoutMs, int lateMs, bool endSetup) {
+  const UniqueIdContents id = startRoot(10000);
+  Params params;
+  params.timeoutMs = timeoutMs;
+  params.initTimeoutMs = initTimeoutMs;
+  LateRanks result;
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank) {
+    threads.emplace_back([&, rank] {
+      const auto start = std::chrono::steady_clock::now();
+      std::unique_ptr<Bootstrap> boot;
+      Status status = Bootstrap::create(id, rank, 2, params, nullptr, &boot);
+      if (status.isOk() && endSetup) boot->endSetup();
+      int slots[2] = {rank, rank};
+      for (int round = 0; round < 2 && status.isOk(); ++round) {
+        if (rank == 1) std::this_thread::sleep_for(std::chrono::milliseconds(lateMs));
+        status = boot->allGather(slots, sizeof(int));
+      }
+      result.second[rank] = status;
+      if (rank == 0) {
+        result.rank0Ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  return result;
+}
+
+// TUTTI_INIT_TIMEOUT_MS is one deadline for all of setup's waits: a rank late to every step
+// cannot stretch init past it.
+TEST(BootstrapTest, InitTimeoutIsOneDeadlineForAllSetupWaits) {
+  const LateRanks late = allGatherWithALateRank(1500, 1500, 1000, false);
+  // (Rank 1 may still succeed: rank 0's entry already waits in its socket when it comes.)
+  EXPECT_EQ(late.second[0].code(), tuttiTimeout) << late.second[0].message();
+  EXPECT_LT(late.rank0Ms, std::chrono::milliseconds(1900)) << late.second[0].message();
+}
+
+// Without it (the default), each wait has TUTTI_TIMEOUT_MS to itself; and with it, so do the
+// waits after endSetup (init is over).
+TEST(BootstrapTest, WithoutInitTimeoutOrAfterSetupEachWaitHasItsOwnTimeout) {
+  for (const bool endSetup : {false, true}) {
+    const LateRanks late = allGatherWithALateRank(1500, endSetup ? 1500 : 0, 1000, endSetup);
+    EXPECT_TRUE(late.second[0].isOk()) << late.second[0].message();
+    EXPECT_TRUE(late.second[1].isOk()) << late.second[1].message();
+    EXPECT_GE(late.rank0Ms, std::chrono::milliseconds(1900));
+  }
+}
+
 TEST(BootstrapTest, WrongSecretIsRejected) {
   UniqueIdContents id = startRoot(3000);
   UniqueIdContents forged = id;

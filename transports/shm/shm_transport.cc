@@ -109,7 +109,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   const int slots = shm_.slots;
   const size_t slotBytes = shm_.slotBytes;
   const size_t bytes = ShmConnection::segmentBytes(slots, slotBytes);
-  Deadline deadline = Deadline::afterMs(params_.timeoutMs);
+  const Deadline deadline = setup.deadline(params_.timeoutMs);
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
 
   std::vector<Nonce> nonces(setup.nranks());

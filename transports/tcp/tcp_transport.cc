@@ -52,7 +52,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                              std::vector<std::unique_ptr<Connection>>* out) {
   const int rank = setup.rank();
   const int nsocks = tcp_.socketsPerPeer;
-  Deadline deadline = Deadline::afterMs(params_.timeoutMs);
+  const Deadline deadline = setup.deadline(params_.timeoutMs);
   // A rank gone during setup ends the waits for it (setup_channel.h).
   const WaitCheck peersThere = [&setup] { return setup.checkPeers(); };
 
