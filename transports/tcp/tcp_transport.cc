@@ -34,18 +34,18 @@ std::string railLink(const TcpRail& local, const SockAddr& remote) {
 
 }  // namespace
 
-Status TcpTransport::chooseRails(const SetupChannel& setup, std::vector<TcpRail>* out) const {
-  out->clear();
+std::vector<TcpRail> TcpTransport::chooseRails(const SetupChannel& setup) const {
+  std::vector<TcpRail> rails;
   const int family = setup.localAddress().family();
   if (tcp_.maxRails > 1) {
     for (const NetIface& iface :
          selectRails(listInterfaces(family), params_.socketIfname, family, tcp_.maxRails)) {
-      out->push_back(TcpRail{iface.name, iface.addr});
+      rails.push_back(TcpRail{iface.name, iface.addr});
     }
   }
   // One rail or none found: the bootstrap's interface, as without rails.
-  if (out->size() <= 1) *out = {TcpRail{"", setup.localAddress()}};
-  return Status::ok();
+  if (rails.size() <= 1) rails = {TcpRail{"", setup.localAddress()}};
+  return rails;
 }
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
@@ -56,7 +56,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   // A rank gone during setup ends the waits for it (setup_channel.h).
   const WaitCheck peersThere = [&setup] { return setup.checkPeers(); };
 
-  TUTTI_RETURN_IF_ERROR(chooseRails(setup, &rails_));
+  rails_ = chooseRails(setup);
   // With one rail it listens on the bootstrap's interface only; with several, on each rail's
   // address through one wildcard socket (the secret in each hello keeps strangers out).
   SockAddr bindAddr = rails_[0].addr;
@@ -173,13 +173,8 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
                                                    tcp_.minStripeBytes, tcp_.checksum, domain_,
                                                    std::move(links[peer])));
   }
-  std::string railNames;
-  for (const TcpRail& rail : rails_) {
-    railNames += (railNames.empty() ? "" : ",") + (rail.name.empty() ? "bootstrap" : rail.name);
-  }
-  TUTTI_INFO(kLogNet,
-             "tcp: rank {} connected to {} peer(s), {} socket(s) per rail, rails {}, via {}{}",
-             rank, peers.size(), nsocks, railNames, listenAddr.toString(),
+  TUTTI_INFO(kLogNet, "{}: rank {} connected to {} peer(s), {} socket(s) per rail, via {}{}",
+             description(), rank, peers.size(), nsocks, listenAddr.toString(),
              tcp_.checksum ? ", frames checksummed (CRC32C)" : "");
   return Status::ok();
 }

@@ -37,7 +37,7 @@ class TcpTransport : public Transport {
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
-  Status chooseRails(const SetupChannel& setup, std::vector<TcpRail>* out) const;
+  std::vector<TcpRail> chooseRails(const SetupChannel& setup) const;
 
   Params params_;
   TcpParams tcp_;
