@@ -39,6 +39,11 @@
  * error (TUTTI_CHECK_MISMATCH); and a revoke (tuttiCommRevoke), after which every call returns
  * tuttiInvalidUsage until the communicator is shrunk (tuttiCommShrink) or destroyed.
  *
+ * Memory that runs out (std::bad_alloc inside Tutti) never ends the process: any call may
+ * return tuttiSystemError with a message saying "out of memory". On a communicator the error is
+ * sticky and reaches every rank as a failure of this rank's own (below); once memory is back, a
+ * new communicator works. No C++ exception crosses this API.
+ *
  * A failed rank is one root cause on every rank. When any rank sees a peer fail (its process
  * died, it stopped answering heartbeats, it aborted, or a call of this rank timed out), every
  * rank of the communicator learns it over the bootstrap network: calls in progress and every

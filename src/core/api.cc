@@ -1,7 +1,6 @@
 // The C API: each entry point takes the communicator's call lock, checks its arguments
 // (core/api_args.h), runs the call or queues it, and converts the internal Status to a
 // tuttiResult_t with its last-error string. Everything else is delegated.
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -213,227 +212,260 @@ Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int 
 using namespace tutti;
 
 TUTTI_PUBLIC tuttiResult_t tuttiGetVersion(int* version) {
-  if (version == nullptr) return finish(makeError(tuttiInvalidArgument, "version is NULL"));
-  *version = TUTTI_VERSION_CODE;
-  return tuttiSuccess;
+  return guarded(nullptr, "tuttiGetVersion", [&]() -> tuttiResult_t {
+    if (version == nullptr) return finish(makeError(tuttiInvalidArgument, "version is NULL"));
+    *version = TUTTI_VERSION_CODE;
+    return tuttiSuccess;
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiGetUniqueId(tuttiUniqueId* uniqueId) {
-  if (uniqueId == nullptr) return finish(makeError(tuttiInvalidArgument, "uniqueId is NULL"));
-  Params params;
-  Status status = loadParams(nullptr, &params);
-  if (!status.isOk()) return finish(status);
-  NetIface iface;
-  status = chooseInterface(params.socketIfname, params.socketFamily, &iface);
-  if (!status.isOk()) return finish(status);
-  UniqueIdContents contents;
-  status = randomBytes(contents.secret, kSecretBytes);
-  if (!status.isOk()) return finish(status);
-  SockAddr bound;
-  status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, 0, &bound);
-  if (!status.isOk()) return finish(status);
-  contents.root = toWire(bound);
-  encodeUniqueId(contents, uniqueId);
-  TUTTI_INFO(kLogInit | kLogBootstrap, "unique id: root {} on interface {}", bound.toString(),
-             iface.name);
-  return tuttiSuccess;
+  return guarded(nullptr, "tuttiGetUniqueId", [&]() -> tuttiResult_t {
+    if (uniqueId == nullptr) return finish(makeError(tuttiInvalidArgument, "uniqueId is NULL"));
+    Params params;
+    Status status = loadParams(nullptr, &params);
+    if (!status.isOk()) return finish(status);
+    NetIface iface;
+    status = chooseInterface(params.socketIfname, params.socketFamily, &iface);
+    if (!status.isOk()) return finish(status);
+    UniqueIdContents contents;
+    status = randomBytes(contents.secret, kSecretBytes);
+    if (!status.isOk()) return finish(status);
+    SockAddr bound;
+    status = startBootstrapRoot(iface.addr, contents.secret, params.timeoutMs, 0, &bound);
+    if (!status.isOk()) return finish(status);
+    contents.root = toWire(bound);
+    encodeUniqueId(contents, uniqueId);
+    TUTTI_INFO(kLogInit | kLogBootstrap, "unique id: root {} on interface {}", bound.toString(),
+               iface.name);
+    return tuttiSuccess;
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommInitRank(tuttiComm_t* comm, int nranks, tuttiUniqueId commId,
                                              int rank) {
-  return finish(initRank(comm, nranks, commId, rank, nullptr));
+  return guarded(nullptr, "tuttiCommInitRank", [&]() -> tuttiResult_t {
+    return finish(initRank(comm, nranks, commId, rank, nullptr));
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommInitRankConfig(tuttiComm_t* comm, int nranks,
                                                    tuttiUniqueId commId, int rank,
                                                    tuttiConfig_t* config) {
-  return finish(initRank(comm, nranks, commId, rank, config));
+  return guarded(nullptr, "tuttiCommInitRankConfig", [&]() -> tuttiResult_t {
+    return finish(initRank(comm, nranks, commId, rank, config));
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommInitFromEnv(tuttiComm_t* comm) {
-  if (comm == nullptr) {
-    return finish(makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL"));
-  }
-  *comm = nullptr;
-  LauncherRank launcher;
-  bool found = false;
-  Status status = rankFromLauncher(&launcher, &found);
-  if (!status.isOk()) return finish(status);
-  const char* commId = paramEnv("TUTTI_COMM_ID");
-  std::string derived;  // under srun: the step's own address for rank 0 (core/slurm_rendezvous.h)
-  if ((commId == nullptr || *commId == '\0') && found && launcher.source == kSlurmLauncherSource) {
-    std::string why;
-    derived = slurmCommId(&why);
-    if (derived.empty()) {
-      return finish(makeError(tuttiInvalidArgument,
-                              "TUTTI_COMM_ID is not set and srun's step gives no address for "
-                              "rank 0 ({}): set it to host:port where rank 0 listens",
-                              why));
+  return guarded(nullptr, "tuttiCommInitFromEnv", [&]() -> tuttiResult_t {
+    if (comm == nullptr) {
+      return finish(makeError(tuttiInvalidArgument, "comm (the output pointer) is NULL"));
     }
-    commId = derived.c_str();
-  }
-  if (commId == nullptr || *commId == '\0') {
-    return finish(makeError(tuttiInvalidArgument,
-                            "TUTTI_COMM_ID is not set: set it to host:port where rank 0 listens"));
-  }
-  if (!found) {
-    return finish(makeError(tuttiInvalidArgument,
-                            "no rank and size in the environment: set TUTTI_RANK and "
-                            "TUTTI_WORLD_SIZE, or start under mpirun, srun or torchrun"));
-  }
-  SockAddr rootAddr;
-  status = parseHostPort(commId, &rootAddr).withContext("TUTTI_COMM_ID");
-  if (!status.isOk()) return finish(status);
-  if (rootAddr.port() == 0) {
-    return finish(makeError(tuttiInvalidArgument, "TUTTI_COMM_ID='{}' needs a port", commId));
-  }
-  Params params;
-  status = loadParams(nullptr, &params);
-  if (!status.isOk()) return finish(status);
-  UniqueIdContents id;
-  secretFromString(commId, id.secret);
-  id.root = toWire(rootAddr);
-  if (launcher.rank == 0) {
-    SockAddr bound;
-    status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound,
-                                launcher.rank);
-    if (!status.isOk()) return finish(status.withContext("TUTTI_COMM_ID"));
-  }
-  TUTTI_INFO(kLogInit, "init from environment: rank {} of {} ({}), root {}", launcher.rank,
-             launcher.size, launcher.source, rootAddr.toString());
-  return finish(createComm(id, launcher.size, launcher.rank, nullptr, comm));
+    *comm = nullptr;
+    LauncherRank launcher;
+    bool found = false;
+    Status status = rankFromLauncher(&launcher, &found);
+    if (!status.isOk()) return finish(status);
+    const char* commId = paramEnv("TUTTI_COMM_ID");
+    std::string derived;  // under srun: the step's own address for rank 0 (core/slurm_rendezvous.h)
+    if ((commId == nullptr || *commId == '\0') && found &&
+        launcher.source == kSlurmLauncherSource) {
+      std::string why;
+      derived = slurmCommId(&why);
+      if (derived.empty()) {
+        return finish(makeError(tuttiInvalidArgument,
+                                "TUTTI_COMM_ID is not set and srun's step gives no address for "
+                                "rank 0 ({}): set it to host:port where rank 0 listens",
+                                why));
+      }
+      commId = derived.c_str();
+    }
+    if (commId == nullptr || *commId == '\0') {
+      return finish(
+          makeError(tuttiInvalidArgument,
+                    "TUTTI_COMM_ID is not set: set it to host:port where rank 0 listens"));
+    }
+    if (!found) {
+      return finish(makeError(tuttiInvalidArgument,
+                              "no rank and size in the environment: set TUTTI_RANK and "
+                              "TUTTI_WORLD_SIZE, or start under mpirun, srun or torchrun"));
+    }
+    SockAddr rootAddr;
+    status = parseHostPort(commId, &rootAddr).withContext("TUTTI_COMM_ID");
+    if (!status.isOk()) return finish(status);
+    if (rootAddr.port() == 0) {
+      return finish(makeError(tuttiInvalidArgument, "TUTTI_COMM_ID='{}' needs a port", commId));
+    }
+    Params params;
+    status = loadParams(nullptr, &params);
+    if (!status.isOk()) return finish(status);
+    UniqueIdContents id;
+    secretFromString(commId, id.secret);
+    id.root = toWire(rootAddr);
+    if (launcher.rank == 0) {
+      SockAddr bound;
+      status = startBootstrapRoot(rootAddr, id.secret, params.timeoutMs, launcher.size, &bound,
+                                  launcher.rank);
+      if (!status.isOk()) return finish(status.withContext("TUTTI_COMM_ID"));
+    }
+    TUTTI_INFO(kLogInit, "init from environment: rank {} of {} ({}), root {}", launcher.rank,
+               launcher.size, launcher.source, rootAddr.toString());
+    return finish(createComm(id, launcher.size, launcher.rank, nullptr, comm));
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommDestroy(tuttiComm_t handle) {
-  tuttiComm* comm = unregisterComm(handle);
-  if (comm == nullptr) return finish(liveCommError(handle));
-  { std::lock_guard<std::mutex> wait(comm->callMutex); }  // a call in progress ends first
-  delete comm;
-  return tuttiSuccess;
+  return guarded(handle, "tuttiCommDestroy", [&]() -> tuttiResult_t {
+    tuttiComm* comm = unregisterComm(handle);
+    if (comm == nullptr) return finish(liveCommError(handle));
+    { std::lock_guard<std::mutex> wait(comm->callMutex); }  // a call in progress ends first
+    delete comm;
+    return tuttiSuccess;
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommAbort(tuttiComm_t handle) {
-  tuttiComm* comm = unregisterComm(handle);
-  if (comm == nullptr) return finish(liveCommError(handle));
-  comm->aborted.store(true);
-  announceAbort(comm);  // every rank hears why before the connections close
-  closeConnections(comm);
-  if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
-  { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
-  delete comm;
-  return tuttiSuccess;
+  return guarded(handle, "tuttiCommAbort", [&]() -> tuttiResult_t {
+    tuttiComm* comm = unregisterComm(handle);
+    if (comm == nullptr) return finish(liveCommError(handle));
+    comm->aborted.store(true);
+    announceAbort(comm);  // every rank hears why before the connections close
+    closeConnections(comm);
+    if (comm->p2p != nullptr) comm->p2p->abort();           // barriers on streams stop waiting
+    { std::lock_guard<std::mutex> wait(comm->callMutex); }  // the unblocked call returns first
+    delete comm;
+    return tuttiSuccess;
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommRevoke(tuttiComm_t handle) {
-  tuttiComm* comm = nullptr;
-  bool again = false;
-  bool live = withLiveComm(handle, [&](tuttiComm* c) {
-    comm = c;
-    again = c->revokedHere;
-    c->revokedHere = true;
+  return guarded(handle, "tuttiCommRevoke", [&]() -> tuttiResult_t {
+    tuttiComm* comm = nullptr;
+    bool again = false;
+    bool live = withLiveComm(handle, [&](tuttiComm* c) {
+      comm = c;
+      again = c->revokedHere;
+      c->revokedHere = true;
+    });
+    if (!live) return finish(liveCommError(handle));
+    if (again) {
+      return finish(makeError(tuttiInvalidArgument,
+                              "comm {} was revoked by this rank already (tuttiCommRevoke is called "
+                              "once, as ncclCommRevoke refuses a revoked communicator)",
+                              static_cast<const void*>(handle)),
+                    handle);
+    }
+    revokeComm(comm);
+    return tuttiSuccess;
   });
-  if (!live) return finish(liveCommError(handle));
-  if (again) {
-    return finish(makeError(tuttiInvalidArgument,
-                            "comm {} was revoked by this rank already (tuttiCommRevoke is called "
-                            "once, as ncclCommRevoke refuses a revoked communicator)",
-                            static_cast<const void*>(handle)),
-                  handle);
-  }
-  revokeComm(comm);
-  return tuttiSuccess;
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommShrink(tuttiComm_t handle, const int* excludeRanks,
                                            int excludeCount, tuttiComm_t* newcomm) {
-  if (newcomm == nullptr) {
-    return finish(makeError(tuttiInvalidArgument, "newcomm (the output pointer) is NULL"));
-  }
-  *newcomm = nullptr;
-  // The call lock: no call of this rank runs on the parent meanwhile, and destroy waits.
-  std::unique_lock<std::mutex> callLock;
-  tuttiComm* comm = lockLiveComm(handle, &callLock);
-  if (comm == nullptr) return finish(liveCommError(handle));
-  std::vector<int> survivors;
-  Status status = shrinkSurvivors(comm->nranks, comm->rank, excludeRanks, excludeCount, &survivors);
-  if (status.isOk()) status = shrinkComm(comm, survivors, newcomm);
-  callLock.unlock();
-  return finish(status, handle);
+  return guarded(handle, "tuttiCommShrink", [&]() -> tuttiResult_t {
+    if (newcomm == nullptr) {
+      return finish(makeError(tuttiInvalidArgument, "newcomm (the output pointer) is NULL"));
+    }
+    *newcomm = nullptr;
+    // The call lock: no call of this rank runs on the parent meanwhile, and destroy waits.
+    std::unique_lock<std::mutex> callLock;
+    tuttiComm* comm = lockLiveComm(handle, &callLock);
+    if (comm == nullptr) return finish(liveCommError(handle));
+    std::vector<int> survivors;
+    Status status =
+        shrinkSurvivors(comm->nranks, comm->rank, excludeRanks, excludeCount, &survivors);
+    if (status.isOk()) status = shrinkComm(comm, survivors, newcomm);
+    callLock.unlock();
+    return finish(status, handle);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommGetFailedRanks(tuttiComm_t comm, int* ranks, int maxRanks,
                                                    int* count) {
-  if (count == nullptr) return finish(makeError(tuttiInvalidArgument, "count is NULL"));
-  if (maxRanks < 0) {
-    return finish(makeError(tuttiInvalidArgument, "maxRanks {} is negative", maxRanks));
-  }
-  if (ranks == nullptr && maxRanks > 0) {
-    return finish(makeError(tuttiInvalidArgument, "ranks is NULL with maxRanks {}", maxRanks));
-  }
-  std::vector<int> failed;
-  bool live = withLiveComm(comm, [&](tuttiComm* c) {
-    if (c->watch != nullptr) failed = c->watch->failedRanks();
+  return guarded(comm, "tuttiCommGetFailedRanks", [&]() -> tuttiResult_t {
+    if (count == nullptr) return finish(makeError(tuttiInvalidArgument, "count is NULL"));
+    if (maxRanks < 0) {
+      return finish(makeError(tuttiInvalidArgument, "maxRanks {} is negative", maxRanks));
+    }
+    if (ranks == nullptr && maxRanks > 0) {
+      return finish(makeError(tuttiInvalidArgument, "ranks is NULL with maxRanks {}", maxRanks));
+    }
+    std::vector<int> failed;
+    bool live = withLiveComm(comm, [&](tuttiComm* c) {
+      if (c->watch != nullptr) failed = c->watch->failedRanks();
+    });
+    if (!live) return finish(liveCommError(comm));
+    *count = static_cast<int>(failed.size());
+    std::copy_n(failed.begin(), std::min(*count, maxRanks), ranks);
+    return tuttiSuccess;
   });
-  if (!live) return finish(liveCommError(comm));
-  *count = static_cast<int>(failed.size());
-  std::copy_n(failed.begin(), std::min(*count, maxRanks), ranks);
-  return tuttiSuccess;
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommGetAsyncError(tuttiComm_t comm, tuttiResult_t* asyncError) {
-  if (asyncError == nullptr) {
-    return finish(makeError(tuttiInvalidArgument, "asyncError is NULL"));
-  }
-  bool live = withLiveComm(comm, [&](tuttiComm* c) {
-    (void)noteP2pTimeout(c);  // a device call's barrier that timed out on its stream
-    *asyncError = static_cast<tuttiResult_t>(c->asyncError.load());
-    if (*asyncError != tuttiSuccess) {
-      // No call returned it (it may have come from a stream or a peer): say why here.
-      std::lock_guard<std::mutex> lock(c->errorMutex);
-      c->lastError = c->stickyMessage;
+  return guarded(comm, "tuttiCommGetAsyncError", [&]() -> tuttiResult_t {
+    if (asyncError == nullptr) {
+      return finish(makeError(tuttiInvalidArgument, "asyncError is NULL"));
     }
+    bool live = withLiveComm(comm, [&](tuttiComm* c) {
+      (void)noteP2pTimeout(c);  // a device call's barrier that timed out on its stream
+      *asyncError = static_cast<tuttiResult_t>(c->asyncError.load());
+      if (*asyncError != tuttiSuccess) {
+        // No call returned it (it may have come from a stream or a peer): say why here.
+        std::lock_guard<std::mutex> lock(c->errorMutex);
+        c->lastError = c->stickyMessage;
+      }
+    });
+    return live ? tuttiSuccess : finish(liveCommError(comm));
   });
-  return live ? tuttiSuccess : finish(liveCommError(comm));
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommDumpState(tuttiComm_t comm) {
-  // Snapshot under the registry lock (the communicator cannot be destroyed meanwhile; a call
-  // running on another thread goes on), then log and write outside it.
-  RecorderSnapshot snapshot;
-  std::string file;
-  bool enabled = false;
-  bool live = withLiveComm(comm, [&](tuttiComm* c) {
-    enabled = c->recorder->enabled();
-    if (!enabled) return;
-    snapshot = c->recorder->snapshot(c->rank, "request");
-    file = c->params.flightRecorderFile;
+  return guarded(comm, "tuttiCommDumpState", [&]() -> tuttiResult_t {
+    // Snapshot under the registry lock (the communicator cannot be destroyed meanwhile; a call
+    // running on another thread goes on), then log and write outside it.
+    RecorderSnapshot snapshot;
+    std::string file;
+    bool enabled = false;
+    bool live = withLiveComm(comm, [&](tuttiComm* c) {
+      enabled = c->recorder->enabled();
+      if (!enabled) return;
+      snapshot = c->recorder->snapshot(c->rank, "request");
+      file = c->params.flightRecorderFile;
+    });
+    if (!live) return finish(liveCommError(comm));
+    if (!enabled) {
+      return finish(
+          makeError(tuttiInvalidUsage,
+                    "the flight recorder is off (TUTTI_FLIGHT_RECORDER=0): nothing to dump"),
+          comm);
+    }
+    return finish(writeFlightRecorder(snapshot, false, file), comm);
   });
-  if (!live) return finish(liveCommError(comm));
-  if (!enabled) {
-    return finish(
-        makeError(tuttiInvalidUsage,
-                  "the flight recorder is off (TUTTI_FLIGHT_RECORDER=0): nothing to dump"),
-        comm);
-  }
-  return finish(writeFlightRecorder(snapshot, false, file), comm);
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommCount(const tuttiComm_t comm, int* count) {
-  if (count == nullptr) return finish(makeError(tuttiInvalidArgument, "count is NULL"));
-  bool live = withLiveComm(comm, [&](tuttiComm* c) { *count = c->nranks; });
-  return live ? tuttiSuccess : finish(liveCommError(comm));
+  return guarded(comm, "tuttiCommCount", [&]() -> tuttiResult_t {
+    if (count == nullptr) return finish(makeError(tuttiInvalidArgument, "count is NULL"));
+    bool live = withLiveComm(comm, [&](tuttiComm* c) { *count = c->nranks; });
+    return live ? tuttiSuccess : finish(liveCommError(comm));
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommUserRank(const tuttiComm_t comm, int* rank) {
-  if (rank == nullptr) return finish(makeError(tuttiInvalidArgument, "rank is NULL"));
-  bool live = withLiveComm(comm, [&](tuttiComm* c) { *rank = c->rank; });
-  return live ? tuttiSuccess : finish(liveCommError(comm));
+  return guarded(comm, "tuttiCommUserRank", [&]() -> tuttiResult_t {
+    if (rank == nullptr) return finish(makeError(tuttiInvalidArgument, "rank is NULL"));
+    bool live = withLiveComm(comm, [&](tuttiComm* c) { *rank = c->rank; });
+    return live ? tuttiSuccess : finish(liveCommError(comm));
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommCuDevice(const tuttiComm_t comm, int* device) {
-  if (device == nullptr) return finish(makeError(tuttiInvalidArgument, "device is NULL"));
-  bool live = withLiveComm(comm, [&](tuttiComm* c) { *device = c->device; });
-  return live ? tuttiSuccess : finish(liveCommError(comm));
+  return guarded(comm, "tuttiCommCuDevice", [&]() -> tuttiResult_t {
+    if (device == nullptr) return finish(makeError(tuttiInvalidArgument, "device is NULL"));
+    bool live = withLiveComm(comm, [&](tuttiComm* c) { *device = c->device; });
+    return live ? tuttiSuccess : finish(liveCommError(comm));
+  });
 }
 
 TUTTI_PUBLIC const char* tuttiGetErrorString(tuttiResult_t result) {
@@ -466,7 +498,7 @@ TUTTI_PUBLIC const char* tuttiGetLastError(tuttiComm_t comm) {
   const char* message = nullptr;
   withLiveComm(comm, [&](tuttiComm* c) {
     std::lock_guard<std::mutex> lock(c->errorMutex);
-    message = c->lastError.c_str();
+    message = c->lastErrorInstead != nullptr ? c->lastErrorInstead : c->lastError.c_str();
   });
   return message != nullptr ? message : threadLastError();
 }
@@ -474,107 +506,134 @@ TUTTI_PUBLIC const char* tuttiGetLastError(tuttiComm_t comm) {
 TUTTI_PUBLIC tuttiResult_t tuttiAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                                           tuttiDataType_t datatype, tuttiRedOp_t op,
                                           tuttiComm_t comm, tuttiStream_t stream) {
-  return collective({Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op}, comm,
-                    stream);
+  return guarded(comm, "tuttiAllReduce", [&]() -> tuttiResult_t {
+    return collective({Collective::kAllReduce, sendbuff, recvbuff, count, datatype, op}, comm,
+                      stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
                                           tuttiDataType_t datatype, tuttiComm_t comm,
                                           tuttiStream_t stream) {
-  return collective({Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum},
-                    comm, stream);
+  return guarded(comm, "tuttiAllGather", [&]() -> tuttiResult_t {
+    return collective({Collective::kAllGather, sendbuff, recvbuff, sendcount, datatype, tuttiSum},
+                      comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiReduceScatter(const void* sendbuff, void* recvbuff,
                                               size_t recvcount, tuttiDataType_t datatype,
                                               tuttiRedOp_t op, tuttiComm_t comm,
                                               tuttiStream_t stream) {
-  return collective({Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op}, comm,
-                    stream);
+  return guarded(comm, "tuttiReduceScatter", [&]() -> tuttiResult_t {
+    return collective({Collective::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op},
+                      comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiBroadcast(const void* sendbuff, void* recvbuff, size_t count,
                                           tuttiDataType_t datatype, int root, tuttiComm_t comm,
                                           tuttiStream_t stream) {
-  return collective({Collective::kBroadcast, sendbuff, recvbuff, count, datatype, tuttiSum, root},
-                    comm, stream);
+  return guarded(comm, "tuttiBroadcast", [&]() -> tuttiResult_t {
+    return collective({Collective::kBroadcast, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                      comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiReduce(const void* sendbuff, void* recvbuff, size_t count,
                                        tuttiDataType_t datatype, tuttiRedOp_t op, int root,
                                        tuttiComm_t comm, tuttiStream_t stream) {
-  return collective({Collective::kReduce, sendbuff, recvbuff, count, datatype, op, root}, comm,
-                    stream);
+  return guarded(comm, "tuttiReduce", [&]() -> tuttiResult_t {
+    return collective({Collective::kReduce, sendbuff, recvbuff, count, datatype, op, root}, comm,
+                      stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
                                          tuttiDataType_t datatype, tuttiComm_t comm,
                                          tuttiStream_t stream) {
-  return collective({Collective::kAllToAll, sendbuff, recvbuff, count, datatype, tuttiSum}, comm,
-                    stream);
+  return guarded(comm, "tuttiAlltoAll", [&]() -> tuttiResult_t {
+    return collective({Collective::kAllToAll, sendbuff, recvbuff, count, datatype, tuttiSum}, comm,
+                      stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiGather(const void* sendbuff, void* recvbuff, size_t count,
                                        tuttiDataType_t datatype, int root, tuttiComm_t comm,
                                        tuttiStream_t stream) {
-  return collective({Collective::kGather, sendbuff, recvbuff, count, datatype, tuttiSum, root},
-                    comm, stream);
+  return guarded(comm, "tuttiGather", [&]() -> tuttiResult_t {
+    return collective({Collective::kGather, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                      comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiScatter(const void* sendbuff, void* recvbuff, size_t count,
                                         tuttiDataType_t datatype, int root, tuttiComm_t comm,
                                         tuttiStream_t stream) {
-  return collective({Collective::kScatter, sendbuff, recvbuff, count, datatype, tuttiSum, root},
-                    comm, stream);
+  return guarded(comm, "tuttiScatter", [&]() -> tuttiResult_t {
+    return collective({Collective::kScatter, sendbuff, recvbuff, count, datatype, tuttiSum, root},
+                      comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiSend(const void* sendbuff, size_t count, tuttiDataType_t datatype,
                                      int peer, tuttiComm_t comm, tuttiStream_t stream) {
-  return peerCall(/*send=*/true, sendbuff, count, datatype, peer, comm, stream);
+  return guarded(comm, "tuttiSend", [&]() -> tuttiResult_t {
+    return peerCall(/*send=*/true, sendbuff, count, datatype, peer, comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiRecv(void* recvbuff, size_t count, tuttiDataType_t datatype,
                                      int peer, tuttiComm_t comm, tuttiStream_t stream) {
-  return peerCall(/*send=*/false, recvbuff, count, datatype, peer, comm, stream);
+  return guarded(comm, "tuttiRecv", [&]() -> tuttiResult_t {
+    return peerCall(/*send=*/false, recvbuff, count, datatype, peer, comm, stream);
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiGroupStart(void) {
-  ++tGroup.depth;
-  return tuttiSuccess;
+  return guarded(nullptr, "tuttiGroupStart", [&]() -> tuttiResult_t {
+    ++tGroup.depth;
+    return tuttiSuccess;
+  });
 }
 
 TUTTI_PUBLIC tuttiResult_t tuttiGroupEnd(void) {
-  if (tGroup.depth == 0) {
-    return finish(makeError(tuttiInvalidUsage, "tuttiGroupEnd without tuttiGroupStart"));
-  }
-  if (--tGroup.depth > 0) return tuttiSuccess;  // nested: the outermost end runs the group
-  std::vector<RecordedCall> recorded = std::move(tGroup.calls);
-  tGroup.calls.clear();
-  // One batch per communicator, in the order each first appears.
-  std::vector<tuttiComm_t> comms;
-  for (const RecordedCall& r : recorded) {
-    if (std::find(comms.begin(), comms.end(), r.comm) == comms.end()) comms.push_back(r.comm);
-  }
-  tuttiResult_t result = tuttiSuccess;
-  for (tuttiComm_t comm : comms) {
-    std::vector<PeerCall> calls;
-    tuttiStream_t stream = nullptr;
-    bool oneStream = true;
-    for (const RecordedCall& r : recorded) {
-      if (r.comm != comm) continue;
-      if (calls.empty()) stream = r.stream;
-      oneStream = oneStream && r.stream == stream;
-      calls.push_back(r.call);
+  return guarded(nullptr, "tuttiGroupEnd", [&]() -> tuttiResult_t {
+    if (tGroup.depth == 0) {
+      return finish(makeError(tuttiInvalidUsage, "tuttiGroupEnd without tuttiGroupStart"));
     }
-    // A batch runs as one plan, so it has one place in one order.
-    const Status status =
-        oneStream ? runGroupOn(comm, std::move(calls), stream)
-                  : makeError(tuttiInvalidUsage,
-                              "tuttiGroupEnd: the group's calls on communicator {} name different "
-                              "streams; one communicator's calls in a group share one stream",
-                              static_cast<const void*>(comm));
-    const tuttiResult_t rc = finish(status, comm);
-    if (result == tuttiSuccess) result = rc;
-  }
-  return result;
+    if (--tGroup.depth > 0) return tuttiSuccess;  // nested: the outermost end runs the group
+    std::vector<RecordedCall> recorded = std::move(tGroup.calls);
+    tGroup.calls.clear();
+    // One batch per communicator, in the order each first appears. Each is guarded by itself:
+    // memory that runs out fails that communicator, and the others' batches still run.
+    tuttiResult_t result = tuttiSuccess;
+    for (size_t first = 0; first < recorded.size(); ++first) {
+      const tuttiComm_t comm = recorded[first].comm;
+      bool seen = false;
+      for (size_t i = 0; i < first && !seen; ++i) seen = recorded[i].comm == comm;
+      if (seen) continue;
+      const tuttiResult_t rc = guarded(comm, "tuttiGroupEnd", [&]() -> tuttiResult_t {
+        std::vector<PeerCall> calls;
+        const tuttiStream_t stream = recorded[first].stream;
+        bool oneStream = true;
+        for (size_t i = first; i < recorded.size(); ++i) {
+          if (recorded[i].comm != comm) continue;
+          oneStream = oneStream && recorded[i].stream == stream;
+          calls.push_back(recorded[i].call);
+        }
+        // A batch runs as one plan, so it has one place in one order.
+        const Status status =
+            oneStream
+                ? runGroupOn(comm, std::move(calls), stream)
+                : makeError(tuttiInvalidUsage,
+                            "tuttiGroupEnd: the group's calls on communicator {} name different "
+                            "streams; one communicator's calls in a group share one stream",
+                            static_cast<const void*>(comm));
+        return finish(status, comm);
+      });
+      if (result == tuttiSuccess) result = rc;
+    }
+    return result;
+  });
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -169,7 +170,11 @@ void runRoot(Fd listenFd, std::array<uint8_t, kSecretBytes> secret, int timeoutM
   try {
     serveRoot(listenFd.get(), secret.data(), timeoutMs, expectedRanks, hostRank);
   } catch (const std::exception& e) {
-    TUTTI_WARN(kLogBootstrap, "bootstrap root stopped: {}", e.what());
+    try {
+      TUTTI_WARN(kLogBootstrap, "bootstrap root stopped: {}", e.what());
+    } catch (const std::bad_alloc&) {
+      // Memory ran out, and for the message too: the ranks' own waits time out and say so.
+    }
   }
 }
 

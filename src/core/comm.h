@@ -86,7 +86,8 @@ struct tuttiComm {
 
   std::mutex errorMutex;
   std::string lastError;
-  std::string stickyMessage;  // why asyncError was set: every later call says it
+  const char* lastErrorInstead = nullptr;  // said instead when memory for lastError ran out
+  std::string stickyMessage;               // why asyncError was set: every later call says it
 
   std::unique_ptr<tutti::Bootstrap> bootstrap;
   std::vector<std::unique_ptr<tutti::Transport>> transports;

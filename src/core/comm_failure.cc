@@ -84,6 +84,31 @@ Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uin
   return Status(verdict.code, describeVerdict(*comm, verdict) + "; " + here);
 }
 
+Status failOutOfMemory(tuttiComm* comm, const char* op) noexcept {
+  Status status(tuttiSystemError, "out of memory");
+  try {
+    status = explainFailure(
+        comm,
+        makeError(tuttiSystemError,
+                  "out of memory (std::bad_alloc): the process's memory, or its limit (ulimit -v, "
+                  "the cgroup's memory.max), is exhausted; destroy the communicator, free memory "
+                  "and create a new one"),
+        op, comm->operationsIssued);
+  } catch (const std::bad_alloc&) {
+    // The short status above, and no announcement: closing the connections tells the peers.
+  }
+  try {
+    setStickyError(comm, status);  // the code is stored before the message is copied
+  } catch (const std::bad_alloc&) {
+  }
+  try {
+    comm->recorder->finish(status);
+  } catch (const std::bad_alloc&) {
+  }
+  closeConnections(comm);
+  return status;
+}
+
 void announceAbort(tuttiComm* comm) {
   // A communicator in error has told its peers already (or, for a mismatch, they find it
   // themselves): aborting it afterwards is no news.

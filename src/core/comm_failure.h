@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 
 #include "base/status.h"
 
@@ -21,6 +22,24 @@ Status startWatch(tuttiComm* comm);
 // rank first (a mismatch is returned as it is); a lost connection waits briefly for the verdict
 // that says who failed.
 Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call);
+
+// Memory ran out (std::bad_alloc) in the communicator's latest call, named `op`: the communicator
+// is in error on every rank, as after any failure of this rank's own, since its peers may wait for
+// a message this rank will not send. Announced, sticky, connections closed; the status says "out of
+// memory", which rank and call, and the remedy. Where even that message cannot be allocated, the
+// status is tuttiSystemError "out of memory" alone (short enough to need no allocation) and the
+// closed connections tell the peers.
+Status failOutOfMemory(tuttiComm* comm, const char* op) noexcept;
+
+// Runs one call's work on comm with memory that runs out as its error (failOutOfMemory).
+template <typename Run>
+Status guardMemory(tuttiComm* comm, const char* op, Run&& run) noexcept {
+  try {
+    return run();
+  } catch (const std::bad_alloc&) {
+    return failOutOfMemory(comm, op);
+  }
+}
 
 // tuttiCommAbort: tells every rank this one aborted, before its connections close.
 void announceAbort(tuttiComm* comm);

@@ -316,8 +316,10 @@ Status createCommWithParams(const UniqueIdContents& id, int nranks, int rank, co
     return status;
   } catch (const std::bad_alloc&) {
     return makeError(tuttiSystemError,
-                     "rank {}: out of memory while creating a communicator of {} ranks", rank,
-                     nranks);
+                     "rank {}: out of memory (std::bad_alloc) while creating a communicator of "
+                     "{} ranks: the process's memory, or its limit (ulimit -v, the cgroup's "
+                     "memory.max), is exhausted",
+                     rank, nranks);
   } catch (const std::exception& e) {
     return makeError(tuttiInternalError, "rank {}: creating a communicator: {}", rank, e.what());
   }

@@ -181,7 +181,8 @@ Status runOn(tuttiComm* comm, const CollectiveArgs& args, Executor& executor,
 
 Status runCollective(tuttiComm* comm, const CollectiveArgs& args) {
   ++comm->sequenceIssued;
-  return runOn(comm, args, *comm->executor, *comm->engine);
+  return guardMemory(comm, collectiveName(args.collective),
+                     [&] { return runOn(comm, args, *comm->executor, *comm->engine); });
 }
 
 namespace {
@@ -261,7 +262,8 @@ Status runPeerCallsOn(tuttiComm* comm, const std::vector<PeerCall>& calls, Execu
 }  // namespace
 
 Status runPeerCalls(tuttiComm* comm, const std::vector<PeerCall>& calls) {
-  return runPeerCallsOn(comm, calls, *comm->executor, *comm->engine);
+  return guardMemory(comm, "sendrecv",
+                     [&] { return runPeerCallsOn(comm, calls, *comm->executor, *comm->engine); });
 }
 
 size_t pendingOperations(const tuttiComm* comm) {
@@ -280,10 +282,12 @@ Status issueCollective(tuttiComm* comm, const CollectiveArgs& args, std::shared_
       std::lock_guard<std::mutex> lock(comm->callMutex);
       // An error of an earlier operation is sticky, as it is for blocking calls.
       TUTTI_RETURN_IF_ERROR(stickyStatus(comm, collectiveName(queued.collective)));
-      if (queued.collective == Collective::kSendRecv) {
-        return runPeerCallsOn(comm, *queued.peerCalls, *comm->asyncExecutor, *comm->asyncEngine);
-      }
-      return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
+      return guardMemory(comm, collectiveName(queued.collective), [&] {
+        if (queued.collective == Collective::kSendRecv) {
+          return runPeerCallsOn(comm, *queued.peerCalls, *comm->asyncExecutor, *comm->asyncEngine);
+        }
+        return runOn(comm, queued, *comm->asyncExecutor, *comm->asyncEngine);
+      });
     });
   }
   *out = std::make_shared<Operation>(args, ++comm->sequenceIssued, std::move(after));

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "base/log.h"
@@ -116,19 +117,24 @@ void watchSignals() {
     const ssize_t n = read(signalPipe[0], bytes, sizeof(bytes));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
-    for (tuttiComm_t handle : liveHandles()) {
-      // Snapshot under the registry lock (the communicator cannot go meanwhile); format and
-      // write after it.
-      RecorderSnapshot snapshot;
-      std::string file;
-      bool live = withLiveComm(handle, [&](tuttiComm* comm) {
-        if (!comm->recorder->enabled()) return;
-        snapshot = comm->recorder->snapshot(comm->rank, "signal");
-        file = comm->params.flightRecorderFile;
-      });
-      if (!live) continue;
-      Status status = writeFlightRecorder(snapshot, false, file);
-      if (!status.isOk()) TUTTI_WARN(kLogColl, "{}", status.message());
+    try {
+      for (tuttiComm_t handle : liveHandles()) {
+        // Snapshot under the registry lock (the communicator cannot go meanwhile); format and
+        // write after it.
+        RecorderSnapshot snapshot;
+        std::string file;
+        bool live = withLiveComm(handle, [&](tuttiComm* comm) {
+          if (!comm->recorder->enabled()) return;
+          snapshot = comm->recorder->snapshot(comm->rank, "signal");
+          file = comm->params.flightRecorderFile;
+        });
+        if (!live) continue;
+        Status status = writeFlightRecorder(snapshot, false, file);
+        if (!status.isOk()) TUTTI_WARN(kLogColl, "{}", status.message());
+      }
+    } catch (const std::bad_alloc&) {
+      // No memory for this dump: the thread waits for the next signal rather than end the
+      // process.
     }
   }
 }

@@ -92,10 +92,11 @@ void FlightRecorder::finish(const Status& status) {
   if (!enabled()) return;
   std::lock_guard<std::mutex> lock(mutex_);
   if (running_ == nullptr || running_->number != runningNumber_) return;
-  running_->endTicks = TickClock::now();
-  running_->state = status.isOk() ? OperationState::kCompleted : OperationState::kFailed;
-  if (!status.isOk()) running_->error = status.message();
-  running_ = nullptr;
+  Slot* slot = running_;
+  running_ = nullptr;  // ended even when memory for the message runs out below
+  slot->endTicks = TickClock::now();
+  slot->state = status.isOk() ? OperationState::kCompleted : OperationState::kFailed;
+  if (!status.isOk()) slot->error = status.message();
 }
 
 RecorderSnapshot FlightRecorder::snapshot(int rank, const char* reason) const {

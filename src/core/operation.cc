@@ -1,6 +1,7 @@
 #include "core/operation.h"
 
 #include <chrono>
+#include <new>
 
 namespace tutti {
 
@@ -26,7 +27,14 @@ void Operation::complete(Status result) {
     resultKnown_ = true;
     callbacks.swap(callbacks_);
   }
-  for (auto& fn : callbacks) fn(result_);  // result_ is final: read without the lock
+  // result_ is final: read without the lock. A callback that runs out of memory must not keep
+  // the operation from ending (its waiters would wait for their timeout).
+  for (auto& fn : callbacks) {
+    try {
+      fn(result_);
+    } catch (const std::bad_alloc&) {
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     done_ = true;

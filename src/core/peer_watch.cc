@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <optional>
 
 #include "base/handshake.h"
@@ -424,32 +425,39 @@ void PeerWatch::run() {
   std::vector<pollfd> fds;
   const int waitMs = heartbeatTimeoutMs_ > 0 ? heartbeatIntervalMs_ : 1000;
   while (!stop_.load()) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (heartbeatTimeoutMs_ > 0 && Clock::now() >= nextBeat) {
-        sendAll(heartbeat, -1, /*droppable=*/true);
-        nextBeat = Clock::now() + std::chrono::milliseconds(heartbeatIntervalMs_);
+    // Memory that runs out must not end this thread, and with it the process: the pass is
+    // retried after a pause (heartbeats missed meanwhile make the peers declare this rank failed,
+    // as they should if memory stays gone).
+    try {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (heartbeatTimeoutMs_ > 0 && Clock::now() >= nextBeat) {
+          sendAll(heartbeat, -1, /*droppable=*/true);
+          nextBeat = Clock::now() + std::chrono::milliseconds(heartbeatIntervalMs_);
+        }
+        fds.assign(1, pollfd{wake_.get(), POLLIN, 0});
+        for (const Link& link : links_) {
+          fds.push_back(pollfd{link.state == LinkState::kOpen ? link.fd.get() : -1, POLLIN, 0});
+        }
       }
-      fds.assign(1, pollfd{wake_.get(), POLLIN, 0});
-      for (const Link& link : links_) {
-        fds.push_back(pollfd{link.state == LinkState::kOpen ? link.fd.get() : -1, POLLIN, 0});
+      // Sleeps until a link speaks or the next heartbeat is due: no spinning.
+      if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
+        TUTTI_WARN(kLogBootstrap, "bootstrap watch: poll: {}", strerror(errno));
+        return;
       }
-    }
-    // Sleeps until a link speaks or the next heartbeat is due: no spinning.
-    if (::poll(fds.data(), fds.size(), waitMs) < 0 && errno != EINTR) {
-      TUTTI_WARN(kLogBootstrap, "bootstrap watch: poll: {}", strerror(errno));
-      return;
-    }
-    std::unique_lock<std::mutex> lock(mutex_);
-    const bool hadVerdict = hasVerdict_;
-    for (size_t i = 0; i < links_.size(); ++i) {
-      if (fds[i + 1].revents != 0) readLink(links_[i]);
-    }
-    checkSilence();
-    if (!hadVerdict && hasVerdict_) {
-      const Verdict found = verdict_;
-      lock.unlock();
-      onVerdict_(found);
+      std::unique_lock<std::mutex> lock(mutex_);
+      const bool hadVerdict = hasVerdict_;
+      for (size_t i = 0; i < links_.size(); ++i) {
+        if (fds[i + 1].revents != 0) readLink(links_[i]);
+      }
+      checkSilence();
+      if (!hadVerdict && hasVerdict_) {
+        const Verdict found = verdict_;
+        lock.unlock();
+        onVerdict_(found);
+      }
+    } catch (const std::bad_alloc&) {
+      ::poll(nullptr, 0, std::min(waitMs, 100));
     }
   }
 }

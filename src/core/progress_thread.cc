@@ -1,5 +1,7 @@
 #include "core/progress_thread.h"
 
+#include <new>
+
 namespace tutti {
 
 ProgressThread::ProgressThread(Runner runner)
@@ -59,8 +61,15 @@ void ProgressThread::loop() {
     queue_.pop_front();
     running_ = true;
     lock.unlock();
-    Status result = waitForPredecessor(*operation);
-    if (result.isOk()) result = runner_(operation->args());
+    // The runner turns memory that runs out into the communicator's error (failOutOfMemory);
+    // what is left must not end the thread (and with it the process).
+    Status result = Status::ok();
+    try {
+      result = waitForPredecessor(*operation);
+      if (result.isOk()) result = runner_(operation->args());
+    } catch (const std::bad_alloc&) {
+      result = Status(tuttiSystemError, "out of memory");  // short: no allocation
+    }
     lock.lock();
     running_ = false;
     // Callbacks run in complete(): without the lock, so that one may queue another call.
