@@ -263,13 +263,16 @@ TEST_P(AllocFailureTest, EveryRefusedAllocationIsAnErrorNeverACrash) {
       }
     }
     // One root cause: where rank 0 ran out of memory in a collective (memory refused only
-    // once, so its announcement went out), every other rank's error in that call names it.
+    // once, so its announcement went out), every other rank's first error names it. That may be
+    // in an earlier call (rank 0 had sent its last message of call #1 and failed in #2 while
+    // rank 1 still read: the verdict stops calls in progress) or a later one (rank 0 ran out
+    // after sending all of the call's data).
     const RankReport& failed = reports->rank[0];
     if (!c.persistent && failed.firstFailedCall >= 1 && failed.firstFailedCall <= 6 &&
         std::strstr(failed.message, "out of memory") != nullptr) {
       for (int r = 1; r < c.nranks; ++r) {
         const RankReport& other = reports->rank[r];
-        EXPECT_TRUE(other.firstFailedCall == failed.firstFailedCall &&
+        EXPECT_TRUE(other.firstFailedCall >= 0 &&
                     std::strstr(other.message, "out of memory") != nullptr)
             << "refusing allocation " << nth << " on rank 0 failed its "
             << kCallNames[failed.firstFailedCall] << "; rank " << r << " said: "
