@@ -281,6 +281,25 @@ bool PeerWatch::differs(const CallDescriptor& mine, int* peer, CallDescriptor* t
   return false;
 }
 
+std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const CallDescriptor* published = nullptr;
+  for (const auto& [origin, call] : calls_) {
+    if (origin == peer) published = &call;
+  }
+  const bool named = (hasVerdict_ && verdict_.failedRank == peer) ||
+                     std::find(lostPeers_.begin(), lostPeers_.end(), peer) != lostPeers_.end();
+  long heardMsAgo = -1;
+  for (const Link& link : links_) {
+    if (link.peer != peer || link.state != LinkState::kOpen || named || heartbeatTimeoutMs_ <= 0) {
+      continue;
+    }
+    const long since = msSince(link.lastHeard);
+    if (since <= 2L * heartbeatIntervalMs_) heardMsAgo = since;
+  }
+  return describeAwaitedRank(peer, mine, published, heardMsAgo);
+}
+
 bool PeerWatch::anyLinkOpen() const {
   return std::any_of(links_.begin(), links_.end(),
                      [](const Link& link) { return link.state == LinkState::kOpen; });

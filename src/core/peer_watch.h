@@ -88,6 +88,9 @@ class PeerWatch : public CallWitness {
   // CallWitness.
   void publish(const CallDescriptor& call) override;
   bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const override;
+  // Says the peer is alive only when it is a linked rank heard from within two heartbeat
+  // intervals, and no verdict or lost link names it.
+  std::string whereIs(int peer, const CallDescriptor& mine) const override;
 
   struct Message;  // what links carry (peer_watch.cc)
 

@@ -83,4 +83,29 @@ Status compareCalls(const CallDescriptor& mine, int rank, const CallDescriptor& 
                    peer, callText(theirs), theirs.sequence, rank, callText(mine), mine.sequence);
 }
 
+std::string describeAwaitedRank(int peer, const CallDescriptor& mine,
+                                const CallDescriptor* published, long heardMsAgo) {
+  const std::string who =
+      heardMsAgo >= 0 ? fmt::format("rank {} is alive (heard from {} ms ago) and", peer, heardMsAgo)
+                      : fmt::format("rank {}", peer);
+  if (published == nullptr) {
+    return fmt::format(
+        "{} has not been seen waiting in any call of this communicator: it has "
+        "not reached call #{} (it computes, or waits elsewhere)",
+        who, mine.sequence);
+  }
+  if (published->sequence == mine.sequence) {
+    return fmt::format("{} waits in call #{} too ({}): what stalls lies further along", who,
+                       mine.sequence, callText(*published));
+  }
+  if (published->sequence < mine.sequence) {
+    return fmt::format(
+        "{} was last seen waiting in call #{} ({}), an earlier call: it has not "
+        "been seen in call #{}",
+        who, published->sequence, callText(*published), mine.sequence);
+  }
+  return fmt::format("{} waits in call #{} ({}), a later call", who, published->sequence,
+                     callText(*published));
+}
+
 }  // namespace tutti

@@ -74,11 +74,25 @@ class CallWitness {
   // A call another rank published with `mine`'s sequence number that differs from `mine`:
   // *peer and *theirs get it. False when none is known.
   virtual bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const = 0;
+  // For the message of a call that timed out waiting for `peer`: what this rank knows of where
+  // `peer` is (describeAwaitedRank's words), or "" when nothing.
+  virtual std::string whereIs(int peer, const CallDescriptor& mine) const { return ""; }
 };
 
 // Ok when `theirs`, received from `peer`, is the same call as `mine`, planned with the same
 // algorithm where both state one; otherwise tuttiInvalidUsage naming both calls (and both
 // algorithms when only they differ).
 Status compareCalls(const CallDescriptor& mine, int rank, const CallDescriptor& theirs, int peer);
+
+// Where an awaited rank is, for a timeout's message, from what the watch knows: `published`, the
+// last call `peer` published as waiting in (CallWitness; nullptr: none), against `mine`, the call
+// that timed out; heardMsAgo: how long ago the watch last heard from the peer, when that says it
+// is alive (-1: no claim). A rank publishes a call once it has waited in it for half a second, so
+// a peer not seen in `mine` long after this rank began waiting has not reached it (it computes,
+// or waits elsewhere), while a peer that waits in it too points further along. E.g. "rank 2 is
+// alive (heard from 40 ms ago) and was last seen waiting in call #56
+// (all_reduce(count 8, float, sum)), an earlier call: it has not been seen in call #57".
+std::string describeAwaitedRank(int peer, const CallDescriptor& mine,
+                                const CallDescriptor* published, long heardMsAgo);
 
 }  // namespace tutti

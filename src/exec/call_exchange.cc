@@ -113,9 +113,10 @@ Status CallExchange::poll() {
   return Status::ok();
 }
 
-std::string CallExchange::describeWait() const {
+std::string CallExchange::describeWait(int* waited) const {
   for (size_t peer = 0; peer < checks_.size(); ++peer) {
     if (checks_[peer].receives && !checks_[peer].received.done) {
+      *waited = static_cast<int>(peer);
       return fmt::format(
           "waiting for rank {} to start call #{} ({}); is rank {} alive and making the same "
           "calls?",

@@ -39,8 +39,9 @@ class CallExchange {
   Status poll();
   // Exchanges not finished (a descriptor not received and compared, or not sent), as of poll().
   size_t pending() const { return pending_; }
-  // What the call waits for when it waits on a descriptor, or "" when it does not.
-  std::string describeWait() const;
+  // What the call waits for when it waits on a descriptor, or "" when it does not; *peer gets
+  // the rank it waits for (unchanged when none).
+  std::string describeWait(int* peer) const;
 
   // After the call failed with `failure`: sends every descriptor still held (best effort), and
   // returns the mismatch that explains the failure when a peer's descriptor shows one (a peer

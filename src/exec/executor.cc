@@ -96,21 +96,33 @@ Slice Executor::sliceOf(Connection* connection, const char* data, size_t bytes,
   return Slice{staging, static_cast<size_t>(data - staging->base()), bytes};
 }
 
-std::string Executor::describeWait(const Plan& plan, size_t nextDone) const {
+std::string Executor::describeWait(const Plan& plan, size_t nextDone, int* peer) const {
   if (call_ != nullptr) {
-    std::string descriptor = exchange_.describeWait();
+    std::string descriptor = exchange_.describeWait(peer);
     if (!descriptor.empty()) return descriptor;
   }
   const std::vector<LoweredSlice>& ops = lowered_.slices();
   if (nextDone < ops.size() && stepReceives(ops[nextDone].step->kind)) {
     const LoweredSlice& slice = ops[nextDone];
+    *peer = slice.step->recvPeer;
     return fmt::format(
         "waiting for rank {} to send {} elements at offset {} of step {} ({}); is rank {} alive "
         "and in the same call?",
         slice.step->recvPeer, slice.count, slice.offset, slice.step - plan.steps.data(),
         describeStep(*slice.step), slice.step->recvPeer);
   }
+  if (!sends_.empty()) *peer = sends_.front().peer;
   return "waiting for peers to receive what this rank sent";
+}
+
+std::string Executor::describeTimeout(const Plan& plan, size_t nextDone) const {
+  int peer = -1;
+  std::string text = describeWait(plan, nextDone, &peer);
+  if (call_ != nullptr && witness_ != nullptr && peer >= 0) {
+    const std::string where = witness_->whereIs(peer, *call_);
+    if (!where.empty()) text += "; the watch says " + where;
+  }
+  return text + describePending();
 }
 
 std::string Executor::describePending() const {
@@ -353,17 +365,19 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       case ProgressEngine::Idle::kStalled:
         TUTTI_RETURN_IF_ERROR(askWitness(plan.rank));
         break;
-      case ProgressEngine::Idle::kAborted:
+      case ProgressEngine::Idle::kAborted: {
+        int awaited = -1;
         return makeError(tuttiRemoteError, "{}: communicator aborted while {}",
-                         collectiveName(plan.collective), describeWait(plan, nextDone));
+                         collectiveName(plan.collective), describeWait(plan, nextDone, &awaited));
+      }
       case ProgressEngine::Idle::kFailed:
         return engine.failure();
       case ProgressEngine::Idle::kTimedOut:
         return makeError(tuttiTimeout,
                          "{} ({}, {} ranks, count {}): no progress for {} ms "
-                         "(TUTTI_TIMEOUT_MS): {}{}",
+                         "(TUTTI_TIMEOUT_MS): {}",
                          collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
-                         engine.idleMs(), describeWait(plan, nextDone), describePending());
+                         engine.idleMs(), describeTimeout(plan, nextDone));
     }
   }
   for (const DomainRegistrations& entry : registrations_) entry.domain->endCall();

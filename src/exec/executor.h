@@ -99,7 +99,11 @@ class Executor {
   bool sameRegistrationsAsLastCall(const char* const bases[3],
                                    const std::vector<Connection*>& connections) const;
   Slice sliceOf(Connection* connection, const char* data, size_t bytes, int stagingPeer) const;
-  std::string describeWait(const Plan& plan, size_t nextDone) const;
+  // What the call waits for; *peer gets the rank it waits for (unchanged when none is known).
+  std::string describeWait(const Plan& plan, size_t nextDone, int* peer) const;
+  // A timeout's explanation: describeWait, where the witness saw the awaited rank, and what the
+  // connections still have posted.
+  std::string describeTimeout(const Plan& plan, size_t nextDone) const;
   // What the active connections still have posted, per path ("" when they say nothing).
   std::string describePending() const;
   // A stalled call (each of the engine's stall reports): fails naming both calls when another

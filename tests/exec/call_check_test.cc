@@ -82,5 +82,24 @@ TEST(CallCheckTest, DataWhereADescriptorBelongsIsNamed) {
   EXPECT_NE(status.message().find("TUTTI_CHECK_MISMATCH"), std::string::npos) << status.message();
 }
 
+TEST(CallCheckTest, AnAwaitedRankIsPlacedAgainstTheCallThatTimedOut) {
+  const CallDescriptor mine =
+      describeCall(57, Collective::kAllReduce, 8, tuttiFloat32, tuttiSum, 0);
+  EXPECT_EQ(describeAwaitedRank(2, mine, nullptr, 40),
+            "rank 2 is alive (heard from 40 ms ago) and has not been seen waiting in any call of "
+            "this communicator: it has not reached call #57 (it computes, or waits elsewhere)");
+  const CallDescriptor earlier =
+      describeCall(56, Collective::kAllGather, 4, tuttiInt32, tuttiSum, 0);
+  EXPECT_EQ(describeAwaitedRank(2, mine, &earlier, -1),
+            "rank 2 was last seen waiting in call #56 (all_gather(count 4, int32)), an earlier "
+            "call: it has not been seen in call #57");
+  EXPECT_EQ(describeAwaitedRank(3, mine, &mine, 0),
+            "rank 3 is alive (heard from 0 ms ago) and waits in call #57 too (all_reduce(count "
+            "8, float, sum)): what stalls lies further along");
+  const CallDescriptor later = describeCall(60, Collective::kBroadcast, 8, tuttiInt8, tuttiSum, 1);
+  EXPECT_EQ(describeAwaitedRank(1, mine, &later, -1),
+            "rank 1 waits in call #60 (broadcast(count 8, int8, root 1)), a later call");
+}
+
 }  // namespace
 }  // namespace tutti

@@ -159,7 +159,9 @@ TEST(CallExchangeTest, ACallWaitsOnlyForItsOwnPeersAfterACallWithMore) {
   EXPECT_TRUE(exchange.matched(2));
   EXPECT_EQ(exchange.pending(), 0u);
   // Rank 3's unanswered broadcast descriptor is not this call's business.
-  EXPECT_EQ(exchange.describeWait(), "");
+  int awaited = -1;
+  EXPECT_EQ(exchange.describeWait(&awaited), "");
+  EXPECT_EQ(awaited, -1);
   EXPECT_EQ(active.size(), 2u);
 }
 

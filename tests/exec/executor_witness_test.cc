@@ -26,7 +26,12 @@ class FakeWitness : public CallWitness {
     *theirs = other;
     return true;
   }
+  std::string whereIs(int peer, const CallDescriptor& mine) const override {
+    asked.push_back(peer);
+    return "rank " + std::to_string(peer) + " is somewhere else";
+  }
   std::vector<CallDescriptor> published;
+  mutable std::vector<int> asked;  // the peers whereIs was asked about
   bool knowsOther = false;
   CallDescriptor other;
 };
@@ -85,6 +90,14 @@ TEST(ExecutorWitnessTest, AStalledCallWithoutADifferenceWaitsForItsTimeout) {
   // Once per call, however many stall reports, after kPublishAfterStalls of them.
   ASSERT_EQ(witness.published.size(), 1u);
   EXPECT_EQ(callText(witness.published[0]), "all_reduce(count 64, float, sum)");
+  // The timeout's message says where the witness saw the rank the call waited for.
+  EXPECT_EQ(witness.asked, std::vector<int>{1});
+  EXPECT_NE(withWitness.status.message().find("waiting for rank 1 to start call #7"),
+            std::string::npos)
+      << withWitness.status.message();
+  EXPECT_NE(withWitness.status.message().find("; the watch says rank 1 is somewhere else"),
+            std::string::npos)
+      << withWitness.status.message();
   const Outcome alone = runStalledCall(nullptr, 400);
   EXPECT_EQ(alone.status.code(), tuttiTimeout) << alone.status.message();
 }
