@@ -52,6 +52,9 @@
  * rank's call ("all_reduce call #7 on rank 3") and what it waited for; tuttiCommGetAsyncError
  * reports it even on a rank that makes no call. A killed peer is known everywhere in
  * milliseconds; a stopped or hung one after TUTTI_HEARTBEAT_TIMEOUT_MS (docs/reliability.md).
+ * A timeout's message also says what the bootstrap watch knows of the rank the call waited
+ * for: whether it is alive (heard from recently) and the last call it was seen waiting in, so
+ * a rank that never reached the call is told apart from one stalled in it.
  *
  * Environment variables (read once, at communicator creation):
  *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to
