@@ -14,7 +14,8 @@
 # Runs, on the one GPU: the device kernels' bit-identity tests and the flag-wait kernel test;
 # compute-sanitizer (memcheck) on them; the kernels' bandwidth against the device-to-device copy
 # (tutti-device-bench); the exact-result collectives on CUDA device buffers with 1, 2, 3, 4 and
-# 8 ranks sharing the GPU over shm and tcp staging; tutti-perf --device all_reduce sweeps with 2,
+# 8 ranks sharing the GPU over mapped peer memory (also with registered windows) and over shm
+# and tcp staging; tutti-perf --device all_reduce sweeps with 2,
 # 4 and 8 ranks (float32 and bfloat16).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -88,6 +89,8 @@ if [ $sweepsOnly -eq 0 ]; then
   export TUTTI_TEST_CUDA=1
   # The ranks share the GPU on one host: over mapped peer memory (the p2p path), then staged.
   step collectives_cuda 240 "$mp" --gtest_filter='CudaDevice/*'
+  # The same with the buffers in registered windows (tuttiCommWindowRegister): read directly.
+  step collectives_cuda_registered 240 "$mp" --gtest_filter='CudaRegistered/*'
   export TUTTI_P2P_DISABLE=1
   step collectives_cuda_staged 240 "$mp" --gtest_filter='CudaDevice/*'
   unset TUTTI_TEST_CUDA TUTTI_P2P_DISABLE

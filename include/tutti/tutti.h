@@ -520,6 +520,49 @@ tuttiResult_t tuttiMemAlloc(void** ptr, size_t size);
  * emulated runtime checks; CUDA's cudaFree reports what it finds). Thread-safe. */
 tuttiResult_t tuttiMemFree(void* ptr);
 
+/* Registered windows (NCCL 2.27's ncclCommWindowRegister): every rank of the communicator hands
+ * Tutti a device buffer of the same size that its peers then map, so that device collectives on
+ * buffers inside it read and write the ranks' buffers directly instead of copying the data
+ * through Tutti's own memory first.
+ *
+ * tuttiCommWindowRegister is collective: every rank calls it, in the same order with respect to
+ * the communicator's other registrations, with a buffer of `size` bytes (the same on every rank)
+ * of the communicator's device, and the same winFlags. The memory must stay allocated until the
+ * window is deregistered. *win gets the window's handle, valid on this communicator until
+ * tuttiCommWindowDeregister.
+ *   winFlags  TUTTI_WIN_DEFAULT: the window is recorded, and calls on it run as on unregistered
+ *             memory (NCCL allows any offset into such a window; Tutti would have to exchange
+ *             the offsets per call to use it, which it does not do yet).
+ *             TUTTI_WIN_COLL_SYMMETRIC: the caller guarantees that every rank passes a call's
+ *             buffers at the same offset into the window (NCCL_WIN_COLL_SYMMETRIC's promise).
+ *             Calls whose buffers lie in such a window, on a communicator of one host that uses
+ *             mapped peer memory (docs/device.md), read the peers' buffers directly. Ranks that
+ *             break the promise get tuttiInvalidUsage naming both ranks' offsets (the collective
+ *             mismatch check, TUTTI_CHECK_MISMATCH), as for calls that differ.
+ * Where the peers' buffers cannot be mapped (ranks on several hosts, TUTTI_P2P_DISABLE, memory
+ * CUDA IPC cannot export), registration still succeeds and calls run as on unregistered memory;
+ * INFO says why. Memory from tuttiMemAlloc can always be mapped; other device memory (a
+ * cudaMallocAsync pool's, for one) may not be.
+ * Errors: tuttiInvalidArgument (NULL or destroyed comm, buff NULL, size 0, win NULL, winFlags
+ * other than the two above, a buffer that is not memory of the communicator's device or not
+ * `size` bytes of one allocation, or no device runtime); tuttiInvalidUsage (ranks passed
+ * different sizes or flags: every rank gets it, naming both; or a sticky error of the
+ * communicator, as its calls do); tuttiTimeout and tuttiRemoteError (a peer did not take part
+ * within TUTTI_TIMEOUT_MS, or failed). Not thread-safe with other calls on the communicator.
+ *
+ * tuttiCommWindowDeregister is collective too: every rank calls it for the same window. It waits
+ * until the device calls queued on the window have run (at most TUTTI_TIMEOUT_MS), unmaps the
+ * peers' buffers and drops the handle; the memory may be freed after it returns.
+ * Errors: tuttiInvalidArgument (NULL or destroyed comm, a win that is not a live window of this
+ * communicator); tuttiTimeout (calls on it still queued after TUTTI_TIMEOUT_MS: the window stays
+ * registered; or a peer did not take part), tuttiRemoteError (a peer failed). */
+#define TUTTI_WIN_DEFAULT 0x00
+#define TUTTI_WIN_COLL_SYMMETRIC 0x01
+typedef struct tuttiWindow* tuttiWindow_t;
+tuttiResult_t tuttiCommWindowRegister(tuttiComm_t comm, void* buff, size_t size, tuttiWindow_t* win,
+                                      int winFlags);
+tuttiResult_t tuttiCommWindowDeregister(tuttiComm_t comm, tuttiWindow_t win);
+
 /* Host streams: queued (non-blocking) collectives on host buffers.
  *
  * A host stream is an ordered queue of collective calls on host buffers (a group of tuttiSend

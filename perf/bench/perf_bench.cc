@@ -41,14 +41,16 @@ class Buffers {
         recv_(shape.recvCount * typeSize + 1) {}
   ~Buffers() {
     if (onDevice_) {
+      if (window_ != nullptr) (void)report(tuttiCommWindowDeregister(comm_, window_), comm_, "-R");
       tuttiMemFree(deviceSend_);
-      tuttiMemFree(deviceRecv_);
+      if (window_ == nullptr) tuttiMemFree(deviceRecv_);  // else inside deviceSend_'s allocation
       (void)device::activeRuntime()->streamDestroy(stream_);
     }
   }
 
-  // Moves the row to device memory of the communicator's device.
-  bool toDevice(tuttiComm_t comm) {
+  // Moves the row to device memory of the communicator's device; `registered`: both buffers in
+  // one allocation registered as a symmetric window (collective: every rank moves its row).
+  bool toDevice(tuttiComm_t comm, bool registered) {
     device::Runtime* runtime = device::activeRuntime();
     int dev = -1;
     if (runtime == nullptr || tuttiCommCuDevice(comm, &dev) != tuttiSuccess || dev < 0) {
@@ -62,6 +64,19 @@ class Buffers {
     if (!status.isOk()) {
       std::fprintf(stderr, "tutti-perf: --device: %s\n", status.message().c_str());
       return false;
+    }
+    if (registered) {
+      // The receive buffer at the same offset on every rank: rows have the same shape everywhere.
+      const size_t recvOffset = (send_.size() + 255) / 256 * 256;
+      if (!report(tuttiMemAlloc(&deviceSend_, recvOffset + recv_.size()), comm, "-R")) {
+        return false;
+      }
+      onDevice_ = true;
+      deviceRecv_ = static_cast<char*>(deviceSend_) + recvOffset;
+      comm_ = comm;
+      return report(tuttiCommWindowRegister(comm, deviceSend_, recvOffset + recv_.size(), &window_,
+                                            TUTTI_WIN_COLL_SYMMETRIC),
+                    comm, "-R");
     }
     if (!report(tuttiMemAlloc(&deviceSend_, send_.size()), comm, "--device") ||
         !report(tuttiMemAlloc(&deviceRecv_, recv_.size()), comm, "--device")) {
@@ -148,6 +163,8 @@ class Buffers {
   bool onDevice_ = false;
   void* deviceSend_ = nullptr;
   void* deviceRecv_ = nullptr;
+  tuttiComm_t comm_ = nullptr;
+  tuttiWindow_t window_ = nullptr;  // -R 2: the window holding both buffers
   void* stream_ = nullptr;
 };
 
@@ -295,7 +312,7 @@ bool runRow(tuttiComm_t comm, const PerfOptions& options, tuttiDataType_t type, 
   const PerfCollective coll = options.collective;
   const CallShape shape = shapeOf(coll, bytes, size, nranks);
   Buffers buffers(shape, size, rank);
-  if (options.device && !buffers.toDevice(comm)) return false;
+  if (options.device && !buffers.toDevice(comm, options.registerMode == 2)) return false;
   *row = describeRow(coll, type, op, bytes, nranks);
 
   for (bool inPlace : {false, true}) {

@@ -110,6 +110,12 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
       "device buffers on a stream of the device runtime (a GPU, or TUTTI_DEVICE=emulated); "
       "local ranks share the devices round-robin, as nccl-tests does with fewer GPUs "
       "than ranks");
+  app.add_option("-R,--register", options->registerMode,
+                 "with --device: 2 puts each row's buffers in a window registered with "
+                 "tuttiCommWindowRegister (TUTTI_WIN_COLL_SYMMETRIC), as nccl-tests' -R 2; 0 "
+                 "(default) does not register (-R 1, nccl-tests' ncclCommRegister, has no Tutti "
+                 "counterpart)")
+      ->check(CLI::IsMember({0, 2}));
   app.add_flag("--bound", options->bound, "add the memory-traffic bound and bound/time columns");
   app.add_option("--mem-gbps", options->memGBps,
                  "memory GB/s (read + written) for --bound instead of measuring; implies --bound")
@@ -191,6 +197,9 @@ bool parseOptions(int argc, char** argv, PerfOptions* options, int* exitCode) {
     return usageError(
         "--device measures the collectives on device buffers: it does not go with --calibrate, "
         "--algo, --bound or sendrecv (point-to-point calls take host buffers in this build)");
+  }
+  if (options->registerMode != 0 && !options->device) {
+    return usageError("-R registers device buffers: it needs --device");
   }
   if (options->calibrate) {
     for (const char* other : {"collective", "--algo", "--bound", "--mem-gbps", "--csv", "--json",

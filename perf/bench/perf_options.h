@@ -44,8 +44,11 @@ struct PerfOptions {
   int hosts = 0;                   // --hosts: hosts the local ranks pose as; 0: not given
   bool calibrate = false;          // --calibrate: fit the cost model's constants instead
   bool device = false;             // --device: device buffers on a stream of the device runtime
-  std::string calibratePath;       // the cost file it writes
-  std::string commandLine;         // as typed, for the cost file's comment
+  // -R (nccl-tests' option): 0 plain device buffers; 2 in a TUTTI_WIN_COLL_SYMMETRIC window
+  // registered with tuttiCommWindowRegister (nccl-tests' ncclCommWindowRegister).
+  int registerMode = 0;
+  std::string calibratePath;  // the cost file it writes
+  std::string commandLine;    // as typed, for the cost file's comment
 };
 
 // Parses argv; on --help or an error prints the message and sets *exitCode (0 for help).

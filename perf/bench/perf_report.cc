@@ -81,6 +81,12 @@ void printPreamble(const PerfOptions& options, const CommInfo& info,
              "average: {}\n",
              options.minBytes, options.maxBytes, step, options.warmupIters, options.iters,
              options.check, options.average);
+  if (options.device) {
+    fmt::print(g_table, "# device buffers on streams (--device){}\n",
+               options.registerMode == 2
+                   ? ", in a TUTTI_WIN_COLL_SYMMETRIC window registered per size (-R 2)"
+                   : "");
+  }
   fmt::print(g_table, "#\n# Using ranks\n");
   for (size_t r = 0; r < ranks.size(); ++r) {
     fmt::print(g_table, "#  Rank {:2d} Pid {:6d} on {:>10s} host memory\n", r, ranks[r].pid,

@@ -1,6 +1,8 @@
 // The C API: each entry point takes the communicator's call lock, checks its arguments
 // (core/api_args.h), runs the call or queues it, and converts the internal Status to a
 // tuttiResult_t with its last-error string. Everything else is delegated.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
 #include "core/p2p_collective.h"
+#include "core/p2p_registration.h"
 #include "core/slurm_rendezvous.h"
 #include "device/device_runtime.h"
 #include "exec/datatype.h"
@@ -376,6 +379,88 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommShrink(tuttiComm_t handle, const int* exclud
     Status status =
         shrinkSurvivors(comm->nranks, comm->rank, excludeRanks, excludeCount, &survivors);
     if (status.isOk()) status = shrinkComm(comm, survivors, newcomm);
+    callLock.unlock();
+    return finish(status, handle);
+  });
+}
+
+namespace {
+
+// tuttiCommWindowRegister's buffer: `size` bytes of device memory of the communicator's device.
+Status checkWindowBuffer(const tuttiComm* comm, const void* buff, size_t size) {
+  device::Runtime* runtime = device::activeRuntime();
+  if (runtime == nullptr) {
+    return makeError(tuttiInvalidArgument,
+                     "tuttiCommWindowRegister: no device runtime (no usable CUDA device or driver, "
+                     "and TUTTI_DEVICE is not emulated): only device memory registers");
+  }
+  const char* last = static_cast<const char*>(buff) + (size - 1);
+  for (const auto& [pointer, which] :
+       {std::pair{static_cast<const char*>(buff), "buff"}, std::pair{last, "buff + size - 1"}}) {
+    device::PointerInfo info;
+    TUTTI_RETURN_IF_ERROR(runtime->classify(pointer, &info));
+    if (info.kind != device::MemoryKind::kDevice || info.device != comm->device) {
+      return makeError(tuttiInvalidArgument,
+                       "tuttiCommWindowRegister: {} ({}) is {} memory{}, not memory of the "
+                       "communicator's device {}",
+                       which, static_cast<const void*>(pointer), device::memoryKindName(info.kind),
+                       info.kind == device::MemoryKind::kDevice
+                           ? fmt::format(" of device {}", info.device)
+                           : std::string(),
+                       comm->device);
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommWindowRegister(tuttiComm_t handle, void* buff, size_t size,
+                                                   tuttiWindow_t* win, int winFlags) {
+  return guarded(handle, "tuttiCommWindowRegister", [&]() -> tuttiResult_t {
+    if (win == nullptr) {
+      return finish(makeError(tuttiInvalidArgument, "tuttiCommWindowRegister: win is NULL"),
+                    handle);
+    }
+    *win = nullptr;
+    if (buff == nullptr || size == 0) {
+      return finish(makeError(tuttiInvalidArgument,
+                              "tuttiCommWindowRegister: {} (a window is a non-empty buffer)",
+                              buff == nullptr ? "buff is NULL" : "size is 0"),
+                    handle);
+    }
+    if (winFlags != TUTTI_WIN_DEFAULT && winFlags != TUTTI_WIN_COLL_SYMMETRIC) {
+      return finish(makeError(tuttiInvalidArgument,
+                              "tuttiCommWindowRegister: winFlags {:#x} is neither "
+                              "TUTTI_WIN_DEFAULT (0) nor TUTTI_WIN_COLL_SYMMETRIC (1)",
+                              winFlags),
+                    handle);
+    }
+    std::unique_lock<std::mutex> callLock;
+    tuttiComm* comm = lockLiveComm(handle, &callLock);
+    if (comm == nullptr) return finish(liveCommError(handle));
+    Status status = checkWindowBuffer(comm, buff, size);
+    if (status.isOk()) status = stickyStatus(comm, "tuttiCommWindowRegister");
+    if (status.isOk()) status = registerWindow(comm, buff, size, winFlags, win);
+    callLock.unlock();
+    return finish(status, handle);
+  });
+}
+
+TUTTI_PUBLIC tuttiResult_t tuttiCommWindowDeregister(tuttiComm_t handle, tuttiWindow_t win) {
+  return guarded(handle, "tuttiCommWindowDeregister", [&]() -> tuttiResult_t {
+    std::unique_lock<std::mutex> callLock;
+    tuttiComm* comm = lockLiveComm(handle, &callLock);
+    if (comm == nullptr) return finish(liveCommError(handle));
+    Status status;
+    if (win == nullptr || !comm->windows.contains(win)) {
+      status = makeError(tuttiInvalidArgument,
+                         "tuttiCommWindowDeregister: win {} is not a registered window of this "
+                         "communicator (NULL, deregistered already, or another communicator's)",
+                         static_cast<const void*>(win));
+    } else {
+      status = deregisterWindow(comm, win);
+    }
     callLock.unlock();
     return finish(status, handle);
   });

@@ -22,6 +22,7 @@
 #include "core/comm_topology.h"
 #include "core/flight_recorder.h"
 #include "core/operation.h"
+#include "core/p2p_registration.h"
 #include "core/p2p_window.h"
 #include "core/peer_watch.h"
 #include "core/progress_thread.h"
@@ -114,6 +115,9 @@ struct tuttiComm {
   // (every device call is staged), 0 before init got there. p2pCost prices its algorithms
   // (algo/p2p_choice.h).
   int p2pState = 0;
+  // Registered windows (core/p2p_registration.h): destroyed after p2p, whose destructor waits for
+  // the calls that may read them.
+  tutti::WindowRegistry windows;
   std::unique_ptr<tutti::P2pWindow> p2p;
   tutti::P2pCost p2pCost;
   // The last TUTTI_FLIGHT_RECORDER operations (core/flight_recorder.h), made with the

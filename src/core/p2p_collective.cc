@@ -1,5 +1,7 @@
 #include "core/p2p_collective.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -8,6 +10,7 @@
 #include "algo/p2p_choice.h"
 #include "base/log.h"
 #include "core/device_collective.h"
+#include "core/p2p_registration.h"
 #include "core/p2p_schedule.h"
 #include "core/p2p_window.h"
 #include "device/device_runtime.h"
@@ -24,16 +27,36 @@ void makeSticky(tuttiComm* comm, const Status& status) {
   TUTTI_WARN(kLogColl, "{}", status.message());
 }
 
-// What a call's first barrier wrote when a member's call differed (device/p2p_launch.h).
+// "no registered window", "registered window #2 at offset 64".
+std::string windowUse(uint64_t windowPlusOne, uint64_t offset) {
+  if (windowPlusOne == 0) return "no registered window";
+  return fmt::format("registered window #{} at offset {}", windowPlusOne - 1, offset);
+}
+
+// What a call's first barrier wrote when a member's check differed (device/p2p_launch.h).
 Status mismatchError(tuttiComm* comm) {
   const uint64_t* report = comm->p2p->layout().mismatch;
-  CallDescriptor theirs;
-  CallDescriptor mine;
+  P2pCallCheck theirs;
+  P2pCallCheck mine;
   std::memcpy(static_cast<void*>(&theirs), report + 1, sizeof(theirs));
   std::memcpy(static_cast<void*>(&mine), report + 1 + device::kP2pCallWords, sizeof(mine));
   const int member = static_cast<int>(report[0]) - 1;
-  const Status status = compareCalls(mine, comm->rank, theirs, member);
+  const Status status = compareCalls(mine.call, comm->rank, theirs.call, member);
   if (!status.isOk()) return status.withContext("p2p");
+  if (theirs.windows != mine.windows || theirs.sendOffset != mine.sendOffset ||
+      theirs.recvOffset != mine.recvOffset) {
+    const uint64_t mask = 0xffffffffu;
+    const bool recv = (theirs.windows >> 32) != 0 || (mine.windows >> 32) != 0;
+    return makeError(
+        tuttiInvalidUsage,
+        "p2p: {} call #{}: rank {} passed its send buffer in {}{} while rank {} passed it in "
+        "{}{}: TUTTI_WIN_COLL_SYMMETRIC windows need every rank's buffers at the same offset",
+        collectiveName(static_cast<Collective>(mine.call.collective)), mine.call.sequence, member,
+        windowUse(theirs.windows & mask, theirs.sendOffset),
+        recv ? ", its receive buffer in " + windowUse(theirs.windows >> 32, theirs.recvOffset) : "",
+        comm->rank, windowUse(mine.windows & mask, mine.sendOffset),
+        recv ? ", its receive buffer in " + windowUse(mine.windows >> 32, mine.recvOffset) : "");
+  }
   return makeError(tuttiInternalError, "p2p: rank {} reported a call mismatch with alike calls",
                    member);
 }
@@ -102,11 +125,15 @@ Status issueP2pCollective(tuttiComm* comm, const CollectiveArgs& args, void* str
   // Counted until the stream has run the call: destroying the communicator waits for that.
   void* done = comm->p2p->callStarted();
   // Numbered on this path only: a staged call's number is taken when it runs, not when issued.
-  const CallDescriptor call =
+  P2pCallCheck check;
+  check.call =
       describeCall(comm->p2p->nextCall(), collective, args.count, args.type, args.op, args.root);
-  Status status =
-      queueP2pCollective(runtime, comm->p2p->layout(), comm->p2p->barrierCounter(), *algorithm,
-                         args, comm->params.checkMismatch ? &call : nullptr, stream);
+  P2pPeerBuffers peers;
+  const bool registered = findRegisteredBuffers(comm, args, *algorithm, &peers, &check);
+  if (registered) comm->p2p->countRegisteredCall();
+  Status status = queueP2pCollective(
+      runtime, comm->p2p->layout(), comm->p2p->barrierCounter(), *algorithm, args,
+      comm->params.checkMismatch ? &check : nullptr, registered ? &peers : nullptr, stream);
   const Status queued = runtime->launchHostFunction(stream, P2pWindow::callDone, done);
   if (!queued.isOk()) P2pWindow::callDone(done);
   if (status.isOk()) status = queued;

@@ -17,8 +17,10 @@
 // of a chunk keeps a rank from overwriting its window while a peer still reads it. A barrier that
 // waits longer than TUTTI_TIMEOUT_MS for a peer writes the window's error word and the stream goes
 // on (the call's result is then undefined); the communicator's error becomes tuttiTimeout, sticky,
-// at the next call or tuttiCommGetAsyncError. Calls on the p2p path exchange no call descriptors:
-// ranks that make different calls get wrong data or a barrier timeout, not a mismatch error.
+// at the next call or tuttiCommGetAsyncError. A call's first barrier compares every rank's call
+// (device/p2p_launch.h): calls that differ are a sticky tuttiInvalidUsage on every rank.
+// Buffers in registered windows (core/p2p_registration.h) are read directly instead: no copy
+// into the windows, no chunks (core/p2p_schedule.h).
 #pragma once
 
 #include "base/status.h"

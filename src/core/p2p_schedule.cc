@@ -14,18 +14,20 @@ using device::Runtime;
 class P2pRun {
  public:
   P2pRun(Runtime* runtime, const P2pLayout& layout, uint64_t* barriers, void* stream,
-         const CollectiveArgs& args, const CallDescriptor* call)
+         const CollectiveArgs& args, const P2pCallCheck* check, const P2pPeerBuffers* peers)
       : runtime_(runtime),
         window_(layout),
         barriers_(barriers),
         stream_(stream),
         args_(args),
-        call_(call),
+        check_(check),
+        peers_(peers),
         n_(layout.ranks()),
         rank_(layout.rank),
         elem_(dataTypeSize(args.type)) {}
 
   Status run(P2pAlgorithm algorithm) {
+    if (peers_ != nullptr) return runRegistered(algorithm);
     switch (args_.collective) {
       case Collective::kAllReduce:
         return algorithm == P2pAlgorithm::kTwoShot ? twoShotAllReduce() : oneShotAllReduce();
@@ -57,23 +59,31 @@ class P2pRun {
     launch.value = ++*barriers_;
     launch.error = window_.error;
     launch.timeoutMs = window_.timeoutMs;
-    if (call_ != nullptr) {  // the call's first barrier checks it (device/p2p_launch.h)
-      static_assert(sizeof(CallDescriptor) == sizeof(launch.call), "the descriptor's words");
-      std::memcpy(launch.call, call_, sizeof(launch.call));
+    if (check_ != nullptr) {  // the call's first barrier checks it (device/p2p_launch.h)
+      static_assert(sizeof(P2pCallCheck) == sizeof(launch.call), "the check's words");
+      std::memcpy(launch.call, check_, sizeof(launch.call));
       launch.publish = window_.call(rank_);
       for (int r = 0; r < n_; ++r) launch.members[r] = window_.call(r);
       launch.mismatch = window_.mismatch;
-      call_ = nullptr;
+      check_ = nullptr;
     }
     return runtime_->launchBarrier(launch, stream_);
   }
 
   // dst = the reduction of `count` elements at offsetBytes into every window's data, in rank order.
   Status reduce(void* dst, size_t offsetBytes, size_t count) {
+    std::vector<const char*> inputs(static_cast<size_t>(n_));
+    for (int r = 0; r < n_; ++r) inputs[static_cast<size_t>(r)] = window_.data(r);
+    return reduceFrom(dst, inputs, offsetBytes, count);
+  }
+
+  // dst = the reduction of `count` elements at offsetBytes into every rank's input, in rank order.
+  Status reduceFrom(void* dst, const std::vector<const char*>& inputs, size_t offsetBytes,
+                    size_t count) {
     if (count == 0) return Status::ok();
     device::ReduceManyLaunch launch;
     launch.dst = dst;
-    for (int r = 0; r < n_; ++r) launch.inputs[r] = window_.data(r) + offsetBytes;
+    for (int r = 0; r < n_; ++r) launch.inputs[r] = inputs[static_cast<size_t>(r)] + offsetBytes;
     launch.inputCount = n_;
     launch.count = count;
     launch.type = args_.type;
@@ -164,12 +174,86 @@ class P2pRun {
     });
   }
 
+  // Over peers' registered buffers: a first barrier (every rank's send data is in place), the
+  // reads straight from the peers' buffers, and a last barrier (no peer reads this rank's
+  // buffers any more, so work queued after the call may write them). Every rank writes only its
+  // own receive buffer, and only elements no peer reads in the same barrier interval.
+  Status runRegistered(P2pAlgorithm algorithm) {
+    const std::vector<const char*>& sends = peers_->send;
+    TUTTI_RETURN_IF_ERROR(barrier());
+    switch (args_.collective) {
+      case Collective::kAllReduce:
+        if (algorithm == P2pAlgorithm::kTwoShot) return registeredTwoShot();
+        return registeredOneShot();
+      case Collective::kAllGather:
+        for (int p = 0; p < n_; ++p) {
+          char* block = recv(static_cast<size_t>(p) * args_.count);
+          if (block == sends[static_cast<size_t>(p)]) continue;  // in place: its own block
+          TUTTI_RETURN_IF_ERROR(copy(block, sends[static_cast<size_t>(p)], args_.count));
+        }
+        return barrier();
+      case Collective::kReduceScatter:
+        // Block r of every rank's send buffer; in place, recv is this rank's block r, which
+        // only this rank reads.
+        TUTTI_RETURN_IF_ERROR(reduceFrom(
+            recv(0), sends, static_cast<size_t>(rank_) * args_.count * elem_, args_.count));
+        return barrier();
+      default:
+        return makeError(tuttiInternalError, "p2p: {} has no p2p algorithm",
+                         collectiveName(args_.collective));
+    }
+  }
+
+  // Every rank reduces every rank's send buffer, chunk by chunk, into its receive buffer. In
+  // place, a peer may still read this rank's send chunk while this rank reduces it: the chunk
+  // goes to this rank's window first and into the receive buffer after the chunk's barrier.
+  // Both forms queue the same barriers, so ranks may differ in which they take.
+  Status registeredOneShot() {
+    const size_t bytes = args_.count * elem_;
+    const char* send0 = static_cast<const char*>(args_.send);
+    const char* recv0 = static_cast<const char*>(args_.recv);
+    const bool overlaps = send0 < recv0 + bytes && recv0 < send0 + bytes;
+    return forEachChunk(window_.dataBytes / elem_, [&](size_t first, size_t k) {
+      if (!overlaps) {
+        TUTTI_RETURN_IF_ERROR(reduceFrom(recv(first), peers_->send, first * elem_, k));
+        return barrier();
+      }
+      TUTTI_RETURN_IF_ERROR(reduceFrom(window_.data(rank_), peers_->send, first * elem_, k));
+      TUTTI_RETURN_IF_ERROR(barrier());
+      return copy(recv(first), window_.data(rank_), k);
+    });
+  }
+
+  // Rank r reduces slice r of every send buffer into slice r of its receive buffer; after a
+  // barrier, every rank copies slice p from rank p's receive buffer. In place, slice r of this
+  // rank's buffer is read only by this rank in the first interval, and in the second this rank
+  // writes only the slices it does not own.
+  Status registeredTwoShot() {
+    const size_t n = static_cast<size_t>(n_);
+    const size_t slice = (args_.count + n - 1) / n;
+    auto sliceOf = [&](size_t r, size_t* start) {
+      *start = std::min(args_.count, r * slice);
+      return std::min(slice, args_.count - *start);
+    };
+    size_t start = 0;
+    const size_t mine = sliceOf(static_cast<size_t>(rank_), &start);
+    TUTTI_RETURN_IF_ERROR(reduceFrom(recv(start), peers_->send, start * elem_, mine));
+    TUTTI_RETURN_IF_ERROR(barrier());
+    for (size_t p = 0; p < n; ++p) {
+      const size_t length = sliceOf(p, &start);
+      if (length == 0 || static_cast<int>(p) == rank_) continue;
+      TUTTI_RETURN_IF_ERROR(copy(recv(start), peers_->recv[p] + start * elem_, length));
+    }
+    return barrier();
+  }
+
   Runtime* runtime_;
   const P2pLayout& window_;
   uint64_t* barriers_;
   void* stream_;
   const CollectiveArgs& args_;
-  const CallDescriptor* call_;  // until the first barrier has taken it
+  const P2pCallCheck* check_;  // until the first barrier has taken it
+  const P2pPeerBuffers* peers_;
   const int n_;
   const int rank_;
   const size_t elem_;
@@ -177,10 +261,20 @@ class P2pRun {
 
 }  // namespace
 
+bool p2pReadsPeersRecv(Collective collective, P2pAlgorithm algorithm) {
+  return collective == Collective::kAllReduce && algorithm == P2pAlgorithm::kTwoShot;
+}
+
 Status queueP2pCollective(device::Runtime* runtime, const P2pLayout& layout, uint64_t* barriers,
                           P2pAlgorithm algorithm, const CollectiveArgs& args,
-                          const CallDescriptor* call, void* stream) {
-  return P2pRun(runtime, layout, barriers, stream, args, call).run(algorithm);
+                          const P2pCallCheck* check, const P2pPeerBuffers* peers, void* stream) {
+  if (peers != nullptr && (peers->send.size() != layout.windows.size() ||
+                           (p2pReadsPeersRecv(args.collective, algorithm) &&
+                            peers->recv.size() != layout.windows.size()))) {
+    return makeError(tuttiInternalError, "p2p: registered buffers of {} ranks for {} windows",
+                     peers->send.size(), layout.windows.size());
+  }
+  return P2pRun(runtime, layout, barriers, stream, args, check, peers).run(algorithm);
 }
 
 }  // namespace tutti

@@ -3,11 +3,8 @@
 //
 // Each rank allocates one window on its device: a flag area of kP2pFlagBytes (one 64-bit slot
 // per rank, raised by the barriers of device/p2p_launch.h) and TUTTI_P2P_WINDOW_BYTES of data
-// (rank 0's value). It exports it (Runtime::exportMemory); the ranks exchange what the exports
-// say through the bootstrap's allgather and, on the emulated device, the descriptors of the
-// memory's files by SCM_RIGHTS over abstract Unix sockets (a HelloKind::kP2pWindow hello with the
-// communicator's secret first: any process of the network namespace can reach such a socket).
-// Every rank imports every peer's window; the mappings live as long as the communicator.
+// (rank 0's value). Every rank maps every peer's window (core/p2p_mapping.h); the mappings live
+// as long as the communicator.
 //
 // Setup is collective and happens at a communicator's first device collective that may use the
 // path: every rank makes that call, so every rank is there. If any rank cannot allocate, export,
@@ -48,9 +45,13 @@ class P2pWindow {
     return allReduces_[static_cast<size_t>(algorithm)];
   }
   void countAllReduce(P2pAlgorithm algorithm) { ++allReduces_[static_cast<size_t>(algorithm)]; }
+  // Calls that read registered buffers directly (core/p2p_registration.h), for logs and tests.
+  uint64_t registeredCalls() const { return registeredCalls_; }
+  void countRegisteredCall() { ++registeredCalls_; }
   // The next call's number on this path, from 1: alike on every rank that makes the same calls
   // (the sequence in its call descriptor).
   uint64_t nextCall() { return ++calls_; }
+  uint64_t calls() const { return calls_; }  // issued so far
 
   // Ends every barrier still queued or waiting at once (tuttiCommAbort): the error word becomes
   // kP2pAborted unless a timeout set it first.
@@ -61,6 +62,10 @@ class P2pWindow {
   // waits for them.
   void* callStarted();
   static void callDone(void* arg);
+  // Waits until no call is queued any more, at most TUTTI_TIMEOUT_MS; false when some still are.
+  bool waitForQueuedCalls() const;
+  // Calls queued and not done, shared with what must outlive them (registered windows' mappings).
+  std::shared_ptr<const std::atomic<int>> queuedCalls() const { return inFlight_; }
 
  private:
   friend Status setupP2pWindow(tuttiComm* comm, std::unique_ptr<P2pWindow>* out, bool* usable);
@@ -72,6 +77,7 @@ class P2pWindow {
   void* own_ = nullptr;  // allocDevice, freed last
   uint64_t barriers_ = 0;
   uint64_t allReduces_[2] = {0, 0};
+  uint64_t registeredCalls_ = 0;
   uint64_t calls_ = 0;
   std::shared_ptr<std::atomic<int>> inFlight_ = std::make_shared<std::atomic<int>>(0);
 };

@@ -31,8 +31,9 @@ constexpr uint64_t kP2pAborted = ~uint64_t{0};
 // from this rank's (BarrierLaunch::mismatch then says which).
 constexpr uint64_t kP2pMismatch = ~uint64_t{0} - 1;
 
-// A call descriptor as the barrier moves it: exec/call_check.h's 32 bytes, compared word by word.
-constexpr int kP2pCallWords = 4;
+// What a call's first barrier compares, word by word: exec/call_check.h's 32-byte descriptor and
+// three words on the registered windows the call reads (core/p2p_schedule.h, P2pCallCheck).
+constexpr int kP2pCallWords = 7;
 constexpr int kP2pMismatchWords = 1 + 2 * kP2pCallWords;
 
 struct ReduceManyLaunch {
@@ -61,8 +62,8 @@ struct BarrierLaunch {
   // The call check, on a call's first barrier only (publish != nullptr): this rank's descriptor
   // goes to `publish` (its own flag area) before it announces; once every member has announced,
   // each member's descriptor (members[r], in r's flag area) is compared with `call`, and at the
-  // first that differs mismatch[0] becomes r + 1, mismatch[1..4] that member's descriptor,
-  // mismatch[5..8] this rank's, and then the error word kP2pMismatch (mismatch: page-locked host
+  // first that differs mismatch[0] becomes r + 1, the next kP2pCallWords words that member's
+  // check, the next this rank's, and then the error word kP2pMismatch (mismatch: page-locked host
   // memory of kP2pMismatchWords). A member
   // overwrites its descriptor only at its next call's first barrier, which it reaches after this
   // call's last barrier; every call has at least two, so every member has read it by then.

@@ -1,11 +1,14 @@
 // The p2p algorithms' schedules verified symbolically (core/p2p_schedule.h): each rank's stream
 // work is recorded by a runtime that runs nothing, then replayed over symbolic memory, barrier
 // interval by barrier interval. Checked for every algorithm, 1 to 9 ranks, counts 0 to 60 and
-// windows from 1 to many chunks, in place and out of place:
+// windows from 1 to many chunks, in place and out of place, through the windows and over peers'
+// registered buffers:
 //   - every rank queues the same number of barriers, at least two, and only the first checks
 //     the call's descriptor;
-//   - no window element is written in a barrier interval in which another rank reads or writes
-//     it (so the result does not depend on how the ranks' streams interleave);
+//   - no window element (nor, registered, a send or receive buffer's) is written in a barrier
+//     interval in which another rank reads or writes it (so the result does not depend on how
+//     the ranks' streams interleave), and no rank touches a peer's buffers before the call's
+//     first barrier or after its last;
 //   - every reduction combines one element index of disjoint sets of ranks (nothing counted
 //     twice, nothing mixed), and every output element ends as exactly what the collective
 //     defines: all ranks' element i (all-reduce), rank p's element i (all-gather block p), all
@@ -100,12 +103,29 @@ struct Case {
   size_t count;
   size_t windowBytes;
   bool inPlace;
+  bool registered = false;  // peers' send and receive buffers read directly (P2pPeerBuffers)
   std::string name() const {
     return std::string(collectiveName(collective)) + "/" + p2pAlgorithmName(algorithm) + " " +
            std::to_string(nranks) + " ranks, count " + std::to_string(count) + ", window " +
-           std::to_string(windowBytes) + (inPlace ? ", in place" : "");
+           std::to_string(windowBytes) + (inPlace ? ", in place" : "") +
+           (registered ? ", registered" : "");
   }
 };
+
+// Rank `rank`'s send and receive buffers in the case's layout: NCCL's in-place layouts, in the
+// rank's receive buffer (send in it for the collectives whose send buffer is one block of the
+// receive buffer).
+void buffersOf(const Case& c, int rank, char** send, char** recv) {
+  *send = reinterpret_cast<char*>(base(rank, kSend));
+  *recv = reinterpret_cast<char*>(base(rank, kRecv));
+  if (!c.inPlace) return;
+  if (c.collective == Collective::kAllGather) *send = *recv + rank * c.count * kElem;
+  if (c.collective == Collective::kAllReduce) *send = *recv;
+  if (c.collective == Collective::kReduceScatter) {
+    *send = *recv;
+    *recv = *send + rank * c.count * kElem;
+  }
+}
 
 // Every rank's recorded schedule for the case.
 std::vector<std::vector<Op>> record(const Case& c) {
@@ -126,25 +146,28 @@ std::vector<std::vector<Op>> record(const Case& c) {
     args.count = c.count;
     args.type = tuttiInt32;
     args.op = tuttiSum;
-    char* send = reinterpret_cast<char*>(base(rank, kSend));
-    char* recv = reinterpret_cast<char*>(base(rank, kRecv));
-    if (c.inPlace) {
-      // NCCL's in-place layouts, in the rank's receive buffer (send in it for the collectives
-      // whose send buffer is one block of the receive buffer).
-      if (c.collective == Collective::kAllGather) send = recv + rank * c.count * kElem;
-      if (c.collective == Collective::kAllReduce) send = recv;
-      if (c.collective == Collective::kReduceScatter) {
-        send = recv;
-        recv = send + rank * c.count * kElem;
-      }
-    }
+    char* send = nullptr;
+    char* recv = nullptr;
+    buffersOf(c, rank, &send, &recv);
     args.send = send;
     args.recv = recv;
+    // Registered: every rank's buffers, as mapped into this rank (the symbolic addresses are
+    // the same in every process).
+    P2pPeerBuffers peers;
+    for (int r = 0; c.registered && r < c.nranks; ++r) {
+      char* peerSend = nullptr;
+      char* peerRecv = nullptr;
+      buffersOf(c, r, &peerSend, &peerRecv);
+      peers.send.push_back(peerSend);
+      peers.recv.push_back(peerRecv);
+    }
     RecordingRuntime runtime;
     uint64_t barriers = 0;
-    const CallDescriptor call = describeCall(1, c.collective, c.count, tuttiInt32, tuttiSum, -1);
-    EXPECT_TRUE(
-        queueP2pCollective(&runtime, layout, &barriers, c.algorithm, args, &call, nullptr).isOk());
+    P2pCallCheck check;
+    check.call = describeCall(1, c.collective, c.count, tuttiInt32, tuttiSum, -1);
+    EXPECT_TRUE(queueP2pCollective(&runtime, layout, &barriers, c.algorithm, args, &check,
+                                   c.registered ? &peers : nullptr, nullptr)
+                    .isOk());
     size_t queued = 0;
     for (const Op& op : runtime.ops) queued += op.type == Op::kBarrier ? 1 : 0;
     EXPECT_EQ(barriers, queued) << c.name();
@@ -198,22 +221,34 @@ std::string verify(const Case& c, const std::vector<std::vector<Op>>& schedules)
              " barriers, rank 0 " + std::to_string(barrierCount);
     }
   }
+  // Shared memory: the windows, and with registered buffers every rank's send and receive
+  // buffers too, which a peer may touch only between the call's first and last barriers (before
+  // and after, the rank's own stream work may write them).
+  auto shared = [&](uint64_t address) { return c.registered || kindOf(address) == kWindow; };
   for (size_t k = 0; k <= barrierCount; ++k) {
-    // Races on windows within the interval.
+    // Races on shared memory within the interval.
     std::map<uint64_t, std::set<size_t>> readers, writers;
     for (size_t r = 0; r < n; ++r) {
       for (const Op* op : intervals[r][k]) {
         for (size_t e = 0; e < op->elements; ++e) {
-          if (kindOf(op->dst) == kWindow) writers[op->dst + e * kElem].insert(r);
+          if (shared(op->dst)) writers[op->dst + e * kElem].insert(r);
           for (uint64_t src : op->srcs) {
-            if (kindOf(src) == kWindow) readers[src + e * kElem].insert(r);
+            if (shared(src)) readers[src + e * kElem].insert(r);
           }
         }
         std::vector<uint64_t> touched = op->srcs;
         touched.push_back(op->dst);
         for (uint64_t address : touched) {
-          if (kindOf(address) != kWindow && ownerOf(address) != static_cast<int>(r)) {
+          if (kindOf(address) == kWindow || ownerOf(address) == static_cast<int>(r)) continue;
+          if (!c.registered) {
             return "rank " + std::to_string(r) + " touches another rank's private buffer";
+          }
+          if (k == 0 || k == barrierCount) {
+            return "rank " + std::to_string(r) + " touches another rank's buffer in interval " +
+                   std::to_string(k) + ", outside the call's barriers";
+          }
+          if (kindOf(op->dst) != kWindow && ownerOf(op->dst) != static_cast<int>(r)) {
+            return "rank " + std::to_string(r) + " writes another rank's buffer";
           }
         }
       }
@@ -279,7 +314,9 @@ TEST(P2pScheduleTest, EveryAlgorithmIsExactAndRaceFree) {
       // 16 bytes: 4 elements a chunk (one-shot, all-gather), 2 (two-shot); reduce-scatter needs
       // room for one element of every rank's block.
       for (size_t windowBytes : {size_t{16}, size_t{40}, size_t{4096}}) {
-        for (bool inPlace : {false, true}) {
+        for (int form = 0; form < 4; ++form) {
+          const bool inPlace = (form & 1) != 0;
+          const bool registered = (form & 2) != 0;
           for (auto [collective, algorithm] :
                {std::pair{Collective::kAllReduce, P2pAlgorithm::kOneShot},
                 std::pair{Collective::kAllReduce, P2pAlgorithm::kTwoShot},
@@ -289,7 +326,7 @@ TEST(P2pScheduleTest, EveryAlgorithmIsExactAndRaceFree) {
                                         ? nranks * kElem
                                         : (algorithm == P2pAlgorithm::kTwoShot ? 2 : 1) * kElem;
             if (windowBytes < perChunk) continue;
-            const Case c{collective, algorithm, nranks, count, windowBytes, inPlace};
+            const Case c{collective, algorithm, nranks, count, windowBytes, inPlace, registered};
             EXPECT_EQ(verify(c, record(c)), "") << c.name();
             ++cases;
           }
@@ -297,7 +334,7 @@ TEST(P2pScheduleTest, EveryAlgorithmIsExactAndRaceFree) {
       }
     }
   }
-  EXPECT_GT(cases, 1000u);
+  EXPECT_GT(cases, 2000u);
 }
 
 // The verifier finds what it is for: without its first barrier, a one-shot all-reduce reads a
@@ -319,6 +356,37 @@ TEST(P2pScheduleTest, VerifierCatchesARaceAndADoubleCount) {
   ASSERT_EQ(twice[0][2].type, Op::kReduce);
   twice[0][2].srcs[1] = twice[0][2].srcs[0];
   EXPECT_NE(verify(c, twice).find("overlapping"), std::string::npos) << verify(c, twice);
+}
+
+// With registered buffers: reducing an in-place one-shot straight into the receive buffer (which
+// is the send buffer peers read) is a race; and without its last barrier a rank's stream could
+// go on to overwrite its send buffer while peers still read it.
+TEST(P2pScheduleTest, VerifierCatchesRegisteredBufferHazards) {
+  const Case inPlace{Collective::kAllReduce, P2pAlgorithm::kOneShot, 3, 5, 4096, true, true};
+  std::vector<std::vector<Op>> schedules = record(inPlace);
+  ASSERT_EQ(verify(inPlace, schedules), "");
+  std::vector<std::vector<Op>> direct = schedules;
+  for (size_t r = 0; r < direct.size(); ++r) {
+    std::vector<Op>& ops = direct[r];  // barrier, reduce into the window, barrier, copy out
+    ASSERT_EQ(ops.size(), 4u);
+    ASSERT_EQ(ops[1].type, Op::kReduce);
+    ASSERT_EQ(ops[3].type, Op::kCopy);
+    ops[1].dst = ops[3].dst;
+    ops.pop_back();
+  }
+  EXPECT_NE(verify(inPlace, direct).find("touched by"), std::string::npos)
+      << verify(inPlace, direct);
+
+  const Case gather{Collective::kAllGather, P2pAlgorithm::kOneShot, 2, 3, 4096, false, true};
+  std::vector<std::vector<Op>> early = record(gather);
+  ASSERT_EQ(verify(gather, early), "");
+  for (std::vector<Op>& ops : early) {  // barrier, copy, copy, barrier: the copies after both
+    ASSERT_EQ(ops.back().type, Op::kBarrier);
+    ops.pop_back();
+    ops.insert(ops.begin() + 1, Op{Op::kBarrier});
+  }
+  EXPECT_NE(verify(gather, early).find("outside the call's barriers"), std::string::npos)
+      << verify(gather, early);
 }
 
 }  // namespace

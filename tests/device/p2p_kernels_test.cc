@@ -206,7 +206,10 @@ TEST(P2pKernelsTest, FirstBarrierFindsAMemberMakingAnotherCall) {
     b.mismatch = &reports[rank * kP2pMismatchWords];
     return b;
   };
-  const std::vector<uint64_t> alike{11, 1, 100, 7}, other{11, 1, 200, 7};
+  // Every word is compared: the odd member differs only in the last words (the registered
+  // windows it reads, core/p2p_schedule.h's P2pCallCheck).
+  const std::vector<uint64_t> alike{11, 1, 100, 7, 0, 0, 0}, other{11, 1, 100, 7, 1, 256, 0};
+  static_assert(kP2pCallWords == 7, "the vectors' words");
   auto barrierAll = [&](uint64_t value, int odd) {
     std::vector<std::thread> threads;
     for (int r = 0; r < ranks; ++r) {
@@ -349,7 +352,8 @@ TEST(P2pKernelsCudaTest, BarrierKernelFindsAMemberMakingAnotherCall) {
   cudaStream_t streams[2];
   for (cudaStream_t& s : streams)
     ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
-  const uint64_t alike[kP2pCallWords] = {5, 1, 100, 3}, other[kP2pCallWords] = {5, 1, 101, 3};
+  const uint64_t alike[kP2pCallWords] = {5, 1, 100, 3, 1, 64, 0},
+                 other[kP2pCallWords] = {5, 1, 100, 3, 1, 64, 512};  // the last word differs
   auto launchFor = [&](int rank, uint64_t value, const uint64_t* call) {
     BarrierLaunch b;
     for (int r = 0; r < 2; ++r) {
@@ -378,8 +382,9 @@ TEST(P2pKernelsCudaTest, BarrierKernelFindsAMemberMakingAnotherCall) {
     const uint64_t* mine = host + rank * perMember;
     EXPECT_EQ(mine[0], kP2pMismatch) << "member " << rank;
     EXPECT_EQ(mine[1], static_cast<uint64_t>(1 - rank) + 1) << "member " << rank;
-    EXPECT_EQ(mine[1 + 2], rank == 0 ? 101u : 100u) << "member " << rank;  // theirs: word 2
-    EXPECT_EQ(mine[1 + kP2pCallWords + 2], rank == 0 ? 100u : 101u) << "member " << rank;
+    const int last = kP2pCallWords - 1;
+    EXPECT_EQ(mine[1 + last], rank == 0 ? 512u : 0u) << "member " << rank;  // theirs
+    EXPECT_EQ(mine[1 + kP2pCallWords + last], rank == 0 ? 0u : 512u) << "member " << rank;
   }
   for (cudaStream_t s : streams) cudaStreamDestroy(s);
   cudaFree(flags);

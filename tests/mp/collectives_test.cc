@@ -32,6 +32,11 @@ const char* collName(Coll coll) {
 // made (never in the parent: CUDA does not survive fork).
 bool gOnDevice = false;
 void* gStream = nullptr;
+// Registered modes ("_p2preg..."): every call's buffers lie in one arena per rank, registered as a
+// TUTTI_WIN_COLL_SYMMETRIC window: send buffers near its start, receive buffers past half-way, the
+// same offsets on every rank.
+constexpr size_t kArenaHalf = size_t{4} << 20;
+char* gArena = nullptr;
 
 // memcpy between buffers of the call's kind (host, or device: then on the stream, waited for).
 void copyBytes(void* dst, const void* src, size_t bytes) {
@@ -74,7 +79,20 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
   // The call's buffers: the host vectors, or device copies of them.
   char* sendBase = sendPtr;
   char* recvBase = recvPtr;
-  if (gOnDevice) {
+  if (gArena != nullptr) {
+    // Offsets other than 0, so that a peer's buffer found at the wrong offset shows.
+    constexpr size_t kSendOffset = 256;
+    constexpr size_t kRecvOffset = kArenaHalf + 512;
+    if (send.size() > kArenaHalf - 512 || recv.size() > kArenaHalf - 512) {
+      std::fprintf(stderr, "rank %d: %zu and %zu bytes do not fit the arena\n", rank, send.size(),
+                   recv.size());
+      return -1;
+    }
+    sendBase = gArena + kSendOffset;
+    recvBase = gArena + kRecvOffset;
+    copyBytes(sendBase, send.data(), send.size());
+    copyBytes(recvBase, recv.data(), recv.size());
+  } else if (gOnDevice) {
     void* deviceSend = nullptr;
     void* deviceRecv = nullptr;
     if (tuttiMemAlloc(&deviceSend, send.size()) != tuttiSuccess ||
@@ -125,8 +143,10 @@ long runAndCheck(tuttiComm_t comm, int rank, int nranks, Coll coll, tuttiDataTyp
     tuttiResult_t asyncError = tuttiSuccess;
     tuttiCommGetAsyncError(comm, &asyncError);
     if (rc == tuttiSuccess) rc = asyncError;
-    tuttiMemFree(sendBase);
-    tuttiMemFree(recvBase);
+    if (gArena == nullptr) {
+      tuttiMemFree(sendBase);
+      tuttiMemFree(recvBase);
+    }
   }
   if (rc != tuttiSuccess) {
     std::fprintf(stderr, "rank %d: %s %s %s count %zu %s (%d ranks) failed: %s\n", rank,
@@ -187,14 +207,17 @@ void applyMode(const std::string& mode, int rank, int nranks) {
   }
   if (variant.rfind("p2p", 0) == 0) {
     // The p2p path, with windows of 8 KiB: calls of more than 1,024 elements of 8 bytes loop over
-    // chunks. p2p: the cost model chooses; p2pone, p2ptwo: all-reduce by one-shot or two-shot.
+    // chunks. p2p: the cost model chooses; p2pone, p2ptwo: all-reduce by one-shot or two-shot;
+    // p2preg, p2pregtwo: the same over registered buffers (gArena).
     setenv("TUTTI_P2P_WINDOW_BYTES", "8192", 1);
     if (variant == "p2pone") setenv("TUTTI_ALGO", "allreduce:oneshot", 1);
-    if (variant == "p2ptwo") setenv("TUTTI_ALGO", "allreduce:twoshot", 1);
+    if (variant == "p2ptwo" || variant == "p2pregtwo") {
+      setenv("TUTTI_ALGO", "allreduce:twoshot", 1);
+    }
   }
-  if (variant == "dev" || variant == "devpieces" || variant == "cuda" ||
+  if (variant == "dev" || variant == "devpieces" || variant == "cuda" || variant == "cudareg" ||
       variant.rfind("p2p", 0) == 0) {
-    setenv("TUTTI_DEVICE", variant == "cuda" ? "cuda" : "emulated", 1);
+    setenv("TUTTI_DEVICE", variant.rfind("cuda", 0) == 0 ? "cuda" : "emulated", 1);
     gOnDevice = device::activeRuntime() != nullptr &&
                 device::activeRuntime()->streamCreate(&gStream).isOk();
     if (!gOnDevice) std::fprintf(stderr, "rank %d: no %s device runtime\n", rank, variant.c_str());
@@ -206,7 +229,7 @@ class CollectivesTest : public ::testing::TestWithParam<std::tuple<int, const ch
 TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
   const int nranks = std::get<0>(GetParam());
   const std::string transport = std::get<1>(GetParam());
-  const bool wantsGpu = transport.size() > 5 && transport.substr(transport.size() - 5) == "_cuda";
+  const bool wantsGpu = transport.find("_cuda") != std::string::npos;
   if (wantsGpu && std::getenv("TUTTI_TEST_CUDA") == nullptr) {
     GTEST_SKIP() << "a GPU test: set TUTTI_TEST_CUDA=1 on a machine with a GPU "
                     "(scripts/gpu-check.sh does)";
@@ -220,6 +243,19 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
     }
     tuttiComm_t comm = initComm(rank, nranks, id);
     if (comm == nullptr) return 2;
+    const bool registered = transport.find("_p2preg") != std::string::npos ||
+                            transport.find("_cudareg") != std::string::npos;
+    tuttiWindow_t arenaWindow = nullptr;
+    if (registered) {
+      void* arena = nullptr;
+      if (tuttiMemAlloc(&arena, 2 * kArenaHalf) != tuttiSuccess ||
+          tuttiCommWindowRegister(comm, arena, 2 * kArenaHalf, &arenaWindow,
+                                  TUTTI_WIN_COLL_SYMMETRIC) != tuttiSuccess) {
+        std::fprintf(stderr, "rank %d: registering: %s\n", rank, tuttiGetLastError(comm));
+        return 7;
+      }
+      gArena = static_cast<char*>(arena);
+    }
     long failures = 0;
     const size_t counts[] = {0, 1, 2, 3, 7, static_cast<size_t>(nranks) + 1, 131, 1000, 4099};
     for (Coll coll : {Coll::kAllReduce, Coll::kAllGather, Coll::kReduceScatter}) {
@@ -263,16 +299,33 @@ TEST_P(CollectivesTest, ExactForEveryTypeOpCountAndPlacement) {
       const P2pWindow& window = *liveComm(comm)->p2p;
       const uint64_t one = window.allReduces(P2pAlgorithm::kOneShot);
       const uint64_t two = window.allReduces(P2pAlgorithm::kTwoShot);
-      const bool wanted = transport == "shm_p2pone"   ? one > 0 && two == 0
-                          : transport == "shm_p2ptwo" ? one == 0 && two > 0
-                          : nranks >= 3               ? one > 0 && two > 0
-                                                      : one > 0 && two == 0;
+      const bool wanted = transport == "shm_p2pone" ? one > 0 && two == 0
+                          : transport == "shm_p2ptwo" || transport == "shm_p2pregtwo"
+                              ? one == 0 && two > 0
+                          : nranks >= 3 ? one > 0 && two > 0
+                                        : one > 0 && two == 0;
       if (!wanted) {
         std::fprintf(stderr, "rank %d: %llu one-shot and %llu two-shot all-reduces in mode %s\n",
                      rank, static_cast<unsigned long long>(one),
                      static_cast<unsigned long long>(two), transport.c_str());
         return 6;
       }
+      // Registered modes: every p2p call read the peers' buffers directly; the others none.
+      const uint64_t direct = window.registeredCalls();
+      if ((registered && direct != window.calls()) || (!registered && direct != 0)) {
+        std::fprintf(stderr, "rank %d: %llu of %llu p2p calls read registered buffers in mode %s\n",
+                     rank, static_cast<unsigned long long>(direct),
+                     static_cast<unsigned long long>(window.calls()), transport.c_str());
+        return 8;
+      }
+    }
+    if (registered) {
+      if (tuttiCommWindowDeregister(comm, arenaWindow) != tuttiSuccess) {
+        std::fprintf(stderr, "rank %d: deregistering: %s\n", rank, tuttiGetLastError(comm));
+        return 9;
+      }
+      tuttiMemFree(gArena);
+      gArena = nullptr;
     }
     tuttiCommDestroy(comm);
     return failures == 0 ? 0 : 1;
@@ -302,6 +355,16 @@ INSTANTIATE_TEST_SUITE_P(P2pDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
                                             ::testing::Values("shm_p2p")),
                          ranksTransportName);
+// The same over registered buffers (core/p2p_registration.h): the model's choice, and two-shot
+// forced (the model never takes it for 2 ranks).
+INSTANTIATE_TEST_SUITE_P(P2pRegistered, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
+                                            ::testing::Values("shm_p2preg")),
+                         ranksTransportName);
+INSTANTIATE_TEST_SUITE_P(P2pRegisteredTwoShot, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 5),
+                                            ::testing::Values("shm_p2pregtwo")),
+                         ranksTransportName);
 // 8 ranks are P2pDevice's: the model takes one-shot below 95 KiB and two-shot for the 3 MiB calls.
 INSTANTIATE_TEST_SUITE_P(P2pAlgorithms, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 5),
@@ -311,6 +374,11 @@ INSTANTIATE_TEST_SUITE_P(P2pAlgorithms, CollectivesTest,
 INSTANTIATE_TEST_SUITE_P(CudaDevice, CollectivesTest,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 8),
                                             ::testing::Values("shm_cuda", "tcp_cuda")),
+                         ranksTransportName);
+// Registered buffers on the GPU: CUDA IPC of buffers inside an allocation (the arena's offsets).
+INSTANTIATE_TEST_SUITE_P(CudaRegistered, CollectivesTest,
+                         ::testing::Combine(::testing::Values(2, 3, 8),
+                                            ::testing::Values("shm_cudareg")),
                          ranksTransportName);
 INSTANTIATE_TEST_SUITE_P(ShmPaths, CollectivesTest,
                          ::testing::Combine(::testing::Values(2, 3, 8),

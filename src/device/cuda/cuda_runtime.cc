@@ -26,6 +26,24 @@ Status cudaError(int err, const char* what) {
   return cudaError(static_cast<cudaError_t>(err), what);
 }
 
+// cuMemGetAddressRange (CUDA 3.2's _v2 ABI: CUdeviceptr is an unsigned long long), looked up
+// through the runtime so that the driver API needs no link; nullptr where the driver lacks it.
+using AddressRange = int (*)(unsigned long long* base, size_t* bytes, unsigned long long pointer);
+AddressRange addressRange() {
+  static const AddressRange function = [] {
+    void* entry = nullptr;
+    cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &entry, 12000, cudaEnableDefault,
+                                         &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();
+      return AddressRange{nullptr};
+    }
+    return reinterpret_cast<AddressRange>(entry);
+  }();
+  return function;
+}
+
 class CudaRuntime final : public Runtime {
  public:
   explicit CudaRuntime(int deviceCount)
@@ -86,9 +104,21 @@ class CudaRuntime final : public Runtime {
   Status exportMemory(const void* pointer, ExportedMemory* out) override {
     *out = ExportedMemory{};
     static_assert(sizeof(cudaIpcMemHandle_t) <= sizeof(out->handle), "IPC handle size");
+    // CUDA IPC exports whole allocations: find the one holding the pointer (the driver's
+    // cuMemGetAddressRange; without it, the pointer must start its allocation).
+    const char* base = static_cast<const char*>(pointer);
+    if (AddressRange range = addressRange(); range != nullptr) {
+      unsigned long long start = 0;
+      size_t bytes = 0;
+      if (range(&start, &bytes, reinterpret_cast<unsigned long long>(pointer)) == 0) {
+        base = reinterpret_cast<const char*>(start);
+        out->bytes = bytes;
+        out->offset = static_cast<size_t>(static_cast<const char*>(pointer) - base);
+      }
+    }
     cudaIpcMemHandle_t handle;
-    TUTTI_RETURN_IF_ERROR(cudaError(cudaIpcGetMemHandle(&handle, const_cast<void*>(pointer)),
-                                    "cudaIpcGetMemHandle (the pointer must start a cudaMalloc "
+    TUTTI_RETURN_IF_ERROR(cudaError(cudaIpcGetMemHandle(&handle, const_cast<char*>(base)),
+                                    "cudaIpcGetMemHandle (the pointer must lie in a cudaMalloc "
                                     "allocation)"));
     memcpy(out->handle, &handle, sizeof(handle));
     PointerInfo info;
