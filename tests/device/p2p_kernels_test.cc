@@ -104,6 +104,30 @@ TEST(P2pKernelsTest, ReduceManyInPlace) {
   EXPECT_EQ(a, (std::vector<int32_t>{111, 222, 333}));
 }
 
+// In place over many of the host kernel's blocks (16 KiB each) and a partial last one, with the
+// destination a middle input: the same bits as out of place.
+TEST(P2pKernelsTest, ReduceManyInPlaceOverSeveralBlocks) {
+  const size_t count = 3 * 4096 + 77;  // int32: three full blocks and a partial one
+  std::vector<std::vector<int32_t>> in(4, std::vector<int32_t>(count));
+  for (size_t j = 0; j < in.size(); ++j) {
+    for (size_t i = 0; i < count; ++i) in[j][i] = static_cast<int32_t>((i * 7 + j * 1000) % 9973);
+  }
+  ReduceManyLaunch launch;
+  for (size_t j = 0; j < in.size(); ++j) launch.inputs[j] = in[j].data();
+  launch.inputCount = static_cast<int>(in.size());
+  launch.count = count;
+  launch.type = tuttiInt32;
+  launch.op = tuttiMax;
+  std::vector<int32_t> want(count);
+  launch.dst = want.data();
+  hostReduceMany(launch);
+  launch.dst = in[2].data();
+  hostReduceMany(launch);
+  EXPECT_EQ(in[2], want);
+  EXPECT_EQ(want[count - 1], std::max({in[0][count - 1], in[1][count - 1], in[3][count - 1],
+                                       static_cast<int32_t>(((count - 1) * 7 + 2000) % 9973)}));
+}
+
 // Members' flag areas, as the windows hold them: area r, slot s at flags[r * kMaxP2pRanks + s].
 struct Group {
   explicit Group(int ranks) : ranks(ranks), flags(static_cast<size_t>(ranks) * kMaxP2pRanks, 0) {}
