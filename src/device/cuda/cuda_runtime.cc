@@ -136,7 +136,17 @@ class CudaRuntime final : public Runtime {
     return Status::ok();
   }
   Status closeImported(void* pointer) override {
-    return cudaError(cudaIpcCloseMemHandle(pointer), "cudaIpcCloseMemHandle");
+    // cudaIpcCloseMemHandle takes what cudaIpcOpenMemHandle returned: the mapping's start, where
+    // importMemory handed out the exported pointer's offset into it.
+    void* base = pointer;
+    if (AddressRange range = addressRange(); range != nullptr) {
+      unsigned long long start = 0;
+      size_t bytes = 0;
+      if (range(&start, &bytes, reinterpret_cast<unsigned long long>(pointer)) == 0) {
+        base = reinterpret_cast<void*>(start);
+      }
+    }
+    return cudaError(cudaIpcCloseMemHandle(base), "cudaIpcCloseMemHandle");
   }
 
   Status streamCreate(Stream* stream) override {
