@@ -546,16 +546,19 @@ tuttiResult_t tuttiMemFree(void* ptr);
  * Errors: tuttiInvalidArgument (NULL or destroyed comm, buff NULL, size 0, win NULL, winFlags
  * other than the two above, a buffer that is not memory of the communicator's device or not
  * `size` bytes of one allocation, or no device runtime); tuttiInvalidUsage (ranks passed
- * different sizes or flags: every rank gets it, naming both; or a sticky error of the
- * communicator, as its calls do); tuttiTimeout and tuttiRemoteError (a peer did not take part
- * within TUTTI_TIMEOUT_MS, or failed). Not thread-safe with other calls on the communicator.
+ * different sizes or flags: every rank gets it, naming both); tuttiTimeout and tuttiRemoteError
+ * (a peer did not take part within TUTTI_TIMEOUT_MS, or failed); and the communicator's sticky
+ * error, whatever its code, as its calls return it. Not thread-safe with other calls on the
+ * communicator.
  *
  * tuttiCommWindowDeregister is collective too: every rank calls it for the same window. It waits
- * until the device calls queued on the window have run (at most TUTTI_TIMEOUT_MS), unmaps the
- * peers' buffers and drops the handle; the memory may be freed after it returns.
- * Errors: tuttiInvalidArgument (NULL or destroyed comm, a win that is not a live window of this
- * communicator); tuttiTimeout (calls on it still queued after TUTTI_TIMEOUT_MS: the window stays
- * registered; or a peer did not take part), tuttiRemoteError (a peer failed). */
+ * until the device calls queued on the communicator's mapped peer memory have run (at most
+ * TUTTI_TIMEOUT_MS), then every rank unmaps the peers' buffers and drops the handle, or, when
+ * some rank's calls are still queued, none does; the memory may be freed after it returns
+ * tuttiSuccess. Errors: tuttiInvalidArgument (NULL or destroyed comm, a win that is not a live
+ * window of this communicator); tuttiTimeout (some rank's calls still queued after
+ * TUTTI_TIMEOUT_MS: the window stays registered on every rank; or a peer did not take part),
+ * tuttiRemoteError (a peer failed). */
 #define TUTTI_WIN_DEFAULT 0x00
 #define TUTTI_WIN_COLL_SYMMETRIC 0x01
 typedef struct tuttiWindow* tuttiWindow_t;

@@ -43,7 +43,7 @@ class Buffers {
     if (onDevice_) {
       if (window_ != nullptr) (void)report(tuttiCommWindowDeregister(comm_, window_), comm_, "-R");
       tuttiMemFree(deviceSend_);
-      if (window_ == nullptr) tuttiMemFree(deviceRecv_);  // else inside deviceSend_'s allocation
+      if (!oneAllocation_) tuttiMemFree(deviceRecv_);
       (void)device::activeRuntime()->streamDestroy(stream_);
     }
   }
@@ -72,6 +72,7 @@ class Buffers {
         return false;
       }
       onDevice_ = true;
+      oneAllocation_ = true;  // deviceRecv_ lies inside deviceSend_'s allocation
       deviceRecv_ = static_cast<char*>(deviceSend_) + recvOffset;
       comm_ = comm;
       return report(tuttiCommWindowRegister(comm, deviceSend_, recvOffset + recv_.size(), &window_,
@@ -165,6 +166,7 @@ class Buffers {
   void* deviceRecv_ = nullptr;
   tuttiComm_t comm_ = nullptr;
   tuttiWindow_t window_ = nullptr;  // -R 2: the window holding both buffers
+  bool oneAllocation_ = false;      // -R 2: both buffers in deviceSend_'s allocation
   void* stream_ = nullptr;
 };
 

@@ -2,7 +2,9 @@
 // (core/api_args.h), runs the call or queues it, and converts the internal Status to a
 // tuttiResult_t with its last-error string. Everything else is delegated.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -410,6 +412,19 @@ Status checkWindowBuffer(const tuttiComm* comm, const void* buff, size_t size) {
                        comm->device);
     }
   }
+  // One allocation: peers map the allocation holding buff. (Memory the runtime cannot export
+  // registers; its window is then not mapped, and INFO says why.)
+  device::ExportedMemory exported;
+  if (runtime->exportMemory(buff, &exported).isOk()) {
+    if (exported.fd >= 0) close(exported.fd);
+    if (exported.bytes > 0 &&
+        (exported.offset > exported.bytes || size > exported.bytes - exported.offset)) {
+      return makeError(tuttiInvalidArgument,
+                       "tuttiCommWindowRegister: buff ({}) and size {} run past the end of "
+                       "buff's allocation ({} bytes from buff on): a window is one allocation's",
+                       buff, size, exported.bytes - std::min(exported.offset, exported.bytes));
+    }
+  }
   return Status::ok();
 }
 
@@ -449,18 +464,33 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommWindowRegister(tuttiComm_t handle, void* buf
 
 TUTTI_PUBLIC tuttiResult_t tuttiCommWindowDeregister(tuttiComm_t handle, tuttiWindow_t win) {
   return guarded(handle, "tuttiCommWindowDeregister", [&]() -> tuttiResult_t {
+    auto notRegistered = [&] {
+      return makeError(tuttiInvalidArgument,
+                       "tuttiCommWindowDeregister: win {} is not a registered window of this "
+                       "communicator (NULL, deregistered already, or another communicator's)",
+                       static_cast<const void*>(win));
+    };
+    std::shared_ptr<const std::atomic<int>> queued;
+    int timeoutMs = 0;
+    {
+      std::unique_lock<std::mutex> callLock;
+      tuttiComm* comm = lockLiveComm(handle, &callLock);
+      if (comm == nullptr) return finish(liveCommError(handle));
+      if (win == nullptr || !comm->windows.contains(win)) {
+        callLock.unlock();
+        return finish(notRegistered(), handle);
+      }
+      if (comm->p2p != nullptr) queued = comm->p2p->queuedCalls();
+      timeoutMs = comm->params.timeoutMs;
+    }
+    // The calls queued on streams may read the window. Waited for without the call lock: a
+    // staged device call queued before them on the same stream needs it to run.
+    const bool drained = queued == nullptr || waitForNoQueuedCalls(*queued, timeoutMs);
     std::unique_lock<std::mutex> callLock;
     tuttiComm* comm = lockLiveComm(handle, &callLock);
     if (comm == nullptr) return finish(liveCommError(handle));
-    Status status;
-    if (win == nullptr || !comm->windows.contains(win)) {
-      status = makeError(tuttiInvalidArgument,
-                         "tuttiCommWindowDeregister: win {} is not a registered window of this "
-                         "communicator (NULL, deregistered already, or another communicator's)",
-                         static_cast<const void*>(win));
-    } else {
-      status = deregisterWindow(comm, win);
-    }
+    const Status status =
+        comm->windows.contains(win) ? deregisterWindow(comm, win, drained) : notRegistered();
     callLock.unlock();
     return finish(status, handle);
   });

@@ -209,15 +209,24 @@ Status mapPeerMemory(tuttiComm* comm, void* own, size_t bytes, const char* what,
   for (int fd : peerFds) {
     if (fd >= 0) close(fd);
   }
-  if (all) TUTTI_RETURN_IF_ERROR(allRanksAgree(comm, failure.isOk(), &all, failedRank));
-  *reason = failure;
-  if (!all) {
+  auto unmapAll = [&] {
     for (size_t p = 0; p < n; ++p) {
       if (static_cast<int>(p) != rank && (*mapped)[p] != nullptr) {
         (void)runtime->closeImported((*mapped)[p]);
       }
     }
     mapped->assign(n, nullptr);
+  };
+  if (all) {
+    const Status vote = allRanksAgree(comm, failure.isOk(), &all, failedRank);
+    if (!vote.isOk()) {
+      unmapAll();
+      return vote;
+    }
+  }
+  *reason = failure;
+  if (!all) {
+    unmapAll();
     return Status::ok();
   }
   (*mapped)[static_cast<size_t>(rank)] = static_cast<char*>(own);

@@ -119,15 +119,21 @@ Status registerWindow(tuttiComm* comm, void* buff, size_t size, int flags, tutti
   return Status::ok();
 }
 
-Status deregisterWindow(tuttiComm* comm, tuttiWindow_t window) {
-  if (comm->p2p != nullptr && !comm->p2p->waitForQueuedCalls()) {
+Status deregisterWindow(tuttiComm* comm, tuttiWindow_t window, bool drained) {
+  // Every rank drops the window, or none: a rank whose streams may still read peers' buffers
+  // keeps its mappings, and its peers must not free those buffers meanwhile.
+  bool all = false;
+  int failedRank = -1;
+  TUTTI_RETURN_IF_ERROR(allRanksAgree(comm, drained, &all, &failedRank));
+  if (!all) {
     return makeError(tuttiTimeout,
-                     "tuttiCommWindowDeregister: device calls queued on the communicator did not "
-                     "run within {} ms (TUTTI_TIMEOUT_MS); registered window #{} stays registered",
-                     comm->params.timeoutMs, window->id);
+                     "tuttiCommWindowDeregister: device calls queued on rank {}'s communicator "
+                     "did not run within {} ms (TUTTI_TIMEOUT_MS); registered window #{} stays "
+                     "registered on every rank",
+                     failedRank, comm->params.timeoutMs, window->id);
   }
   comm->windows.remove(window);
-  return comm->bootstrap->barrier();
+  return Status::ok();
 }
 
 bool findRegisteredBuffers(const tuttiComm* comm, const CollectiveArgs& args,

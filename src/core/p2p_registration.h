@@ -72,10 +72,11 @@ class WindowRegistry {
 // bootstrap's (tuttiTimeout, tuttiRemoteError).
 Status registerWindow(tuttiComm* comm, void* buff, size_t size, int flags, tuttiWindow_t* out);
 
-// tuttiCommWindowDeregister's (collective; the caller holds the call lock and checked that the
-// window is the communicator's). Errors: tuttiTimeout (calls still queued on the p2p path), the
-// bootstrap's.
-Status deregisterWindow(tuttiComm* comm, tuttiWindow_t window);
+// tuttiCommWindowDeregister's (collective; the caller holds the call lock, checked that the
+// window is the communicator's, and waited for the p2p calls queued, without the lock: `drained`
+// says whether they all ran). Every rank agrees: the window is dropped on all or on none.
+// Errors: tuttiTimeout (some rank's calls are still queued), the bootstrap's.
+Status deregisterWindow(tuttiComm* comm, tuttiWindow_t window, bool drained);
 
 // Whether the call reads registered buffers: every buffer that `algorithm` reads across ranks
 // lies in a mapped symmetric window. Then *peers holds every rank's buffers as mapped here (at

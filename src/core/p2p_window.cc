@@ -22,13 +22,13 @@ constexpr size_t kMismatchReportBytes = device::kP2pMismatchWords * sizeof(uint6
 
 }  // namespace
 
-bool P2pWindow::waitForQueuedCalls() const {
+bool waitForNoQueuedCalls(const std::atomic<int>& queued, int timeoutMs) {
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(layout_.timeoutMs, 1));
-  while (inFlight_->load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeoutMs, 1));
+  while (queued.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  return inFlight_->load() == 0;
+  return queued.load() == 0;
 }
 
 P2pWindow::~P2pWindow() {

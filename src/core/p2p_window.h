@@ -28,6 +28,9 @@ namespace tutti {
 
 constexpr size_t kP2pFlagBytes = P2pLayout::kFlagBytes;  // the flag area at each window's start
 
+// Waits until `queued` (P2pWindow::queuedCalls) is 0, at most timeoutMs; false when it is not.
+bool waitForNoQueuedCalls(const std::atomic<int>& queued, int timeoutMs);
+
 class P2pWindow {
  public:
   ~P2pWindow();  // waits for calls still queued on streams (the communicator's timeout), unmaps
@@ -63,7 +66,7 @@ class P2pWindow {
   void* callStarted();
   static void callDone(void* arg);
   // Waits until no call is queued any more, at most TUTTI_TIMEOUT_MS; false when some still are.
-  bool waitForQueuedCalls() const;
+  bool waitForQueuedCalls() const { return waitForNoQueuedCalls(*inFlight_, layout_.timeoutMs); }
   // Calls queued and not done, shared with what must outlive them (registered windows' mappings).
   std::shared_ptr<const std::atomic<int>> queuedCalls() const { return inFlight_; }
 

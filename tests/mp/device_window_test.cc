@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -88,6 +89,8 @@ TEST(DeviceWindowTest, BadArgumentsAreInvalidArgumentOnTheCallingRank) {
          tuttiCommWindowRegister(r.comm, host.data(), host.size() * sizeof(float), &win, 1)},
         {"buff + size - 1",
          tuttiCommWindowRegister(r.comm, r.arena, kArenaBytes + (size_t{64} << 20), &win, 1)},
+        {"past the allocation",
+         tuttiCommWindowRegister(r.comm, r.arena + 64, kArenaBytes, &win, 1)},
         {"not a registered window", tuttiCommWindowDeregister(r.comm, nullptr)},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
@@ -211,6 +214,43 @@ TEST(DeviceWindowTest, CallsOutsideMappedSymmetricWindowsRunThroughTheWindows) {
     });
     EXPECT_TRUE(result.ok) << (p2p ? "p2p: " : "staged: ") << result.failure;
   }
+}
+
+// Deregistration right after a staged call and a registered call queued on one stream: the
+// staged call needs the communicator's call lock on its progress thread to run, and the
+// registered call waits behind it. Deregistering waits for them without holding that lock, so
+// it succeeds at once rather than timing out.
+TEST(DeviceWindowTest, DeregisteringBehindAStagedCallOnTheSameStreamDoesNotWaitForTheTimeout) {
+  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+    Rank r;
+    int rc = setUp(rank, nranks, id, &r, 8000);
+    if (rc != 0) return rc;
+    if (liveComm(r.comm)->p2pState != 1) return 13;
+    tuttiWindow_t win = nullptr;
+    CHECK_RC(tuttiCommWindowRegister(r.comm, r.arena, kArenaBytes, &win, TUTTI_WIN_COLL_SYMMETRIC));
+    std::vector<float> values(kCount, static_cast<float>(rank + 1));
+    CHECK_RC(tuttiEmuMemcpy(r.arena, values.data(), kCount * sizeof(float), r.stream));
+    // Staged (broadcast has no p2p algorithm), then registered, then deregistered at once.
+    CHECK_RC(
+        tuttiBroadcast(r.arena + kHalf, r.arena + kHalf, 16, tuttiFloat32, 0, r.comm, r.stream));
+    CHECK_RC(tuttiAllReduce(r.arena, r.arena, kCount, tuttiFloat32, tuttiSum, r.comm, r.stream));
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_RC(tuttiCommWindowDeregister(r.comm, win));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (seconds > 4) {
+      std::fprintf(stderr, "rank %d: deregistering took %.2f s\n", rank, seconds);
+      return 14;
+    }
+    CHECK_RC(tuttiEmuMemcpy(values.data(), r.arena, kCount * sizeof(float), r.stream));
+    for (float value : values) {
+      if (value != static_cast<float>(nranks * (nranks + 1) / 2)) return 15;
+    }
+    if (registeredCalls(r) != 1) return 16;
+    tearDown(r);
+    return 0;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
 }
 
 }  // namespace

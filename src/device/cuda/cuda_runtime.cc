@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -33,9 +34,14 @@ AddressRange addressRange() {
   static const AddressRange function = [] {
     void* entry = nullptr;
     cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
-    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &entry, 12000, cudaEnableDefault,
-                                         &found) != cudaSuccess ||
-        found != cudaDriverEntryPointSuccess) {
+#if CUDART_VERSION >= 12050
+    const cudaError_t err = cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &entry, 12000,
+                                                             cudaEnableDefault, &found);
+#else
+    const cudaError_t err =
+        cudaGetDriverEntryPoint("cuMemGetAddressRange", &entry, cudaEnableDefault, &found);
+#endif
+    if (err != cudaSuccess || found != cudaDriverEntryPointSuccess) {
       (void)cudaGetLastError();
       return AddressRange{nullptr};
     }
@@ -105,17 +111,20 @@ class CudaRuntime final : public Runtime {
     *out = ExportedMemory{};
     static_assert(sizeof(cudaIpcMemHandle_t) <= sizeof(out->handle), "IPC handle size");
     // CUDA IPC exports whole allocations: find the one holding the pointer (the driver's
-    // cuMemGetAddressRange; without it, the pointer must start its allocation).
-    const char* base = static_cast<const char*>(pointer);
-    if (AddressRange range = addressRange(); range != nullptr) {
-      unsigned long long start = 0;
-      size_t bytes = 0;
-      if (range(&start, &bytes, reinterpret_cast<unsigned long long>(pointer)) == 0) {
-        base = reinterpret_cast<const char*>(start);
-        out->bytes = bytes;
-        out->offset = static_cast<size_t>(static_cast<const char*>(pointer) - base);
-      }
+    // cuMemGetAddressRange), so that peers add the pointer's offset to what they map.
+    AddressRange range = addressRange();
+    unsigned long long start = 0;
+    size_t bytes = 0;
+    if (range == nullptr ||
+        range(&start, &bytes, reinterpret_cast<unsigned long long>(pointer)) != 0) {
+      return makeError(tuttiSystemError,
+                       "CUDA IPC: cannot find the allocation holding {} (the driver's "
+                       "cuMemGetAddressRange is {}): it is not exported",
+                       pointer, range == nullptr ? "not available" : "failing for it");
     }
+    const char* base = reinterpret_cast<const char*>(start);
+    out->bytes = bytes;
+    out->offset = static_cast<size_t>(static_cast<const char*>(pointer) - base);
     cudaIpcMemHandle_t handle;
     TUTTI_RETURN_IF_ERROR(cudaError(cudaIpcGetMemHandle(&handle, const_cast<char*>(base)),
                                     "cudaIpcGetMemHandle (the pointer must lie in a cudaMalloc "
@@ -129,22 +138,27 @@ class CudaRuntime final : public Runtime {
   Status importMemory(const ExportedMemory& exported, void** pointer) override {
     cudaIpcMemHandle_t handle;
     memcpy(&handle, exported.handle, sizeof(handle));
+    void* base = nullptr;
     TUTTI_RETURN_IF_ERROR(
-        cudaError(cudaIpcOpenMemHandle(pointer, handle, cudaIpcMemLazyEnablePeerAccess),
+        cudaError(cudaIpcOpenMemHandle(&base, handle, cudaIpcMemLazyEnablePeerAccess),
                   "cudaIpcOpenMemHandle"));
-    *pointer = static_cast<char*>(*pointer) + exported.offset;
+    *pointer = static_cast<char*>(base) + exported.offset;
+    std::lock_guard<std::mutex> lock(mutex_);
+    // closeImported closes what cudaIpcOpenMemHandle returned (once per open: CUDA counts the
+    // opens of one allocation in a process).
+    imported_.emplace(*pointer, base);
     return Status::ok();
   }
   Status closeImported(void* pointer) override {
-    // cudaIpcCloseMemHandle takes what cudaIpcOpenMemHandle returned: the mapping's start, where
-    // importMemory handed out the exported pointer's offset into it.
-    void* base = pointer;
-    if (AddressRange range = addressRange(); range != nullptr) {
-      unsigned long long start = 0;
-      size_t bytes = 0;
-      if (range(&start, &bytes, reinterpret_cast<unsigned long long>(pointer)) == 0) {
-        base = reinterpret_cast<void*>(start);
+    void* base = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = imported_.find(pointer);
+      if (it == imported_.end()) {
+        return makeError(tuttiInvalidArgument, "{} is not memory imported here", pointer);
       }
+      base = it->second;
+      imported_.erase(it);
     }
     return cudaError(cudaIpcCloseMemHandle(base), "cudaIpcCloseMemHandle");
   }
@@ -227,7 +241,8 @@ class CudaRuntime final : public Runtime {
 
   const int deviceCount_;
   std::mutex mutex_;
-  std::vector<int> smCounts_;  // per device, 0 until asked
+  std::vector<int> smCounts_;             // per device, 0 until asked
+  std::multimap<void*, void*> imported_;  // importMemory's pointers -> their mappings' starts
 };
 
 }  // namespace
