@@ -318,9 +318,13 @@ tuttiResult_t tuttiCommShrink(tuttiComm_t comm, const int* excludeRanks, int exc
 
 /* The ranks this rank knows have failed, for tuttiCommShrink's excludeRanks: the failed rank of
  * the communicator's verdict (the first failure any rank saw, known on every rank: a killed,
- * stopped or aborted rank) and the ranks whose bootstrap watch link to this rank died or fell
- * silent. Sorted ascending. A revoke names no rank. With one failure every survivor gets the
- * same list; with several at once survivors may know different subsets (docs/reliability.md).
+ * stopped or aborted rank), the ranks whose bootstrap watch link to this rank died or fell
+ * silent (for TUTTI_HEARTBEAT_TIMEOUT_MS), and the failed ranks the other ranks found, which
+ * flood over the watch links like verdicts. Sorted ascending. A revoke names no rank. With one
+ * failure every survivor gets the same list. With several at once the lists converge: a killed
+ * rank reaches every survivor within milliseconds, a stopped one within the heartbeat timeout;
+ * a survivor that asks earlier may list fewer, so wait that long before a shrink after several
+ * failures (docs/reliability.md).
  * Writes at most maxRanks ranks into ranks and the number known into *count (which may exceed
  * maxRanks; room for nranks - 1 always suffices). Local, thread-safe like
  * tuttiCommGetAsyncError. Returns tuttiInvalidArgument for a NULL or destroyed comm, a NULL

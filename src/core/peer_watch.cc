@@ -27,7 +27,8 @@ struct PeerWatch::Message {
     kGoodbye = 3,
     kRevoke = 4,
     kMeeting = 5,
-    kCall = 6,  // reporter: the rank that published; what: its CallDescriptor
+    kCall = 6,    // reporter: the rank that published; what: its CallDescriptor
+    kFailed = 7,  // failedRank: a rank found dead or silent; reporter: the rank that found it
   };
   uint32_t type = kHeartbeat;
   int32_t failedRank = -1;
@@ -198,6 +199,7 @@ bool PeerWatch::adoptAndTell(const Verdict& verdict) {
 Verdict PeerWatch::announce(const Verdict& verdict) {
   std::unique_lock<std::mutex> lock(mutex_);
   const bool first = adoptAndTell(verdict);
+  if (!verdict.revoked) learnFailed(verdict.failedRank, verdict.reporter, -1);
   const Verdict inForce = verdict_;
   lock.unlock();
   if (first) onVerdict_(inForce);
@@ -219,13 +221,26 @@ bool PeerWatch::waitVerdict(int ms, Verdict* out) const {
 
 std::vector<int> PeerWatch::failedRanks() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<int> failed = lostPeers_;
+  std::vector<int> failed = failed_;
   if (hasVerdict_ && !verdict_.revoked && verdict_.failedRank >= 0) {
     failed.push_back(verdict_.failedRank);
   }
   std::sort(failed.begin(), failed.end());
   failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
   return failed;
+}
+
+void PeerWatch::learnFailed(int failed, int reporter, int skip) {
+  // A rank told that it failed itself (stopped, now running again) is not its own failed rank.
+  if (leaving_ || failed < 0 || failed == rank_) return;
+  if (std::find(failed_.begin(), failed_.end(), failed) != failed_.end()) return;
+  failed_.push_back(failed);
+  changed_.notify_all();
+  Message message;
+  message.type = Message::kFailed;
+  message.failedRank = failed;
+  message.reporter = reporter;
+  sendAll(message, skip, /*droppable=*/false);
 }
 
 void PeerWatch::learnMeeting(uint32_t generation, const WireAddr& root, int skip) {
@@ -288,7 +303,7 @@ std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) const {
     if (origin == peer) published = &call;
   }
   const bool named = (hasVerdict_ && verdict_.failedRank == peer) ||
-                     std::find(lostPeers_.begin(), lostPeers_.end(), peer) != lostPeers_.end();
+                     std::find(failed_.begin(), failed_.end(), peer) != failed_.end();
   long heardMsAgo = -1;
   for (const Link& link : links_) {
     if (link.peer != peer || link.state != LinkState::kOpen || named || heartbeatTimeoutMs_ <= 0) {
@@ -336,7 +351,8 @@ int PeerWatch::departed() const {
 }
 
 void PeerWatch::lost(Link& link, const std::string& how) {
-  // A peer that told us of a failure closes because of it: that is no failure of its own.
+  // A peer that told us of a failure may end because of it: then it is not the root cause, and
+  // the verdict stays the one it told. It is gone all the same, so a shrink must leave it out.
   if (!link.toldVerdict) {
     Verdict verdict;
     verdict.failedRank = link.peer;
@@ -344,8 +360,8 @@ void PeerWatch::lost(Link& link, const std::string& how) {
     verdict.code = tuttiRemoteError;
     verdict.what = how;
     adoptAndTell(verdict);  // the failed peer too: a stopped one reads it when it runs again
-    if (!leaving_) lostPeers_.push_back(link.peer);
   }
+  learnFailed(link.peer, rank_, -1);
   link.state = LinkState::kClosed;
   changed_.notify_all();
 }
@@ -370,6 +386,10 @@ void PeerWatch::handle(Link& link, const Message& message) {
     learnCall(message.reporter, call, link.peer);
     return;
   }
+  if (message.type == Message::kFailed) {
+    learnFailed(message.failedRank, message.reporter, link.peer);
+    return;
+  }
   if (message.type != Message::kVerdict && message.type != Message::kRevoke) return;
   link.toldVerdict = true;
   Verdict verdict;
@@ -379,6 +399,9 @@ void PeerWatch::handle(Link& link, const Message& message) {
   verdict.what.assign(message.what, strnlen(message.what, sizeof(message.what)));
   verdict.revoked = message.type == Message::kRevoke;
   if (adopt(verdict)) sendAll(message, link.peer, /*droppable=*/false);
+  // A verdict heard after this rank's own names a failure all the same: with several at once,
+  // every rank must end up knowing each (tuttiCommGetFailedRanks, for the shrink's list).
+  if (!verdict.revoked) learnFailed(verdict.failedRank, verdict.reporter, -1);
 }
 
 void PeerWatch::readLink(Link& link) {
@@ -416,12 +439,15 @@ bool PeerWatch::cutOff() const {
 }
 
 void PeerWatch::checkSilence() {
-  if (heartbeatTimeoutMs_ <= 0 || hasVerdict_ || leaving_) return;
+  // Judged after a verdict too: a second rank that stops is a failed rank to leave out of a
+  // shrink, though not the root cause any more.
+  if (heartbeatTimeoutMs_ <= 0 || leaving_) return;
   for (Link& link : links_) {
     if (link.state != LinkState::kOpen) continue;
     const long silentMs = msSince(link.lastHeard);
     if (silentMs <= heartbeatTimeoutMs_) continue;
     if (cutOff()) {
+      if (hasVerdict_) return;
       // Peers that did not fail together went silent together: the link they share, this
       // rank's own, is the likely cause. Naming one of them would blame a rank that is fine.
       adoptAndTell(Verdict{rank_, rank_, tuttiRemoteError,

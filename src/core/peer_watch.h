@@ -11,7 +11,8 @@
 // timeout, an abort) announces that before it closes anything. A rank that merely saw a connection
 // close waits for a verdict instead of making one: the neighbour that closed either announced why
 // first, or died and its links say so. The first verdict a rank hears is its verdict, and it is
-// passed on once.
+// passed on once. Every failed rank found, the first and any later one, floods on its own too, so
+// that with several failures every survivor ends up knowing each (failedRanks).
 #pragma once
 
 #include <atomic>
@@ -73,8 +74,10 @@ class PeerWatch : public CallWitness {
   bool waitVerdict(int ms, Verdict* out) const;
   // The lowest linked rank that said goodbye (destroyed its communicator), or -1.
   int departed() const;
-  // The ranks this rank knows failed, sorted: its verdict's failed rank and the linked ranks
-  // whose links it saw die or fall silent (a revoke names none).
+  // The ranks this rank knows failed, sorted: its verdict's failed rank, the linked ranks whose
+  // links it saw die (closed without a goodbye) or fall silent, and the failed ranks every other
+  // rank found, flooded like verdicts (each rank passes each failed rank on once), so that with
+  // several failures at once the survivors' lists converge to the same set. A revoke names none.
   std::vector<int> failedRanks() const;
 
   // A survivors' meeting (core/comm_shrink.h): the address of the root the lowest surviving rank
@@ -119,6 +122,9 @@ class PeerWatch : public CallWitness {
   bool adopt(const Verdict& verdict);
   // adopt, and tells every open link when it was the first.
   bool adoptAndTell(const Verdict& verdict);
+  // Records `failed` as a failed rank (found by reporter) if it is new and not this rank, and
+  // passes it on to every open link but skip.
+  void learnFailed(int failed, int reporter, int skip);
   // Records a meeting if it is new and passes it on to every open link but skip.
   void learnMeeting(uint32_t generation, const WireAddr& root, int skip);
   // Records the call `origin` published if it is new and passes it on to every open link but
@@ -138,7 +144,7 @@ class PeerWatch : public CallWitness {
   bool leaving_ = false;                     // depart() ran: no verdicts from here on
   bool hasVerdict_ = false;
   Verdict verdict_;
-  std::vector<int> lostPeers_;                           // linked ranks seen dead or silent
+  std::vector<int> failed_;  // ranks seen dead or silent, here or by any rank that told (kFailed)
   std::vector<std::pair<uint32_t, WireAddr>> meetings_;  // (shrink number, root) heard
   std::vector<std::pair<int, CallDescriptor>> calls_;    // (rank, its last published call)
   std::thread thread_;

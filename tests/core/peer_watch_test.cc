@@ -128,6 +128,45 @@ TEST(PeerWatchTest, AnAnnouncedFailureReachesEveryRankOnce) {
   }
 }
 
+// Two failures found at once by two ranks: each rank keeps the first verdict it heard (either),
+// but every rank learns both failed ranks, so that the survivors can agree on a shrink's list.
+TEST(PeerWatchTest, SeveralFailuresAtOnceReachEveryRankAsFailedRanks) {
+  constexpr int kRanks = 8;
+  Watches group(kRanks);
+  std::thread other([&] { group.watches[6]->announce(Verdict{1, 6, tuttiRemoteError, "b"}); });
+  group.watches[2]->announce(Verdict{4, 2, tuttiRemoteError, "a"});
+  other.join();
+  ASSERT_TRUE(group.everyoneHeard(-1));
+  // A named rank (told of its own failure: a stopped one that runs again) knows the other one;
+  // it lists itself only where its verdict names it.
+  auto contains = [](const std::vector<int>& ranks, int rank) {
+    return std::find(ranks.begin(), ranks.end(), rank) != ranks.end();
+  };
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (int rank = 0; rank < kRanks; ++rank) {
+    auto complete = [&](const std::vector<int>& known) {
+      return (rank == 1 || contains(known, 1)) && (rank == 4 || contains(known, 4));
+    };
+    std::vector<int> known = group.watches[rank]->failedRanks();
+    while (!complete(known) && std::chrono::steady_clock::now() < giveUp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      known = group.watches[rank]->failedRanks();
+    }
+    Verdict verdict;
+    ASSERT_TRUE(group.watches[rank]->verdict(&verdict));
+    std::vector<int> expected;
+    for (int failed : {1, 4}) {
+      if (failed != rank || verdict.failedRank == rank) expected.push_back(failed);
+    }
+    EXPECT_EQ(known, expected) << "rank " << rank;
+  }
+  std::lock_guard<std::mutex> lock(group.mutex);
+  for (int rank = 0; rank < kRanks; ++rank) {
+    ASSERT_EQ(group.heard[rank].size(), 1u) << "rank " << rank;  // one verdict each, still
+    EXPECT_TRUE(group.heard[rank][0].failedRank == 1 || group.heard[rank][0].failedRank == 4);
+  }
+}
+
 TEST(PeerWatchTest, ADestroyedWatchSaysGoodbyeAndIsNoFailure) {
   Watches group(3);
   group.watches[1].reset();

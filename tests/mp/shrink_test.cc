@@ -1,15 +1,17 @@
 // Revoke and shrink (issue 12, item 5): a rank killed in the middle of a training-like loop of
 // all-reduces (rank 0, the old bootstrap root, or a middle rank); the survivors get the error,
 // ask which rank failed, shrink without it and finish the loop on the new communicator with
-// exact results. A rank that revokes stops the others' calls, naming itself; the revoked
-// communicator shrinks to a working one of every rank. Each rank checks that revoke, shrink and
-// destroy leave no file descriptor or thread behind. Times are printed.
+// exact results. Two ranks failing at once (both killed, or one killed and one stopped): every
+// survivor learns both and they shrink without them. A rank that revokes stops the others' calls,
+// naming itself; the revoked communicator shrinks to a working one of every rank. Each rank checks
+// that revoke, shrink and destroy leave no file descriptor or thread behind. Times are printed.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -41,6 +43,28 @@ constexpr size_t kCount = 4096;
 struct Shared {
   std::atomic<int64_t> eventAtNs{0};
   std::atomic<int> eventPid{0};
+  std::atomic<int> stoppedPid{0};  // a victim that stopped itself, killed after the shrink
+};
+
+// The ranks that fail in the loop's kKillStep: killed (SIGKILL) or stopped (SIGSTOP), at once.
+struct Victims {
+  std::vector<int> killed;
+  int stopped = -1;
+  std::vector<int> all() const {
+    std::vector<int> ranks = killed;
+    if (stopped >= 0) ranks.push_back(stopped);
+    std::sort(ranks.begin(), ranks.end());
+    return ranks;
+  }
+  bool contains(int rank) const {
+    const std::vector<int> ranks = all();
+    return std::find(ranks.begin(), ranks.end(), rank) != ranks.end();
+  }
+  int below(int rank) const {
+    const std::vector<int> ranks = all();
+    return static_cast<int>(
+        std::count_if(ranks.begin(), ranks.end(), [rank](int victim) { return victim < rank; }));
+  }
 };
 
 long msSince(const Shared* shared) {
@@ -144,21 +168,27 @@ class ShrinkTest : public ::testing::TestWithParam<Param> {
   using Body = std::function<int(int rank, int nranks, Shared* shared, tuttiComm_t comm,
                                  const Resources& before)>;
   RankLaunch launch(Shared* shared, const Body& body);
-  void killAndShrink(int victim);
+  void killAndShrink(const Victims& victims);
 };
 
-// The victim runs the loop until kKillStep and SIGKILLs itself there, once the others wait in
-// that step's all-reduce. A survivor gets tuttiRemoteError in that step, learns the failed rank
-// from tuttiCommGetFailedRanks, shrinks without it, checks its new rank and count, and runs the
-// step again and the rest of the loop on the new communicator.
-int killAndShrinkRank(int rank, int nranks, int victim, Shared* shared, tuttiComm_t comm,
-                      const Resources& before) {
+// The victims run the loop until kKillStep and end (SIGKILL) or stop (SIGSTOP) themselves there,
+// once the others wait in that step's all-reduce. A survivor gets tuttiRemoteError in that step,
+// learns the failed ranks from tuttiCommGetFailedRanks (all of them: a second failure floods over
+// the watch too, a stopped rank once its heartbeats are missed), shrinks without them, checks its
+// new rank and count, and runs the step again and the rest of the loop on the new communicator.
+int killAndShrinkRank(int rank, int nranks, const Victims& victims, Shared* shared,
+                      tuttiComm_t comm, const Resources& before) {
   int stepIndex = 0;
   bool exact = true;
   tuttiResult_t rc = tuttiSuccess;
   for (; stepIndex < kSteps; ++stepIndex) {
-    if (rank == victim && stepIndex == kKillStep) {
+    if (victims.contains(rank) && stepIndex == kKillStep) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the others are waiting
+      if (rank == victims.stopped) {
+        shared->stoppedPid.store(getpid());
+        raise(SIGSTOP);
+        return 1;  // never continued: killed after the shrink
+      }
       shared->eventPid.store(getpid());
       shared->eventAtNs.store(nowNs());
       raise(SIGKILL);
@@ -173,21 +203,30 @@ int killAndShrinkRank(int rank, int nranks, int victim, Shared* shared, tuttiCom
                  tuttiGetErrorString(rc), errorMs, tuttiGetLastError(comm));
     return 4;
   }
-  int failed[8] = {0};
+  const std::vector<int> expected = victims.all();
+  std::vector<int> failed(8, -1);
   int failedCount = 0;
-  CHECK_RC(tuttiCommGetFailedRanks(comm, failed, 8, &failedCount));
-  if (failedCount != 1 || failed[0] != victim) {
-    std::fprintf(stderr, "rank %d: %d failed rank(s) known, first %d; expected rank %d\n", rank,
-                 failedCount, failed[0], victim);
+  const auto giveUp = Clock::now() + std::chrono::milliseconds(kHeartbeatTimeoutMs + 5000);
+  do {
+    CHECK_RC(tuttiCommGetFailedRanks(comm, failed.data(), 8, &failedCount));
+    if (failedCount >= static_cast<int>(expected.size())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (Clock::now() < giveUp);
+  failed.resize(std::min(failedCount, 8));
+  if (failed != expected) {
+    std::fprintf(stderr, "rank %d: %d failed rank(s) known, first %d; expected %zu, first %d\n",
+                 rank, failedCount, failed.empty() ? -1 : failed[0], expected.size(), expected[0]);
     return 5;
   }
+  const long knownMs = msSince(shared);
   tuttiComm_t child = nullptr;
-  CHECK_RC(tuttiCommShrink(comm, failed, failedCount, &child));
+  CHECK_RC(tuttiCommShrink(comm, failed.data(), failedCount, &child));
+  if (victims.stopped >= 0 && rank == 0) kill(shared->stoppedPid.load(), SIGKILL);
   int newRank = -1;
   int newCount = 0;
   CHECK_RC(tuttiCommUserRank(child, &newRank));
   CHECK_RC(tuttiCommCount(child, &newCount));
-  if (newCount != nranks - 1 || newRank != rank - (rank > victim ? 1 : 0)) {
+  if (newCount != nranks - failedCount || newRank != rank - victims.below(rank)) {
     std::fprintf(stderr, "rank %d: rank %d of %d after the shrink\n", rank, newRank, newCount);
     return 6;
   }
@@ -197,12 +236,14 @@ int killAndShrinkRank(int rank, int nranks, int victim, Shared* shared, tuttiCom
     if (!exact) return 7;
     if (stepIndex == kKillStep) {
       std::printf(
-          "rank %d: %s %ld ms after rank %d was killed; shrunk and step %d done again "
-          "%ld ms after it: %s\n",
-          rank, tuttiGetErrorString(rc), errorMs, victim, kKillStep, msSince(shared),
-          tuttiGetLastError(comm));
+          "rank %d: %s %ld ms after rank %d was killed; %d failed rank(s) known after %ld ms; "
+          "shrunk and step %d done again %ld ms after it: %s\n",
+          rank, tuttiGetErrorString(rc), errorMs, victims.killed[0], failedCount, knownMs,
+          kKillStep, msSince(shared), tuttiGetLastError(comm));
       std::fflush(stdout);
-      if (msSince(shared) > kRecoverLimitMs) return 8;
+      if (msSince(shared) > kRecoverLimitMs + (victims.stopped >= 0 ? kHeartbeatTimeoutMs : 0)) {
+        return 8;
+      }
     }
   }
   // The old communicator stays in error; both are destroyed.
@@ -221,18 +262,19 @@ RankLaunch ShrinkTest::launch(Shared* shared, const Body& body) {
                          });
 }
 
-void ShrinkTest::killAndShrink(int victim) {
+void ShrinkTest::killAndShrink(const Victims& victims) {
   const int n = nranks();
   Shared* shared = mapShared<Shared>();
   ASSERT_NE(shared, nullptr);
   const RankLaunch launch = this->launch(
-      shared, [victim](int rank, int nranks, Shared* s, tuttiComm_t comm, const Resources& before) {
-        return killAndShrinkRank(rank, nranks, victim, s, comm, before);
+      shared,
+      [&victims](int rank, int nranks, Shared* s, tuttiComm_t comm, const Resources& before) {
+        return killAndShrinkRank(rank, nranks, victims, s, comm, before);
       });
   ASSERT_TRUE(launch.error.empty()) << launch.error;
   for (int rank = 0; rank < n; ++rank) {
     const RankExit& exit = launch.ranks[rank];
-    if (rank == victim) {
+    if (victims.contains(rank)) {
       EXPECT_EQ(exit.signal, SIGKILL) << "rank " << rank << ": " << launch.failures();
     } else {
       EXPECT_TRUE(exit.ok()) << "rank " << rank << ": " << launch.failures();
@@ -241,9 +283,33 @@ void ShrinkTest::killAndShrink(int victim) {
   munmap(shared, sizeof(Shared));
 }
 
-TEST_P(ShrinkTest, MiddleRankKilledMidLoopSurvivorsShrinkAndFinish) { killAndShrink(nranks() / 2); }
+TEST_P(ShrinkTest, MiddleRankKilledMidLoopSurvivorsShrinkAndFinish) {
+  killAndShrink(Victims{{nranks() / 2}});
+}
 
-TEST_P(ShrinkTest, RankZeroKilledMidLoopSurvivorsShrinkAndFinish) { killAndShrink(0); }
+TEST_P(ShrinkTest, RankZeroKilledMidLoopSurvivorsShrinkAndFinish) { killAndShrink(Victims{{0}}); }
+
+// Two ranks killed at once: survivors may hear either first, but each learns both.
+TEST_P(ShrinkTest, TwoRanksKilledAtOnceSurvivorsAgreeOnBothAndFinish) {
+  killAndShrink(Victims{{1, 3}});
+}
+
+// One rank killed and the last one stopped at once: the stopped one is found after the verdict
+// (its heartbeats stop), and every survivor learns it before the shrink.
+TEST_P(ShrinkTest, OneKilledOneStoppedSurvivorsAgreeOnBothAndFinish) {
+  killAndShrink(Victims{{1}, nranks() - 1});
+}
+
+// 8 ranks, where rank 0 has no watch link to ranks 3 and 5: it learns of them from other ranks.
+class ShrinkManyRanksTest : public ShrinkTest {};
+
+TEST_P(ShrinkManyRanksTest, TwoUnlinkedRanksKilledAtOnceEverySurvivorLearnsBoth) {
+  killAndShrink(Victims{{3, 5}});
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, ShrinkManyRanksTest,
+                         ::testing::Combine(::testing::Values(8), ::testing::Values("shm")),
+                         ranksTransportName);
 
 // Rank 1 revokes while the others wait in an all-reduce: each returns tuttiInvalidUsage naming
 // rank 1, and so does every later call on every rank; bad shrink arguments are refused; then a
