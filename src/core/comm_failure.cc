@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "core/comm.h"
+#include "core/flight_diagnosis.h"
 #include "core/peer_watch.h"
 
 namespace tutti {
@@ -45,9 +46,21 @@ void adoptVerdict(tuttiComm* comm, const Verdict& verdict) {
 
 Status startWatch(tuttiComm* comm) {
   if (comm->nranks < 2) return Status::ok();
-  return PeerWatch::create(
+  TUTTI_RETURN_IF_ERROR(PeerWatch::create(
       *comm->bootstrap, comm->params.heartbeatTimeoutMs, comm->params.timeoutMs,
-      [comm](const Verdict& verdict) { adoptVerdict(comm, verdict); }, &comm->watch);
+      [comm](const Verdict& verdict) { adoptVerdict(comm, verdict); }, &comm->watch));
+  // Another rank's call timed out waiting for this one: say where it is, from its own record.
+  // The recorder outlives the watch (tuttiComm's members), whose thread calls this.
+  FlightRecorder* recorder = comm->recorder.get();
+  const int rank = comm->rank;
+  comm->watch->answerQueriesWith([recorder, rank]() -> std::string {
+    if (recorder == nullptr || !recorder->enabled()) {
+      return "alive, but cannot say which call it is in: its flight recorder is off "
+             "(TUTTI_FLIGHT_RECORDER=0)";
+    }
+    return describeRecordedState(recorder->snapshot(rank, "query"), wallClockUs());
+  });
+  return Status::ok();
 }
 
 Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uint64_t call) {

@@ -225,4 +225,40 @@ Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks) {
   return out;
 }
 
+std::string describeRecordedState(const RecorderSnapshot& snapshot, int64_t nowUs) {
+  const RecordedOperation* running = nullptr;
+  const RecordedOperation* ended = nullptr;
+  size_t queued = 0;
+  for (const RecordedOperation& op : snapshot.operations) {
+    if (op.state == OperationState::kRunning) {
+      running = &op;
+    } else if (op.state == OperationState::kQueued) {
+      ++queued;
+    } else if (ended == nullptr || op.id > ended->id) {
+      ended = &op;
+    }
+  }
+  auto msSince = [nowUs](int64_t us) { return std::max<int64_t>(0, (nowUs - us) / 1000); };
+  std::string text;
+  if (running != nullptr) {
+    text =
+        fmt::format("in {} for {} ms", callName(running->id, running), msSince(running->startUs));
+    std::string waiting;
+    for (const RecordedPeer& p : running->peers) {
+      if (p.received >= p.recvTotal) continue;
+      waiting += fmt::format("{}rank {} ({} of {} bytes in)", waiting.empty() ? "" : ", ", p.peer,
+                             p.received, p.recvTotal);
+    }
+    text += waiting.empty() ? ", every byte it awaits received" : ", waiting for " + waiting;
+  } else if (ended != nullptr) {
+    text = fmt::format("in no call: its last, {}, {} {} ms ago", callName(ended->id, ended),
+                       ended->state == OperationState::kCompleted ? "completed" : "failed",
+                       msSince(ended->endUs));
+  } else {
+    text = "in no call: none recorded on this communicator";
+  }
+  if (queued > 0) text += fmt::format(" ({} more queued on its progress thread)", queued);
+  return text;
+}
+
 }  // namespace tutti

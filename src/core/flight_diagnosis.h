@@ -24,4 +24,12 @@ struct Diagnosis {
 // (ranks without a file are named as such).
 Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks);
 
+// Where one rank stands, from its own snapshot taken at nowUs (wall clock, microseconds), as it
+// answers the watch when another rank's call timed out waiting for it: the call it runs, for how
+// long and which peers' bytes it still waits for; else the last call it ended and how long ago;
+// e.g. "in call #57 all_reduce(count 1048576) for 1520 ms, waiting for rank 3 (0 of 4194304
+// bytes in)" or "in no call: its last, call #56 all_reduce(count 8), completed 20013 ms ago".
+// Only the operations the recorder keeps are seen: an empty one says "none recorded".
+std::string describeRecordedState(const RecorderSnapshot& snapshot, int64_t nowUs);
+
 }  // namespace tutti

@@ -29,6 +29,8 @@ struct PeerWatch::Message {
     kMeeting = 5,
     kCall = 6,    // reporter: the rank that published; what: its CallDescriptor
     kFailed = 7,  // failedRank: a rank found dead or silent; reporter: the rank that found it
+    kQuery = 8,   // reporter: the asking rank; failedRank: the rank asked; code: query number
+    kAnswer = 9,  // reporter: the rank asked; failedRank: the asking rank; code; what: answer
   };
   uint32_t type = kHeartbeat;
   int32_t failedRank = -1;
@@ -73,6 +75,7 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   watch->heartbeatTimeoutMs_ = heartbeatTimeoutMs;
   // Ten heartbeats per timeout: one lost to a busy machine is no failure.
   watch->heartbeatIntervalMs_ = std::clamp(heartbeatTimeoutMs / 10, 10, 1000);
+  watch->timeoutMs_ = timeoutMs;
   watch->onVerdict_ = std::move(onVerdict);
   Fd listenFd;
   SockAddr bound;
@@ -296,7 +299,65 @@ bool PeerWatch::differs(const CallDescriptor& mine, int* peer, CallDescriptor* t
   return false;
 }
 
-std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) const {
+void PeerWatch::answerQueriesWith(DescribeSelf describe) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  describeSelf_ = std::move(describe);
+}
+
+bool PeerWatch::relayOnce(const Message& message, int skip) {
+  const std::tuple<uint32_t, int, int32_t> key{message.type, message.reporter, message.code};
+  if (std::find(relayed_.begin(), relayed_.end(), key) != relayed_.end()) return false;
+  relayed_.push_back(key);
+  sendAll(message, skip, /*droppable=*/false);
+  return true;
+}
+
+bool PeerWatch::ask(int peer, int ms, std::string* answer) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (leaving_ || !anyLinkOpen()) return false;
+  Message query;
+  query.type = Message::kQuery;
+  query.reporter = rank_;
+  query.failedRank = peer;
+  query.code = ++queries_;
+  relayOnce(query, -1);
+  const int32_t number = query.code;
+  auto answered = [&] {
+    for (const auto& [from, id, text] : answers_) {
+      if (from == peer && id == number) {
+        *answer = text;
+        return true;
+      }
+    }
+    return false;
+  };
+  return changed_.wait_for(lock, std::chrono::milliseconds(ms), answered);
+}
+
+std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) {
+  std::string known = whatIsKnownOf(peer, mine);
+  {
+    // A rank known to have failed has nothing to answer with.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if ((hasVerdict_ && verdict_.failedRank == peer) ||
+        std::find(failed_.begin(), failed_.end(), peer) != failed_.end()) {
+      return known;
+    }
+  }
+  const int askMs = std::clamp(timeoutMs_ / 4, 50, 500);
+  const auto asked = Clock::now();
+  std::string answer;
+  if (ask(peer, askMs, &answer)) {
+    return fmt::format("{}; asked now, rank {} answered in {} ms: it is {}", known, peer,
+                       msSince(asked), answer);
+  }
+  return fmt::format(
+      "{}; asked now, rank {} did not answer within {} ms (stopped or hung, or cut off from "
+      "the watch)",
+      known, peer, askMs);
+}
+
+std::string PeerWatch::whatIsKnownOf(int peer, const CallDescriptor& mine) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const CallDescriptor* published = nullptr;
   for (const auto& [origin, call] : calls_) {
@@ -388,6 +449,24 @@ void PeerWatch::handle(Link& link, const Message& message) {
   }
   if (message.type == Message::kFailed) {
     learnFailed(message.failedRank, message.reporter, link.peer);
+    return;
+  }
+  if (message.type == Message::kQuery || message.type == Message::kAnswer) {
+    if (leaving_ || !relayOnce(message, link.peer)) return;
+    if (message.type == Message::kAnswer && message.failedRank == rank_) {
+      answers_.emplace_back(message.reporter, message.code,
+                            std::string(message.what, strnlen(message.what, sizeof(message.what))));
+      changed_.notify_all();
+    }
+    if (message.type == Message::kQuery && message.failedRank == rank_ && describeSelf_) {
+      Message answer;
+      answer.type = Message::kAnswer;
+      answer.reporter = rank_;
+      answer.failedRank = message.reporter;
+      answer.code = message.code;
+      std::snprintf(answer.what, sizeof(answer.what), "%s", describeSelf_().c_str());
+      relayOnce(answer, -1);
+    }
     return;
   }
   if (message.type != Message::kVerdict && message.type != Message::kRevoke) return;

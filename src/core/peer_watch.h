@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -88,12 +89,22 @@ class PeerWatch : public CallWitness {
   // tuttiRemoteError at once when no link is open any more (no word can come).
   Status waitMeeting(uint32_t generation, int ms, WireAddr* root) const;
 
+  // What this rank answers when another asks where it is (a call there timed out waiting for
+  // it): called on the watch's thread, with the watch's lock held, so it must not call the watch.
+  using DescribeSelf = std::function<std::string()>;
+  void answerQueriesWith(DescribeSelf describe);
+  // Asks `peer` where it is: a query floods over the links (every rank passes each on once),
+  // `peer` answers with its DescribeSelf, and the answer floods back. Waits at most ms; false
+  // when no answer came (the peer is stopped, hung or cut off, or answers nothing).
+  bool ask(int peer, int ms, std::string* answer);
+
   // CallWitness.
   void publish(const CallDescriptor& call) override;
   bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const override;
-  // Says the peer is alive only when it is a linked rank heard from within two heartbeat
-  // intervals, and no verdict or lost link names it.
-  std::string whereIs(int peer, const CallDescriptor& mine) const override;
+  // What the watch knew (describeAwaitedRank: alive only when it is a linked rank heard from
+  // within two heartbeat intervals, and no verdict or lost link names it), then the peer's own
+  // answer to ask(), waiting at most a quarter of the timeout (50-500 ms).
+  std::string whereIs(int peer, const CallDescriptor& mine) override;
 
   struct Message;  // what links carry (peer_watch.cc)
 
@@ -125,6 +136,11 @@ class PeerWatch : public CallWitness {
   // Records `failed` as a failed rank (found by reporter) if it is new and not this rank, and
   // passes it on to every open link but skip.
   void learnFailed(int failed, int reporter, int skip);
+  // Passes a query or answer on to every open link but skip, the first time it comes; false for
+  // one seen before.
+  bool relayOnce(const Message& message, int skip);
+  // whereIs's first part: what the watch knew before asking.
+  std::string whatIsKnownOf(int peer, const CallDescriptor& mine) const;
   // Records a meeting if it is new and passes it on to every open link but skip.
   void learnMeeting(uint32_t generation, const WireAddr& root, int skip);
   // Records the call `origin` published if it is new and passes it on to every open link but
@@ -135,6 +151,7 @@ class PeerWatch : public CallWitness {
   int rank_ = 0;
   int heartbeatTimeoutMs_ = 0;
   int heartbeatIntervalMs_ = 0;
+  int timeoutMs_ = 0;
   OnVerdict onVerdict_;
   std::vector<Link> links_;
   Fd wake_;  // eventfd: the destructor wakes the thread
@@ -147,6 +164,12 @@ class PeerWatch : public CallWitness {
   std::vector<int> failed_;  // ranks seen dead or silent, here or by any rank that told (kFailed)
   std::vector<std::pair<uint32_t, WireAddr>> meetings_;  // (shrink number, root) heard
   std::vector<std::pair<int, CallDescriptor>> calls_;    // (rank, its last published call)
+  DescribeSelf describeSelf_;
+  int32_t queries_ = 0;  // asked by this rank
+  // Queries and answers passed on, as (type, origin, query number): each floods once. Only a
+  // call's timeout asks, and a communicator's first failure ends it, so these stay short.
+  std::vector<std::tuple<uint32_t, int, int32_t>> relayed_;
+  std::vector<std::tuple<int, int32_t, std::string>> answers_;  // (peer, query, its answer)
   std::thread thread_;
 };
 

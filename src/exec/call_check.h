@@ -75,8 +75,9 @@ class CallWitness {
   // *peer and *theirs get it. False when none is known.
   virtual bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const = 0;
   // For the message of a call that timed out waiting for `peer`: what this rank knows of where
-  // `peer` is (describeAwaitedRank's words), or "" when nothing.
-  virtual std::string whereIs(int peer, const CallDescriptor& mine) const { return ""; }
+  // `peer` is (describeAwaitedRank's words) and what `peer` says when asked, or "" when nothing.
+  // May wait a bounded while for the answer.
+  virtual std::string whereIs(int peer, const CallDescriptor& mine) { return ""; }
 };
 
 // Ok when `theirs`, received from `peer`, is the same call as `mine`, planned with the same

@@ -372,12 +372,15 @@ Status Executor::runPlan(const Plan& plan, const CallBuffers& buffers, tuttiData
       }
       case ProgressEngine::Idle::kFailed:
         return engine.failure();
-      case ProgressEngine::Idle::kTimedOut:
+      case ProgressEngine::Idle::kTimedOut: {
+        // Read before describing: the description may ask the awaited rank and wait for it.
+        const long idleMs = engine.idleMs();
         return makeError(tuttiTimeout,
                          "{} ({}, {} ranks, count {}): no progress for {} ms "
                          "(TUTTI_TIMEOUT_MS): {}",
                          collectiveName(plan.collective), plan.algorithm, plan.nranks, plan.count,
-                         engine.idleMs(), describeTimeout(plan, nextDone));
+                         idleMs, describeTimeout(plan, nextDone));
+      }
     }
   }
   for (const DomainRegistrations& entry : registrations_) entry.domain->endCall();

@@ -251,5 +251,36 @@ TEST(FlightDiagnosisTest, SaysWhenNothingStalled) {
   EXPECT_EQ(d.line, "no stalled call: every rank completed call #5");
 }
 
+// What a rank answers the watch about itself: the call it runs and whom it waits for, else the
+// last call it ended and how long ago, with queued ones counted.
+TEST(FlightDiagnosisTest, DescribesWhereOneRankStands) {
+  constexpr int64_t kNowUs = 50'000'000;
+  RecorderSnapshot s = rankAt(1, 3, 9, OperationState::kRunning,
+                              {{0, 65536, 65536, 65536, 65536}, {2, 65536, 65536, 4096, 65536}});
+  s.operations.back().startUs = kNowUs - 1'520'000;
+  EXPECT_EQ(describeRecordedState(s, kNowUs),
+            "in call #9 all_reduce(count 1024) for 1520 ms, waiting for rank 2 (4096 of 65536 "
+            "bytes in)");
+  s.operations.back().peers[1].received = 65536;
+  EXPECT_EQ(describeRecordedState(s, kNowUs),
+            "in call #9 all_reduce(count 1024) for 1520 ms, every byte it awaits received");
+
+  s = rankAt(1, 3, 9, OperationState::kCompleted);
+  s.operations.back().endUs = kNowUs - 20'013'000;
+  RecordedOperation queued;
+  queued.id = 10;
+  queued.state = OperationState::kQueued;
+  s.operations.push_back(queued);
+  EXPECT_EQ(describeRecordedState(s, kNowUs),
+            "in no call: its last, call #9 all_reduce(count 1024), completed 20013 ms ago (1 "
+            "more queued on its progress thread)");
+  s.operations.pop_back();
+  s.operations.back().state = OperationState::kFailed;
+  EXPECT_EQ(describeRecordedState(s, kNowUs),
+            "in no call: its last, call #9 all_reduce(count 1024), failed 20013 ms ago");
+  EXPECT_EQ(describeRecordedState(RecorderSnapshot{}, kNowUs),
+            "in no call: none recorded on this communicator");
+}
+
 }  // namespace
 }  // namespace tutti

@@ -26,12 +26,12 @@ class FakeWitness : public CallWitness {
     *theirs = other;
     return true;
   }
-  std::string whereIs(int peer, const CallDescriptor& mine) const override {
+  std::string whereIs(int peer, const CallDescriptor& mine) override {
     asked.push_back(peer);
     return "rank " + std::to_string(peer) + " is somewhere else";
   }
   std::vector<CallDescriptor> published;
-  mutable std::vector<int> asked;  // the peers whereIs was asked about
+  std::vector<int> asked;  // the peers whereIs was asked about
   bool knowsOther = false;
   CallDescriptor other;
 };

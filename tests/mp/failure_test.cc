@@ -1,8 +1,11 @@
 // Failure handling: a dead peer, a silent peer and an abort each end a collective with an error
 // within the timeout, on every rank, instead of a hang.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -54,36 +57,62 @@ TEST(FailureTest, DeadPeerBecomesAnErrorOnEveryRankWithinTheTimeout) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
-// A peer that stays away (alive, not calling): a timeout naming it and saying where the watch saw
-// it.
-TEST(FailureTest, SilentPeerGivesTimeoutNamingIt) {
+// A peer that stays away after its first call (alive, not calling), or stops (SIGSTOP): a
+// timeout naming it, saying where the watch saw it and what it answered when asked at the
+// timeout (a stopped one answers nothing).
+struct SilentPeer {
+  std::atomic<int> pid{0};
+};
+
+void silentPeerGivesTimeoutNamingIt(bool stopped) {
   constexpr int kTimeoutMs = 1500;
-  LaunchResult result = runRanks(2, [](int rank, int nranks, const tuttiUniqueId& id) {
+  SilentPeer* shared = mapShared<SilentPeer>();
+  ASSERT_NE(shared, nullptr);
+  LaunchResult result = runRanks(2, [&](int rank, int nranks, const tuttiUniqueId& id) {
     tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
     if (comm == nullptr) return 2;
     std::vector<int32_t> data(1000, 1);
+    auto allReduce = [&] {
+      return tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm,
+                            nullptr);
+    };
+    if (allReduce() != tuttiSuccess) return 3;
     if (rank == 1) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kTimeoutMs + 1500));
+      shared->pid.store(getpid());
+      if (stopped) {
+        raise(SIGSTOP);  // rank 0 continues it after its timeout
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(kTimeoutMs + 1500));
+      }
       // Rank 0 gave up and closed its connections: this rank must fail, not hang.
-      tuttiResult_t rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum,
-                                        comm, nullptr);
+      tuttiResult_t rc = allReduce();
       tuttiCommDestroy(comm);
       return rc == tuttiRemoteError || rc == tuttiTimeout ? 0 : 1;
     }
     auto start = Clock::now();
-    tuttiResult_t rc =
-        tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm, nullptr);
+    tuttiResult_t rc = allReduce();
     long ms = elapsedMs(start);
     std::string message = tuttiGetLastError(comm);
+    if (stopped) kill(shared->pid.load(), SIGCONT);
     tuttiCommDestroy(comm);
     // "Is rank 1 alive and in the same call?" answered by the watch: it hears rank 1, which has
-    // not waited in any call, so it has not reached this one (it computes, or waits elsewhere).
+    // not waited in any call, so it has not reached this one (it computes, or waits elsewhere);
+    // asked, rank 1 says it is in no call, call #1 its last.
+    const bool known = message.find("; the watch says rank 1 ") != std::string::npos &&
+                       message.find(
+                           " has not been seen waiting in any call of this communicator: "
+                           "it has not reached call #2") != std::string::npos;
     const bool answered =
-        message.find("; the watch says rank 1 is alive (heard from ") != std::string::npos &&
-        message.find(
-            " ms ago) and has not been seen waiting in any call of this communicator: "
-            "it has not reached call #1") != std::string::npos;
-    if (rc != tuttiTimeout || ms < kTimeoutMs - 100 || ms > kTimeoutMs + 1000 || !answered) {
+        stopped ? message.find(
+                      "; asked now, rank 1 did not answer within 375 ms (stopped or "
+                      "hung, or cut off from the watch)") != std::string::npos
+                : message.find("; asked now, rank 1 answered in ") != std::string::npos &&
+                      message.find(
+                          " ms: it is in no call: its last, call #1 all_reduce(count "
+                          "1000), completed ") != std::string::npos;
+    std::printf("rank 0: %s after %ld ms: %s\n", tuttiGetErrorString(rc), ms, message.c_str());
+    if (rc != tuttiTimeout || ms < kTimeoutMs - 100 || ms > kTimeoutMs + 1000 || !known ||
+        !answered) {
       std::fprintf(stderr, "rank 0: %s after %ld ms: %s\n", tuttiGetErrorString(rc), ms,
                    message.c_str());
       return 1;
@@ -91,6 +120,13 @@ TEST(FailureTest, SilentPeerGivesTimeoutNamingIt) {
     return 0;
   });
   EXPECT_TRUE(result.ok) << result.failure;
+  munmap(shared, sizeof(SilentPeer));
+}
+
+TEST(FailureTest, SilentPeerGivesTimeoutNamingIt) { silentPeerGivesTimeoutNamingIt(false); }
+
+TEST(FailureTest, StoppedPeerGivesTimeoutSayingItDidNotAnswer) {
+  silentPeerGivesTimeoutNamingIt(true);
 }
 
 TEST(FailureTest, AbortUnblocksACallInProgress) {
