@@ -153,9 +153,17 @@ bool EmulatedHosts::cutLink(int rank, int rail) const {
   return quietly("ip -n " + nsName(rank) + " link set " + ifname(rail) + " down");
 }
 
+bool EmulatedHosts::restoreLink(int rank, int rail) const {
+  return quietly("ip -n " + nsName(rank) + " link set " + ifname(rail) + " up");
+}
+
 bool EmulatedHosts::limitRate(int rank, int rail, const std::string& rate) const {
   return quietly("tc -n " + nsName(rank) + " qdisc replace dev " + ifname(rail) +
                  " root tbf rate " + rate + " burst 256kb latency 50ms");
+}
+
+bool EmulatedHosts::unlimitRate(int rank, int rail) const {
+  return quietly("tc -n " + nsName(rank) + " qdisc del dev " + ifname(rail) + " root");
 }
 
 long long EmulatedHosts::sentBytes(int rank, int rail) const {

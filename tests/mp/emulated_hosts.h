@@ -49,9 +49,13 @@ class EmulatedHosts {
 
   // From the parent: sets rank's interface of `rail` down (its link is cut; the process lives on).
   bool cutLink(int rank, int rail = 0) const;
+  // From the parent: sets it up again (the link comes back; its address and route return).
+  bool restoreLink(int rank, int rail = 0) const;
   // From the parent: limits what rank's interface of `rail` sends to `rate` (tc's syntax, e.g.
   // "200mbit") with a token bucket filter.
   bool limitRate(int rank, int rail, const std::string& rate) const;
+  // From the parent: removes that limit.
+  bool unlimitRate(int rank, int rail) const;
   // Bytes rank's interface of `rail` has sent so far (-1 when unreadable).
   long long sentBytes(int rank, int rail) const;
 

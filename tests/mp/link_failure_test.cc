@@ -7,6 +7,8 @@
 // cut rank hears every peer fall silent at once and names itself).
 // A cut during init is found by TCP keepalive on the bootstrap's sockets (set from the heartbeat
 // timeout) where a rank waits on an established connection, else by init's timeout.
+// A link down for less than the heartbeat timeout and back, or slowed for longer than it, must
+// be no failure: every all-reduce exact, no rank's watch judging it.
 // The time from the cut to each rank's error is printed (docs/reliability.md, "Link failures
 // between hosts").
 #include <gtest/gtest.h>
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -61,9 +64,10 @@ struct RankReport {
 // must be reachable from the other hosts), the cut's time, and each rank's report.
 struct Shared {
   IdHandout id;
-  std::atomic<int64_t> cutAtNs{0};     // when the parent ran ip link set down
-  std::atomic<int> cutDone{0};         // ip returned
-  std::atomic<long> longestInitMs{0};  // of the inits that succeeded
+  std::atomic<int64_t> cutAtNs{0};       // when the parent ran ip link set down
+  std::atomic<int> cutDone{0};           // ip returned
+  std::atomic<int64_t> restoredAtNs{0};  // when a cut link came back (ip link set up returned)
+  std::atomic<long> longestInitMs{0};    // of the inits that succeeded
   RankReport ranks[kMaxRanks];
 };
 
@@ -76,6 +80,13 @@ bool joinHost(const EmulatedHosts& hosts, int rank, Shared* shared, tuttiUniqueI
   setenv("TUTTI_TIMEOUT_MS", std::to_string(kTimeoutMs).c_str(), 1);
   shared->ranks[rank].pid.store(getpid());
   return takeUniqueId(rank, &shared->id, id);
+}
+
+// joinHost, then the communicator (nullptr when either failed).
+tuttiComm_t joinHostAndInit(const EmulatedHosts& hosts, int rank, int nranks, Shared* shared) {
+  tuttiUniqueId id{};
+  if (!joinHost(hosts, rank, shared, &id)) return nullptr;
+  return initComm(rank, nranks, id, kTimeoutMs);
 }
 
 // Round r: rank k contributes (k + 1) * (r + 1) + i % 5 at element i.
@@ -189,9 +200,7 @@ TEST_P(LinkFailureTest, CollectivesAcrossHostsAreExact) {
   const RankLaunch launch = forkRanks(
       nranks,
       [&](int rank) {
-        tuttiUniqueId id{};
-        if (!joinHost(hosts, rank, shared, &id)) return 2;
-        tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+        tuttiComm_t comm = joinHostAndInit(hosts, rank, nranks, shared);
         if (comm == nullptr) return 2;
         // Every rank counts as a host of its own, reached over tcp.
         const int next = (rank + 1) % nranks;
@@ -232,9 +241,7 @@ TEST_P(LinkFailureTest, LinkDownDuringAllReduces) {
   const RankLaunch launch = forkRanks(
       nranks,
       [&](int rank) {
-        tuttiUniqueId id{};
-        if (!joinHost(hosts, rank, shared, &id)) return 2;
-        tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
+        tuttiComm_t comm = joinHostAndInit(hosts, rank, nranks, shared);
         if (comm == nullptr) return 2;
         return loopUntilError(comm, rank, nranks, shared);
       },
@@ -474,6 +481,128 @@ TEST_P(LinkFailureTest, LinkDownPartWayThroughInit) {
 std::string ranksVictimName(const ::testing::TestParamInfo<Param>& info) {
   return std::to_string(std::get<0>(info.param)) + "ranks_cut" +
          std::to_string(std::get<1>(info.param));
+}
+
+// Trouble on the victim's link that must not be a failure: the parent starts it once every rank
+// has done kRoundsBeforeCut all-reduces, ends it holdMs later; meanwhile the ranks run
+// kTroubleRounds all-reduces, each exact. After the heartbeat timeout has passed since the end,
+// every rank checks its communicator healthy and does one more all-reduce. Returns the longest
+// all-reduce any rank saw, in ms (-1 when the trouble could not be made).
+long noFailureThrough(int nranks, int victim, const std::function<bool(EmulatedHosts&)>& begin,
+                      const std::function<bool(EmulatedHosts&)>& end, int holdMs) {
+  constexpr int kTroubleRounds = 1000;
+  EmulatedHosts hosts(nranks);
+  EXPECT_TRUE(hosts.ok()) << hosts.error();
+  if (!hosts.ok()) return -1;
+  Shared* shared = mapShared<Shared>();
+  EXPECT_NE(shared, nullptr);
+  if (shared == nullptr) return -1;
+  std::atomic<bool> begun{false};
+  std::atomic<bool> ended{false};
+  std::vector<int> roundsAtBegin(nranks, -1);
+  std::vector<int> roundsAtEnd(nranks, -1);
+  std::thread parent([&] {
+    const auto giveUp = Clock::now() + std::chrono::seconds(30);
+    for (int rank = 0; rank < nranks && Clock::now() < giveUp; ++rank) {
+      while (shared->ranks[rank].rounds.load() < kRoundsBeforeCut && Clock::now() < giveUp) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    begun.store(begin(hosts));
+    for (int rank = 0; rank < nranks; ++rank) roundsAtBegin[rank] = shared->ranks[rank].rounds;
+    std::this_thread::sleep_for(std::chrono::milliseconds(holdMs));
+    ended.store(end(hosts));
+    shared->restoredAtNs.store(nowNs());
+    for (int rank = 0; rank < nranks; ++rank) roundsAtEnd[rank] = shared->ranks[rank].rounds;
+  });
+  const RankLaunch launch = forkRanks(
+      nranks,
+      [&](int rank) {
+        tuttiComm_t comm = joinHostAndInit(hosts, rank, nranks, shared);
+        if (comm == nullptr) return 2;
+        RankReport& report = shared->ranks[rank];
+        long longestMs = 0;
+        for (int round = 0; round < kTroubleRounds; ++round) {
+          bool exact = true;
+          const int64_t start = nowNs();
+          report.code = allReduceRound(comm, rank, nranks, round, &exact);
+          if (report.code != tuttiSuccess || !exact) break;
+          longestMs = std::max(longestMs, static_cast<long>((nowNs() - start) / 1000000));
+          report.rounds.fetch_add(1);
+        }
+        // Past the heartbeat timeout after the trouble ended: nobody judged it a failure.
+        const auto giveUp = Clock::now() + std::chrono::seconds(30);
+        while (shared->restoredAtNs.load() == 0 && Clock::now() < giveUp) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        while (nowNs() - shared->restoredAtNs.load() < (kHeartbeatTimeoutMs + 500) * 1000000LL &&
+               Clock::now() < giveUp) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        tuttiCommGetAsyncError(comm, &report.async);
+        bool exact = report.code == tuttiSuccess;
+        if (exact) report.later = allReduceRound(comm, rank, nranks, kTroubleRounds, &exact);
+        report.ms = longestMs;
+        std::snprintf(report.message, sizeof(report.message), "%s",
+                      report.code == tuttiSuccess && report.later == tuttiSuccess && exact
+                          ? ""
+                          : tuttiGetLastError(comm));
+        report.finished.store(true);
+        tuttiCommDestroy(comm);
+        return exact ? 0 : 3;
+      },
+      90);
+  parent.join();
+  EXPECT_TRUE(launch.error.empty()) << launch.error;
+  EXPECT_TRUE(begun.load()) << "could not make the trouble on rank " << victim << "'s link";
+  EXPECT_TRUE(ended.load()) << "could not end the trouble on rank " << victim << "'s link";
+  long longest = 0;
+  for (int rank = 0; rank < nranks; ++rank) {
+    const RankReport& report = shared->ranks[rank];
+    std::printf(
+        "rank %d%s: %d all-reduces done before the trouble, %d by its end, %d in all; the "
+        "longest took %ld ms; then %s, %s: %s\n",
+        rank, rank == victim ? " (victim)" : "", roundsAtBegin[rank], roundsAtEnd[rank],
+        report.rounds.load(), report.ms, tuttiGetErrorString(report.async),
+        tuttiGetErrorString(report.later), report.message);
+    EXPECT_TRUE(launch.ranks[rank].ok()) << "rank " << rank << ": " << launch.failures();
+    EXPECT_EQ(report.code, tuttiSuccess) << "rank " << rank << ": " << report.message;
+    EXPECT_EQ(report.rounds.load(), kTroubleRounds) << "rank " << rank;
+    EXPECT_EQ(report.async, tuttiSuccess) << "rank " << rank;
+    EXPECT_EQ(report.later, tuttiSuccess) << "rank " << rank << ": " << report.message;
+    // The loop ran through the whole trouble, and past it.
+    EXPECT_LT(roundsAtEnd[rank], kTroubleRounds) << "rank " << rank;
+    longest = std::max(longest, report.ms);
+  }
+  std::fflush(stdout);
+  munmap(shared, sizeof(Shared));
+  return longest;
+}
+
+// A link that goes down for less than the heartbeat timeout and comes back is no failure: TCP
+// retransmits what was lost, and no rank's watch judges the pause (the victim must not think
+// itself cut off either). Some call was in flight while the link was down, and waited for it.
+TEST_P(LinkFailureTest, LinkDownBrieflyAndBackIsNoFailure) {
+  constexpr int kDownMs = 300;
+  const int victim = std::get<1>(GetParam());
+  const long longest = noFailureThrough(
+      std::get<0>(GetParam()), victim, [&](EmulatedHosts& h) { return h.cutLink(victim); },
+      [&](EmulatedHosts& h) { return h.restoreLink(victim); }, kDownMs);
+  EXPECT_GE(longest, kDownMs / 2);
+}
+
+// A link slowed to 20 Mbit/s (a token bucket that drops what waits over 50 ms) for longer than
+// the heartbeat timeout is no failure either: the watch's heartbeats share the congested link
+// with the all-reduces' data.
+TEST_P(LinkFailureTest, SlowLinkIsNoFailure) {
+  constexpr int kSlowMs = 3000;
+  const int victim = std::get<1>(GetParam());
+  const long longest = noFailureThrough(
+      std::get<0>(GetParam()), victim,
+      [&](EmulatedHosts& h) { return h.limitRate(victim, 0, "20mbit"); },
+      [&](EmulatedHosts& h) { return h.unlimitRate(victim, 0); }, kSlowMs);
+  // At 20 Mbit/s the victim's share of an all-reduce (over 64 KiB) takes over 20 ms.
+  EXPECT_GE(longest, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Hosts, LinkFailureTest, ::testing::Values(Param{3, 2}, Param{4, 1}),
