@@ -54,7 +54,10 @@
  * milliseconds; a stopped or hung one after TUTTI_HEARTBEAT_TIMEOUT_MS (docs/reliability.md).
  * A timeout's message also says what the bootstrap watch knows of the rank the call waited
  * for: whether it is alive (heard from recently) and the last call it was seen waiting in, so
- * a rank that never reached the call is told apart from one stalled in it.
+ * a rank that never reached the call is told apart from one stalled in it; then what that rank
+ * answers when asked at the timeout (the call it is in and whom it waits for, or its last call
+ * and how long ago, from its flight recorder), or that it did not answer within a quarter of
+ * TUTTI_TIMEOUT_MS (50-500 ms, which the call takes longer to return).
  *
  * Environment variables (read once, at communicator creation):
  *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to

@@ -154,6 +154,12 @@ void PeerWatch::depart() {
   Message goodbye;
   goodbye.type = Message::kGoodbye;
   sendAll(goodbye, -1, /*droppable=*/false);
+  // Links judged lost too, once and without waiting: a peer judged silent that runs again must
+  // not take this rank's leaving for a death and tell every rank that it failed.
+  for (Link& link : links_) {
+    if (link.state != LinkState::kClosed || !link.fd.valid()) continue;
+    (void)send(link.fd.get(), &goodbye, sizeof(goodbye), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
 }
 
 PeerWatch::~PeerWatch() {
@@ -305,7 +311,9 @@ void PeerWatch::answerQueriesWith(DescribeSelf describe) {
 }
 
 bool PeerWatch::relayOnce(const Message& message, int skip) {
-  const std::tuple<uint32_t, int, int32_t> key{message.type, message.reporter, message.code};
+  // An answer's number is its asker's: two askers' first answers differ by the asker only.
+  const std::tuple<uint32_t, int, int, int32_t> key{message.type, message.reporter,
+                                                    message.failedRank, message.code};
   if (std::find(relayed_.begin(), relayed_.end(), key) != relayed_.end()) return false;
   relayed_.push_back(key);
   sendAll(message, skip, /*droppable=*/false);
@@ -322,24 +330,29 @@ bool PeerWatch::ask(int peer, int ms, std::string* answer) {
   query.code = ++queries_;
   relayOnce(query, -1);
   const int32_t number = query.code;
+  bool found = false;
   auto answered = [&] {
     for (const auto& [from, id, text] : answers_) {
       if (from == peer && id == number) {
         *answer = text;
-        return true;
+        found = true;
       }
     }
-    return false;
+    return found || leaving_;
   };
-  return changed_.wait_for(lock, std::chrono::milliseconds(ms), answered);
+  changed_.wait_for(lock, std::chrono::milliseconds(ms), answered);
+  return found;
 }
 
 std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) {
   std::string known = whatIsKnownOf(peer, mine);
   {
-    // A rank known to have failed has nothing to answer with.
+    // A rank known to have failed, or gone, has nothing to answer with.
     std::lock_guard<std::mutex> lock(mutex_);
-    if ((hasVerdict_ && verdict_.failedRank == peer) ||
+    const bool departed = std::any_of(links_.begin(), links_.end(), [peer](const Link& link) {
+      return link.peer == peer && link.state == LinkState::kDeparted;
+    });
+    if (peer == rank_ || departed || (hasVerdict_ && verdict_.failedRank == peer) ||
         std::find(failed_.begin(), failed_.end(), peer) != failed_.end()) {
       return known;
     }
@@ -422,8 +435,8 @@ void PeerWatch::lost(Link& link, const std::string& how) {
     verdict.what = how;
     adoptAndTell(verdict);  // the failed peer too: a stopped one reads it when it runs again
   }
+  link.state = LinkState::kClosed;  // before the flood: the lost peer needs no word of itself
   learnFailed(link.peer, rank_, -1);
-  link.state = LinkState::kClosed;
   changed_.notify_all();
 }
 

@@ -166,9 +166,10 @@ class PeerWatch : public CallWitness {
   std::vector<std::pair<int, CallDescriptor>> calls_;    // (rank, its last published call)
   DescribeSelf describeSelf_;
   int32_t queries_ = 0;  // asked by this rank
-  // Queries and answers passed on, as (type, origin, query number): each floods once. Only a
+  // Queries and answers passed on, as (type, reporter, failedRank, query number): each floods
+  // once. Only a
   // call's timeout asks, and a communicator's first failure ends it, so these stay short.
-  std::vector<std::tuple<uint32_t, int, int32_t>> relayed_;
+  std::vector<std::tuple<uint32_t, int, int, int32_t>> relayed_;
   std::vector<std::tuple<int, int32_t, std::string>> answers_;  // (peer, query, its answer)
   std::thread thread_;
 };

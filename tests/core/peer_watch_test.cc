@@ -167,6 +167,30 @@ TEST(PeerWatchTest, SeveralFailuresAtOnceReachEveryRankAsFailedRanks) {
   }
 }
 
+// Two ranks ask one rank at once (each its first query, so both carry number 1): each gets the
+// answer, which floods back to it over ranks that are not linked to the one asked. A rank that
+// answers nothing leaves the asker waiting only as long as it said.
+TEST(PeerWatchTest, EveryAskerGetsTheAnswerOfTheRankItAsked) {
+  constexpr int kRanks = 8;
+  Watches group(kRanks);
+  group.watches[5]->answerQueriesWith([] { return std::string("in no call"); });
+  std::string heard[2];
+  bool got[2] = {false, false};
+  std::thread other([&] { got[1] = group.watches[3]->ask(5, 5000, &heard[1]); });
+  got[0] = group.watches[0]->ask(5, 5000, &heard[0]);  // rank 0 has no link to rank 5
+  other.join();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(got[i]) << "asker " << i;
+    EXPECT_EQ(heard[i], "in no call") << "asker " << i;
+  }
+  std::string none;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(group.watches[0]->ask(6, 100, &none));  // rank 6 answers nothing
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[0]->verdict(&verdict)) << verdict.what;  // asking is no failure
+}
+
 TEST(PeerWatchTest, ADestroyedWatchSaysGoodbyeAndIsNoFailure) {
   Watches group(3);
   group.watches[1].reset();
