@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -164,6 +165,38 @@ bool EmulatedHosts::limitRate(int rank, int rail, const std::string& rate) const
 
 bool EmulatedHosts::unlimitRate(int rank, int rail) const {
   return quietly("tc -n " + nsName(rank) + " qdisc del dev " + ifname(rail) + " root");
+}
+
+std::string EmulatedHosts::lossUnavailableReason() {
+  if (!quietly("nft --version")) return "needs nftables' nft command (Debian package nftables)";
+  return "";
+}
+
+bool EmulatedHosts::loseRandomly(int rank, int percent) const {
+  const std::string nft = "ip netns exec " + nsName(rank) + " nft ";
+  const std::string drop =
+      " numgen random mod 100 '<' " + std::to_string(percent) + " counter drop";
+  return quietly(nft + "add table inet tutti_loss") &&
+         quietly(nft + "add chain inet tutti_loss in '{ type filter hook input priority 0; }'") &&
+         quietly(nft + "add chain inet tutti_loss out '{ type filter hook output priority 0; }'") &&
+         quietly(nft + "add rule inet tutti_loss in iifname " + kIfname + drop) &&
+         quietly(nft + "add rule inet tutti_loss out oifname " + kIfname + drop);
+}
+
+long long EmulatedHosts::stopLosing(int rank) const {
+  const std::string nft = "ip netns exec " + nsName(rank) + " nft ";
+  long long dropped = -1;
+  if (FILE* pipe = popen((nft + "list table inet tutti_loss 2>/dev/null").c_str(), "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+      const char* packets = std::strstr(line, "counter packets ");
+      if (packets == nullptr) continue;
+      dropped = std::max(dropped, 0LL) + std::strtoll(packets + 16, nullptr, 10);
+    }
+    pclose(pipe);
+  }
+  if (!quietly(nft + "delete table inet tutti_loss")) return -1;
+  return dropped;
 }
 
 long long EmulatedHosts::sentBytes(int rank, int rail) const {

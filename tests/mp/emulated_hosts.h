@@ -56,6 +56,14 @@ class EmulatedHosts {
   bool limitRate(int rank, int rail, const std::string& rate) const;
   // From the parent: removes that limit.
   bool unlimitRate(int rank, int rail) const;
+  // Why random packet loss cannot be made here (no nft), or "" when it can.
+  static std::string lossUnavailableReason();
+  // From the parent: drops each packet rank's host sends or receives with probability
+  // percent/100 (an nftables table "tutti_loss" in rank's namespace, `numgen random`: tc's netem
+  // and gact actions are not in this kernel).
+  bool loseRandomly(int rank, int percent) const;
+  // From the parent: removes that table; returns the packets it dropped (-1 when unreadable).
+  long long stopLosing(int rank) const;
   // Bytes rank's interface of `rail` has sent so far (-1 when unreadable).
   long long sentBytes(int rank, int rail) const;
 

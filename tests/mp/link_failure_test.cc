@@ -8,7 +8,8 @@
 // A cut during init is found by TCP keepalive on the bootstrap's sockets (set from the heartbeat
 // timeout) where a rank waits on an established connection, else by init's timeout.
 // A link down for less than the heartbeat timeout and back, or slowed for longer than it, must
-// be no failure: every all-reduce exact, no rank's watch judging it.
+// be no failure, and so must random packet loss: every all-reduce exact, no rank's watch judging
+// it.
 // The time from the cut to each rank's error is printed (docs/reliability.md, "Link failures
 // between hosts").
 #include <gtest/gtest.h>
@@ -603,6 +604,29 @@ TEST_P(LinkFailureTest, SlowLinkIsNoFailure) {
       [&](EmulatedHosts& h) { return h.unlimitRate(victim, 0); }, kSlowMs);
   // At 20 Mbit/s the victim's share of an all-reduce (over 64 KiB) takes over 20 ms.
   EXPECT_GE(longest, 20);
+}
+
+// Random loss of 5% of the packets the victim's host sends and receives, for longer than the
+// heartbeat timeout, is no failure: TCP retransmits (a lost retransmission backs off to 400 ms
+// and more), the heartbeats ride the same lossy link, and nothing may be judged.
+TEST_P(LinkFailureTest, RandomPacketLossIsNoFailure) {
+  const std::string reason = EmulatedHosts::lossUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  constexpr int kLossyMs = 3000;
+  constexpr int kPercent = 5;
+  const int victim = std::get<1>(GetParam());
+  long long dropped = -1;
+  const long longest = noFailureThrough(
+      std::get<0>(GetParam()), victim,
+      [&](EmulatedHosts& h) { return h.loseRandomly(victim, kPercent); },
+      [&](EmulatedHosts& h) {
+        dropped = h.stopLosing(victim);
+        return dropped >= 0;
+      },
+      kLossyMs);
+  std::printf("rank %d's host dropped %lld packets; the longest all-reduce took %ld ms\n", victim,
+              dropped, longest);
+  EXPECT_GT(dropped, 0) << "no packet was dropped: the loss was not made";
 }
 
 INSTANTIATE_TEST_SUITE_P(Hosts, LinkFailureTest, ::testing::Values(Param{3, 2}, Param{4, 1}),
