@@ -56,8 +56,10 @@
  * for: whether it is alive (heard from recently) and the last call it was seen waiting in, so
  * a rank that never reached the call is told apart from one stalled in it; then what that rank
  * answers when asked at the timeout (the call it is in and whom it waits for, or its last call
- * and how long ago, from its flight recorder), or that it did not answer within a quarter of
- * TUTTI_TIMEOUT_MS (50-500 ms, which the call takes longer to return).
+ * and how long ago, from its flight recorder), and down the chain: the rank it waits for is
+ * asked in turn, and so on (at most 8 ranks) to a rank that waits for nobody, does not answer,
+ * has failed, or closes a cycle of waits. The whole chain waits at most a quarter of
+ * TUTTI_TIMEOUT_MS (50-500 ms, which the call takes longer to return) for answers.
  *
  * Environment variables (read once, at communicator creation):
  *   TUTTI_DEBUG=VERSION|WARN|INFO|TRACE   log level (default: none; WARN messages still go to

@@ -17,7 +17,7 @@ namespace tutti {
 
 constexpr uint32_t kHelloMagic = 0x49545554;  // "TUTI" in a little-endian dump
 // Bumped whenever a hello or what follows it on any connection changes.
-constexpr uint16_t kHelloVersion = 2;
+constexpr uint16_t kHelloVersion = 3;  // 3: the watch's answers carry the rank awaited
 // How long a listener keeps a connection it accepted that has not finished its hello. Listeners
 // read hellos concurrently (base/hello_acceptor.h), so a stranger that says nothing costs the
 // ranks that are legitimately connecting nothing; this only bounds what strangers hold.

@@ -53,12 +53,15 @@ Status startWatch(tuttiComm* comm) {
   // The recorder outlives the watch (tuttiComm's members), whose thread calls this.
   FlightRecorder* recorder = comm->recorder.get();
   const int rank = comm->rank;
-  comm->watch->answerQueriesWith([recorder, rank]() -> std::string {
+  comm->watch->answerQueriesWith([recorder, rank]() -> PeerWatch::Whereabouts {
     if (recorder == nullptr || !recorder->enabled()) {
-      return "alive, but cannot say which call it is in: its flight recorder is off "
-             "(TUTTI_FLIGHT_RECORDER=0)";
+      return {
+          "alive, but cannot say which call it is in: its flight recorder is off "
+          "(TUTTI_FLIGHT_RECORDER=0)",
+          -1};
     }
-    return describeRecordedState(recorder->snapshot(rank, "query"), wallClockUs());
+    const RecorderSnapshot snapshot = recorder->snapshot(rank, "query");
+    return {describeRecordedState(snapshot, wallClockUs()), awaitedRank(snapshot)};
   });
   return Status::ok();
 }

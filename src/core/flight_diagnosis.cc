@@ -261,4 +261,24 @@ std::string describeRecordedState(const RecorderSnapshot& snapshot, int64_t nowU
   return text;
 }
 
+int awaitedRank(const RecorderSnapshot& snapshot) {
+  // The running call describeRecordedState describes: the last one recorded.
+  const RecordedOperation* running = nullptr;
+  for (const RecordedOperation& op : snapshot.operations) {
+    if (op.state == OperationState::kRunning) running = &op;
+  }
+  if (running == nullptr) return -1;
+  int awaited = -1;
+  double least = 1.0;
+  for (const RecordedPeer& p : running->peers) {
+    if (p.received >= p.recvTotal) continue;
+    const double share = static_cast<double>(p.received) / static_cast<double>(p.recvTotal);
+    if (awaited < 0 || share < least || (share == least && p.peer < awaited)) {
+      awaited = p.peer;
+      least = share;
+    }
+  }
+  return awaited;
+}
+
 }  // namespace tutti

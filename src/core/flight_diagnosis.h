@@ -32,4 +32,9 @@ Diagnosis diagnose(const std::vector<RecorderSnapshot>& snapshots, int nranks);
 // Only the operations the recorder keeps are seen: an empty one says "none recorded".
 std::string describeRecordedState(const RecorderSnapshot& snapshot, int64_t nowUs);
 
+// The rank whose bytes the running call of that snapshot holds the smallest share of (the one
+// it waits for first; the lowest rank among equals), or -1 when no call runs or it awaits no
+// bytes. The watch asks that rank next when it follows a chain of waits.
+int awaitedRank(const RecorderSnapshot& snapshot);
+
 }  // namespace tutti

@@ -30,13 +30,15 @@ struct PeerWatch::Message {
     kCall = 6,    // reporter: the rank that published; what: its CallDescriptor
     kFailed = 7,  // failedRank: a rank found dead or silent; reporter: the rank that found it
     kQuery = 8,   // reporter: the asking rank; failedRank: the rank asked; code: query number
-    kAnswer = 9,  // reporter: the rank asked; failedRank: the asking rank; code; what: answer
+    kAnswer = 9,  // reporter: the rank asked; failedRank: the asking rank; code; what: answer;
+                  // awaiting: the rank the one asked waits for (-1: none)
   };
   uint32_t type = kHeartbeat;
   int32_t failedRank = -1;
   int32_t reporter = -1;
   int32_t code = tuttiSuccess;
-  char what[1008] = {0};  // a verdict's text: room for a timeout's whole message
+  int32_t awaiting = -1;
+  char what[1004] = {0};  // a verdict's text: a timeout's message, cut at 1003 bytes
 };
 static_assert(sizeof(WireAddr) <= sizeof(PeerWatch::Message::what), "a meeting fits a message");
 static_assert(sizeof(CallDescriptor) <= sizeof(PeerWatch::Message::what), "a call fits a message");
@@ -72,6 +74,7 @@ Status PeerWatch::create(SetupChannel& bootstrap, int heartbeatTimeoutMs, int ti
   const int rank = bootstrap.rank();
   const int nranks = bootstrap.nranks();
   watch->rank_ = rank;
+  watch->nranks_ = nranks;
   watch->heartbeatTimeoutMs_ = heartbeatTimeoutMs;
   // Ten heartbeats per timeout: one lost to a busy machine is no failure.
   watch->heartbeatIntervalMs_ = std::clamp(heartbeatTimeoutMs / 10, 10, 1000);
@@ -320,7 +323,7 @@ bool PeerWatch::relayOnce(const Message& message, int skip) {
   return true;
 }
 
-bool PeerWatch::ask(int peer, int ms, std::string* answer) {
+bool PeerWatch::ask(int peer, int ms, Whereabouts* answer) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (leaving_ || !anyLinkOpen()) return false;
   Message query;
@@ -332,9 +335,9 @@ bool PeerWatch::ask(int peer, int ms, std::string* answer) {
   const int32_t number = query.code;
   bool found = false;
   auto answered = [&] {
-    for (const auto& [from, id, text] : answers_) {
+    for (const auto& [from, id, whereabouts] : answers_) {
       if (from == peer && id == number) {
-        *answer = text;
+        *answer = whereabouts;
         found = true;
       }
     }
@@ -344,30 +347,86 @@ bool PeerWatch::ask(int peer, int ms, std::string* answer) {
   return found;
 }
 
+bool PeerWatch::knownFailed(int peer) const {
+  return (hasVerdict_ && verdict_.failedRank == peer) ||
+         std::find(failed_.begin(), failed_.end(), peer) != failed_.end();
+}
+
+bool PeerWatch::cannotAnswer(int peer) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const bool departed = std::any_of(links_.begin(), links_.end(), [peer](const Link& link) {
+    return link.peer == peer && link.state == LinkState::kDeparted;
+  });
+  return peer == rank_ || departed || knownFailed(peer);
+}
+
 std::string PeerWatch::whereIs(int peer, const CallDescriptor& mine) {
-  std::string known = whatIsKnownOf(peer, mine);
-  {
-    // A rank known to have failed, or gone, has nothing to answer with.
-    std::lock_guard<std::mutex> lock(mutex_);
-    const bool departed = std::any_of(links_.begin(), links_.end(), [peer](const Link& link) {
-      return link.peer == peer && link.state == LinkState::kDeparted;
-    });
-    if (peer == rank_ || departed || (hasVerdict_ && verdict_.failedRank == peer) ||
-        std::find(failed_.begin(), failed_.end(), peer) != failed_.end()) {
-      return known;
+  const std::string known = whatIsKnownOf(peer, mine);
+  // Asked in turn down the chain of waits, each rank says whom it waits for: the end of the
+  // chain (a rank in no call, or one that does not answer) is the rank that holds everyone up.
+  const int budgetMs = std::clamp(timeoutMs_ / 4, 50, 500);
+  const auto start = Clock::now();
+  std::vector<int> chain{rank_};  // the asker, then each rank asked, then a rank seen again
+  std::string answers;            // what each rank asked said, in order
+  std::string end;                // how the chain ended
+  int next = peer;
+  int hop = 0;
+  for (; next >= 0 && hop < kChainHops; ++hop) {
+    const int previous = chain.back();
+    const bool seen = std::find(chain.begin(), chain.end(), next) != chain.end();
+    if (hop > 0 && seen) {
+      chain.push_back(next);
+      end = next == rank_ ? "back to this rank" : "a cycle of waits";
+      answers += next == rank_ ? fmt::format("; rank {} waits for this rank", previous)
+                               : fmt::format("; rank {} waits for rank {}, asked before: {}",
+                                             previous, next, end);
+      break;
     }
+    if (cannotAnswer(next)) {
+      // The first rank's state is in `known` already; a later one ends the chain here.
+      if (hop > 0) {
+        chain.push_back(next);
+        end = "which has failed or left";
+        answers += fmt::format("; rank {} waits for rank {}, {}", previous, next, end);
+      }
+      break;
+    }
+    chain.push_back(next);
+    const long leftMs = budgetMs - msSince(start);
+    if (hop > 0 && leftMs < kShortestAskMs) {
+      end = "not asked in time";
+      answers +=
+          fmt::format("; rank {} was not asked: the {} ms for asking were spent", next, budgetMs);
+      break;
+    }
+    const auto asked = Clock::now();
+    Whereabouts answer;
+    if (!ask(next, static_cast<int>(leftMs), &answer)) {
+      end = "which did not answer";
+      answers += hop == 0 ? fmt::format(
+                                "; asked now, rank {} did not answer within {} ms (stopped or "
+                                "hung, or cut off from the watch)",
+                                next, budgetMs)
+                          : fmt::format(
+                                "; asked in turn, rank {} did not answer within the {} ms left "
+                                "(stopped or hung, cut off from the watch, or slow to answer)",
+                                next, leftMs);
+      break;
+    }
+    answers += fmt::format("; asked {}, rank {} answered in {} ms: it is {}",
+                           hop == 0 ? "now" : "in turn", next, msSince(asked), answer.text);
+    next = answer.awaiting;
+    if (next < 0) end = "which awaits no rank's bytes";
   }
-  const int askMs = std::clamp(timeoutMs_ / 4, 50, 500);
-  const auto asked = Clock::now();
-  std::string answer;
-  if (ask(peer, askMs, &answer)) {
-    return fmt::format("{}; asked now, rank {} answered in {} ms: it is {}", known, peer,
-                       msSince(asked), answer);
+  if (next >= 0 && hop == kChainHops) {
+    end = fmt::format("and on: followed for {} ranks", kChainHops);
+    answers += fmt::format("; {} ranks asked, the chain was followed no further", kChainHops);
   }
-  return fmt::format(
-      "{}; asked now, rank {} did not answer within {} ms (stopped or hung, or cut off from "
-      "the watch)",
-      known, peer, askMs);
+  if (chain.size() < 3) return known + answers;
+  // Where the chain ends, before the answers: a verdict carries only a message's first 1 KB.
+  std::string ranks = fmt::format("rank {}", chain[0]);
+  for (size_t i = 1; i < chain.size(); ++i) ranks += fmt::format(" -> {}", chain[i]);
+  return fmt::format("{}; the chain of waits: {}, {}{}", known, ranks, end, answers);
 }
 
 std::string PeerWatch::whatIsKnownOf(int peer, const CallDescriptor& mine) const {
@@ -376,8 +435,7 @@ std::string PeerWatch::whatIsKnownOf(int peer, const CallDescriptor& mine) const
   for (const auto& [origin, call] : calls_) {
     if (origin == peer) published = &call;
   }
-  const bool named = (hasVerdict_ && verdict_.failedRank == peer) ||
-                     std::find(failed_.begin(), failed_.end(), peer) != failed_.end();
+  const bool named = knownFailed(peer);
   long heardMsAgo = -1;
   for (const Link& link : links_) {
     if (link.peer != peer || link.state != LinkState::kOpen || named || heartbeatTimeoutMs_ <= 0) {
@@ -467,8 +525,10 @@ void PeerWatch::handle(Link& link, const Message& message) {
   if (message.type == Message::kQuery || message.type == Message::kAnswer) {
     if (leaving_ || !relayOnce(message, link.peer)) return;
     if (message.type == Message::kAnswer && message.failedRank == rank_) {
-      answers_.emplace_back(message.reporter, message.code,
-                            std::string(message.what, strnlen(message.what, sizeof(message.what))));
+      answers_.emplace_back(
+          message.reporter, message.code,
+          Whereabouts{std::string(message.what, strnlen(message.what, sizeof(message.what))),
+                      message.awaiting >= 0 && message.awaiting < nranks_ ? message.awaiting : -1});
       changed_.notify_all();
     }
     if (message.type == Message::kQuery && message.failedRank == rank_ && describeSelf_) {
@@ -477,7 +537,9 @@ void PeerWatch::handle(Link& link, const Message& message) {
       answer.reporter = rank_;
       answer.failedRank = message.reporter;
       answer.code = message.code;
-      std::snprintf(answer.what, sizeof(answer.what), "%s", describeSelf_().c_str());
+      const Whereabouts self = describeSelf_();
+      std::snprintf(answer.what, sizeof(answer.what), "%s", self.text.c_str());
+      answer.awaiting = self.awaiting;
       relayOnce(answer, -1);
     }
     return;

@@ -89,22 +89,36 @@ class PeerWatch : public CallWitness {
   // tuttiRemoteError at once when no link is open any more (no word can come).
   Status waitMeeting(uint32_t generation, int ms, WireAddr* root) const;
 
+  // Where a rank says it is when asked: a sentence ("in call #57 all_reduce(count 8) for 1520
+  // ms, waiting for rank 3 (0 of 32 bytes in)"), and the rank its running call waits for (-1:
+  // none, it is in no call or awaits nothing), whom the asker asks next.
+  struct Whereabouts {
+    std::string text;
+    int awaiting = -1;
+  };
   // What this rank answers when another asks where it is (a call there timed out waiting for
   // it): called on the watch's thread, with the watch's lock held, so it must not call the watch.
-  using DescribeSelf = std::function<std::string()>;
+  using DescribeSelf = std::function<Whereabouts()>;
   void answerQueriesWith(DescribeSelf describe);
   // Asks `peer` where it is: a query floods over the links (every rank passes each on once),
   // `peer` answers with its DescribeSelf, and the answer floods back. Waits at most ms; false
   // when no answer came (the peer is stopped, hung or cut off, or answers nothing).
-  bool ask(int peer, int ms, std::string* answer);
+  bool ask(int peer, int ms, Whereabouts* answer);
 
   // CallWitness.
   void publish(const CallDescriptor& call) override;
   bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const override;
   // What the watch knew (describeAwaitedRank: alive only when it is a linked rank heard from
   // within two heartbeat intervals, and no verdict or lost link names it), then the peer's own
-  // answer to ask(), waiting at most a quarter of the timeout (50-500 ms).
+  // answer to ask(), and down the chain: the rank that answer awaits is asked in turn, and so on
+  // until a rank awaits nobody, does not answer, is known to have failed, or awaits a rank
+  // already asked (a cycle). The whole chain waits at most a quarter of the timeout (50-500 ms)
+  // and asks at most kChainHops ranks; a rank further down is not asked with less than
+  // kShortestAskMs left. With two ranks asked or more, a summary ("the chain of waits: rank 2 ->
+  // 1 -> 0 -> 3, which awaits no rank's bytes") comes before their answers.
   std::string whereIs(int peer, const CallDescriptor& mine) override;
+  static constexpr int kChainHops = 8;
+  static constexpr int kShortestAskMs = 20;
 
   struct Message;  // what links carry (peer_watch.cc)
 
@@ -141,6 +155,10 @@ class PeerWatch : public CallWitness {
   bool relayOnce(const Message& message, int skip);
   // whereIs's first part: what the watch knew before asking.
   std::string whatIsKnownOf(int peer, const CallDescriptor& mine) const;
+  // peer is this rank, has said goodbye, or is known to have failed: there is no one to ask.
+  bool cannotAnswer(int peer) const;
+  // A verdict or a flooded failure names peer. With mutex_ held.
+  bool knownFailed(int peer) const;
   // Records a meeting if it is new and passes it on to every open link but skip.
   void learnMeeting(uint32_t generation, const WireAddr& root, int skip);
   // Records the call `origin` published if it is new and passes it on to every open link but
@@ -149,6 +167,7 @@ class PeerWatch : public CallWitness {
   bool anyLinkOpen() const;
 
   int rank_ = 0;
+  int nranks_ = 0;
   int heartbeatTimeoutMs_ = 0;
   int heartbeatIntervalMs_ = 0;
   int timeoutMs_ = 0;
@@ -170,7 +189,7 @@ class PeerWatch : public CallWitness {
   // once. Only a
   // call's timeout asks, and a communicator's first failure ends it, so these stay short.
   std::vector<std::tuple<uint32_t, int, int, int32_t>> relayed_;
-  std::vector<std::tuple<int, int32_t, std::string>> answers_;  // (peer, query, its answer)
+  std::vector<std::tuple<int, int32_t, Whereabouts>> answers_;  // (peer, query, its answer)
   std::thread thread_;
 };
 

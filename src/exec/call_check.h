@@ -75,7 +75,8 @@ class CallWitness {
   // *peer and *theirs get it. False when none is known.
   virtual bool differs(const CallDescriptor& mine, int* peer, CallDescriptor* theirs) const = 0;
   // For the message of a call that timed out waiting for `peer`: what this rank knows of where
-  // `peer` is (describeAwaitedRank's words) and what `peer` says when asked, or "" when nothing.
+  // `peer` is (describeAwaitedRank's words) and what `peer` says when asked (and the ranks down
+  // the chain of waits from it, PeerWatch::whereIs), or "" when nothing.
   // May wait a bounded while for the answer.
   virtual std::string whereIs(int peer, const CallDescriptor& mine) { return ""; }
 };

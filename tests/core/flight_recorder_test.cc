@@ -261,9 +261,19 @@ TEST(FlightDiagnosisTest, DescribesWhereOneRankStands) {
   EXPECT_EQ(describeRecordedState(s, kNowUs),
             "in call #9 all_reduce(count 1024) for 1520 ms, waiting for rank 2 (4096 of 65536 "
             "bytes in)");
+  EXPECT_EQ(awaitedRank(s), 2);
+  // Of two ranks awaited, the one with the smaller share in, then the lower rank.
+  s.operations.back().peers[0].received = 8192;
+  EXPECT_EQ(awaitedRank(s), 2);
+  s.operations.back().peers[0].received = 2048;
+  EXPECT_EQ(awaitedRank(s), 0);
+  s.operations.back().peers[0].received = 4096;
+  EXPECT_EQ(awaitedRank(s), 0);
+  s.operations.back().peers[0].received = 65536;
   s.operations.back().peers[1].received = 65536;
   EXPECT_EQ(describeRecordedState(s, kNowUs),
             "in call #9 all_reduce(count 1024) for 1520 ms, every byte it awaits received");
+  EXPECT_EQ(awaitedRank(s), -1);
 
   s = rankAt(1, 3, 9, OperationState::kCompleted);
   s.operations.back().endUs = kNowUs - 20'013'000;
@@ -278,6 +288,7 @@ TEST(FlightDiagnosisTest, DescribesWhereOneRankStands) {
   s.operations.back().state = OperationState::kFailed;
   EXPECT_EQ(describeRecordedState(s, kNowUs),
             "in no call: its last, call #9 all_reduce(count 1024), failed 20013 ms ago");
+  EXPECT_EQ(awaitedRank(s), -1);
   EXPECT_EQ(describeRecordedState(RecorderSnapshot{}, kNowUs),
             "in no call: none recorded on this communicator");
 }

@@ -173,22 +173,88 @@ TEST(PeerWatchTest, SeveralFailuresAtOnceReachEveryRankAsFailedRanks) {
 TEST(PeerWatchTest, EveryAskerGetsTheAnswerOfTheRankItAsked) {
   constexpr int kRanks = 8;
   Watches group(kRanks);
-  group.watches[5]->answerQueriesWith([] { return std::string("in no call"); });
-  std::string heard[2];
+  group.watches[5]->answerQueriesWith([] { return PeerWatch::Whereabouts{"in no call", -1}; });
+  PeerWatch::Whereabouts heard[2];
   bool got[2] = {false, false};
   std::thread other([&] { got[1] = group.watches[3]->ask(5, 5000, &heard[1]); });
   got[0] = group.watches[0]->ask(5, 5000, &heard[0]);  // rank 0 has no link to rank 5
   other.join();
   for (int i = 0; i < 2; ++i) {
     EXPECT_TRUE(got[i]) << "asker " << i;
-    EXPECT_EQ(heard[i], "in no call") << "asker " << i;
+    EXPECT_EQ(heard[i].text, "in no call") << "asker " << i;
+    EXPECT_EQ(heard[i].awaiting, -1) << "asker " << i;
   }
-  std::string none;
+  PeerWatch::Whereabouts none;
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(group.watches[0]->ask(6, 100, &none));  // rank 6 answers nothing
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   Verdict verdict;
   EXPECT_FALSE(group.watches[0]->verdict(&verdict)) << verdict.what;  // asking is no failure
+}
+
+// whereIs follows the chain of waits: the rank asked says whom it waits for, that rank is asked
+// in turn, and so on to the rank that waits for nobody, or one that does not answer, or a rank
+// asked before (a cycle), or the asker itself.
+TEST(PeerWatchTest, WhereIsFollowsTheChainOfWaitsToItsEnd) {
+  constexpr int kRanks = 8;
+  Watches group(kRanks);
+  const CallDescriptor mine = describeCall(2, Collective::kAllReduce, 8, tuttiInt32, tuttiSum, 0);
+  auto answers = [&](int rank, int awaiting) {
+    const std::string text = awaiting < 0 ? "in no call (rank " + std::to_string(rank) + ")"
+                                          : "waiting for rank " + std::to_string(awaiting);
+    group.watches[rank]->answerQueriesWith([text, awaiting] {
+      return PeerWatch::Whereabouts{text, awaiting};
+    });
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  answers(5, 2);
+  answers(2, 6);
+  answers(6, -1);
+  std::string where = group.watches[0]->whereIs(5, mine);
+  EXPECT_TRUE(has(where,
+                  "; the chain of waits: rank 0 -> 5 -> 2 -> 6, which awaits no rank's "
+                  "bytes; asked now, rank 5 answered in "))
+      << where;
+  EXPECT_TRUE(has(where, " ms: it is waiting for rank 2; asked in turn, rank 2 answered in "))
+      << where;
+  EXPECT_TRUE(has(where, " ms: it is waiting for rank 6; asked in turn, rank 6 answered in "))
+      << where;
+  EXPECT_TRUE(has(where, " ms: it is in no call (rank 6)")) << where;
+
+  answers(6, 5);
+  where = group.watches[0]->whereIs(5, mine);
+  EXPECT_TRUE(has(where, "; the chain of waits: rank 0 -> 5 -> 2 -> 6 -> 5, a cycle of waits"))
+      << where;
+  EXPECT_TRUE(has(where, "; rank 6 waits for rank 5, asked before: a cycle of waits")) << where;
+
+  answers(6, 0);
+  where = group.watches[0]->whereIs(5, mine);
+  EXPECT_TRUE(has(where, "; the chain of waits: rank 0 -> 5 -> 2 -> 6 -> 0, back to this rank"))
+      << where;
+  EXPECT_TRUE(has(where, "; rank 6 waits for this rank")) << where;
+
+  answers(6, 7);  // rank 7 answers nothing
+  const auto start = std::chrono::steady_clock::now();
+  where = group.watches[0]->whereIs(5, mine);
+  EXPECT_TRUE(has(where, "rank 6 answered in ")) << where;
+  EXPECT_TRUE(has(where, "-> 6 -> 7, which did not answer;")) << where;
+  EXPECT_TRUE(has(where, "; asked in turn, rank 7 did not answer within the ")) << where;
+  // One budget for the whole chain: a quarter of the 10 s timeout, 500 ms at most.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
+
+  // Rank 7 leaves (a goodbye to its links, rank 0 among them): it is not asked.
+  group.watches[7].reset();
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (group.watches[0]->departed() != 7 && std::chrono::steady_clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  where = group.watches[0]->whereIs(5, mine);
+  EXPECT_TRUE(has(where, "-> 6 -> 7, which has failed or left;")) << where;
+  EXPECT_TRUE(has(where, "; rank 6 waits for rank 7, which has failed or left")) << where;
+  Verdict verdict;
+  EXPECT_FALSE(group.watches[0]->verdict(&verdict)) << verdict.what;
 }
 
 TEST(PeerWatchTest, ADestroyedWatchSaysGoodbyeAndIsNoFailure) {

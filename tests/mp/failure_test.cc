@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -57,6 +59,13 @@ TEST(FailureTest, DeadPeerBecomesAnErrorOnEveryRankWithinTheTimeout) {
   EXPECT_TRUE(result.ok) << result.failure;
 }
 
+// An in-place all-reduce of 1000 int32 ones, the call the stalled-peer tests make (count 1000 in
+// their messages).
+tuttiResult_t allReduceOnes(tuttiComm_t comm) {
+  std::vector<int32_t> data(1000, 1);
+  return tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm, nullptr);
+}
+
 // A peer that stays away after its first call (alive, not calling), or stops (SIGSTOP): a
 // timeout naming it, saying where the watch saw it and what it answered when asked at the
 // timeout (a stopped one answers nothing).
@@ -71,11 +80,7 @@ void silentPeerGivesTimeoutNamingIt(bool stopped) {
   LaunchResult result = runRanks(2, [&](int rank, int nranks, const tuttiUniqueId& id) {
     tuttiComm_t comm = initComm(rank, nranks, id, kTimeoutMs);
     if (comm == nullptr) return 2;
-    std::vector<int32_t> data(1000, 1);
-    auto allReduce = [&] {
-      return tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm,
-                            nullptr);
-    };
+    auto allReduce = [comm] { return allReduceOnes(comm); };
     if (allReduce() != tuttiSuccess) return 3;
     if (rank == 1) {
       shared->pid.store(getpid());
@@ -127,6 +132,49 @@ TEST(FailureTest, SilentPeerGivesTimeoutNamingIt) { silentPeerGivesTimeoutNaming
 
 TEST(FailureTest, StoppedPeerGivesTimeoutSayingItDidNotAnswer) {
   silentPeerGivesTimeoutNamingIt(true);
+}
+
+// A chain of waits: 4 ranks in a ring all-reduce, rank 3 stays away after call #1, so rank 0
+// waits for rank 3, rank 1 for rank 0 and rank 2 for rank 1. Rank 2 times out first (the others'
+// timeouts are long) and its message follows the chain to the rank that holds everyone up.
+TEST(FailureTest, TimeoutFollowsTheChainOfWaitsToTheRankInNoCall) {
+  constexpr int kAskerTimeoutMs = 1500;
+  constexpr int kOthersTimeoutMs = 20000;
+  LaunchResult result = runRanks(4, [&](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_ALGO", "ring", 1);
+    tuttiComm_t comm = initComm(rank, nranks, id, rank == 2 ? kAskerTimeoutMs : kOthersTimeoutMs);
+    if (comm == nullptr) return 2;
+    auto allReduce = [comm] { return allReduceOnes(comm); };
+    if (allReduce() != tuttiSuccess) return 3;
+    if (rank == 3) std::this_thread::sleep_for(std::chrono::milliseconds(kAskerTimeoutMs + 1500));
+    const tuttiResult_t rc = allReduce();
+    const std::string message = tuttiGetLastError(comm);
+    tuttiCommDestroy(comm);
+    if (rank != 2) return rc == tuttiRemoteError || rc == tuttiTimeout ? 0 : 1;
+    std::printf("rank 2: %s: %s\n", tuttiGetErrorString(rc), message.c_str());
+    const std::vector<std::string> chain = {
+        "; the chain of waits: rank 2 -> 1 -> 0 -> 3, which awaits no rank's bytes",
+        "; asked now, rank 1 answered in ",
+        " ms: it is in call #2 all_reduce(count 1000) for ",
+        ", waiting for rank 0 (",
+        "; asked in turn, rank 0 answered in ",
+        " ms: it is in call #2 all_reduce(count 1000) for ",
+        ", waiting for rank 3 (0 of ",
+        "; asked in turn, rank 3 answered in ",
+        " ms: it is in no call: its last, call #1 all_reduce(count 1000), completed "};
+    size_t at = 0;
+    for (const std::string& part : chain) {
+      at = message.find(part, at);
+      if (at == std::string::npos) {
+        std::fprintf(stderr, "rank 2: no \"%s\" in its place in: %s\n", part.c_str(),
+                     message.c_str());
+        return 1;
+      }
+      at += part.size();
+    }
+    return rc == tuttiTimeout ? 0 : 1;
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
 }
 
 TEST(FailureTest, AbortUnblocksACallInProgress) {
