@@ -76,6 +76,10 @@
  *                                         every tenth of it, at most 1 s; 0: none)
  *   TUTTI_SOCKET_IFNAME=list              interfaces to use, NCCL syntax: "eth" (prefix),
  *                                         "=eth0" (exact), "^docker" (exclude), comma-separated
+ *   TUTTI_BOOTSTRAP_IFNAME=list           the bootstrap's interfaces (unique id root, ring,
+ *                                         heartbeat watch), same syntax; default: those of
+ *                                         TUTTI_SOCKET_IFNAME. Set, TCP data goes over
+ *                                         TUTTI_SOCKET_IFNAME's interfaces, not the bootstrap's
  *   TUTTI_SOCKET_FAMILY=AF_INET|AF_INET6  restrict the address family
  *   TUTTI_NSOCKS_PERPEER=n                TCP sockets per peer and rail (default 2, max 16)
  *   TUTTI_TCP_RAILS=n                     1..8: TCP stripes each peer's sockets over up to n

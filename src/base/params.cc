@@ -25,6 +25,10 @@ const std::vector<ParamInfo>& paramTable() {
        "bootstrap's and tcp's sockets, which finds a host lost during init"},
       {"TUTTI_SOCKET_IFNAME", "(auto)",
        "interfaces, NCCL syntax: prefix list, ^ excludes, = exact"},
+      {"TUTTI_BOOTSTRAP_IFNAME", "(TUTTI_SOCKET_IFNAME)",
+       "the bootstrap's interfaces (the unique id's root, the ring, the heartbeat watch), NCCL "
+       "syntax; set, the tcp transport uses TUTTI_SOCKET_IFNAME's instead of the bootstrap's, "
+       "so the two can run over separate networks"},
       {"TUTTI_SOCKET_FAMILY", "(any)", "AF_INET or AF_INET6"},
       {"TUTTI_SLICE_BYTES", "524288", "pipelining unit of the executor, bytes"},
       {"TUTTI_SLICES_IN_FLIGHT", "4", "receive slots per connection, >= 2"},
@@ -218,6 +222,7 @@ Status loadParams(const tuttiConfig_t* config, Params* out) {
   TUTTI_RETURN_IF_ERROR(envInt("TUTTI_YIELD_US", p.yieldUs, 0, 10000000, &value));
   p.yieldUs = static_cast<int>(value);
   p.socketIfname = envString("TUTTI_SOCKET_IFNAME");
+  p.bootstrapIfname = envString("TUTTI_BOOTSTRAP_IFNAME");
   std::string family = envString("TUTTI_SOCKET_FAMILY");
   if (family == "AF_INET" || family == "4") {
     p.socketFamily = AF_INET;

@@ -18,7 +18,13 @@ struct Params {
   int initTimeoutMs = 0;   // TUTTI_INIT_TIMEOUT_MS: one deadline for all of init; 0: none
   // TUTTI_HEARTBEAT_TIMEOUT_MS: a peer silent this long on the bootstrap watch is failed (0: off)
   int heartbeatTimeoutMs = 10000;
-  std::string socketIfname;           // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
+  std::string socketIfname;  // TUTTI_SOCKET_IFNAME: NCCL syntax; empty = automatic
+  // TUTTI_BOOTSTRAP_IFNAME: the bootstrap's interfaces (its root, ring and watch), NCCL syntax;
+  // empty: socketIfname's. Set, the tcp transport takes socketIfname's instead of the bootstrap's.
+  std::string bootstrapIfname;
+  const std::string& bootstrapInterfaces() const {
+    return bootstrapIfname.empty() ? socketIfname : bootstrapIfname;
+  }
   int socketFamily = 0;               // TUTTI_SOCKET_FAMILY: AF_INET, AF_INET6 or 0 (either)
   size_t sliceBytes = 512 << 10;      // TUTTI_SLICE_BYTES: unit of pipelining in the executor
   int slicesInFlight = 4;             // TUTTI_SLICES_IN_FLIGHT: receive slots per connection (>= 2)

@@ -231,7 +231,7 @@ TUTTI_PUBLIC tuttiResult_t tuttiGetUniqueId(tuttiUniqueId* uniqueId) {
     Status status = loadParams(nullptr, &params);
     if (!status.isOk()) return finish(status);
     NetIface iface;
-    status = chooseInterface(params.socketIfname, params.socketFamily, &iface);
+    status = chooseInterface(params.bootstrapInterfaces(), params.socketFamily, &iface);
     if (!status.isOk()) return finish(status);
     UniqueIdContents contents;
     status = randomBytes(contents.secret, kSecretBytes);

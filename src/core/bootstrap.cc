@@ -208,9 +208,9 @@ Status localAddressFor(const SockAddr& rootAddr, const Params& params, SockAddr*
   }
   NetIface iface;
   int family = params.socketFamily != 0 ? params.socketFamily : rootAddr.family();
-  Status status = chooseInterface(params.socketIfname, family, &iface);
+  Status status = chooseInterface(params.bootstrapInterfaces(), family, &iface);
   if (!status.isOk() && params.socketFamily == 0) {
-    status = chooseInterface(params.socketIfname, 0, &iface);
+    status = chooseInterface(params.bootstrapInterfaces(), 0, &iface);
   }
   TUTTI_RETURN_IF_ERROR(status);
   *out = iface.addr;

@@ -3,7 +3,8 @@
 // rail must carry its share of a rank's bytes (counted by the kernel on each interface) and
 // results stay exact; with one rail, the second interface carries next to nothing (the control
 // that shows the count tells rails apart); a rank with one rail among ranks with two connects to
-// them over the one rail they share.
+// them over the one rail they share. A rail cut mid-loop, and a bootstrap network of its own
+// (TUTTI_BOOTSTRAP_IFNAME) cut under live data, are errors on every rank.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -32,6 +33,9 @@ constexpr int kRails = 2;
 constexpr int kMaxRanks = 4;
 constexpr size_t kCount = 4 << 20;  // int32 elements of each all-reduce: 16 MiB
 constexpr int kRounds = 3;
+constexpr int kTimeoutMs = 4000;                // of the tests that cut a link
+constexpr int kHeartbeatTimeoutMs = 2000;       // likewise
+constexpr long long kAllReduceBytes = 1 << 20;  // likewise, each of their all-reduces
 
 struct Shared {
   IdHandout id;
@@ -47,11 +51,15 @@ struct Shared {
 
 // In a rank: its host, tcp over the tnet interfaces with `rails` rails, and the unique id (made
 // by rank 0 inside its namespace, where its bootstrap root must listen).
-bool joinHost(const EmulatedHosts& hosts, int rank, int rails, Shared* shared, tuttiUniqueId* id) {
+// environment() may set more, or override these.
+bool joinHost(
+    const EmulatedHosts& hosts, int rank, int rails, Shared* shared, tuttiUniqueId* id,
+    const std::function<void()>& environment = [] {}) {
   if (!hosts.enter(rank)) return false;
   setenv("TUTTI_TRANSPORT", "tcp", 1);
   setenv("TUTTI_SOCKET_IFNAME", "tnet", 1);
   setenv("TUTTI_TCP_RAILS", std::to_string(rails).c_str(), 1);
+  environment();
   return takeUniqueId(rank, &shared->id, id);
 }
 
@@ -127,6 +135,81 @@ class TcpRailsTest : public ::testing::TestWithParam<int> {
                   shared_->transport[rank], sent(rank, 0), sent(rank, 1));
     }
   }
+  // Ranks on hosts with kRails interfaces, environment() run in each before init, loop exact
+  // all-reduces of 1 MiB until one fails; once every rank has done 3, the parent cuts rank 1's
+  // interface of cutRail. Every rank must end with tuttiRemoteError or tuttiTimeout; its code,
+  // message and the ms from the cut are in shared_, printed.
+  void cutDuringAllReduces(int cutRail, const std::function<void()>& environment) {
+    nranks_ = GetParam();
+    hosts_ = std::make_unique<EmulatedHosts>(nranks_, kRails);
+    ASSERT_TRUE(hosts_->ok()) << hosts_->error();
+    shared_ = mapShared<Shared>();
+    ASSERT_NE(shared_, nullptr);
+    Shared* shared = shared_;
+    std::thread cutter([this, shared, cutRail] {
+      const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      auto ready = [&] {
+        for (int rank = 0; rank < nranks_; ++rank) {
+          if (shared->rounds[rank].load() < 3) return false;
+        }
+        return true;
+      };
+      while (!ready() && std::chrono::steady_clock::now() < giveUp) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      shared->cutAtNs.store(nowNs());
+      hosts_->cutLink(1, cutRail);
+    });
+    const RankLaunch launch = forkRanks(
+        nranks_,
+        [&](int rank) {
+          tuttiUniqueId id{};
+          const bool joined = joinHost(*hosts_, rank, kRails, shared, &id, [&] {
+            setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", std::to_string(kHeartbeatTimeoutMs).c_str(), 1);
+            environment();
+          });
+          if (!joined) return 2;
+          tuttiComm_t comm = initComm(rank, nranks_, id, kTimeoutMs);
+          if (comm == nullptr) return 2;
+          withLiveComm(comm, [&](tuttiComm* c) {
+            std::snprintf(shared->transport[rank], sizeof(shared->transport[rank]), "%s",
+                          c->interTransport.c_str());
+          });
+          std::vector<int32_t> data(kAllReduceBytes / sizeof(int32_t));
+          tuttiResult_t rc = tuttiSuccess;
+          const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+          while (rc == tuttiSuccess && std::chrono::steady_clock::now() < giveUp) {
+            for (size_t i = 0; i < data.size(); ++i) data[i] = rank + static_cast<int>(i % 3);
+            rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm,
+                                nullptr);
+            if (rc != tuttiSuccess) break;
+            for (size_t i = 0; i < data.size(); ++i) {
+              if (data[i] != nranks_ * (nranks_ - 1) / 2 + nranks_ * static_cast<int>(i % 3)) {
+                return 3;
+              }
+            }
+            shared->rounds[rank].fetch_add(1);
+          }
+          shared->ms[rank] = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
+          shared->code[rank] = rc;
+          std::snprintf(shared->message[rank], sizeof(shared->message[rank]), "%s",
+                        tuttiGetLastError(comm));
+          shared->finished[rank].store(1);
+          tuttiCommDestroy(comm);
+          return 0;
+        },
+        90);
+    cutter.join();
+    ASSERT_TRUE(launch.ok()) << launch.error << launch.failures();
+    for (int rank = 0; rank < nranks_; ++rank) {
+      std::printf("rank %d (%s): %s %ld ms after the cut: %s\n", rank, shared->transport[rank],
+                  tuttiGetErrorString(shared->code[rank]), shared->ms[rank], shared->message[rank]);
+      ASSERT_EQ(shared->finished[rank].load(), 1) << "rank " << rank;
+      EXPECT_TRUE(shared->code[rank] == tuttiRemoteError || shared->code[rank] == tuttiTimeout)
+          << "rank " << rank << ": " << shared->message[rank];
+    }
+  }
+
   long long sent(int rank, int rail) const { return hosts_->sentBytes(rank, rail); }
   const char* transport(int rank) const { return shared_->transport[rank]; }
 
@@ -175,74 +258,45 @@ TEST_P(TcpRailsTest, RanksWithFewerRailsUseTheRailsTheyShare) {
 // heartbeats) stays up: its peers still hear it, so only the data path can notice. Every rank
 // must return an error within TUTTI_TIMEOUT_MS + 2 s, never hang or succeed with wrong data.
 TEST_P(TcpRailsTest, ALostRailIsAnErrorOnEveryRank) {
-  constexpr int kTimeoutMs = 4000;
-  nranks_ = GetParam();
-  hosts_ = std::make_unique<EmulatedHosts>(nranks_, kRails);
-  ASSERT_TRUE(hosts_->ok()) << hosts_->error();
-  shared_ = mapShared<Shared>();
-  ASSERT_NE(shared_, nullptr);
-  Shared* shared = shared_;
-  std::thread cutter([this, shared] {
-    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    auto ready = [&] {
-      for (int rank = 0; rank < nranks_; ++rank) {
-        if (shared->rounds[rank].load() < 3) return false;
-      }
-      return true;
-    };
-    while (!ready() && std::chrono::steady_clock::now() < giveUp) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    shared->cutAtNs.store(nowNs());
-    hosts_->cutLink(1, 1);
-  });
-  const RankLaunch launch = forkRanks(
-      nranks_,
-      [&](int rank) {
-        tuttiUniqueId id{};
-        if (!joinHost(*hosts_, rank, kRails, shared, &id)) return 2;
-        setenv("TUTTI_HEARTBEAT_TIMEOUT_MS", "2000", 1);
-        tuttiComm_t comm = initComm(rank, nranks_, id, kTimeoutMs);
-        if (comm == nullptr) return 2;
-        std::vector<int32_t> data(1 << 18);
-        tuttiResult_t rc = tuttiSuccess;
-        const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(40);
-        while (rc == tuttiSuccess && std::chrono::steady_clock::now() < giveUp) {
-          for (size_t i = 0; i < data.size(); ++i) data[i] = rank + static_cast<int>(i % 3);
-          rc = tuttiAllReduce(data.data(), data.data(), data.size(), tuttiInt32, tuttiSum, comm,
-                              nullptr);
-          if (rc != tuttiSuccess) break;
-          for (size_t i = 0; i < data.size(); ++i) {
-            if (data[i] != nranks_ * (nranks_ - 1) / 2 + nranks_ * static_cast<int>(i % 3)) {
-              return 3;
-            }
-          }
-          shared->rounds[rank].fetch_add(1);
-        }
-        shared->ms[rank] = static_cast<long>((nowNs() - shared->cutAtNs.load()) / 1000000);
-        shared->code[rank] = rc;
-        std::snprintf(shared->message[rank], sizeof(shared->message[rank]), "%s",
-                      tuttiGetLastError(comm));
-        shared->finished[rank].store(1);
-        tuttiCommDestroy(comm);
-        return 0;
-      },
-      90);
-  cutter.join();
-  ASSERT_TRUE(launch.ok()) << launch.error << launch.failures();
+  cutDuringAllReduces(1, [] {});
   bool namesRail = false;
   for (int rank = 0; rank < nranks_; ++rank) {
-    std::printf("rank %d: %s %ld ms after the cut: %s\n", rank,
-                tuttiGetErrorString(shared->code[rank]), shared->ms[rank], shared->message[rank]);
-    ASSERT_EQ(shared->finished[rank].load(), 1) << "rank " << rank;
-    EXPECT_TRUE(shared->code[rank] == tuttiRemoteError || shared->code[rank] == tuttiTimeout)
-        << "rank " << rank << ": " << shared->message[rank];
-    EXPECT_LE(shared->ms[rank], kTimeoutMs + 2000) << "rank " << rank;
-    namesRail = namesRail || std::strstr(shared->message[rank], "over tnet1") != nullptr;
+    EXPECT_LE(shared_->ms[rank], kTimeoutMs + 2000) << "rank " << rank;
+    namesRail = namesRail || std::strstr(shared_->message[rank], "over tnet1") != nullptr;
   }
   // Whichever finds it (keepalive on an idle socket, the data's timeout, a closed socket), the
   // socket's rail is named: a lost rail is told apart from a lost host or a hung peer.
   EXPECT_TRUE(namesRail) << "no rank named the lost rail";
+}
+
+// The bootstrap on a network of its own (TUTTI_BOOTSTRAP_IFNAME=tnet0, the data on tnet1): rank
+// 1's tnet0 is cut while the all-reduces' data still flows on tnet1. Its heartbeats stop, so
+// every rank fails within the heartbeat timeout (the data path never times out): the others name
+// rank 1, and rank 1, hearing every peer fall silent at once, names itself cut off. A rank that
+// the watch cannot reach can neither learn of failures nor take part in a shrink, so it is
+// failed rather than left to run blind.
+TEST_P(TcpRailsTest, ALostBootstrapNetworkIsAnErrorOnEveryRank) {
+  cutDuringAllReduces(0, [] {
+    setenv("TUTTI_BOOTSTRAP_IFNAME", "=tnet0", 1);
+    setenv("TUTTI_SOCKET_IFNAME", "=tnet1", 1);
+    setenv("TUTTI_TCP_RAILS", "1", 1);
+  });
+  for (int rank = 0; rank < nranks_; ++rank) {
+    // The data went over tnet1: at least the 3 all-reduces of 1 MiB before the cut (a ring's
+    // share is over half of that each), and tnet0 carried the bootstrap's little.
+    std::printf("rank %d sent %lld bytes on tnet0, %lld on tnet1\n", rank, sent(rank, 0),
+                sent(rank, 1));
+    EXPECT_GT(sent(rank, 1), 3 * (kAllReduceBytes / 2)) << "rank " << rank;
+    EXPECT_LT(sent(rank, 0), sent(rank, 1) / 10) << "rank " << rank;
+    EXPECT_EQ(shared_->code[rank], tuttiRemoteError) << "rank " << rank;
+    EXPECT_LE(shared_->ms[rank], kHeartbeatTimeoutMs + 1500) << "rank " << rank;
+    const std::string message = shared_->message[rank];
+    if (rank != 1) {
+      EXPECT_NE(message.find("rank 1 (host tutti-host1"), std::string::npos)
+          << "rank " << rank << ": " << message;
+    }
+    EXPECT_NE(message.find("heartbeat"), std::string::npos) << "rank " << rank << ": " << message;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, TcpRailsTest, ::testing::Values(2, 3),

@@ -37,14 +37,19 @@ std::string railLink(const TcpRail& local, const SockAddr& remote) {
 std::vector<TcpRail> TcpTransport::chooseRails(const SetupChannel& setup) const {
   std::vector<TcpRail> rails;
   const int family = setup.localAddress().family();
-  if (tcp_.maxRails > 1) {
+  // A bootstrap network of its own (TUTTI_BOOTSTRAP_IFNAME): the data goes over
+  // TUTTI_SOCKET_IFNAME's interfaces, even one.
+  const bool ownNetwork = !params_.bootstrapIfname.empty();
+  if (tcp_.maxRails > 1 || ownNetwork) {
     for (const NetIface& iface :
          selectRails(listInterfaces(family), params_.socketIfname, family, tcp_.maxRails)) {
       rails.push_back(TcpRail{iface.name, iface.addr});
     }
   }
   // One rail or none found: the bootstrap's interface, as without rails.
-  if (rails.size() <= 1) rails = {TcpRail{"", setup.localAddress()}};
+  if (rails.empty() || (rails.size() == 1 && !ownNetwork)) {
+    rails = {TcpRail{"", setup.localAddress()}};
+  }
   return rails;
 }
 
