@@ -169,6 +169,15 @@ bool EmulatedHosts::unlimitRate(int rank, int rail) const {
 
 std::string EmulatedHosts::lossUnavailableReason() {
   if (!quietly("nft --version")) return "needs nftables' nft command (Debian package nftables)";
+  // The kernel must have nf_tables with numgen, and allow it in a namespace: try it in one.
+  const std::string probe = std::string(kPrefix) + std::to_string(getpid()) + "-nftprobe";
+  const std::string nft = "ip netns exec " + probe + " nft ";
+  const bool works =
+      quietly("ip netns add " + probe) && quietly(nft + "add table inet tutti_loss") &&
+      quietly(nft + "add chain inet tutti_loss out '{ type filter hook output priority 0; }'") &&
+      quietly(nft + "add rule inet tutti_loss out numgen random mod 100 '<' 5 counter drop");
+  quietly("ip netns del " + probe);
+  if (!works) return "nftables cannot drop packets at random in a network namespace here";
   return "";
 }
 

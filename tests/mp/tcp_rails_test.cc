@@ -299,6 +299,35 @@ TEST_P(TcpRailsTest, ALostBootstrapNetworkIsAnErrorOnEveryRank) {
   }
 }
 
+// With the bootstrap on interfaces of its own, a data interface that TUTTI_SOCKET_IFNAME does
+// not find is an error at init on every rank, naming what was looked for, never data moved onto
+// the bootstrap's network (on one host, over loopback: no namespaces needed).
+TEST(TcpDataInterfaceTest, NoDataInterfaceBesideABootstrapNetworkOfItsOwnFailsInit) {
+  LaunchResult result = tutti::test::runRanks(
+      2,
+      [](int rank, int nranks, const tuttiUniqueId& id) {
+        setenv("TUTTI_TRANSPORT", "tcp", 1);
+        setenv("TUTTI_BOOTSTRAP_IFNAME", "=lo", 1);
+        setenv("TUTTI_SOCKET_IFNAME", "=tutti-none0", 1);
+        tuttiConfig_t config = TUTTI_CONFIG_INITIALIZER;
+        config.timeoutMs = 10000;
+        tuttiComm_t comm = nullptr;
+        const tuttiResult_t rc = tuttiCommInitRankConfig(&comm, nranks, id, rank, &config);
+        const std::string message = tuttiGetLastError(nullptr);
+        std::printf("rank %d: %s: %s\n", rank, tuttiGetErrorString(rc), message.c_str());
+        if (rc == tuttiSuccess) {
+          tuttiCommDestroy(comm);
+          return 1;
+        }
+        return message.find("the data interface") != std::string::npos &&
+                       message.find("tutti-none0") != std::string::npos
+                   ? 0
+                   : 1;
+      },
+      60);
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranks, TcpRailsTest, ::testing::Values(2, 3),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::to_string(info.param) + "ranks";

@@ -8,7 +8,8 @@ const std::vector<ParamInfo>& tcpParamTable() {
       {"TUTTI_TCP_RAILS", "1",
        "1..8: stripe each peer's sockets over up to this many interfaces (NIC rails) that "
        "TUTTI_SOCKET_IFNAME selects, in name order, rail r of one host to rail r of the other; "
-       "1: the bootstrap's interface only"},
+       "1: one interface, the bootstrap's (TUTTI_SOCKET_IFNAME's when TUTTI_BOOTSTRAP_IFNAME is "
+       "set)"},
       {"TUTTI_MIN_STRIPE_BYTES", "65536", "smallest part of a message striped onto one socket"},
       {"TUTTI_CHECKSUM", "0",
        "1: a CRC32C of every TCP frame's payload, verified on receipt (alike on every rank)"},

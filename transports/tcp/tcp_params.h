@@ -1,6 +1,7 @@
 // The TCP transport's parameters: its own table (listed by tutti-perf --params beside the
 // communicator's) and their values for one communicator. The interface choice
-// (TUTTI_SOCKET_IFNAME, TUTTI_SOCKET_FAMILY) is the communicator's: the bootstrap uses it too.
+// (TUTTI_SOCKET_IFNAME, TUTTI_SOCKET_FAMILY) is the communicator's: the bootstrap uses it too,
+// unless TUTTI_BOOTSTRAP_IFNAME gives the bootstrap interfaces of its own.
 #pragma once
 
 #include <cstddef>

@@ -34,23 +34,37 @@ std::string railLink(const TcpRail& local, const SockAddr& remote) {
 
 }  // namespace
 
-std::vector<TcpRail> TcpTransport::chooseRails(const SetupChannel& setup) const {
+Status TcpTransport::chooseRails(const SetupChannel& setup, std::vector<TcpRail>* out) const {
   std::vector<TcpRail> rails;
   const int family = setup.localAddress().family();
-  // A bootstrap network of its own (TUTTI_BOOTSTRAP_IFNAME): the data goes over
-  // TUTTI_SOCKET_IFNAME's interfaces, even one.
-  const bool ownNetwork = !params_.bootstrapIfname.empty();
-  if (tcp_.maxRails > 1 || ownNetwork) {
+  if (tcp_.maxRails > 1) {
     for (const NetIface& iface :
          selectRails(listInterfaces(family), params_.socketIfname, family, tcp_.maxRails)) {
       rails.push_back(TcpRail{iface.name, iface.addr});
     }
   }
+  if (rails.size() <= 1 && !params_.bootstrapIfname.empty()) {
+    // The bootstrap on a network of its own (TUTTI_BOOTSTRAP_IFNAME): one rail is
+    // TUTTI_SOCKET_IFNAME's interface, chosen as the bootstrap chooses its own (kernel order,
+    // docker and lo last). None found is an error: data moved onto the bootstrap's network
+    // would be lost with it.
+    NetIface iface;
+    Status status = chooseInterface(
+        params_.socketIfname, params_.socketFamily != 0 ? params_.socketFamily : family, &iface);
+    if (!status.isOk() && params_.socketFamily == 0) {
+      status = chooseInterface(params_.socketIfname, 0, &iface);
+    }
+    TUTTI_RETURN_IF_ERROR(status.withContext(
+        "tcp transport: the data interface (TUTTI_BOOTSTRAP_IFNAME puts the bootstrap on "
+        "another)"));
+    rails = {TcpRail{iface.name, iface.addr}};
+  }
   // One rail or none found: the bootstrap's interface, as without rails.
-  if (rails.empty() || (rails.size() == 1 && !ownNetwork)) {
+  if (rails.size() <= 1 && params_.bootstrapIfname.empty()) {
     rails = {TcpRail{"", setup.localAddress()}};
   }
-  return rails;
+  *out = std::move(rails);
+  return Status::ok();
 }
 
 Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
@@ -61,9 +75,10 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   // A rank gone during setup ends the waits for it (setup_channel.h).
   const WaitCheck peersThere = [&setup] { return setup.checkPeers(); };
 
-  rails_ = chooseRails(setup);
-  // With one rail it listens on the bootstrap's interface only; with several, on each rail's
-  // address through one wildcard socket (the secret in each hello keeps strangers out).
+  TUTTI_RETURN_IF_ERROR(chooseRails(setup, &rails_));
+  // With one rail it listens on that interface only (the bootstrap's, unless the bootstrap has
+  // its own); with several, on each rail's address through one wildcard socket (the secret in
+  // each hello keeps strangers out).
   SockAddr bindAddr = rails_[0].addr;
   if (rails_.size() > 1) {
     bindAddr = SockAddr{};
@@ -133,7 +148,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       hello.count = nsocks;
       TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
       TUTTI_RETURN_IF_ERROR(sendHello(fd.get(), hello, deadline));
-      if (railsUsed > 1) links[peer][i] = railLink(rails_[r], peerAddr);
+      if (railsUsed > 1 || !rails_[0].name.empty()) links[peer][i] = railLink(rails_[r], peerAddr);
       sockets[peer][i] = std::move(fd);
     }
   }
@@ -163,7 +178,7 @@ Status TcpTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     }
     TUTTI_RETURN_IF_ERROR(setKeepAlive(fd.get(), params_.heartbeatTimeoutMs));
     const int railsUsed = pairRails(hello.rank);
-    if (railsUsed > 1) {
+    if (railsUsed > 1 || !rails_[0].name.empty()) {  // a named rail is named in errors
       SockAddr peerAddr;
       TUTTI_RETURN_IF_ERROR(fromWire(table[hello.rank].rails[hello.index % railsUsed], &peerAddr));
       links[hello.rank][hello.index] = railLink(rails_[hello.index % railsUsed], peerAddr);

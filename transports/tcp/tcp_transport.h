@@ -1,8 +1,8 @@
 // The TCP transport: works between any two ranks that can reach each other over IP. Setup:
-// every rank listens on its bootstrap interface, the addresses are allgathered, and for each pair
-// the lower rank opens TUTTI_NSOCKS_PERPEER sockets to the higher one, each introduced by a hello
-// carrying the communicator's secret, the sender's rank and the socket's index. Every rank must
-// have the same TUTTI_CHECKSUM (published with the addresses; a difference fails setup).
+// every rank listens on its interface (chooseRails), the addresses are allgathered, and for each
+// pair the lower rank opens TUTTI_NSOCKS_PERPEER sockets to the higher one, each introduced by a
+// hello carrying the communicator's secret, the sender's rank and the socket's index. Every rank
+// must have the same TUTTI_CHECKSUM (published with the addresses; a difference fails setup).
 //
 // Rails (TUTTI_TCP_RAILS > 1): a rank with several interfaces that TUTTI_SOCKET_IFNAME selects
 // listens on all of them and publishes one address per rail; a pair opens TUTTI_NSOCKS_PERPEER
@@ -21,7 +21,8 @@
 
 namespace tutti {
 
-// One interface a rank's sockets run over; name "" for the bootstrap's (no rails).
+// One interface a rank's sockets run over; name "" for the bootstrap's (no rails, and no
+// TUTTI_BOOTSTRAP_IFNAME).
 struct TcpRail {
   std::string name;
   SockAddr addr;  // port 0
@@ -37,7 +38,8 @@ class TcpTransport : public Transport {
                  std::vector<std::unique_ptr<Connection>>* out) override;
 
  private:
-  std::vector<TcpRail> chooseRails(const SetupChannel& setup) const;
+  // The interfaces tcp uses (TUTTI_TCP_RAILS, TUTTI_SOCKET_IFNAME, TUTTI_BOOTSTRAP_IFNAME).
+  Status chooseRails(const SetupChannel& setup, std::vector<TcpRail>* out) const;
 
   Params params_;
   TcpParams tcp_;
