@@ -2,8 +2,10 @@
 // peer's memory (the single-copy path turns off, the FIFOs carry everything), a rank that cannot
 // open its peer's segment (every rank falls back to TCP alike), and a /dev/shm too small for the
 // segments (the same fallback, found at setup). Results stay exact.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -78,6 +80,29 @@ TEST(ShmFallbackTest, SingleCopyIsUsedWhereCrossMemoryAttachWorks) {
   LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
     setenv("TUTTI_SHM_CMA", "1", 1);  // on even where the ranks outnumber the CPUs
     return exactOver("shm/cma", rank, nranks, id);
+  });
+  EXPECT_TRUE(result.ok) << result.failure;
+}
+
+// Segments a killed process left in /dev/shm under the names this rank's pid would give, as a
+// later process gets the same pid once pids wrap (32768 by default: a long test run or a busy
+// node gets there), must not turn shm off: names carry a random tag too. Without it rank 0's
+// first segment (created O_EXCL) collided and every rank fell back to tcp.
+TEST(ShmFallbackTest, StaleSegmentsOfAnEarlierProcessWithTheSamePidDoNotTurnShmOff) {
+  if (!crossMemoryAttachWorks()) GTEST_SKIP() << "process_vm_readv is not permitted here";
+  LaunchResult result = runRanks(3, [](int rank, int nranks, const tuttiUniqueId& id) {
+    setenv("TUTTI_SHM_CMA", "1", 1);
+    std::vector<std::string> stale;
+    for (int peer = rank + 1; peer < nranks; ++peer) {
+      stale.push_back("/tutti-" + std::to_string(getpid()) + "-0-" + std::to_string(rank) + "-" +
+                      std::to_string(peer));
+      const int fd = shm_open(stale.back().c_str(), O_CREAT | O_RDWR, 0600);
+      if (fd < 0) return 4;
+      close(fd);
+    }
+    const int code = exactOver("shm/cma", rank, nranks, id);
+    for (const std::string& name : stale) shm_unlink(name.c_str());
+    return code;
   });
   EXPECT_TRUE(result.ok) << result.failure;
 }

@@ -9,12 +9,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 
 #include "base/handshake.h"
 #include "base/hello_acceptor.h"
 #include "base/log.h"
+#include "base/unique_id.h"
 #include "transports/shm/shm_connection.h"
 
 namespace tutti {
@@ -24,6 +26,9 @@ struct Nonce {
   int32_t pid;
   uint32_t counter;
   uint64_t probeAddress;  // where this process keeps kCmaProbeValue, for the peers' probe
+  // Random, in every name: a segment left in /dev/shm by a killed process must not collide with
+  // one of a later process that got the same pid (pids wrap, at 32768 by default).
+  uint64_t tag;
 };
 
 constexpr uint64_t kCmaProbeValue = 0x74757474692d636dull;  // "tutti-cm"
@@ -57,13 +62,14 @@ bool probeCrossMemoryAttach(const std::vector<Nonce>& nonces, const std::vector<
 std::atomic<uint32_t> gCounter{0};
 
 std::string segmentName(const Nonce& creator, int lower, int higher) {
-  return fmt::format("/tutti-{}-{}-{}-{}", creator.pid, creator.counter, lower, higher);
+  return fmt::format("/tutti-{}-{}-{:016x}-{}-{}", creator.pid, creator.counter, creator.tag, lower,
+                     higher);
 }
 
 sockaddr_un listenerAddress(const Nonce& owner, socklen_t* length) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string name = fmt::format("tutti-{}-{}", owner.pid, owner.counter);
+  std::string name = fmt::format("tutti-{}-{}-{:016x}", owner.pid, owner.counter, owner.tag);
   std::memcpy(addr.sun_path + 1, name.data(), name.size());  // abstract: leading NUL
   *length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
   return addr;
@@ -113,7 +119,11 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
   Status failure;  // the first local failure; setup goes on so the collective steps stay aligned
 
   std::vector<Nonce> nonces(setup.nranks());
-  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1), reinterpret_cast<uint64_t>(&gCmaProbe)};
+  nonces[rank] = Nonce{getpid(), gCounter.fetch_add(1), reinterpret_cast<uint64_t>(&gCmaProbe), 0};
+  if (!randomBytes(reinterpret_cast<uint8_t*>(&nonces[rank].tag), sizeof(uint64_t)).isOk()) {
+    nonces[rank].tag = static_cast<uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());  // still differs by time
+  }
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   socklen_t length = 0;
   sockaddr_un self = listenerAddress(nonces[rank], &length);
