@@ -167,29 +167,35 @@ bool EmulatedHosts::unlimitRate(int rank, int rail) const {
   return quietly("tc -n " + nsName(rank) + " qdisc del dev " + ifname(rail) + " root");
 }
 
+namespace {
+
+// In namespace ns: the table "tutti_loss" that drops each packet in or out of `iface` with
+// probability percent/100.
+bool addLossTable(const std::string& ns, const std::string& iface, int percent) {
+  const std::string nft = "ip netns exec " + ns + " nft ";
+  const std::string drop =
+      " numgen random mod 100 '<' " + std::to_string(percent) + " counter drop";
+  return quietly(nft + "add table inet tutti_loss") &&
+         quietly(nft + "add chain inet tutti_loss in '{ type filter hook input priority 0; }'") &&
+         quietly(nft + "add chain inet tutti_loss out '{ type filter hook output priority 0; }'") &&
+         quietly(nft + "add rule inet tutti_loss in iifname " + iface + drop) &&
+         quietly(nft + "add rule inet tutti_loss out oifname " + iface + drop);
+}
+
+}  // namespace
+
 std::string EmulatedHosts::lossUnavailableReason() {
   if (!quietly("nft --version")) return "needs nftables' nft command (Debian package nftables)";
   // The kernel must have nf_tables with numgen, and allow it in a namespace: try it in one.
   const std::string probe = std::string(kPrefix) + std::to_string(getpid()) + "-nftprobe";
-  const std::string nft = "ip netns exec " + probe + " nft ";
-  const bool works =
-      quietly("ip netns add " + probe) && quietly(nft + "add table inet tutti_loss") &&
-      quietly(nft + "add chain inet tutti_loss out '{ type filter hook output priority 0; }'") &&
-      quietly(nft + "add rule inet tutti_loss out numgen random mod 100 '<' 5 counter drop");
+  const bool works = quietly("ip netns add " + probe) && addLossTable(probe, kIfname, 5);
   quietly("ip netns del " + probe);
   if (!works) return "nftables cannot drop packets at random in a network namespace here";
   return "";
 }
 
 bool EmulatedHosts::loseRandomly(int rank, int percent) const {
-  const std::string nft = "ip netns exec " + nsName(rank) + " nft ";
-  const std::string drop =
-      " numgen random mod 100 '<' " + std::to_string(percent) + " counter drop";
-  return quietly(nft + "add table inet tutti_loss") &&
-         quietly(nft + "add chain inet tutti_loss in '{ type filter hook input priority 0; }'") &&
-         quietly(nft + "add chain inet tutti_loss out '{ type filter hook output priority 0; }'") &&
-         quietly(nft + "add rule inet tutti_loss in iifname " + kIfname + drop) &&
-         quietly(nft + "add rule inet tutti_loss out oifname " + kIfname + drop);
+  return addLossTable(nsName(rank), kIfname, percent);
 }
 
 long long EmulatedHosts::stopLosing(int rank) const {
