@@ -1,5 +1,8 @@
 #include "core/comm_failure.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "base/log.h"
 #include "core/comm.h"
 #include "core/flight_diagnosis.h"
@@ -43,6 +46,21 @@ void adoptVerdict(tuttiComm* comm, const Verdict& verdict) {
 }
 
 }  // namespace
+
+std::string describeOtherFailures(const tuttiComm& comm) {
+  if (comm.watch == nullptr) return "";
+  const std::vector<int> failed = comm.watch->failedRanks();
+  Verdict verdict;
+  const int first = comm.watch->verdict(&verdict) ? verdict.failedRank : -1;
+  const bool beyondVerdict =
+      std::any_of(failed.begin(), failed.end(), [first](int rank) { return rank != first; });
+  if (!beyondVerdict) return "";
+  std::string text = "; failed ranks known now (tuttiCommGetFailedRanks):";
+  for (size_t i = 0; i < failed.size(); ++i) {
+    text += fmt::format("{} {}", i == 0 ? "" : ",", describeRank(comm, failed[i]));
+  }
+  return text;
+}
 
 Status startWatch(tuttiComm* comm) {
   if (comm->nranks < 2) return Status::ok();
@@ -97,7 +115,8 @@ Status explainFailure(tuttiComm* comm, const Status& status, const char* op, uin
   if (verdict.failedRank < 0 && verdict.reporter == comm->rank && !verdict.revoked) {
     return Status(verdict.code, verdict.what);
   }
-  return Status(verdict.code, describeVerdict(*comm, verdict) + "; " + here);
+  return Status(verdict.code,
+                describeVerdict(*comm, verdict) + describeOtherFailures(*comm) + "; " + here);
 }
 
 Status failOutOfMemory(tuttiComm* comm, const char* op) noexcept {

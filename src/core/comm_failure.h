@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <new>
+#include <string>
 
 #include "base/status.h"
 
@@ -40,6 +41,12 @@ Status guardMemory(tuttiComm* comm, const char* op, Run&& run) noexcept {
     return failOutOfMemory(comm, op);
   }
 }
+
+// After the first verdict other ranks may fail too (several at once, or later): every failed rank
+// this rank knows of now, when that is more than the verdict's failed rank, as text to append to
+// a message ("; failed ranks known now (tuttiCommGetFailedRanks): rank 1 (host a, pid 7), rank 3
+// (host b, pid 9)"); "" otherwise. Takes the watch's lock: not to be called with it held.
+std::string describeOtherFailures(const tuttiComm& comm);
 
 // tuttiCommAbort: tells every rank this one aborted, before its connections close.
 void announceAbort(tuttiComm* comm);

@@ -70,6 +70,8 @@ void setStickyError(tuttiComm* comm, const Status& status) {
 Status stickyStatus(tuttiComm* comm, const char* what) {
   const int sticky = comm->asyncError.load();
   if (sticky == tuttiSuccess) return Status::ok();
+  // Ranks that failed after the verdict, or at once with it (the sticky message names the first).
+  const std::string others = describeOtherFailures(*comm);
   std::lock_guard<std::mutex> lock(comm->errorMutex);
   // NCCL's choice for calls on a revoked communicator (its ncclCommRevoke design notes).
   if (comm->revoked.load()) {
@@ -79,9 +81,9 @@ Status stickyStatus(tuttiComm* comm, const char* what) {
                               what, comm->stickyMessage));
   }
   return Status(static_cast<tuttiResult_t>(sticky),
-                fmt::format("{}: communicator is in error since an earlier failure ({}); "
+                fmt::format("{}: communicator is in error since an earlier failure ({}){}; "
                             "destroy or abort it",
-                            what, comm->stickyMessage));
+                            what, comm->stickyMessage, others));
 }
 
 namespace {

@@ -246,9 +246,22 @@ int killAndShrinkRank(int rank, int nranks, const Victims& victims, Shared* shar
       }
     }
   }
-  // The old communicator stays in error; both are destroyed.
+  // The old communicator stays in error, and its later calls name every failed rank, not only
+  // the first verdict's; both are destroyed.
   bool stillExact = true;
   if (step(comm, 0, &stillExact) != tuttiRemoteError) return 9;
+  if (expected.size() >= 2) {
+    const std::string message = tuttiGetLastError(comm);
+    const size_t list = message.find("failed ranks known now (tuttiCommGetFailedRanks):");
+    for (int victim : expected) {
+      const std::string named = "rank " + std::to_string(victim) + " (host ";
+      if (list == std::string::npos || message.find(named, list) == std::string::npos) {
+        std::fprintf(stderr, "rank %d: a later call's message does not list rank %d: %s\n", rank,
+                     victim, message.c_str());
+        return 12;
+      }
+    }
+  }
   CHECK_RC(tuttiCommDestroy(child));
   CHECK_RC(tuttiCommDestroy(comm));
   return nothingLeaked(rank, before) ? 0 : 11;
