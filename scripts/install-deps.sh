@@ -9,12 +9,13 @@
 # with systemd, Debian enables its own munge and slurm services, which the tests do not use),
 # valgrind (the valgrind_init_destroy_cycles tests; without it they are not registered), clang and
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes: scripts/fuzz.sh, which CI runs),
-# nftables (random packet loss between emulated hosts: tc's netem is not in every kernel).
+# nftables (random packet loss between emulated hosts: tc's netem is not in every kernel),
+# libucx-dev (the ucx transport's headers; libucp is loaded at run time).
 set -euo pipefail
 packages=(g++ make cmake pkg-config libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev openmpi-bin libopenmpi-dev libhwloc-dev python3-sklearn libgloo-dev iperf3
           gnuplot-nox python3-torch libtorch-dev pybind11-dev slurm-wlm munge valgrind clang
-          libclang-rt-14-dev nftables)
+          libclang-rt-14-dev nftables libucx-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

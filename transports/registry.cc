@@ -16,7 +16,9 @@ Status TransportRegistry::preference(const std::string& spec,
                                      std::vector<const TransportEntry*>* out) const {
   out->clear();
   if (spec.empty()) {
-    for (const TransportEntry& entry : entries_) out->push_back(&entry);
+    for (const TransportEntry& entry : entries_) {
+      if (entry.byDefault) out->push_back(&entry);
+    }
     return Status::ok();
   }
   std::stringstream items(spec);

@@ -34,6 +34,9 @@ struct TransportEntry {
   // Symmetric: canConnect(params, a, b) == canConnect(params, b, a).
   bool (*canConnect)(const Params& params, const RankDescriptor& a, const RankDescriptor& b);
   Status (*create)(const Params& params, std::unique_ptr<Transport>* out);
+  // In the default preference order (TUTTI_TRANSPORT unset); false: used only where
+  // TUTTI_TRANSPORT names it, so that the default setup never starts it.
+  bool byDefault = true;
 };
 
 class TransportRegistry {
@@ -44,7 +47,8 @@ class TransportRegistry {
   const std::vector<TransportEntry>& entries() const { return entries_; }
   std::string names() const;  // "shm, tcp"
 
-  // The preference order a TUTTI_TRANSPORT value gives: empty = the default order; otherwise a
+  // The preference order a TUTTI_TRANSPORT value gives: empty = the default order (the entries
+  // marked byDefault, in registration order); otherwise a
   // comma-separated list of registered names, each at most once. tuttiInvalidArgument naming
   // the variable otherwise.
   Status preference(const std::string& spec, std::vector<const TransportEntry*>* out) const;

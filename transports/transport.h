@@ -50,7 +50,9 @@ class Connection {
 
   // --- Two-sided. On one connection and in one direction, messages are delivered in the order
   // posted; each receive must have the size of the send it pairs with (a mismatch is
-  // tuttiInternalError). The memory must stay valid until request->done.
+  // tuttiInternalError). The memory must stay valid until request->done. A send that is done
+  // reaches the peer with no further call on this connection: a call returns once its requests
+  // are done, and nothing may progress the connection until the next one.
   virtual Status postSend(const Slice& data, TransferRequest* request) = 0;
   virtual Status postRecv(const Slice& data, TransferRequest* request) = 0;
   // postSend that moves nothing before the next progress() or postSend of this connection, so

@@ -58,7 +58,7 @@ const std::vector<ParamInfo>& paramTable() {
        "(2000 when oversubscribed)"},
       {"TUTTI_TRANSPORT", "(auto: shm,tcp)",
        "transports in order of preference, e.g. tcp or shm,tcp; each pair of ranks uses the first "
-       "that can connect it, tcp when none can"},
+       "that can connect it, tcp when none can; ucx (where built with UCX) only when named"},
       {"TUTTI_ALGO", "(auto)",
        "algorithms, NCCL syntax plus size ranges: ring, rd, ^rd, allreduce:0-64K:rd,64K-:ring; "
        "device buffers on one host also oneshot, twoshot (mapped peer memory; ring stages them)"},

@@ -5,6 +5,9 @@
 #include "transports/shm/shm_transport.h"
 #include "transports/tcp/tcp_params.h"
 #include "transports/tcp/tcp_transport.h"
+#if TUTTI_HAVE_UCX
+#include "transports/ucx/ucx_transport.h"
+#endif
 
 namespace tutti {
 namespace {
@@ -38,15 +41,27 @@ Status createTcp(const Params& params, std::unique_ptr<Transport>* out) {
   return Status::ok();
 }
 
+#if TUTTI_HAVE_UCX
+Status createUcx(const Params& params, std::unique_ptr<Transport>* out) {
+  *out = std::make_unique<UcxTransport>(params);
+  return Status::ok();
+}
+#endif
+
+bool anyPair(const Params&, const RankDescriptor&, const RankDescriptor&) { return true; }
+
 }  // namespace
 
 const TransportRegistry& builtinTransports() {
   static const TransportRegistry registry = [] {
     std::vector<TransportEntry> entries = {
-        {"shm", shmParamTable, checkShm, shmCanConnect, createShm},
-        {"tcp", tcpParamTable, checkTcp,
-         [](const Params&, const RankDescriptor&, const RankDescriptor&) { return true; },
-         createTcp},
+      {"shm", shmParamTable, checkShm, shmCanConnect, createShm},
+      {"tcp", tcpParamTable, checkTcp, anyPair, createTcp},
+#if TUTTI_HAVE_UCX
+      // Only where TUTTI_TRANSPORT names it: not measured against shm and tcp here yet.
+      {"ucx", ucxParamTable, [](const Params&) { return Status::ok(); }, anyPair, createUcx,
+       /*byDefault=*/false},
+#endif
     };
     for (const TransportEntry& entry : entries) registerParamTable(entry.paramTable());
     // The device layer reads its table at its first use, which may come after a tool lists the

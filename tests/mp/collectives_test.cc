@@ -407,6 +407,17 @@ INSTANTIATE_TEST_SUITE_P(AlgorithmsTcp, CollectivesTest,
                          ::testing::Combine(::testing::Values(3, 4),
                                             ::testing::Values("tcp_ring", "tcp_rd")),
                          ranksTransportName);
+#if TUTTI_HAVE_UCX
+// The ucx transport (TUTTI_TRANSPORT=ucx): UCX picks its own paths here (shared memory, CMA).
+INSTANTIATE_TEST_SUITE_P(Ucx, CollectivesTest,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 5, 8),
+                                            ::testing::Values("ucx")),
+                         ranksTransportName);
+INSTANTIATE_TEST_SUITE_P(AlgorithmsUcx, CollectivesTest,
+                         ::testing::Combine(::testing::Values(4),
+                                            ::testing::Values("ucx_ring", "ucx_rd")),
+                         ranksTransportName);
+#endif
 
 }  // namespace
 }  // namespace tutti::test

@@ -30,6 +30,30 @@ TEST(TransportRegistryTest, PreferenceListsAreParsedAndChecked) {
   }
 }
 
+// A transport outside the default order is used only where TUTTI_TRANSPORT names it.
+TEST(TransportRegistryTest, AnOptInTransportIsOnlyWhereNamed) {
+  auto none = [](const Params&, const RankDescriptor&, const RankDescriptor&) { return true; };
+  auto noParams = []() -> const std::vector<ParamInfo>& {
+    static const std::vector<ParamInfo> table;
+    return table;
+  };
+  auto ok = [](const Params&) { return Status::ok(); };
+  auto make = [](const Params&, std::unique_ptr<Transport>*) { return Status::ok(); };
+  const TransportRegistry registry({{"a", noParams, ok, none, make},
+                                    {"b", noParams, ok, none, make, /*byDefault=*/false},
+                                    {"c", noParams, ok, none, make}});
+  std::vector<const TransportEntry*> order;
+  ASSERT_TRUE(registry.preference("", &order).isOk());
+  EXPECT_EQ(namesOf(order), (std::vector<std::string>{"a", "c"}));
+  ASSERT_TRUE(registry.preference("b,a", &order).isOk());
+  EXPECT_EQ(namesOf(order), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(registry.names(), "a, b, c");
+#if TUTTI_HAVE_UCX
+  ASSERT_TRUE(builtinTransports().preference("ucx", &order).isOk());
+  EXPECT_EQ(namesOf(order), (std::vector<std::string>{"ucx"}));
+#endif
+}
+
 TEST(TransportRegistryTest, EachPairTakesTheFirstTransportThatCanConnectIt) {
   const TransportRegistry& registry = builtinTransports();
   // Ranks 0, 1 on host A; rank 2 on host B.
