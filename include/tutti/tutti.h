@@ -92,8 +92,10 @@
  *   TUTTI_TRANSPORT=list                  transports in order of preference ("tcp",
  *                                         "shm,tcp"); each pair of ranks uses the first that
  *                                         can connect it, TCP when none can. Default "shm,tcp":
- *                                         shared memory on one host, TCP otherwise. An unknown
- *                                         name makes init fail with tuttiInvalidArgument
+ *                                         shared memory on one host, TCP otherwise. "ucx" (a
+ *                                         library built with UCX's headers; libucp.so.0 loaded
+ *                                         at init) only when listed. An unknown name makes init
+ *                                         fail with tuttiInvalidArgument
  *   TUTTI_SHM_DISABLE=1                   never use shared memory
  *   TUTTI_SHM_CMA=0|1                     single-copy (process_vm_readv) path for large
  *                                         shared-memory messages (default 1; 0 when a host has
@@ -333,7 +335,8 @@ tuttiResult_t tuttiCommShrink(tuttiComm_t comm, const int* excludeRanks, int exc
  * failure every survivor gets the same list. With several at once the lists converge: a killed
  * rank reaches every survivor within milliseconds, a stopped one within the heartbeat timeout;
  * a survivor that asks earlier may list fewer, so wait that long before a shrink after several
- * failures (docs/reliability.md).
+ * failures (docs/reliability.md). Once it holds a rank beside the verdict's, the message of a
+ * failing or later call (tuttiGetLastError) lists them too.
  * Writes at most maxRanks ranks into ranks and the number known into *count (which may exceed
  * maxRanks; room for nranks - 1 always suffices). Local, thread-safe like
  * tuttiCommGetAsyncError. Returns tuttiInvalidArgument for a NULL or destroyed comm, a NULL
