@@ -22,7 +22,6 @@ namespace tutti {
 
 class UcxTransport : public Transport {
  public:
-  explicit UcxTransport(const Params& params) : params_(params) {}
   const char* name() const override { return "ucx"; }
   Status connect(SetupChannel& setup, const std::vector<int>& peers,
                  std::vector<std::unique_ptr<Connection>>* out) override;
@@ -32,7 +31,6 @@ class UcxTransport : public Transport {
   static constexpr uint32_t kMaxAddressBytes = 64 << 10;
 
  private:
-  Params params_;
   std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
 };
 

@@ -22,13 +22,11 @@ namespace {
 // closes while the other still moves messages.
 void runPair(const std::function<void(int rank, SetupChannel& setup, Connection* peer)>& body) {
   FakeSetupGroup group(2);
-  Params params;
-  params.timeoutMs = 20000;
   std::vector<std::thread> threads;
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       std::unique_ptr<SetupChannel> setup = group.channel(r);
-      UcxTransport transport(params);
+      UcxTransport transport;
       std::vector<std::unique_ptr<Connection>> connections;
       Status status = transport.connect(*setup, {1 - r}, &connections);
       ASSERT_TRUE(status.isOk()) << status.message();
