@@ -48,14 +48,21 @@ struct Slice {
   char* data() const { return registration->base() + offset; }
 };
 
-// What a peer needs to put into memory this rank registered. Plain bytes, so it can travel over
-// any channel (a setup allgather, a message). Its meaning is the transport's: shm puts with
-// process_vm_writev at `address` of process `key[0]`; an RDMA transport would carry the rkey.
+// What a peer needs to put into memory this rank registered. Plain bytes of a fixed size, so
+// it can travel over any channel (a setup allgather, a message). The key's meaning is the
+// transport's: shm's is the owner's process id and rank (it puts with process_vm_writev at
+// `address`); ucx's is the owner's rank and worker and UCX's packed rkey; a verbs transport would
+// carry the MR's rkey. kMaxKeyBytes holds a packed UCX rkey for several memory domains (11-12 bytes
+// for shared memory and TCP, tens of bytes per RDMA device).
 struct RemoteMemory {
+  static constexpr size_t kMaxKeyBytes = 232;
   uint64_t address = 0;
   uint64_t bytes = 0;
-  uint64_t key[2] = {0, 0};
+  uint32_t keyBytes = 0;  // how many bytes of key are in use
+  uint32_t reserved = 0;
+  uint8_t key[kMaxKeyBytes] = {};
 };
+static_assert(sizeof(RemoteMemory) == 256, "RemoteMemory travels as 256 plain bytes");
 
 // Registers memory for one transport and caches the registrations: the same buffer (or a range
 // inside a registered one, of the same kind and device) is registered once. The cache holds at

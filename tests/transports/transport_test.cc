@@ -3,6 +3,7 @@
 // signals, the registration cache, and disagreeing sizes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -435,11 +436,23 @@ TEST_P(TransportTest, PutWithSignalWritesThePeersMemoryThenRaisesTheSignal) {
                                     exported[peer], 0, Connection::kSignals, &put)
                     .code(),
                 tuttiInvalidArgument);
+      const int other = (peer + 1) % kRanks == me ? (peer + 2) % kRanks : (peer + 1) % kRanks;
+      EXPECT_EQ(connection
+                    ->putWithSignal(hostSlice(connection->memoryDomain(), mine.data(), 10),
+                                    exported[other], 0, 0, &put)
+                    .code(),
+                tuttiInvalidArgument)
+          << "memory of rank " << other << " through the connection to rank " << peer;
     }
     for (int peer = 0; peer < kRanks; ++peer) {
       if (peer == me) continue;
       Connection* connection = rank.to(peer);
-      for (int spins = 0; connection->readSignal(2) < 1 && spins < 20000000; ++spins) {
+      // Progressed while waiting: a transport may apply a peer's puts only when progressed.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (connection->readSignal(2) < 1 && std::chrono::steady_clock::now() < deadline) {
+        bool progressed = false;
+        ASSERT_TRUE(connection->progress(&progressed).isOk());
+        if (!progressed) std::this_thread::yield();
       }
       ASSERT_EQ(connection->readSignal(2), 1u);
       EXPECT_EQ(connection->readSignal(0), 0u);

@@ -68,10 +68,11 @@ ShmFifo ShmConnection::fifoAt(void* segment, int direction, int slots, size_t sl
   return fifo;
 }
 
-ShmConnection::ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in,
-                             int slots, size_t slotBytes, Fd doorbell, int peerPid,
+ShmConnection::ShmConnection(int self, int peer, void* segment, size_t segmentBytes, ShmFifo out,
+                             ShmFifo in, int slots, size_t slotBytes, Fd doorbell, int peerPid,
                              size_t cmaMinBytes, std::shared_ptr<MemoryDomain> domain)
-    : peer_(peer),
+    : self_(self),
+      peer_(peer),
       segment_(segment),
       segmentLength_(segmentBytes),
       out_(out),
@@ -269,8 +270,10 @@ Status ShmConnection::exportMemory(const Registration& registration, RemoteMemor
   }
   out->address = reinterpret_cast<uint64_t>(registration.memory.ptr);
   out->bytes = registration.memory.bytes;
-  out->key[0] = static_cast<uint64_t>(getpid());
-  out->key[1] = 0;
+  // The owner's process and rank (ranks may share a process, as threads of a test do).
+  const uint64_t owner[2] = {static_cast<uint64_t>(getpid()), static_cast<uint64_t>(self_)};
+  std::memcpy(out->key, owner, sizeof(owner));
+  out->keyBytes = sizeof(owner);
   return Status::ok();
 }
 
@@ -284,10 +287,13 @@ Status ShmConnection::putWithSignal(const Slice& src, const RemoteMemory& dst, s
   if (signal < 0 || signal >= kSignals) {
     return makeError(tuttiInvalidArgument, "shm: signal {} is not in [0, {})", signal, kSignals);
   }
-  if (dst.key[0] != static_cast<uint64_t>(peerPid_)) {
+  uint64_t owner[2] = {0, ~uint64_t{0}};
+  if (dst.keyBytes == sizeof(owner)) std::memcpy(owner, dst.key, sizeof(owner));
+  if (owner[0] != static_cast<uint64_t>(peerPid_) || owner[1] != static_cast<uint64_t>(peer_)) {
     return makeError(tuttiInvalidArgument,
-                     "shm: the remote memory was exported by process {}, not by rank {} (pid {})",
-                     dst.key[0], peer_, peerPid_);
+                     "shm: the remote memory was exported by rank {} (pid {}), not by rank {} (pid "
+                     "{})",
+                     static_cast<int64_t>(owner[1]), owner[0], peer_, peerPid_);
   }
   if (dstOffset > dst.bytes || src.bytes > dst.bytes - dstOffset) {
     return makeError(tuttiInvalidArgument,

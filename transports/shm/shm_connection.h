@@ -62,9 +62,9 @@ class ShmConnection : public Connection {
 
   // cmaMinBytes: messages of at least this size are read straight from the sender's memory (0:
   // never; each process must be able to read and write the other's memory). peerPid: the peer's
-  // process.
-  ShmConnection(int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in, int slots,
-                size_t slotBytes, Fd doorbell, int peerPid, size_t cmaMinBytes,
+  // process. self: this rank.
+  ShmConnection(int self, int peer, void* segment, size_t segmentBytes, ShmFifo out, ShmFifo in,
+                int slots, size_t slotBytes, Fd doorbell, int peerPid, size_t cmaMinBytes,
                 std::shared_ptr<MemoryDomain> domain);
   ~ShmConnection() override;
 
@@ -130,6 +130,7 @@ class ShmConnection : public Connection {
   Status progressSends(bool* moved);
   Status progressRecvs(bool* moved);
 
+  int self_;
   int peer_;
   void* segment_;
   size_t segmentLength_;

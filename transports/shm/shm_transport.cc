@@ -259,7 +259,7 @@ Status ShmTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     int outDirection = rank == lower ? 0 : 1;
     void* map = mapped[peer];
     out->push_back(std::make_unique<ShmConnection>(
-        peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
+        setup.rank(), peer, map, bytes, ShmConnection::fifoAt(map, outDirection, slots, slotBytes),
         ShmConnection::fifoAt(map, 1 - outDirection, slots, slotBytes), slots, slotBytes,
         std::move(doorbells[peer]), nonces[peer].pid, cmaEnabled_ ? shm_.cmaMinBytes : 0, domain_));
   }

@@ -44,7 +44,16 @@ Status loadTable(UcxApi* api, std::unique_ptr<topo::DynamicLibrary>* library) {
                    lib.resolve("ucp_request_cancel", &api->requestCancel, &why) &&
                    lib.resolve("ucp_tag_send_nbx", &api->tagSendNbx, &why) &&
                    lib.resolve("ucp_tag_recv_nbx", &api->tagRecvNbx, &why) &&
-                   lib.resolve("ucs_status_string", &api->statusString, &why);
+                   lib.resolve("ucs_status_string", &api->statusString, &why) &&
+                   lib.resolve("ucp_mem_map", &api->memMap, &why) &&
+                   lib.resolve("ucp_mem_unmap", &api->memUnmap, &why) &&
+                   lib.resolve("ucp_rkey_pack", &api->rkeyPack, &why) &&
+                   lib.resolve("ucp_rkey_buffer_release", &api->rkeyBufferRelease, &why) &&
+                   lib.resolve("ucp_ep_rkey_unpack", &api->epRkeyUnpack, &why) &&
+                   lib.resolve("ucp_rkey_destroy", &api->rkeyDestroy, &why) &&
+                   lib.resolve("ucp_put_nbx", &api->putNbx, &why) &&
+                   lib.resolve("ucp_ep_flush_nbx", &api->epFlushNbx, &why) &&
+                   lib.resolve("ucp_atomic_op_nbx", &api->atomicOpNbx, &why);
   if (!all) {
     return makeError(tuttiSystemError, "ucx transport: {} (UCX 1.10 or newer is needed)", why);
   }

@@ -32,6 +32,16 @@ struct UcxApi {
   decltype(&::ucp_tag_send_nbx) tagSendNbx = nullptr;
   decltype(&::ucp_tag_recv_nbx) tagRecvNbx = nullptr;
   decltype(&::ucs_status_string) statusString = nullptr;
+  // One-sided puts (ucx_memory.h, UcxConnection::putWithSignal).
+  decltype(&::ucp_mem_map) memMap = nullptr;
+  decltype(&::ucp_mem_unmap) memUnmap = nullptr;
+  decltype(&::ucp_rkey_pack) rkeyPack = nullptr;
+  decltype(&::ucp_rkey_buffer_release) rkeyBufferRelease = nullptr;
+  decltype(&::ucp_ep_rkey_unpack) epRkeyUnpack = nullptr;
+  decltype(&::ucp_rkey_destroy) rkeyDestroy = nullptr;
+  decltype(&::ucp_put_nbx) putNbx = nullptr;
+  decltype(&::ucp_ep_flush_nbx) epFlushNbx = nullptr;
+  decltype(&::ucp_atomic_op_nbx) atomicOpNbx = nullptr;
 
   // "Connection reset by remote peer", or "status <n>" before the table is loaded.
   std::string describe(ucs_status_t status) const;

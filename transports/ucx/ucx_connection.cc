@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 namespace tutti {
@@ -14,14 +15,24 @@ ucp_tag_t UcxConnection::tagOf(int sender, uint64_t seq) {
 }
 
 UcxConnection::UcxConnection(int self, int peer, std::shared_ptr<UcxWorker> worker, ucp_ep_h ep,
-                             UcxEndpointState* state, std::shared_ptr<MemoryDomain> domain)
+                             UcxEndpointState* state, std::shared_ptr<UcxMemoryDomain> domain,
+                             const PeerSignals& signals)
     : self_(self),
       peer_(peer),
       worker_(std::move(worker)),
       api_(worker_->api()),
       ep_(ep),
       state_(state),
-      domain_(std::move(domain)) {}
+      domain_(std::move(domain)) {
+  signals_ = domain_->signalsOf(peer_);
+  if (!worker_->hasPut() || signals.key.empty() || signals_ == nullptr) return;
+  std::lock_guard<std::mutex> hold(worker_->lock());
+  // Without it the connection has no puts (supportsPut() says so); messages are unaffected.
+  if (api_.epRkeyUnpack(ep_, signals.key.data(), &signalKey_) != UCS_OK) signalKey_ = nullptr;
+  putReady_ = signalKey_ != nullptr;
+  remoteSignals_ = signals.address + static_cast<uint64_t>(self_) * kSignals * sizeof(uint64_t);
+  peerWorker_ = signals.worker;
+}
 
 UcxConnection::~UcxConnection() {
   std::lock_guard<std::mutex> hold(worker_->lock());
@@ -32,12 +43,15 @@ UcxConnection::~UcxConnection() {
                      });
   if (!clean) closeNow();
   dropPosted();
+  if (clean && putSeq_ > 0) flushNow();
+  destroyRkeys();
   if (!closed_) worker_->close(ep_, true);
   closed_ = true;
 }
 
 void UcxConnection::closeNow() {
   if (closed_) return;
+  destroyRkeys();
   worker_->close(ep_, false);
   closed_ = true;
 }
@@ -89,7 +103,13 @@ Status UcxConnection::fail(Status status) {
 UcxConnection::Pending& UcxConnection::track(TransferRequest* request, bool isSend, uint64_t seq,
                                              size_t bytes, ucp_request_param_t* param) {
   request->done = false;
-  pending_.push_back(Pending{this, request, nullptr, isSend, seq, bytes});
+  Pending pending;
+  pending.owner = this;
+  pending.request = request;
+  pending.isSend = isSend;
+  pending.seq = seq;
+  pending.bytes = bytes;
+  pending_.push_back(pending);
   *param = ucp_request_param_t{};
   param->op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
   param->user_data = &pending_.back();
@@ -106,9 +126,13 @@ UcxConnection::Pending& UcxConnection::track(TransferRequest* request, bool isSe
 Status UcxConnection::postSend(const Slice& data, TransferRequest* request) {
   std::lock_guard<std::mutex> hold(worker_->lock());
   if (!failure_.isOk()) return failure_;
+  if (endpointGone()) {
+    return fail(makeError(tuttiRemoteError, "ucx: connection to rank {} shut down", peer_));
+  }
   worker_->calledNow();
   ucp_request_param_t param;
   Pending& pending = track(request, true, sendSeq_, data.bytes, &param);
+  request->pendingParts = 1;
   ucs_status_ptr_t handle =
       api_.tagSendNbx(ep_, data.data(), data.bytes, tagOf(self_, sendSeq_), &param);
   ++sendSeq_;
@@ -129,8 +153,12 @@ Status UcxConnection::postSend(const Slice& data, TransferRequest* request) {
 Status UcxConnection::postRecv(const Slice& data, TransferRequest* request) {
   std::lock_guard<std::mutex> hold(worker_->lock());
   if (!failure_.isOk()) return failure_;
+  if (endpointGone()) {
+    return fail(makeError(tuttiRemoteError, "ucx: connection to rank {} shut down", peer_));
+  }
   ucp_request_param_t param;
   Pending& pending = track(request, false, recvSeq_, data.bytes, &param);
+  request->pendingParts = 1;
   ucs_status_ptr_t handle = api_.tagRecvNbx(worker_->handle(), data.data(), data.bytes,
                                             tagOf(peer_, recvSeq_), ~ucp_tag_t{0}, &param);
   ++recvSeq_;
@@ -147,6 +175,10 @@ Status UcxConnection::postRecv(const Slice& data, TransferRequest* request) {
 }
 
 Status UcxConnection::outcome(const Pending& pending) const {
+  if (pending.isPut && pending.status != UCS_OK) {
+    return makeError(tuttiRemoteError, "ucx: put #{} ({} bytes) into rank {}: {}", pending.seq,
+                     pending.bytes, peer_, api_.describe(pending.status));
+  }
   const char* direction = pending.isSend ? "send of" : "receive of";
   if (pending.status == UCS_ERR_MESSAGE_TRUNCATED) {
     return makeError(tuttiInternalError,
@@ -190,9 +222,14 @@ Status UcxConnection::progress(bool* progressed) {
     Status status = outcome(*it);
     if (!status.isOk()) return fail(std::move(status));
     api_.requestFree(it->handle);
-    it->request->done = true;
-    *progressed = true;
+    TransferRequest* request = it->request;
+    const uint64_t seq = it->seq;
+    const int signalAfter = it->signalAfter;
     it = pending_.erase(it);
+    // A put's flush completed: its data is in the peer's memory, the signal may follow.
+    if (signalAfter >= 0) TUTTI_RETURN_IF_ERROR(postSignal(request, seq, signalAfter));
+    partDone(request);
+    *progressed = true;
   }
   if (state_->error != UCS_OK && !pending_.empty()) {
     // Receives wait on the worker, not the endpoint: a failed peer does not end them itself.
@@ -226,23 +263,32 @@ std::string UcxConnection::describePending() const {
   std::lock_guard<std::mutex> hold(worker_->lock());
   if (pending_.empty()) return "";
   size_t sends = 0;
+  size_t puts = 0;
   size_t recvs = 0;
   std::string oldest;
   for (const Pending& pending : pending_) {
     if (pending.completed) continue;
-    (pending.isSend ? sends : recvs) += 1;
+    // A put in flight has its flush or its signal posted (the data part carries the rkey).
+    if (pending.isPut) {
+      puts += pending.rkey == nullptr ? 1 : 0;
+    } else {
+      (pending.isSend ? sends : recvs) += 1;
+    }
   }
   // Posted in order, so the first of each kind is the oldest.
   for (bool isSend : {true, false}) {
     auto first = std::find_if(pending_.begin(), pending_.end(), [isSend](const Pending& p) {
-      return p.isSend == isSend && !p.completed;
+      return p.isSend == isSend && !p.isPut && !p.completed;
     });
     if (first == pending_.end()) continue;
     oldest += fmt::format(", the oldest {} message #{} ({} bytes)", isSend ? "sent" : "awaited",
                           first->seq, first->bytes);
   }
-  return fmt::format("ucx: {} send(s) and {} receive(s) to rank {} not done{}", sends, recvs, peer_,
-                     oldest);
+  auto firstPut = std::find_if(pending_.begin(), pending_.end(),
+                               [](const Pending& p) { return p.isPut && !p.completed; });
+  if (firstPut != pending_.end()) oldest += fmt::format(", the oldest put #{}", firstPut->seq);
+  return fmt::format("ucx: {} send(s), {} put(s) and {} receive(s) to rank {} not done{}", sends,
+                     puts, recvs, peer_, oldest);
 }
 
 void UcxConnection::shutdown() {

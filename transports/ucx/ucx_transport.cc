@@ -1,9 +1,11 @@
 #include "transports/ucx/ucx_transport.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "transports/ucx/ucx_api.h"
 #include "transports/ucx/ucx_connection.h"
+#include "transports/ucx/ucx_memory.h"
 #include "transports/ucx/ucx_worker.h"
 
 namespace tutti {
@@ -13,6 +15,49 @@ void onEndpointError(void* arg, ucp_ep_h ep, ucs_status_t status) {
   auto* state = static_cast<UcxEndpointState*>(arg);
   state->error = status;
   state->worker->completed();  // the progress thread then wakes a rank asleep on it
+}
+
+// Each rank's signal words for puts: allgathered descriptors, then the packed rkeys. A rank
+// whose UCX has no RMA, or that could not map them, publishes no key and gets no puts. Every
+// rank takes part whatever its state, so that no one waits on it.
+Status exchangeSignals(SetupChannel& setup, const UcxWorker* worker, const UcxMemoryDomain* domain,
+                       std::vector<UcxConnection::PeerSignals>* out) {
+  struct Descriptor {
+    uint64_t worker = 0;
+    uint64_t address = 0;
+    uint32_t keyBytes = 0;
+    uint32_t reserved = 0;
+  };
+  const int nranks = setup.nranks();
+  const int self = setup.rank();
+  std::vector<Descriptor> all(nranks);
+  const std::vector<uint8_t> none;
+  const std::vector<uint8_t>& key = domain != nullptr ? domain->signalKey() : none;
+  if (worker != nullptr) all[self].worker = worker->id();
+  if (domain != nullptr && key.size() <= UcxTransport::kMaxSignalKeyBytes) {
+    all[self].address = domain->signalAddress();
+    all[self].keyBytes = static_cast<uint32_t>(key.size());
+  }
+  TUTTI_RETURN_IF_ERROR(setup.allGather(all.data(), sizeof(Descriptor)));
+  uint32_t longest = 0;
+  for (const Descriptor& d : all) {
+    longest = std::max(longest, std::min(d.keyBytes, UcxTransport::kMaxSignalKeyBytes));
+  }
+  std::vector<uint8_t> keys(static_cast<size_t>(nranks) * longest, 0);
+  if (all[self].keyBytes > 0) {
+    std::memcpy(keys.data() + static_cast<size_t>(self) * longest, key.data(), key.size());
+  }
+  if (longest > 0) TUTTI_RETURN_IF_ERROR(setup.allGather(keys.data(), longest));
+  out->assign(nranks, UcxConnection::PeerSignals{});
+  for (int rank = 0; rank < nranks; ++rank) {
+    UcxConnection::PeerSignals& peer = (*out)[rank];
+    peer.worker = all[rank].worker;
+    peer.address = all[rank].address;
+    if (all[rank].keyBytes == 0 || all[rank].keyBytes > UcxTransport::kMaxSignalKeyBytes) continue;
+    const uint8_t* begin = keys.data() + static_cast<size_t>(rank) * longest;
+    peer.key.assign(begin, begin + all[rank].keyBytes);
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -49,6 +94,16 @@ Status UcxTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
     std::memcpy(table.data() + static_cast<size_t>(self) * longest, address.data(), address.size());
   }
   if (longest > 0) TUTTI_RETURN_IF_ERROR(setup.allGather(table.data(), longest));
+  std::shared_ptr<UcxMemoryDomain> domain;
+  if (ready.isOk()) {
+    domain = std::make_shared<UcxMemoryDomain>(worker);
+    // Without them this rank takes no puts; its messages are unaffected.
+    if (worker->hasPut() && !domain->mapSignals(nranks).isOk()) {
+      domain = std::make_shared<UcxMemoryDomain>(worker);
+    }
+  }
+  std::vector<UcxConnection::PeerSignals> signals;
+  TUTTI_RETURN_IF_ERROR(exchangeSignals(setup, worker.get(), domain.get(), &signals));
   TUTTI_RETURN_IF_ERROR(ready);
   for (int peer : peers) {
     if (lengths[peer] == 0 || lengths[peer] > kMaxAddressBytes) {
@@ -77,7 +132,8 @@ Status UcxTransport::connect(SetupChannel& setup, const std::vector<int>& peers,
       return makeError(tuttiSystemError, "ucx transport: endpoint to rank {}: {}", peer,
                        api->describe(status));
     }
-    out->push_back(std::make_unique<UcxConnection>(self, peer, worker, ep, state, domain_));
+    out->push_back(
+        std::make_unique<UcxConnection>(self, peer, worker, ep, state, domain, signals[peer]));
   }
   if (!out->empty()) worker->startProgressThread();
   return Status::ok();

@@ -2,8 +2,10 @@
 // and UCX_TLS / UCX_NET_DEVICES allow: shared memory and CMA on one host, TCP, and
 // InfiniBand/RoCE verbs (with UCX's own multi-rail over several NICs) between hosts. Each
 // connect creates one UCP context and worker; the ranks allgather the workers' addresses over
-// the setup channel and each creates an endpoint to each peer it needs. Two-sided only (tag
-// matching, ucx_connection.h); no staging of its own and no one-sided put yet.
+// the setup channel and each creates an endpoint to each peer it needs. Two-sided messages by
+// tag matching and one-sided puts with a signal (ucx_connection.h); no staging of its own. Each
+// connect's memory domain (ucx_memory.h) lives with its worker: UCX's registrations belong to a
+// context.
 //
 // Not in the default preference order's first places: TUTTI_TRANSPORT=ucx (or a list naming it
 // before tcp) selects it. UCX's own connections are not introduced by the communicator's secret
@@ -29,9 +31,8 @@ class UcxTransport : public Transport {
   // Longest worker address accepted from a peer (UCX's are a few hundred bytes: one entry per
   // device and transport).
   static constexpr uint32_t kMaxAddressBytes = 64 << 10;
-
- private:
-  std::shared_ptr<MemoryDomain> domain_ = std::make_shared<MemoryDomain>();
+  // Longest packed rkey of a peer's signal words accepted.
+  static constexpr uint32_t kMaxSignalKeyBytes = 4 << 10;
 };
 
 // The transport's parameters: none of its own (UCX reads its UCX_* variables itself).

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
+#include <random>
 #include <thread>
 
 namespace tutti {
@@ -15,6 +16,8 @@ namespace tutti {
 Status UcxWorker::create(const UcxApi* api, int expectedPeers, std::shared_ptr<UcxWorker>* out) {
   std::shared_ptr<UcxWorker> worker(new UcxWorker());
   worker->api_ = api;
+  std::random_device random;
+  worker->id_ = (static_cast<uint64_t>(random()) << 32) ^ random();
   ucp_config_t* config = nullptr;
   ucs_status_t status = api->configRead(nullptr, nullptr, &config);
   if (status != UCS_OK) {
@@ -23,9 +26,16 @@ Status UcxWorker::create(const UcxApi* api, int expectedPeers, std::shared_ptr<U
   }
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
-  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  // RMA and 64-bit atomics for one-sided puts and their signals; a UCX that offers neither
+  // (no transport that can emulate them) still gives two-sided messages.
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP | UCP_FEATURE_RMA | UCP_FEATURE_AMO64;
   params.estimated_num_eps = static_cast<size_t>(std::max(expectedPeers, 1));
   status = api->initVersion(UCP_API_MAJOR, UCP_API_MINOR, &params, config, &worker->context_);
+  worker->hasPut_ = status == UCS_OK;
+  if (status != UCS_OK) {
+    params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+    status = api->initVersion(UCP_API_MAJOR, UCP_API_MINOR, &params, config, &worker->context_);
+  }
   api->configRelease(config);
   if (status != UCS_OK) {
     return makeError(tuttiSystemError, "ucx transport: ucp_init: {}", api->describe(status));
@@ -168,6 +178,12 @@ UcxWorker::~UcxWorker() {
   }
   if (worker_ != nullptr) api_->workerDestroy(worker_);
   if (context_ != nullptr) api_->cleanup(context_);
+}
+
+std::atomic<uint64_t>* UcxWorker::allocateSignals(size_t words) {
+  signals_ = std::make_unique<std::atomic<uint64_t>[]>(words);
+  for (size_t i = 0; i < words; ++i) signals_[i].store(0, std::memory_order_relaxed);
+  return signals_.get();
 }
 
 Status UcxWorker::address(std::vector<uint8_t>* out) const {

@@ -33,8 +33,8 @@ struct UcxEndpointState {
 
 class UcxWorker {
  public:
-  // A context with tag matching and wakeup, for `expectedPeers` endpoints, and its worker.
-  // Errors: tuttiSystemError with UCX's reason.
+  // A context with tag matching, wakeup and (where UCX offers them) RMA and atomics, for
+  // `expectedPeers` endpoints, and its worker. Errors: tuttiSystemError with UCX's reason.
   static Status create(const UcxApi* api, int expectedPeers, std::shared_ptr<UcxWorker>* out);
   // Stops the progress thread, waits (up to kCloseMs in all) for the endpoints still closing,
   // then destroys the worker and the context.
@@ -44,6 +44,14 @@ class UcxWorker {
 
   const UcxApi& api() const { return *api_; }
   ucp_worker_h handle() const { return worker_; }
+  ucp_context_h context() const { return context_; }
+  // Zeroed words that live until the worker is destroyed: a peer's atomic may still land in
+  // them while endpoints close, after the connections and their memory domain are gone.
+  std::atomic<uint64_t>* allocateSignals(size_t words);
+  // Random per worker: tells a RemoteMemory of this communicator from one of another.
+  uint64_t id() const { return id_; }
+  // Whether the context has RMA and 64-bit atomics (one-sided puts).
+  bool hasPut() const { return hasPut_; }
   // Held for every call into UCX on this worker (it is created serialized).
   std::mutex& lock() { return mutex_; }
   // A call progressed the worker now (with lock() held): the progress thread stands aside.
@@ -76,6 +84,8 @@ class UcxWorker {
   const UcxApi* api_ = nullptr;
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
+  bool hasPut_ = false;
+  uint64_t id_ = 0;
   int eventFd_ = -1;
   std::vector<std::unique_ptr<UcxEndpointState>> endpoints_;
   std::vector<void*> closing_;  // close requests in progress
@@ -86,6 +96,7 @@ class UcxWorker {
   int wakeFd_ = -1;           // eventfd: the thread (or a shutdown) wakes a rank
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::unique_ptr<std::atomic<uint64_t>[]> signals_;  // freed after the worker is destroyed
 };
 
 }  // namespace tutti

@@ -1,6 +1,7 @@
 // The ucx transport's own behaviour beyond the interface tests (transport_test.cc runs those
 // over ucx too): its tags, a shutdown from another thread ending a rank's wait at once, and the
-// worker's progress thread moving a rank's sends while the rank itself is away.
+// worker's progress thread moving a rank's sends, and applying a peer's puts, while the rank
+// itself is away.
 #include "transports/ucx/ucx_connection.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +37,28 @@ void runPair(const std::function<void(int rank, SetupChannel& setup, Connection*
     });
   }
   for (auto& thread : threads) thread.join();
+}
+
+// Progresses connection until every request is done: an error, or tuttiTimeout after 10 s
+// without progress.
+Status waitForAll(Connection* connection, const std::vector<TransferRequest>& requests) {
+  ProgressEngine engine(WaitPolicy{0, 0, 10000}, nullptr);
+  std::vector<Connection*> all = {connection};
+  engine.drive(all);
+  auto allDone = [&] {
+    for (const TransferRequest& request : requests) {
+      if (!request.done) return false;
+    }
+    return true;
+  };
+  while (!allDone()) {
+    bool progressed = false;
+    TUTTI_RETURN_IF_ERROR(engine.poll(&progressed));
+    if (!progressed && engine.idle() == ProgressEngine::Idle::kTimedOut) {
+      return makeError(tuttiTimeout, "{}", connection->describePending());
+    }
+  }
+  return Status::ok();
 }
 
 TEST(UcxConnectionTest, TagsNameTheSenderAndTheMessagesPlace) {
@@ -118,24 +141,7 @@ TEST(UcxConnectionTest, TheWorkersThreadMovesARanksSendsWhileTheRankIsAway) {
                                    &requests[m])
                         .isOk());
       }
-      ProgressEngine engine(WaitPolicy{0, 0, 10000}, nullptr);
-      std::vector<Connection*> all = {connection};
-      engine.drive(all);
-      auto allDone = [&] {
-        for (const TransferRequest& request : requests) {
-          if (!request.done) return false;
-        }
-        return true;
-      };
-      while (!allDone()) {
-        bool progressed = false;
-        received = engine.poll(&progressed);
-        if (!received.isOk()) break;
-        if (!progressed && engine.idle() == ProgressEngine::Idle::kTimedOut) {
-          received = makeError(tuttiTimeout, "{}", connection->describePending());
-          break;
-        }
-      }
+      received = waitForAll(connection, requests);
       for (int m = 0; m < kMessages; ++m) {
         for (size_t i = 0; i < kBytes; ++i) {
           if (buffers[m][i] != static_cast<uint8_t>(m * 7 + i)) ++wrong;
@@ -146,6 +152,61 @@ TEST(UcxConnectionTest, TheWorkersThreadMovesARanksSendsWhileTheRankIsAway) {
   });
   unsetenv("UCX_TLS");
   EXPECT_TRUE(received.isOk()) << received.message();
+  EXPECT_EQ(wrong, 0u);
+}
+
+// Puts over UCX's TCP transport are active messages that the owner's worker applies. Rank 1 puts
+// 24 slices into rank 0's window, each raising signal 5, while rank 0 stays away in a barrier
+// and never progresses its connection itself: the worker's thread must apply them all, the data
+// before each signal, so that rank 0 finds the count and the bytes whole when it comes back.
+TEST(UcxConnectionTest, PutsLandWhileTheOwnerIsAway) {
+  setenv("UCX_TLS", "tcp,self", 1);  // read at connect
+  constexpr int kPuts = 24;
+  constexpr size_t kSlice = 128 << 10;
+  auto expected = [](size_t i) { return static_cast<uint8_t>(i * 13 + i / kSlice); };
+  Status put = Status::ok();
+  uint64_t signalled = 0;
+  size_t wrong = 0;
+  runPair([&](int r, SetupChannel& setup, Connection* connection) {
+    ASSERT_TRUE(connection->supportsPut());
+    std::vector<uint8_t> window(kPuts * kSlice, 0);
+    std::vector<RemoteMemory> exported(2);
+    if (r == 0) {
+      const Registration* registration = nullptr;
+      ASSERT_TRUE(connection->memoryDomain()
+                      .registerMemory(Memory{window.data(), window.size(), MemoryKind::kHost, -1},
+                                      &registration)
+                      .isOk());
+      ASSERT_TRUE(connection->exportMemory(*registration, &exported[0]).isOk());
+    }
+    ASSERT_TRUE(setup.allGather(exported.data(), sizeof(RemoteMemory)).isOk());
+    if (r == 0) {
+      ASSERT_TRUE(setup.barrier().isOk());  // away while rank 1 puts
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (connection->readSignal(5) < kPuts && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      signalled = connection->readSignal(5);
+      for (size_t i = 0; i < window.size(); ++i) wrong += window[i] != expected(i);
+      EXPECT_EQ(connection->readSignal(4), 0u);
+    } else {
+      for (size_t i = 0; i < window.size(); ++i) window[i] = expected(i);
+      std::vector<TransferRequest> requests(kPuts);
+      for (int p = 0; p < kPuts; ++p) {
+        put = connection->putWithSignal(
+            hostSlice(connection->memoryDomain(), window.data() + p * kSlice, kSlice), exported[0],
+            p * kSlice, 5, &requests[p]);
+        // Not ASSERT: the barrier below must still be reached, and the posted puts waited for.
+        EXPECT_TRUE(put.isOk()) << put.message();
+        if (!put.isOk()) break;
+      }
+      if (put.isOk()) put = waitForAll(connection, requests);
+      ASSERT_TRUE(setup.barrier().isOk());
+    }
+  });
+  unsetenv("UCX_TLS");
+  EXPECT_TRUE(put.isOk()) << put.message();
+  EXPECT_EQ(signalled, static_cast<uint64_t>(kPuts));
   EXPECT_EQ(wrong, 0u);
 }
 
