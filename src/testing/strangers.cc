@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,11 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -23,6 +24,23 @@
 
 namespace tutti::test {
 namespace {
+
+// The whole of a /proc file, or "" when it cannot be read. Plain read(2), not std::ifstream: a
+// process that exits between the open and the read makes read fail with ESRCH, and libstdc++'s
+// filebuf throws on that instead of reporting end of file.
+std::string readProcFile(const std::string& path) {
+  std::string text;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return text;
+  char chunk[4096];
+  for (;;) {
+    const ssize_t got = ::read(fd.get(), chunk, sizeof(chunk));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    text.append(chunk, static_cast<size_t>(got));
+  }
+  return text;
+}
 
 // Socket inodes the processes hold ("socket:[123]" links in /proc/<pid>/fd).
 std::set<unsigned long> socketInodes(const std::vector<pid_t>& pids) {
@@ -47,7 +65,7 @@ std::set<unsigned long> socketInodes(const std::vector<pid_t>& pids) {
 // reached over loopback.
 void tcpListeners(const char* table, int family, const std::set<unsigned long>& inodes,
                   std::vector<ListenerAddress>* out) {
-  std::ifstream file(table);
+  std::istringstream file(readProcFile(table));
   std::string line;
   std::getline(file, line);  // header
   while (std::getline(file, line)) {
@@ -86,7 +104,7 @@ void tcpListeners(const char* table, int family, const std::set<unsigned long>& 
 
 // Listening abstract Unix stream sockets of /proc/net/unix among the inodes.
 void unixListeners(const std::set<unsigned long>& inodes, std::vector<ListenerAddress>* out) {
-  std::ifstream file("/proc/net/unix");
+  std::istringstream file(readProcFile("/proc/net/unix"));
   std::string line;
   std::getline(file, line);  // header
   while (std::getline(file, line)) {
@@ -112,8 +130,7 @@ std::vector<pid_t> childrenOf(pid_t parent) {
   while (dirent* entry = readdir(proc)) {
     const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
     if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::string text = readProcFile("/proc/" + std::to_string(pid) + "/stat");
     size_t close = text.rfind(')');  // the command may hold spaces and parentheses
     if (close == std::string::npos) continue;
     char state = 0;
