@@ -37,6 +37,8 @@ struct Registration {
   Memory memory;         // the whole registered range
   uint64_t handle = 0;   // the transport's key for it (an MR's lkey, a mapping id); 0 for host
   uint64_t lastUse = 0;  // the domain's clock at the last lookup (least recently used goes)
+  int pins = 0;          // pins not yet undone (MemoryDomain::pin): never evicted while > 0
+  bool dropWhenUnpinned = false;  // made by registerPinned: the last unpin deregisters it
   char* base() const { return static_cast<char*>(memory.ptr); }
 };
 
@@ -78,8 +80,18 @@ class MemoryDomain {
   // transport's registration (tuttiInvalidArgument for a kind it cannot move, tuttiSystemError
   // when pinning or mapping fails).
   Status registerMemory(const Memory& memory, const Registration** out);
-  // Called between operations: trims the cache to its capacity.
+  // Called between operations: trims the cache to its capacity, least recently used first,
+  // keeping pinned registrations (it may then hold more than kCapacity).
   void endCall();
+  // A registration of exactly `memory`, made anew and pinned: a registered window's, which peers
+  // put into between calls. No lookup, so that memory freed and allocated again at the same
+  // address never reuses a stale registration (an old MR or UCX mapping); the cache never
+  // evicts it, and the unpin that drops its last pin deregisters and frees it at once.
+  Status registerPinned(const Memory& memory, const Registration** out);
+  // Keeps a registration of this domain cached (and, where the transport maps memory at export,
+  // mapped) until as many unpin calls.
+  void pin(const Registration* registration);
+  void unpin(const Registration* registration);
   size_t cachedCount() const { return entries_.size(); }
   // Changes whenever a registration is dropped: a caller may keep registrations it looked up
   // for as long as the generation it saw stays the same.

@@ -537,50 +537,112 @@ tuttiResult_t tuttiMemAlloc(void** ptr, size_t size);
 tuttiResult_t tuttiMemFree(void* ptr);
 
 /* Registered windows (NCCL 2.27's ncclCommWindowRegister): every rank of the communicator hands
- * Tutti a device buffer of the same size that its peers then map, so that device collectives on
- * buffers inside it read and write the ranks' buffers directly instead of copying the data
- * through Tutti's own memory first.
+ * Tutti a buffer of the same size, so that
+ *   - device collectives on buffers inside a device window read and write the ranks' buffers
+ *     directly instead of copying the data through Tutti's own memory first, and
+ *   - peers can put into a host window with tuttiPutSignal (one-sided, see below).
  *
  * tuttiCommWindowRegister is collective: every rank calls it, in the same order with respect to
- * the communicator's other registrations, with a buffer of `size` bytes (the same on every rank)
- * of the communicator's device, and the same winFlags. The memory must stay allocated until the
- * window is deregistered. *win gets the window's handle, valid on this communicator until
+ * the communicator's other registrations, with a buffer of `size` bytes (the same on every rank),
+ * all of host memory or all of device memory of the communicator's device (the same kind on
+ * every rank), and the same winFlags. The memory must stay allocated until the window is
+ * deregistered. *win gets the window's handle, valid on this communicator until
  * tuttiCommWindowDeregister.
  *   winFlags  TUTTI_WIN_DEFAULT: the window is recorded, and calls on it run as on unregistered
  *             memory (NCCL allows any offset into such a window; Tutti would have to exchange
  *             the offsets per call to use it, which it does not do yet).
  *             TUTTI_WIN_COLL_SYMMETRIC: the caller guarantees that every rank passes a call's
  *             buffers at the same offset into the window (NCCL_WIN_COLL_SYMMETRIC's promise).
- *             Calls whose buffers lie in such a window, on a communicator of one host that uses
- *             mapped peer memory (docs/device.md), read the peers' buffers directly. Ranks that
- *             break the promise get tuttiInvalidUsage naming both ranks' offsets (the collective
- *             mismatch check, TUTTI_CHECK_MISMATCH), as for calls that differ.
- * Where the peers' buffers cannot be mapped (ranks on several hosts, TUTTI_P2P_DISABLE, memory
- * CUDA IPC cannot export), registration still succeeds and calls run as on unregistered memory;
- * INFO says why. Memory from tuttiMemAlloc can always be mapped; other device memory (a
- * cudaMallocAsync pool's, for one) may not be.
+ *             Calls whose buffers lie in such a device window, on a communicator of one host
+ *             that uses mapped peer memory (docs/device.md), read the peers' buffers directly.
+ *             Ranks that break the promise get tuttiInvalidUsage naming both ranks' offsets (the
+ *             collective mismatch check, TUTTI_CHECK_MISMATCH), as for calls that differ.
+ *             Host collectives do not read windows; either flag serves tuttiPutSignal.
+ * Device windows: where the peers' buffers cannot be mapped (ranks on several hosts,
+ * TUTTI_P2P_DISABLE, memory CUDA IPC cannot export), registration still succeeds and calls run
+ * as on unregistered memory; INFO says why. Memory from tuttiMemAlloc can always be mapped; other
+ * device memory (a cudaMallocAsync pool's, for one) may not be.
+ * Host windows (pageable, pinned or managed host memory): each rank registers the buffer with
+ * the transport of each of its connections that has a one-sided put (shm, ucx), kept registered
+ * until deregistration, and sends each peer what that peer needs to put into it (its address and
+ * key); peers connected by a transport without puts cannot put into it: tcp, and shm without
+ * cross-memory attach (TUTTI_SHM_CMA; off by default on a host with more ranks than CPUs, and
+ * where ptrace rules forbid it). Registration waits for the communicator's queued
+ * host-stream calls first (at most TUTTI_TIMEOUT_MS).
  * Errors: tuttiInvalidArgument (NULL or destroyed comm, buff NULL, size 0, win NULL, winFlags
- * other than the two above, a buffer that is not memory of the communicator's device or not
- * `size` bytes of one allocation, or no device runtime); tuttiInvalidUsage (ranks passed
- * different sizes or flags: every rank gets it, naming both); tuttiTimeout and tuttiRemoteError
- * (a peer did not take part within TUTTI_TIMEOUT_MS, or failed); and the communicator's sticky
- * error, whatever its code, as its calls return it. Not thread-safe with other calls on the
- * communicator.
+ * other than the two above, a buffer that is neither host memory nor memory of the
+ * communicator's device, or not `size` bytes of one allocation); tuttiInvalidUsage (ranks passed
+ * different sizes, flags or memory kinds: every rank gets it, naming both); tuttiSystemError (a
+ * transport could not register host memory: every rank fails, naming the rank); tuttiTimeout and
+ * tuttiRemoteError (a peer did not take part within TUTTI_TIMEOUT_MS, or failed); and the
+ * communicator's sticky error, whatever its code, as its calls return it. Not thread-safe with
+ * other calls on the communicator.
  *
  * tuttiCommWindowDeregister is collective too: every rank calls it for the same window. It waits
  * until the device calls queued on the communicator's mapped peer memory have run (at most
- * TUTTI_TIMEOUT_MS), then every rank unmaps the peers' buffers and drops the handle, or, when
- * some rank's calls are still queued, none does; the memory may be freed after it returns
- * tuttiSuccess. Errors: tuttiInvalidArgument (NULL or destroyed comm, a win that is not a live
- * window of this communicator); tuttiTimeout (some rank's calls still queued after
- * TUTTI_TIMEOUT_MS: the window stays registered on every rank; or a peer did not take part),
- * tuttiRemoteError (a peer failed). */
+ * TUTTI_TIMEOUT_MS), then every rank unmaps the peers' buffers (or releases its host
+ * registrations) and drops the handle, or, when some rank's calls are still queued, none does;
+ * the memory may be freed after it returns tuttiSuccess. Errors: tuttiInvalidArgument (NULL or
+ * destroyed comm, a win that is not a live window of this communicator); tuttiTimeout (some
+ * rank's calls still queued after TUTTI_TIMEOUT_MS: the window stays registered on every rank; or
+ * a peer did not take part), tuttiRemoteError (a peer failed). */
 #define TUTTI_WIN_DEFAULT 0x00
 #define TUTTI_WIN_COLL_SYMMETRIC 0x01
 typedef struct tuttiWindow* tuttiWindow_t;
 tuttiResult_t tuttiCommWindowRegister(tuttiComm_t comm, void* buff, size_t size, tuttiWindow_t* win,
                                       int winFlags);
 tuttiResult_t tuttiCommWindowDeregister(tuttiComm_t comm, tuttiWindow_t win);
+
+/* One-sided communication (NCCL 2.29's ncclPutSignal and ncclWaitSignal) on host windows.
+ *
+ * tuttiPutSignal writes count elements of datatype from localbuff into rank `peer`'s buffer of
+ * the registered host window peerWin, peerWinOffset bytes from its start, and then raises the
+ * peer's signal sigIdx for this rank by one: a peer that has seen the signal (tuttiWaitSignal)
+ * sees the data. The peer takes no part: its call may be anywhere, or none. It returns once
+ * localbuff may be reused and the signal is raised (the data and the signal reached the peer's
+ * memory or its transport's queue to it). Puts from one rank to one peer raise its signals in the
+ * order issued. peer may be this rank (a copy and a signal). count 0 raises the signal alone.
+ *   localbuff      host memory, count elements; NULL only when count is 0
+ *   peerWin        a host window this communicator registered (tuttiCommWindowRegister)
+ *   peerWinOffset  bytes; peerWinOffset + count * size of datatype <= the window's size
+ *   sigIdx         0 <= sigIdx < TUTTI_NUM_SIGNALS
+ *   ctx, flags     0 (NCCL's RMA context and flags; Tutti has one context)
+ *   stream         NULL: the call blocks (host streams and device streams: not supported yet)
+ * Errors: tuttiInvalidArgument (NULL or destroyed comm; a bad datatype, peer, sigIdx, ctx or
+ * flags; localbuff NULL with count > 0 or device memory; peerWin not a live window of comm or a
+ * device window; the range past the window's end; a stream); tuttiInvalidUsage (called between
+ * tuttiGroupStart and tuttiGroupEnd; the connection to peer has no one-sided put, e.g. tcp: the
+ * message names the transport); tuttiTimeout (the put did not complete within
+ * TUTTI_TIMEOUT_MS), tuttiRemoteError (peer failed or closed): after either the communicator is
+ * in error, as after a failed collective; and the communicator's sticky error. Both calls first
+ * wait for the communicator's queued host-stream calls (at most TUTTI_TIMEOUT_MS, then
+ * tuttiTimeout). Not thread-safe with other calls on the communicator.
+ *
+ * tuttiWaitSignal waits until, for each descriptor, opCnt more puts of rank `peer` have raised
+ * this rank's signal sigIdx than earlier waits consumed, then consumes them: a wait for opCnt 1
+ * after each of the peer's puts returns once per put. Descriptors naming the same (peer, sigIdx)
+ * add up. nDesc 0 returns at once.
+ *   signalDescs    nDesc descriptors {opCnt >= 0, peer, sigIdx, ctx 0}
+ *   stream         NULL: the call blocks
+ * Errors: tuttiInvalidArgument (NULL or destroyed comm; nDesc < 0; signalDescs NULL with nDesc >
+ * 0; a descriptor's opCnt < 0, bad peer, sigIdx or ctx, naming its index; a stream);
+ * tuttiInvalidUsage (inside a group; a descriptor's peer is connected by a transport without
+ * puts); tuttiTimeout (no awaited signal arrived for TUTTI_TIMEOUT_MS: the message names the
+ * first peer and signal short and how many arrived; nothing is consumed, and the communicator
+ * goes on); tuttiRemoteError (a peer failed, as the communicator's failure detection says);
+ * the communicator's sticky error. Not thread-safe with other calls on the communicator. */
+#define TUTTI_NUM_SIGNALS 8
+typedef struct {
+  int opCnt;
+  int peer;
+  int sigIdx;
+  int ctx;
+} tuttiWaitSignalDesc_t;
+tuttiResult_t tuttiPutSignal(const void* localbuff, size_t count, tuttiDataType_t datatype,
+                             int peer, tuttiWindow_t peerWin, size_t peerWinOffset, int sigIdx,
+                             int ctx, unsigned int flags, tuttiComm_t comm, tuttiStream_t stream);
+tuttiResult_t tuttiWaitSignal(int nDesc, const tuttiWaitSignalDesc_t* signalDescs, tuttiComm_t comm,
+                              tuttiStream_t stream);
 
 /* Host streams: queued (non-blocking) collectives on host buffers.
  *

@@ -19,6 +19,7 @@
 #include "base/params.h"
 #include "base/unique_id.h"
 #include "core/api_args.h"
+#include "core/api_lock.h"
 #include "core/api_result.h"
 #include "core/bootstrap.h"
 #include "core/comm.h"
@@ -28,6 +29,7 @@
 #include "core/flight_dump.h"
 #include "core/host_stream.h"
 #include "core/launcher_env.h"
+#include "core/one_sided.h"
 #include "core/p2p_collective.h"
 #include "core/p2p_registration.h"
 #include "core/slurm_rendezvous.h"
@@ -54,17 +56,6 @@ Status runBehindQueued(tuttiComm* comm, const CollectiveArgs& args,
     status = Status::ok();
   }
   return status;
-}
-
-// The live communicator of handle with its call lock taken, or nullptr. The registry lock is
-// held while the call lock is taken, so that abort cannot free the communicator in between.
-tuttiComm* lockLiveComm(tuttiComm_t handle, std::unique_lock<std::mutex>* callLock) {
-  tuttiComm* comm = nullptr;
-  withLiveComm(handle, [&](tuttiComm* c) {
-    *callLock = std::unique_lock<std::mutex>(c->callMutex);
-    comm = c;
-  });
-  return comm;
 }
 
 tuttiResult_t collective(const CollectiveArgs& args, tuttiComm_t handle, tuttiStream_t stream) {
@@ -212,6 +203,9 @@ Status initRank(tuttiComm_t* comm, int nranks, const tuttiUniqueId& commId, int 
 }
 
 }  // namespace
+
+int callerGroupDepth() { return tGroup.depth; }
+
 }  // namespace tutti
 
 using namespace tutti;
@@ -388,30 +382,33 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommShrink(tuttiComm_t handle, const int* exclud
 
 namespace {
 
-// tuttiCommWindowRegister's buffer: `size` bytes of device memory of the communicator's device.
-Status checkWindowBuffer(const tuttiComm* comm, const void* buff, size_t size) {
+// tuttiCommWindowRegister's buffer: `size` bytes of host memory (*host) or of device memory of
+// the communicator's device.
+Status checkWindowBuffer(const tuttiComm* comm, const void* buff, size_t size, bool* host) {
   device::Runtime* runtime = device::activeRuntime();
-  if (runtime == nullptr) {
-    return makeError(tuttiInvalidArgument,
-                     "tuttiCommWindowRegister: no device runtime (no usable CUDA device or driver, "
-                     "and TUTTI_DEVICE is not emulated): only device memory registers");
-  }
+  *host = true;
+  if (runtime == nullptr) return Status::ok();  // no device memory to be had
   const char* last = static_cast<const char*>(buff) + (size - 1);
+  device::PointerInfo first;
+  TUTTI_RETURN_IF_ERROR(runtime->classify(buff, &first));
+  // Pinned and managed memory are host memory to the transports, as to the collectives.
+  *host = first.kind != device::MemoryKind::kDevice;
   for (const auto& [pointer, which] :
        {std::pair{static_cast<const char*>(buff), "buff"}, std::pair{last, "buff + size - 1"}}) {
     device::PointerInfo info;
     TUTTI_RETURN_IF_ERROR(runtime->classify(pointer, &info));
-    if (info.kind != device::MemoryKind::kDevice || info.device != comm->device) {
-      return makeError(tuttiInvalidArgument,
-                       "tuttiCommWindowRegister: {} ({}) is {} memory{}, not memory of the "
-                       "communicator's device {}",
-                       which, static_cast<const void*>(pointer), device::memoryKindName(info.kind),
-                       info.kind == device::MemoryKind::kDevice
-                           ? fmt::format(" of device {}", info.device)
-                           : std::string(),
-                       comm->device);
+    if (*host && info.kind != device::MemoryKind::kDevice) continue;
+    if (*host || info.kind != device::MemoryKind::kDevice || info.device != comm->device) {
+      return makeError(
+          tuttiInvalidArgument, "tuttiCommWindowRegister: {} ({}) is {} memory{}, not {}", which,
+          static_cast<const void*>(pointer), device::memoryKindName(info.kind),
+          info.kind == device::MemoryKind::kDevice ? fmt::format(" of device {}", info.device)
+                                                   : std::string(),
+          *host ? "host memory as buff is"
+                : fmt::format("memory of the communicator's device {}", comm->device));
     }
   }
+  if (*host) return Status::ok();
   // One allocation: peers map the allocation holding buff. (Memory the runtime cannot export
   // registers; its window is then not mapped, and INFO says why.)
   device::ExportedMemory exported;
@@ -454,9 +451,21 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommWindowRegister(tuttiComm_t handle, void* buf
     std::unique_lock<std::mutex> callLock;
     tuttiComm* comm = lockLiveComm(handle, &callLock);
     if (comm == nullptr) return finish(liveCommError(handle));
-    Status status = checkWindowBuffer(comm, buff, size);
+    bool host = false;
+    Status status = checkWindowBuffer(comm, buff, size, &host);
+    Status idle = Status::ok();
+    if (status.isOk() && host && pendingOperations(comm) > 0) {
+      // A host window's exchange runs on this thread's executor: queued operations go first. A
+      // rank whose operations do not finish still takes part, so that every rank fails alike.
+      callLock.unlock();
+      idle = lockIdleComm(handle, "tuttiCommWindowRegister", &callLock, &comm);
+      if (comm == nullptr) return finish(idle);
+    }
     if (status.isOk()) status = stickyStatus(comm, "tuttiCommWindowRegister");
-    if (status.isOk()) status = registerWindow(comm, buff, size, winFlags, win);
+    if (status.isOk()) {
+      status = host ? registerHostWindow(comm, buff, size, winFlags, idle, win)
+                    : registerWindow(comm, buff, size, winFlags, win);
+    }
     callLock.unlock();
     return finish(status, handle);
   });
@@ -489,8 +498,16 @@ TUTTI_PUBLIC tuttiResult_t tuttiCommWindowDeregister(tuttiComm_t handle, tuttiWi
     std::unique_lock<std::mutex> callLock;
     tuttiComm* comm = lockLiveComm(handle, &callLock);
     if (comm == nullptr) return finish(liveCommError(handle));
-    const Status status =
-        comm->windows.contains(win) ? deregisterWindow(comm, win, drained) : notRegistered();
+    bool idle = true;
+    if (comm->windows.contains(win) && win->host && pendingOperations(comm) > 0) {
+      // Unpinning touches the memory domains, which queued operations use on their thread. A
+      // rank whose operations do not finish still takes part: no rank drops the window then.
+      callLock.unlock();
+      idle = lockIdleComm(handle, "tuttiCommWindowDeregister", &callLock, &comm).isOk();
+      if (comm == nullptr) return finish(liveCommError(handle));
+    }
+    const Status status = comm->windows.contains(win) ? deregisterWindow(comm, win, drained && idle)
+                                                      : notRegistered();
     callLock.unlock();
     return finish(status, handle);
   });

@@ -32,6 +32,9 @@ Status checkStream(Collective collective, tuttiStream_t stream, bool onDevice);
 Status peerBufferOnDevice(const tuttiComm* comm, const char* name, const void* buffer, size_t count,
                           bool* onDevice);
 
+// The calling thread's tuttiGroupStart nesting depth (core/api.cc): 0 outside a group.
+int callerGroupDepth();
+
 // tuttiSend / tuttiRecv: type, peer, count, buffer, device and stream.
 Status checkPeerCall(const tuttiComm* comm, bool send, const void* buffer, size_t count, int type,
                      int peer, tuttiStream_t stream);

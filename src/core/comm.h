@@ -93,6 +93,9 @@ struct tuttiComm {
   std::unique_ptr<tutti::Bootstrap> bootstrap;
   std::vector<std::unique_ptr<tutti::Transport>> transports;
   std::string transportNames;  // e.g. "shm", "tcp", "shm+tcp"
+  // Requests of one-sided calls that failed while posted (core/one_sided.h): a closed
+  // connection may still complete them, so they outlive the connections (declared before them).
+  std::vector<std::unique_ptr<tutti::TransferRequest>> abandonedRequests;
   std::vector<std::unique_ptr<tutti::Connection>> ownedConnections;
   std::vector<tutti::Connection*> connections;  // by peer rank; nullptr where none
   tutti::HostMover hostMover;
@@ -118,6 +121,10 @@ struct tuttiComm {
   // Registered windows (core/p2p_registration.h): destroyed after p2p, whose destructor waits for
   // the calls that may read them.
   tutti::WindowRegistry windows;
+  // One-sided signals (core/one_sided.h): per (peer, signal), peer * TUTTI_NUM_SIGNALS + signal,
+  // the puts that earlier tuttiWaitSignal calls consumed; and this rank's puts to itself.
+  std::vector<uint64_t> signalsWaited;
+  uint64_t selfSignals[TUTTI_NUM_SIGNALS] = {};
   std::unique_ptr<tutti::P2pWindow> p2p;
   tutti::P2pCost p2pCost;
   // The last TUTTI_FLIGHT_RECORDER operations (core/flight_recorder.h), made with the

@@ -50,6 +50,7 @@ void WindowRegistry::remove(const tuttiWindow* window) {
                          [&](const auto& w) { return w.get() == window; });
   if (it == windows_.end()) return;
   unmap(**it);
+  for (const auto& [domain, registration] : (*it)->pinned) domain->unpin(registration);
   windows_.erase(it);
 }
 
@@ -63,25 +64,43 @@ const tuttiWindow* WindowRegistry::find(const void* p, size_t bytes) const {
   return nullptr;
 }
 
-Status registerWindow(tuttiComm* comm, void* buff, size_t size, int flags, tuttiWindow_t* out) {
-  // Alike on every rank, or no rank registers.
+Status checkWindowTerms(tuttiComm* comm, size_t size, int flags, bool host, const Status& ready) {
   struct Terms {
     uint64_t size = 0;
     int32_t flags = 0;
-    int32_t pad = 0;
+    int16_t host = 0;
+    int16_t ready = 0;
   };
   std::vector<Terms> terms(static_cast<size_t>(comm->nranks));
-  terms[static_cast<size_t>(comm->rank)] = Terms{size, flags, 0};
+  terms[static_cast<size_t>(comm->rank)] =
+      Terms{size, flags, static_cast<int16_t>(host ? 1 : 0), static_cast<int16_t>(ready.isOk())};
   TUTTI_RETURN_IF_ERROR(comm->bootstrap->allGather(terms.data(), sizeof(Terms)));
+  if (!ready.isOk()) return ready;
+  auto kind = [](int32_t isHost) { return isHost != 0 ? "host" : "device"; };
+  for (int p = 0; p < comm->nranks; ++p) {
+    if (terms[static_cast<size_t>(p)].ready == 0) {
+      return makeError(tuttiTimeout,
+                       "tuttiCommWindowRegister: rank {}'s queued host-stream calls did not "
+                       "finish within its TUTTI_TIMEOUT_MS; no rank registers the window",
+                       p);
+    }
+  }
   for (int p = 0; p < comm->nranks; ++p) {
     const Terms& theirs = terms[static_cast<size_t>(p)];
-    if (theirs.size == size && theirs.flags == flags) continue;
+    if (theirs.size == size && theirs.flags == flags && (theirs.host != 0) == host) continue;
     return makeError(tuttiInvalidUsage,
-                     "tuttiCommWindowRegister: rank {} registers {} bytes with winFlags {} while "
-                     "rank {} registers {} bytes with winFlags {}: every rank registers the same "
-                     "size and flags",
-                     p, theirs.size, theirs.flags, comm->rank, size, flags);
+                     "tuttiCommWindowRegister: rank {} registers {} bytes of {} memory with "
+                     "winFlags {} while rank {} registers {} bytes of {} memory with winFlags {}: "
+                     "every rank registers the same size, memory kind and flags",
+                     p, theirs.size, kind(theirs.host), theirs.flags, comm->rank, size,
+                     kind(host ? 1 : 0), flags);
   }
+  return Status::ok();
+}
+
+Status registerWindow(tuttiComm* comm, void* buff, size_t size, int flags, tuttiWindow_t* out) {
+  // Alike on every rank, or no rank registers.
+  TUTTI_RETURN_IF_ERROR(checkWindowTerms(comm, size, flags, /*host=*/false, Status::ok()));
   WindowRegistry& registry = comm->windows;
   auto window = std::make_unique<tuttiWindow>();
   window->id = registry.nextId();
@@ -127,8 +146,8 @@ Status deregisterWindow(tuttiComm* comm, tuttiWindow_t window, bool drained) {
   TUTTI_RETURN_IF_ERROR(allRanksAgree(comm, drained, &all, &failedRank));
   if (!all) {
     return makeError(tuttiTimeout,
-                     "tuttiCommWindowDeregister: device calls queued on rank {}'s communicator "
-                     "did not run within {} ms (TUTTI_TIMEOUT_MS); registered window #{} stays "
+                     "tuttiCommWindowDeregister: calls queued on rank {}'s communicator did "
+                     "not run within {} ms (TUTTI_TIMEOUT_MS); registered window #{} stays "
                      "registered on every rank",
                      failedRank, comm->params.timeoutMs, window->id);
   }

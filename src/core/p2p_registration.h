@@ -17,12 +17,14 @@
 
 #include <atomic>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "algo/p2p_choice.h"
 #include "base/status.h"
 #include "core/operation.h"
 #include "core/p2p_schedule.h"
+#include "transports/memory.h"
 #include "tutti/tutti.h"
 
 struct tuttiComm;
@@ -35,6 +37,12 @@ struct tuttiWindow {
   size_t bytes = 0;
   bool symmetric = false;     // TUTTI_WIN_COLL_SYMMETRIC
   std::vector<char*> mapped;  // every rank's buffer in this process; empty: not mapped
+  // Host windows (core/one_sided.h): where to put into each rank's buffer (keyBytes 0: not over
+  // the connection to it, and not at this rank's index), and this rank's registrations of the
+  // buffer, pinned in their transports' memory domains until the window goes.
+  bool host = false;
+  std::vector<tutti::RemoteMemory> remote;
+  std::vector<std::pair<tutti::MemoryDomain*, const tutti::Registration*>> pinned;
 };
 
 namespace tutti {
@@ -55,7 +63,7 @@ class WindowRegistry {
   uint32_t nextId() const { return nextId_; }
   tuttiWindow* add(std::unique_ptr<tuttiWindow> window);
   bool contains(const tuttiWindow* window) const;
-  // Unmaps the peers' buffers and drops the window.
+  // Unmaps the peers' buffers (a host window: unpins its registrations) and drops the window.
   void remove(const tuttiWindow* window);
   // The mapped symmetric window holding [p, p + bytes), or nullptr.
   const tuttiWindow* find(const void* p, size_t bytes) const;
@@ -67,9 +75,16 @@ class WindowRegistry {
   std::shared_ptr<const std::atomic<int>> queued_;
 };
 
-// tuttiCommWindowRegister's work after the argument checks (collective; the caller holds the
-// call lock). Errors: tuttiInvalidUsage (ranks register differently: every rank gets it), the
-// bootstrap's (tuttiTimeout, tuttiRemoteError).
+// Collective: every rank registers `size` bytes with `flags` of the same memory kind (host or
+// device), or every rank gets tuttiInvalidUsage naming two that differ. `ready` is this rank's
+// readiness (not ok: its queued calls did not finish): a rank not ready gets its own status back,
+// the others tuttiTimeout naming it. Errors also the bootstrap's (tuttiTimeout,
+// tuttiRemoteError).
+Status checkWindowTerms(tuttiComm* comm, size_t size, int flags, bool host, const Status& ready);
+
+// tuttiCommWindowRegister's work for device memory after the argument checks (collective; the
+// caller holds the call lock). Errors: tuttiInvalidUsage (ranks register differently: every rank
+// gets it), the bootstrap's (tuttiTimeout, tuttiRemoteError).
 Status registerWindow(tuttiComm* comm, void* buff, size_t size, int flags, tuttiWindow_t* out);
 
 // tuttiCommWindowDeregister's (collective; the caller holds the call lock, checked that the
