@@ -64,9 +64,10 @@ int runTransport(const std::string& transport, const PutBenchOptions& options,
 int main(int argc, char** argv) {
   CLI::App app{"tutti-put-bench: one-sided puts against two-sided messages, per transport"};
   PutBenchOptions options;
-  std::string transports = "shm,tcp,ucx";
-  app.add_option("-t,--transports", transports,
+  options.transports = {"shm", "tcp", "ucx"};
+  app.add_option("-t,--transports", options.transports,
                  "comma-separated TUTTI_TRANSPORT values, one launch of two ranks each")
+      ->delimiter(',')
       ->capture_default_str();
   app.add_option("-b,--min", options.minBytes, "smallest message (bytes; K, M suffixes)")
       ->transform(CLI::AsSizeValue(false))
@@ -108,13 +109,9 @@ int main(int argc, char** argv) {
                  options.minBytes, options.maxBytes);
     return 2;
   }
-  size_t start = 0;
-  while (start <= transports.size()) {
-    const size_t comma = transports.find(',', start);
-    const size_t end = comma == std::string::npos ? transports.size() : comma;
-    if (end > start) options.transports.push_back(transports.substr(start, end - start));
-    start = end + 1;
-  }
+  options.transports.erase(
+      std::remove(options.transports.begin(), options.transports.end(), std::string()),
+      options.transports.end());
   if (options.transports.empty()) {
     std::fprintf(stderr, "tutti-put-bench: --transports names none\n");
     return 2;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
@@ -202,21 +203,36 @@ Status waitSignals(tuttiComm* comm, const tuttiWaitSignalDesc_t* descs, int coun
   const size_t n = static_cast<size_t>(comm->nranks);
   const size_t kSignals = static_cast<size_t>(Connection::kSignals);
   if (comm->signalsWaited.size() != n * kSignals) comm->signalsWaited.assign(n * kSignals, 0);
-  // What each (peer, signal) must reach: descriptors of the same pair add up.
-  std::vector<uint64_t> wanted(n * kSignals, 0);
-  std::vector<Connection*> connections;
+  // What each awaited (peer, signal) slot must reach, sorted by slot: descriptors of the same
+  // pair add up. Only these slots are read while waiting, however many ranks there are.
+  std::vector<std::pair<size_t, uint64_t>> awaited;
   for (int d = 0; d < count; ++d) {
     const tuttiWaitSignalDesc_t& desc = descs[d];
     if (desc.opCnt == 0) continue;
-    const size_t slot =
-        static_cast<size_t>(desc.peer) * kSignals + static_cast<size_t>(desc.sigIdx);
-    wanted[slot] += static_cast<uint64_t>(desc.opCnt);
-    if (desc.peer == comm->rank) continue;
-    Connection* connection = putConnection(comm, desc.peer);
-    if (connection == nullptr) return noPut(comm, "tuttiWaitSignal", desc.peer, comm->rank);
-    if (std::find(connections.begin(), connections.end(), connection) == connections.end()) {
-      connections.push_back(connection);
+    if (desc.peer != comm->rank && putConnection(comm, desc.peer) == nullptr) {
+      return noPut(comm, "tuttiWaitSignal", desc.peer, comm->rank);
     }
+    awaited.emplace_back(
+        static_cast<size_t>(desc.peer) * kSignals + static_cast<size_t>(desc.sigIdx),
+        static_cast<uint64_t>(desc.opCnt));
+  }
+  std::sort(awaited.begin(), awaited.end());
+  size_t merged = 0;
+  for (const auto& [slot, wanted] : awaited) {
+    if (merged > 0 && awaited[merged - 1].first == slot) {
+      awaited[merged - 1].second += wanted;
+    } else {
+      awaited[merged++] = {slot, wanted};
+    }
+  }
+  awaited.resize(merged);
+  std::vector<Connection*> connections;  // one per peer; the slots are sorted by peer
+  int lastPeer = comm->rank;
+  for (const auto& [slot, wanted] : awaited) {
+    const int peer = static_cast<int>(slot / kSignals);
+    if (peer == comm->rank || peer == lastPeer) continue;
+    connections.push_back(comm->connections[static_cast<size_t>(peer)]);
+    lastPeer = peer;
   }
   auto arrived = [&](size_t slot) -> uint64_t {
     const int peer = static_cast<int>(slot / kSignals);
@@ -226,33 +242,32 @@ Status waitSignals(tuttiComm* comm, const tuttiWaitSignalDesc_t* descs, int coun
                                : comm->connections[static_cast<size_t>(peer)]->readSignal(signal);
     return total - comm->signalsWaited[slot];
   };
-  // The first (peer, signal) still short, or n * kSignals when none is; *seen sums what arrived.
+  // The first awaited entry still short, or awaited.size() when none is; *seen sums what arrived.
   auto firstShort = [&](uint64_t* seen) {
-    size_t shortSlot = n * kSignals;
+    size_t shortEntry = awaited.size();
     *seen = 0;
-    for (size_t slot = 0; slot < wanted.size(); ++slot) {
-      if (wanted[slot] == 0) continue;
-      const uint64_t got = arrived(slot);
+    for (size_t i = 0; i < awaited.size(); ++i) {
+      const uint64_t got = arrived(awaited[i].first);
       *seen += got;
-      if (got < wanted[slot] && shortSlot == n * kSignals) shortSlot = slot;
+      if (got < awaited[i].second && shortEntry == awaited.size()) shortEntry = i;
     }
-    return shortSlot;
+    return shortEntry;
   };
 
   ProgressEngine& engine = *comm->engine;
   engine.drive(connections);
   const WaitPolicy policy{comm->params.spinUs, comm->params.yieldUs, comm->params.timeoutMs};
   uint64_t seen = 0;
-  size_t shortSlot = firstShort(&seen);
+  size_t shortEntry = firstShort(&seen);
   Clock::time_point lastArrival = Clock::now();
   auto sleep = std::chrono::microseconds(20);
-  while (shortSlot != n * kSignals) {
+  while (shortEntry != awaited.size()) {
     bool progressed = false;
     const Status polled = engine.poll(&progressed);
     if (!polled.isOk()) return failCommunicator(comm, polled, "tuttiWaitSignal");
     uint64_t nowSeen = 0;
-    shortSlot = firstShort(&nowSeen);
-    if (shortSlot == n * kSignals) break;
+    shortEntry = firstShort(&nowSeen);
+    if (shortEntry == awaited.size()) break;
     const Clock::time_point now = Clock::now();
     if (nowSeen != seen) {
       seen = nowSeen;
@@ -269,11 +284,12 @@ Status waitSignals(tuttiComm* comm, const tuttiWaitSignalDesc_t* descs, int coun
     }
     TUTTI_RETURN_IF_ERROR(stickyStatus(comm, "tuttiWaitSignal"));
     if (idle >= std::chrono::milliseconds(policy.timeoutMs)) {
+      const auto [shortSlot, wanted] = awaited[shortEntry];
       const int peer = static_cast<int>(shortSlot / kSignals);
       return makeError(tuttiTimeout,
                        "tuttiWaitSignal: rank {} waited {} ms (TUTTI_TIMEOUT_MS) for {} put(s) "
                        "of rank {} raising signal {}; {} arrived",
-                       comm->rank, policy.timeoutMs, wanted[shortSlot], peer, shortSlot % kSignals,
+                       comm->rank, policy.timeoutMs, wanted, peer, shortSlot % kSignals,
                        arrived(shortSlot));
     }
     if (progressed || idle < std::chrono::microseconds(policy.spinUs)) continue;
@@ -284,7 +300,7 @@ Status waitSignals(tuttiComm* comm, const tuttiWaitSignalDesc_t* descs, int coun
     std::this_thread::sleep_for(sleep);
     sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(1));
   }
-  for (size_t slot = 0; slot < wanted.size(); ++slot) comm->signalsWaited[slot] += wanted[slot];
+  for (const auto& [slot, wanted] : awaited) comm->signalsWaited[slot] += wanted;
   return Status::ok();
 }
 
